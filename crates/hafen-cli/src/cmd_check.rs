@@ -1,0 +1,112 @@
+//! `hafen check`.
+
+use crate::{SpecArgs, exit, input, output};
+use hafen_engine::{CheckOptions, CheckRequest, Summary};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// Output format: human, json or sarif.
+    #[arg(long, default_value = "human", value_parser = ["human", "json", "sarif"])]
+    format: String,
+    /// Treat this code as an error (repeatable); `warnings` raises every warning.
+    #[arg(long, value_name = "CODE")]
+    deny: Vec<String>,
+    /// Suppress this code (repeatable); it is still reported as suppressed.
+    #[arg(long, value_name = "CODE")]
+    allow: Vec<String>,
+    /// Judge date-dependent rules (restore-test age, runbook age) as of this date (YYYY-MM-DD).
+    /// Without it they are judged as of today.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+}
+
+/// Today's date as YYYY-MM-DD from the system clock, which only this edge crate may read.
+pub(crate) fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+pub(crate) fn run(args: &Args) -> u8 {
+    let workspace = match input::workspace(&args.spec) {
+        Ok(w) => w,
+        Err(message) => {
+            output::error(&message);
+            return exit::INPUT;
+        }
+    };
+    let request = CheckRequest {
+        options: CheckOptions { as_of: Some(args.as_of.clone().unwrap_or_else(today)) },
+        deny: args.deny.clone(),
+        allow: args.allow.clone(),
+    };
+    let outcome = hafen_engine::check(&workspace, &request);
+    match args.format.as_str() {
+        "json" => output::print(&output::json(&hafen_engine::diagnostics_json(
+            &outcome.diagnostics,
+            &workspace.sources,
+        ))),
+        "sarif" => output::print(&output::json(&hafen_engine::diagnostics_sarif(
+            &outcome.diagnostics,
+            &workspace.sources,
+        ))),
+        _ => {
+            let color = args.spec.color.enabled(false);
+            let mut text =
+                hafen_engine::diagnostics_human(&outcome.diagnostics, &workspace.sources, color);
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&summary_line(
+                Summary::of(&outcome.diagnostics),
+                outcome.loaded.is_some(),
+            ));
+            output::print(&text);
+        }
+    }
+    if outcome.failed() { exit::FINDINGS } else { exit::OK }
+}
+
+/// `2 errors, 1 warning, 1 suppressed` or `no findings`.
+pub(crate) fn summary_line(summary: Summary, loaded: bool) -> String {
+    let mut parts = Vec::new();
+    let plural =
+        |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    if summary.errors > 0 {
+        parts.push(plural(summary.errors, "error"));
+    }
+    if summary.warnings > 0 {
+        parts.push(plural(summary.warnings, "warning"));
+    }
+    if summary.infos > 0 {
+        parts.push(plural(summary.infos, "note"));
+    }
+    if summary.suppressed > 0 {
+        parts.push(format!("{} suppressed", summary.suppressed));
+    }
+    let status = if summary.errors > 0 {
+        if loaded { "check failed" } else { "the spec could not be loaded" }
+    } else {
+        "check passed"
+    };
+    if parts.is_empty() {
+        format!("{status}: no findings\n")
+    } else {
+        format!("{status}: {}\n", parts.join(", "))
+    }
+}

@@ -1,0 +1,69 @@
+//! `hafen plan`.
+
+use crate::{SpecArgs, exit, input, output};
+use std::io::IsTerminal;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub(crate) spec: SpecArgs,
+    /// Output format: human, json or markdown.
+    #[arg(long, default_value = "human", value_parser = ["human", "json", "markdown"])]
+    pub(crate) format: String,
+    /// Plan the exit from this provider or site ...
+    #[arg(long, value_name = "SOURCE", requires = "to")]
+    pub(crate) exit: Option<String>,
+    /// ... to this provider or site (or provider type).
+    #[arg(long, value_name = "TARGET", requires = "exit")]
+    pub(crate) to: Option<String>,
+}
+
+/// A progress bar on stderr, drawn only on a terminal.
+pub(crate) fn progress_bar() -> impl FnMut(usize, usize) {
+    let terminal = std::io::stderr().is_terminal();
+    let mut last = usize::MAX;
+    move |done: usize, total: usize| {
+        if !terminal || total == 0 {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct == last {
+            return;
+        }
+        last = pct;
+        let filled = pct / 4;
+        let bar: String = "#".repeat(filled) + &"-".repeat(25 - filled);
+        output::eprint(&format!("\rsimulating [{bar}] {done}/{total} scenarios"));
+        if done >= total {
+            output::eprint("\r\x1b[2K");
+        }
+    }
+}
+
+pub(crate) fn run(args: &Args) -> u8 {
+    let workspace = match input::workspace(&args.spec) {
+        Ok(w) => w,
+        Err(message) => {
+            output::error(&message);
+            return exit::INPUT;
+        }
+    };
+    let (loaded, diagnostics) = workspace.load();
+    let Some(loaded) = loaded else {
+        output::eprint(&hafen_engine::diagnostics_human(
+            &diagnostics,
+            &workspace.sources,
+            args.spec.color.enabled(true),
+        ));
+        output::error("the spec could not be loaded; `hafen check` shows the same findings");
+        return exit::FINDINGS;
+    };
+    let options = hafen_engine::PlanOptions { exit: args.exit.clone().zip(args.to.clone()) };
+    let report = hafen_engine::plan(&loaded, &options, &mut progress_bar());
+    match args.format.as_str() {
+        "json" => output::print(&output::json(&serde_json::to_value(&report).unwrap_or_default())),
+        "markdown" => output::print(&hafen_engine::plan_markdown(&report)),
+        _ => output::print(&hafen_engine::plan_text(&report)),
+    }
+    exit::OK
+}

@@ -1,0 +1,103 @@
+//! The `hafen` binary: argument parsing and process exit codes. Each command lives in its own
+//! module as a thin wrapper over `hafen-engine`; only this crate touches files and terminals.
+
+mod cmd_check;
+mod cmd_explain;
+mod cmd_plan;
+mod cmd_render;
+mod input;
+mod output;
+mod write;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes shared by every command.
+pub(crate) mod exit {
+    /// Clean.
+    pub(crate) const OK: u8 = 0;
+    /// Findings with errors, or drift under `render --check`.
+    pub(crate) const FINDINGS: u8 = 1;
+    /// Unreadable input, bad usage or an IO failure.
+    pub(crate) const INPUT: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "hafen",
+    version,
+    about = "Declare a sovereign platform once; check it, simulate failures, price it and render it as a GitOps repository",
+    long_about = None,
+    after_help = "Examples:\n  hafen check platform.yaml\n  hafen plan platform.yaml --format markdown\n  hafen render platform.yaml --out ./platform-repo\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach\n\nExit codes: 0 clean, 1 findings (errors) or drift, 2 unreadable input or usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command that reads a spec shares.
+#[derive(clap::Args, Clone)]
+pub(crate) struct SpecArgs {
+    /// Platform spec files, or folders whose *.yaml files form the spec.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Catalogue file overriding or extending the built-in provider facts (repeatable).
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub(crate) catalogs: Vec<PathBuf>,
+    /// When to colour output: auto (only on a terminal, not with NO_COLOR), always, never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    pub(crate) color: output::ColorChoice,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a platform spec against the rule catalogue.
+    #[command(
+        after_help = "Examples:\n  hafen check platform.yaml\n  hafen check platform.yaml --format sarif > hafen.sarif\n  hafen check platform.yaml --deny warnings --allow OPS001\n\nExit codes: 0 no errors, 1 errors found, 2 unreadable input."
+    )]
+    Check(cmd_check::Args),
+    /// Simulate failures under capacity scarcity, and report cost, sovereignty and exit.
+    #[command(
+        after_help = "Examples:\n  hafen plan platform.yaml\n  hafen plan platform.yaml --format json > plan.json\n  hafen plan platform.yaml --exit hcloud --to robot"
+    )]
+    Plan(cmd_plan::Args),
+    /// Render the platform as a GitOps repository.
+    #[command(
+        after_help = "Examples:\n  hafen render platform.yaml --out ./platform-repo\n  hafen render platform.yaml --out ./platform-repo --check   # CI: fail on drift\n\nThe output folder is replaced atomically. Hafen refuses to write into a folder it did not\ncreate unless --force is given, and never deletes or changes files it did not write."
+    )]
+    Render(cmd_render::Args),
+    /// Check, plan and render in one go: the main job.
+    #[command(
+        after_help = "Example:\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach"
+    )]
+    Run(cmd_render::RunArgs),
+    /// Explain a diagnostic code, or list all codes.
+    #[command(after_help = "Examples:\n  hafen explain NET001\n  hafen explain --list")]
+    Explain(cmd_explain::Args),
+    /// Print the JSON Schema of platform.yaml (for editors).
+    #[command(after_help = "Example:\n  hafen schema > platform.schema.json")]
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { exit::INPUT } else { exit::OK });
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => cmd_check::run(&args),
+        Command::Plan(args) => cmd_plan::run(&args),
+        Command::Render(args) => cmd_render::run(&args),
+        Command::Run(args) => cmd_render::run_all(&args),
+        Command::Explain(args) => cmd_explain::run(&args),
+        Command::Schema => {
+            output::print(&hafen_engine::spec_schema_text());
+            exit::OK
+        }
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,188 @@
+//! Human-readable rendering in the style of compiler errors, with colour only on request.
+
+use crate::{Diagnostic, Severity, Sources, Span};
+use std::fmt::Write;
+
+/// Terminal styling; all empty when colour is off.
+struct Style {
+    bold: &'static str,
+    reset: &'static str,
+    gutter: &'static str,
+    note: &'static str,
+}
+
+fn severity_colour(severity: Severity, color: bool) -> &'static str {
+    if !color {
+        return "";
+    }
+    match severity {
+        Severity::Error => "\x1b[1;31m",
+        Severity::Warning => "\x1b[1;33m",
+        Severity::Info => "\x1b[1;36m",
+    }
+}
+
+/// Renders every diagnostic, separated by blank lines. `color` adds ANSI escapes.
+pub fn render(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let mut out = String::new();
+    for (idx, diagnostic) in diagnostics.iter().enumerate() {
+        if idx > 0 {
+            out.push('\n');
+        }
+        render_one(&mut out, diagnostic, sources, color);
+    }
+    out
+}
+
+/// Renders one diagnostic.
+pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) {
+    let style = if color {
+        Style { bold: "\x1b[1m", reset: "\x1b[0m", gutter: "\x1b[1;34m", note: "\x1b[1m" }
+    } else {
+        Style { bold: "", reset: "", gutter: "", note: "" }
+    };
+    let sev = severity_colour(d.severity, color);
+    let suppressed = if d.suppressed.is_some() { " (suppressed)" } else { "" };
+    let _ = writeln!(
+        out,
+        "{sev}{}[{}]{}{}{}: {}{}",
+        d.severity, d.code, style.reset, suppressed, style.bold, d.message, style.reset
+    );
+    let width = gutter_width(d);
+    let pad = " ".repeat(width);
+    let bar_pad = " ".repeat(width + 1);
+    if let Some(span) = d.span {
+        let _ = writeln!(
+            out,
+            "{pad}{}-->{} {}:{}:{}",
+            style.gutter,
+            style.reset,
+            sources.name(span.file),
+            span.start.line,
+            span.start.col
+        );
+        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width);
+    } else if let Some(path) = &d.path {
+        let _ = writeln!(out, "{pad}{}-->{} {path}", style.gutter, style.reset);
+    }
+    for label in &d.labels {
+        let _ = writeln!(
+            out,
+            "{pad}{}:::{} {}:{}:{}",
+            style.gutter,
+            style.reset,
+            sources.name(label.span.file),
+            label.span.start.line,
+            label.span.start.col
+        );
+        let colour = if color { "\x1b[1;34m" } else { "" };
+        snippet(out, sources, label.span, Some(&label.message), '-', colour, &style, width);
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(
+            out,
+            "{bar_pad}{}={} {}help{}: {help}",
+            style.gutter, style.reset, style.note, style.reset
+        );
+    }
+    for note in &d.notes {
+        let _ = writeln!(
+            out,
+            "{bar_pad}{}={} {}note{}: {note}",
+            style.gutter, style.reset, style.note, style.reset
+        );
+    }
+    if let Some(reason) = &d.suppressed {
+        let _ = writeln!(
+            out,
+            "{bar_pad}{}={} {}suppressed{}: {reason}",
+            style.gutter, style.reset, style.note, style.reset
+        );
+    }
+}
+
+fn gutter_width(d: &Diagnostic) -> usize {
+    let max_line = d
+        .span
+        .iter()
+        .chain(d.labels.iter().map(|l| &l.span))
+        .map(|s| s.start.line)
+        .max()
+        .unwrap_or(1);
+    max_line.to_string().len()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn snippet(
+    out: &mut String,
+    sources: &Sources,
+    span: Span,
+    label: Option<&str>,
+    marker: char,
+    colour: &str,
+    style: &Style,
+    width: usize,
+) {
+    let Some(file) = sources.get(span.file) else { return };
+    let Some(line) = file.line(span.start.line) else { return };
+    let pad = " ".repeat(width + 1);
+    let line_no = span.start.line.to_string();
+    let line_text = line.replace('\t', " ");
+    let _ = writeln!(out, "{pad}{}|{}", style.gutter, style.reset);
+    let _ = writeln!(
+        out,
+        "{}{line_no}{} |{} {line_text}",
+        style.gutter,
+        " ".repeat(width - line_no.len()),
+        style.reset
+    );
+    let start = (span.start.col as usize).saturating_sub(1);
+    let line_len = line_text.chars().count();
+    let end = if span.end.line == span.start.line {
+        (span.end.col as usize).saturating_sub(1)
+    } else {
+        line_len
+    };
+    let len = end.saturating_sub(start).max(1);
+    let underline: String = std::iter::repeat_n(marker, len).collect();
+    let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+    let reset = if colour.is_empty() { "" } else { style.reset };
+    let _ = writeln!(
+        out,
+        "{pad}{}|{} {}{colour}{underline}{label}{reset}",
+        style.gutter,
+        style.reset,
+        " ".repeat(start)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Diagnostic, Pos, Sources, Span};
+
+    #[test]
+    fn renders_location_excerpt_and_help_without_colour() {
+        let mut sources = Sources::new();
+        let file = sources.add("platform.yaml", "spec:\n  mtu: 1450\n");
+        let span = Span { file, start: Pos { line: 2, col: 8 }, end: Pos { line: 2, col: 12 } };
+        let d = Diagnostic::error("NET001", "overlay MTU 1450 exceeds the underlay")
+            .with_span(Some(span))
+            .with_span_label("too large")
+            .with_help("set `mtu: 1340`");
+        let text = render(&[d], &sources, false);
+        assert_eq!(
+            text,
+            "error[NET001]: overlay MTU 1450 exceeds the underlay\n --> platform.yaml:2:8\n  |\n2 |   mtu: 1450\n  |        ^^^^ too large\n  = help: set `mtu: 1340`\n"
+        );
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let sources = Sources::new();
+        let d = Diagnostic::warning("OPS001", "on-call rotation of 2");
+        assert!(render(std::slice::from_ref(&d), &sources, true).contains('\x1b'));
+        assert!(!render(&[d], &sources, false).contains('\x1b'));
+    }
+}

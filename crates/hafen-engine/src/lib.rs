@@ -1,0 +1,149 @@
+//! The one API the edges (CLI, server) call: a [`Workspace`] of input texts, and the
+//! operations over it. Edges read files and write output; everything here is pure, so the
+//! dashboard and the CLI can never disagree about a finding, a figure or a rendered byte.
+
+pub use hafen_catalog::Catalog;
+pub use hafen_check::{Options as CheckOptions, all_codes, explain};
+pub use hafen_diag::{Diagnostic, FileId, Severity, Sources, Summary};
+pub use hafen_plan::{Options as PlanOptions, Report as PlanReport};
+pub use hafen_render::Repo;
+pub use hafen_spec::LoadedPlatform;
+
+/// Input texts of one run: the catalogue (built-in plus overrides) and the spec files.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Every text read, for locating diagnostics.
+    pub sources: Sources,
+    /// The merged catalogue.
+    pub catalog: Catalog,
+    /// Spec files, in the order given.
+    pub spec_files: Vec<FileId>,
+    /// Problems with catalogue files.
+    pub catalog_diagnostics: Vec<Diagnostic>,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::new()
+    }
+}
+
+impl Workspace {
+    /// A workspace with the built-in catalogue.
+    pub fn new() -> Workspace {
+        let mut sources = Sources::new();
+        let (catalog, catalog_diagnostics) = Catalog::builtin(&mut sources);
+        Workspace { sources, catalog, spec_files: Vec::new(), catalog_diagnostics }
+    }
+
+    /// Merges a user catalogue file (only changed fields needed for existing entries).
+    pub fn add_catalog(&mut self, name: &str, text: &str) {
+        let file = self.sources.add(name, text);
+        let diagnostics = self.catalog.merge_text(text, file, true);
+        self.catalog_diagnostics.extend(diagnostics);
+    }
+
+    /// Adds a spec file.
+    pub fn add_spec(&mut self, name: &str, text: &str) -> FileId {
+        let file = self.sources.add(name, text);
+        self.spec_files.push(file);
+        file
+    }
+
+    /// Loads the platform. Catalogue problems come first.
+    pub fn load(&self) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
+        let mut diagnostics = self.catalog_diagnostics.clone();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return (None, diagnostics);
+        }
+        let (loaded, more) = hafen_spec::load(&self.spec_files, &self.sources, &self.catalog);
+        diagnostics.extend(more);
+        hafen_diag::sort(&mut diagnostics);
+        (loaded, diagnostics)
+    }
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRequest {
+    /// Rule options.
+    pub options: CheckOptions,
+    /// Codes raised to error (`warnings` raises all warnings).
+    pub deny: Vec<String>,
+    /// Codes suppressed.
+    pub allow: Vec<String>,
+}
+
+/// Result of `check`: loader findings, then rule findings, sorted.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    /// The platform, when it loaded.
+    pub loaded: Option<LoadedPlatform>,
+    /// Every finding.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckOutcome {
+    /// True when a finding is an unsuppressed error.
+    pub fn failed(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads and checks.
+pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
+    let (loaded, mut diagnostics) = workspace.load();
+    if let Some(loaded) = &loaded {
+        diagnostics.extend(hafen_check::check(loaded, &request.options));
+    }
+    hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
+    hafen_diag::sort(&mut diagnostics);
+    CheckOutcome { loaded, diagnostics }
+}
+
+/// Plans a loaded platform.
+pub fn plan(
+    loaded: &LoadedPlatform,
+    options: &PlanOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> PlanReport {
+    hafen_plan::plan(loaded, options, progress)
+}
+
+/// Renders a loaded platform.
+pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
+    hafen_render::render(loaded)
+}
+
+/// Human rendering of diagnostics.
+pub fn diagnostics_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    hafen_diag::human::render(diagnostics, sources, color)
+}
+
+/// JSON document of diagnostics.
+pub fn diagnostics_json(diagnostics: &[Diagnostic], sources: &Sources) -> serde_json::Value {
+    hafen_diag::json::document(diagnostics, sources)
+}
+
+/// SARIF log of diagnostics.
+pub fn diagnostics_sarif(diagnostics: &[Diagnostic], sources: &Sources) -> serde_json::Value {
+    let codes = all_codes();
+    hafen_diag::sarif::document(diagnostics, sources, &codes, env!("CARGO_PKG_VERSION"), &|code| {
+        explain(code).map(|e| e.text.to_owned())
+    })
+}
+
+/// Plan as terminal text.
+pub fn plan_text(report: &PlanReport) -> String {
+    hafen_plan::to_text(report)
+}
+
+/// Plan as Markdown.
+pub fn plan_markdown(report: &PlanReport) -> String {
+    hafen_plan::to_markdown(report)
+}
+
+/// The platform JSON Schema, as committed to `schema/platform.schema.json`.
+pub fn spec_schema_text() -> String {
+    hafen_spec::json_schema_text()
+}

@@ -1,0 +1,316 @@
+//! The platform spec: its types, its JSON Schema, and loading with located diagnostics.
+//!
+//! Loading is three passes over the spanned YAML tree: the schema walk reports every unknown
+//! field, wrong type and missing field at once; deserialization then cannot fail; the
+//! semantic pass checks names, references and value formats against each other and against
+//! the provider catalogue. The result keeps a [`SpanIndex`] so later layers (rules, render)
+//! can point at `file:line:column` by spec path. Nothing here reads files.
+
+mod model;
+pub mod mtu;
+pub mod net;
+pub mod quantity;
+mod spans;
+mod validate;
+
+pub use model::*;
+pub use spans::SpanIndex;
+
+use hafen_catalog::Catalog;
+use hafen_diag::{Diagnostic, FileId, Pos, Sources, Span};
+use hafen_yaml::{Limits, Node, Value, schema};
+use serde_json::Value as Json;
+use std::sync::OnceLock;
+
+/// Diagnostic codes of the loader (beyond the YAML and schema codes).
+pub mod codes {
+    /// Two objects of the same kind share a name.
+    pub const DUPLICATE_NAME: &str = "SPEC005";
+    /// A reference names an object that does not exist.
+    pub const UNDEFINED_REFERENCE: &str = "SPEC006";
+    /// A name is not a valid DNS label.
+    pub const INVALID_NAME: &str = "SPEC007";
+    /// A value has the right type but a wrong format (CIDR, quantity, date, version, URL).
+    pub const INVALID_FORMAT: &str = "SPEC008";
+    /// A document of an unknown `kind` or `apiVersion`.
+    pub const UNKNOWN_KIND: &str = "SPEC009";
+    /// No `kind: Platform` document, or more than one.
+    pub const PLATFORM_COUNT: &str = "SPEC010";
+    /// A secret value written into the spec.
+    pub const PLAINTEXT_SECRET: &str = "SPEC011";
+}
+
+/// Metadata for the codes above.
+pub const CODES: &[hafen_diag::CodeInfo] = &[
+    hafen_diag::CodeInfo {
+        code: codes::DUPLICATE_NAME,
+        severity: hafen_diag::Severity::Error,
+        summary: "two objects of the same kind share a name",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::UNDEFINED_REFERENCE,
+        severity: hafen_diag::Severity::Error,
+        summary: "a reference to a provider, site, cluster or pool that is not defined",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::INVALID_NAME,
+        severity: hafen_diag::Severity::Error,
+        summary: "a name that is not a DNS label (it becomes a Kubernetes name and a folder)",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::INVALID_FORMAT,
+        severity: hafen_diag::Severity::Error,
+        summary: "a malformed CIDR, address, quantity, date, version or URL",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::UNKNOWN_KIND,
+        severity: hafen_diag::Severity::Error,
+        summary: "a document whose apiVersion or kind Hafen does not read",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::PLATFORM_COUNT,
+        severity: hafen_diag::Severity::Error,
+        summary: "the input must hold exactly one `kind: Platform` document",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::PLAINTEXT_SECRET,
+        severity: hafen_diag::Severity::Error,
+        summary: "a secret value written into the spec instead of a reference",
+    },
+];
+
+/// The current `apiVersion`.
+pub const API_VERSION: &str = "hafen.dev/v1alpha1";
+
+/// The JSON Schema of a platform document, as generated from the types.
+pub fn json_schema() -> &'static Json {
+    static SCHEMA: OnceLock<Json> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| serde_json::to_value(schemars::schema_for!(Platform)).unwrap_or(Json::Null))
+}
+
+/// The schema as committed to `schema/platform.schema.json` (pretty JSON, trailing newline).
+pub fn json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(json_schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A loaded, valid platform with everything later layers need to point back at the source.
+#[derive(Debug, Clone)]
+pub struct LoadedPlatform {
+    /// The platform.
+    pub platform: Platform,
+    /// Spec path → source location.
+    pub spans: SpanIndex,
+    /// The catalogue extended with the spec's inline locations and server types.
+    pub catalog: Catalog,
+}
+
+/// Loads the platform from every document of the given files.
+///
+/// Returns the platform when no error was found, and every diagnostic either way.
+pub fn load(
+    files: &[FileId],
+    sources: &Sources,
+    catalog: &Catalog,
+) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
+    let limits = Limits::default();
+    let mut diagnostics = Vec::new();
+    let mut platform_docs: Vec<Node> = Vec::new();
+    for &file in files {
+        let Some(source) = sources.get(file) else { continue };
+        let (docs, diags) = hafen_yaml::parse(&source.text, file, &limits);
+        diagnostics.extend(diags);
+        for doc in docs {
+            if matches!(doc.value, Value::Null) {
+                continue;
+            }
+            if let Some(d) = check_kind(&doc) {
+                diagnostics.push(d);
+                continue;
+            }
+            platform_docs.push(doc);
+        }
+    }
+    if platform_docs.len() != 1 {
+        if diagnostics.is_empty() || !platform_docs.is_empty() {
+            let mut d = Diagnostic::error(
+                codes::PLATFORM_COUNT,
+                format!(
+                    "expected exactly one `kind: Platform` document, found {}",
+                    platform_docs.len()
+                ),
+            );
+            if let Some(second) = platform_docs.get(1) {
+                d = d
+                    .with_span(Some(second.span))
+                    .with_label(Some(platform_docs[0].span), "first platform here")
+                    .with_help("keep one Platform document; split large platforms with YAML anchors or several clusters");
+            } else {
+                let at = files.first().map(|&f| Span::point(f, Pos { line: 1, col: 1 }));
+                d = d.with_span(at).with_help(format!(
+                    "start the file with `apiVersion: {API_VERSION}` and `kind: Platform`; `hafen init` writes a template"
+                ));
+            }
+            diagnostics.push(d);
+        }
+        return (None, diagnostics);
+    }
+    let doc = platform_docs.remove(0);
+    let (platform, schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
+    let spans = SpanIndex::build(&doc);
+    let schema_failed = !schema_diags.is_empty();
+    // With structural errors, a repaired copy still lets the semantic pass report its
+    // findings now rather than after the next edit.
+    let platform = platform
+        .or_else(|| serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags)).ok());
+    diagnostics.extend(schema_diags.iter().cloned());
+    let Some(platform) = platform else { return (None, diagnostics) };
+    let (catalog, diags) = validate::validate(&platform, &spans, catalog);
+    let reported: Vec<&str> = schema_diags.iter().filter_map(|d| d.path.as_deref()).collect();
+    diagnostics.extend(
+        diags.into_iter().filter(|d| !d.path.as_deref().is_some_and(|p| reported.contains(&p))),
+    );
+    if schema_failed {
+        return (None, diagnostics);
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (None, diagnostics);
+    }
+    (Some(LoadedPlatform { platform, spans, catalog }), diagnostics)
+}
+
+fn check_kind(doc: &Node) -> Option<Diagnostic> {
+    let Value::Map(_) = doc.value else {
+        return Some(
+            Diagnostic::error(
+                codes::UNKNOWN_KIND,
+                format!("a document must be a mapping, found {}", doc.value.kind_name()),
+            )
+            .with_span(Some(doc.span))
+            .with_help(format!(
+                "start the document with `apiVersion: {API_VERSION}` and `kind: Platform`"
+            )),
+        );
+    };
+    let kind = doc.get("kind");
+    match kind.and_then(|k| k.value.as_str()) {
+        Some("Platform") | None => None,
+        Some(other) => Some(
+            Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown document kind `{other}`"))
+                .with_span(kind.map(|k| k.value.span))
+                .with_span_label("not a kind Hafen reads")
+                .with_help("use `kind: Platform`; catalogue files are passed with `--catalog`"),
+        ),
+    }
+}
+
+/// Loads from text in one call, for tests and tools. Registers the text as `name`.
+pub fn load_str(
+    name: &str,
+    text: &str,
+    sources: &mut Sources,
+    catalog: &Catalog,
+) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
+    let file = sources.add(name, text);
+    load(&[file], sources, catalog)
+}
+
+/// True when `name` is a DNS-1123 label: 1–63 of `a-z0-9-`, not starting or ending with `-`.
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+impl Cluster {
+    /// The effective environment of this cluster.
+    pub fn environment(&self, platform: &PlatformSpec) -> Environment {
+        self.environment.unwrap_or(platform.environment)
+    }
+
+    /// Sites of the control-plane nodes, in placement order.
+    pub fn control_plane_sites(&self) -> Vec<&str> {
+        if self.control_plane.sites.is_empty() {
+            vec![self.site.as_str()]
+        } else {
+            self.control_plane.sites.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The site of a node pool.
+    pub fn pool_site<'a>(&'a self, pool: &'a NodePool) -> &'a str {
+        pool.site.as_deref().unwrap_or(&self.site)
+    }
+
+    /// Every site this cluster has nodes at, primary first.
+    pub fn sites(&self) -> Vec<&str> {
+        let mut out = vec![self.site.as_str()];
+        for site in self
+            .control_plane_sites()
+            .into_iter()
+            .chain(self.node_pools.iter().map(|p| self.pool_site(p)))
+        {
+            if !out.contains(&site) {
+                out.push(site);
+            }
+        }
+        out
+    }
+}
+
+impl NodePool {
+    /// Roles, defaulting to `[worker]`.
+    pub fn roles(&self) -> Vec<NodeRole> {
+        if self.roles.is_empty() { vec![NodeRole::Worker] } else { self.roles.clone() }
+    }
+
+    /// True when ordinary workloads may run here.
+    pub fn runs_workloads(&self) -> bool {
+        self.roles()
+            .iter()
+            .any(|r| matches!(r, NodeRole::Worker | NodeRole::Ingress | NodeRole::Storage))
+    }
+}
+
+impl App {
+    /// Effective spread.
+    pub fn spread(&self) -> Spread {
+        self.spread.unwrap_or(if self.replicas >= 2 { Spread::Node } else { Spread::None })
+    }
+
+    /// Effective minimum available replicas during voluntary disruption.
+    pub fn min_available(&self) -> u32 {
+        self.min_available.unwrap_or(self.replicas.saturating_sub(1))
+    }
+
+    /// Effective container port.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(8080)
+    }
+}
+
+impl PlatformSpec {
+    /// A provider by name.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// A site by name.
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// A cluster by name.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    /// The provider of a site.
+    pub fn site_provider(&self, site: &str) -> Option<&Provider> {
+        self.site(site).and_then(|s| self.provider(&s.provider))
+    }
+}

@@ -1,0 +1,732 @@
+//! Semantic checks of a schema-valid platform: names, references, formats, catalogue facts.
+
+use crate::codes;
+use crate::net::Cidr;
+use crate::{Platform, SpanIndex, is_dns_label, quantity};
+use hafen_catalog::{Catalog, codes as cat};
+use hafen_diag::Diagnostic;
+use hafen_yaml::schema::did_you_mean;
+
+struct Checker<'a> {
+    spans: &'a SpanIndex,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at(&self, path: &str) -> Option<hafen_diag::Span> {
+        self.spans.nearest(path)
+    }
+
+    fn name(&mut self, name: &str, path: &str, what: &str) {
+        if is_dns_label(name) {
+            return;
+        }
+        let suggestion: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .trim_matches('-')
+            .chars()
+            .take(63)
+            .collect();
+        let mut d = Diagnostic::error(
+            codes::INVALID_NAME,
+            format!("{what} name `{name}` is not a DNS label"),
+        )
+        .with_span(self.at(path))
+        .with_path(path)
+        .with_span_label("lowercase letters, digits and `-` only, at most 63")
+        .with_note(
+            "names become Kubernetes object names and folder names in the rendered repository",
+        );
+        if is_dns_label(&suggestion) {
+            d = d.with_help(format!("rename it, e.g. `{suggestion}`"));
+        }
+        self.out.push(d);
+    }
+
+    fn unique<'n>(&mut self, what: &str, items: impl IntoIterator<Item = (&'n str, String)>) {
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        for (name, path) in items {
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                let d = Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("duplicate {what} name `{name}`"),
+                )
+                .with_span(self.spans.object(&path))
+                .with_path(format!("{path}.name"))
+                .with_span_label("defined again here")
+                .with_label(self.spans.object(first), "first defined here")
+                .with_help(format!("give each {what} its own name"));
+                self.out.push(d);
+            } else {
+                seen.push((name, path));
+            }
+        }
+    }
+
+    fn reference(&mut self, value: &str, path: &str, what: &str, candidates: &[&str]) -> bool {
+        if candidates.contains(&value) {
+            return true;
+        }
+        let mut d = Diagnostic::error(
+            codes::UNDEFINED_REFERENCE,
+            format!("{what} `{value}` is not defined"),
+        )
+        .with_span(self.at(path))
+        .with_path(path)
+        .with_span_label(format!("no {what} of this name"));
+        d = match did_you_mean(value, candidates.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None if candidates.is_empty() => d.with_help(format!("define the {what} first")),
+            None => d.with_help(format!(
+                "defined {what}s: {}",
+                candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            )),
+        };
+        self.out.push(d);
+        false
+    }
+
+    fn format(&mut self, path: &str, message: String, help: impl Into<String>) {
+        self.out.push(
+            Diagnostic::error(codes::INVALID_FORMAT, message)
+                .with_span(self.at(path))
+                .with_path(path)
+                .with_help(help),
+        );
+    }
+
+    fn cidr(&mut self, text: &str, path: &str) {
+        if let Err(why) = Cidr::parse(text) {
+            let help = match why.split_once("the network is ") {
+                Some((_, network)) => format!("write {network}"),
+                None => "write an address range such as `10.244.0.0/16`".into(),
+            };
+            self.format(path, format!("`{text}` is not a valid CIDR: {why}"), help);
+        }
+    }
+
+    fn cpu(&mut self, text: &str, path: &str) {
+        if quantity::cpu_millis(text).is_none() {
+            self.format(
+                path,
+                format!("`{text}` is not a CPU quantity"),
+                "write cores (`2`, `0.5`) or millicores (`500m`)",
+            );
+        }
+    }
+
+    fn memory(&mut self, text: &str, path: &str) {
+        match quantity::bytes(text) {
+            None => self.format(
+                path,
+                format!("`{text}` is not a memory or storage quantity"),
+                "write a size such as `512Mi`, `1Gi` or `20Gi`",
+            ),
+            Some(b) if b > 0 && b < 1024 * 1024 && text.chars().all(|c| c.is_ascii_digit()) => self
+                .format(
+                    path,
+                    format!(
+                        "`{text}` is {text} bytes, which is almost certainly not what was meant"
+                    ),
+                    format!("add a unit, e.g. `{text}Mi` or `{text}Gi`"),
+                ),
+            Some(_) => {}
+        }
+    }
+
+    fn date(&mut self, text: &str, path: &str) {
+        if hafen_catalog::parse_date(text).is_none() {
+            self.format(
+                path,
+                format!("`{text}` is not a date"),
+                "write the date as YYYY-MM-DD, e.g. `2026-10-01`",
+            );
+        }
+    }
+}
+
+fn is_k8s_version(text: &str) -> bool {
+    let text = text.strip_prefix('v').unwrap_or(text);
+    let parts: Vec<&str> = text.split('.').collect();
+    (parts.len() == 2 || parts.len() == 3)
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_domain(text: &str) -> bool {
+    let host = text.strip_prefix("*.").unwrap_or(text);
+    host.len() <= 253
+        && host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+        && host.bytes().all(|b| !b.is_ascii_uppercase())
+}
+
+fn is_image(text: &str) -> bool {
+    !text.is_empty()
+        && !text.contains(char::is_whitespace)
+        && !text.starts_with(['/', ':', '@'])
+        && !text.ends_with([':', '/', '@'])
+}
+
+/// Checks everything the schema cannot express and returns the catalogue extended with the
+/// spec's inline locations and server types.
+pub(crate) fn validate(
+    platform: &Platform,
+    spans: &SpanIndex,
+    catalog: &Catalog,
+) -> (Catalog, Vec<Diagnostic>) {
+    let mut c = Checker { spans, out: Vec::new() };
+    let spec = &platform.spec;
+    let mut catalog = catalog.clone();
+
+    c.name(&platform.metadata.name, "metadata.name", "platform");
+
+    // Providers and the catalogue.
+    c.unique(
+        "provider",
+        spec.providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), format!("spec.providers[{i}]"))),
+    );
+    for (i, provider) in spec.providers.iter().enumerate() {
+        let path = format!("spec.providers[{i}]");
+        c.name(&provider.name, &format!("{path}.name"), "provider");
+        let Some(info) = catalog.providers.iter_mut().find(|p| p.type_ == provider.type_) else {
+            let types: Vec<&str> = catalog.provider_types().collect();
+            let mut d = Diagnostic::error(
+                cat::UNKNOWN_PROVIDER_TYPE,
+                format!("provider type `{}` is not in the catalogue", provider.type_),
+            )
+            .with_span(spans.nearest(&format!("{path}.type")))
+            .with_path(format!("{path}.type"))
+            .with_span_label("unknown provider type");
+            d = match did_you_mean(&provider.type_, types.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!(
+                    "known types: {}; describe others in a catalogue file passed with `--catalog`",
+                    types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            c.out.push(d);
+            continue;
+        };
+        // Inline declarations extend this provider for this spec only. Each spec provider gets
+        // its own copy when two accounts of one type declare different hardware.
+        for location in &provider.locations {
+            info.locations.retain(|l| l.name != location.name);
+            info.locations.push(location.clone());
+        }
+        for server_type in &provider.server_types {
+            info.server_types.retain(|s| s.name != server_type.name);
+            info.server_types.push(server_type.clone());
+        }
+        for (j, credential) in provider.credentials.iter().enumerate() {
+            c.name(&credential.name, &format!("{path}.credentials[{j}].name"), "credential");
+        }
+    }
+    let provider_names: Vec<&str> = spec.providers.iter().map(|p| p.name.as_str()).collect();
+
+    // Sites.
+    c.unique(
+        "site",
+        spec.sites.iter().enumerate().map(|(i, s)| (s.name.as_str(), format!("spec.sites[{i}]"))),
+    );
+    for (i, site) in spec.sites.iter().enumerate() {
+        let path = format!("spec.sites[{i}]");
+        c.name(&site.name, &format!("{path}.name"), "site");
+        if !c.reference(&site.provider, &format!("{path}.provider"), "provider", &provider_names) {
+            continue;
+        }
+        let Some(provider) = spec.provider(&site.provider) else { continue };
+        if let Some(info) = catalog.provider(&provider.type_) {
+            if info.location(&site.location).is_none() {
+                let names: Vec<&str> = info.locations.iter().map(|l| l.name.as_str()).collect();
+                let mut d = Diagnostic::error(
+                    cat::UNKNOWN_LOCATION,
+                    format!(
+                        "provider `{}` ({}) has no location `{}`",
+                        provider.name, info.type_, site.location
+                    ),
+                )
+                .with_span(spans.nearest(&format!("{path}.location")))
+                .with_path(format!("{path}.location"))
+                .with_span_label("unknown location");
+                d = match did_you_mean(&site.location, names.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None if names.is_empty() => d.with_help(format!(
+                        "declare the location under `locations:` of provider `{}`",
+                        provider.name
+                    )),
+                    None => d.with_help(format!(
+                        "locations of {}: {}",
+                        info.display_name,
+                        names.join(", ")
+                    )),
+                };
+                c.out.push(d);
+            }
+            for (j, replacement) in site.replacement_capacity.iter().enumerate() {
+                server_type_ref(
+                    &mut c,
+                    &catalog,
+                    provider,
+                    &replacement.server_type,
+                    &format!("{path}.replacementCapacity[{j}].serverType"),
+                );
+            }
+        }
+        let net = &site.network;
+        if let Some(vswitch) = &net.vswitch {
+            c.cidr(&vswitch.subnet, &format!("{path}.network.vswitch.subnet"));
+            if !(1..=4094).contains(&vswitch.vlan) {
+                c.format(
+                    &format!("{path}.network.vswitch.vlan"),
+                    format!("VLAN id {} is out of range", vswitch.vlan),
+                    "use a VLAN id between 1 and 4094 (4000–4091 on Hetzner)",
+                );
+            }
+            if !(576..=9216).contains(&vswitch.mtu) {
+                c.format(
+                    &format!("{path}.network.vswitch.mtu"),
+                    format!("MTU {} is out of range", vswitch.mtu),
+                    "a Hetzner vSwitch carries MTU 1400",
+                );
+            }
+        }
+        if let Some(private) = &net.private_network {
+            c.cidr(&private.subnet, &format!("{path}.network.privateNetwork.subnet"));
+        }
+        if let Some(mtu) = net.underlay_mtu
+            && !(576..=9216).contains(&mtu)
+        {
+            c.format(
+                &format!("{path}.network.underlayMTU"),
+                format!("MTU {mtu} is out of range"),
+                "typical values: 1500 (Ethernet), 1450 (Hetzner Cloud network), 1400 (vSwitch)",
+            );
+        }
+    }
+    let site_names: Vec<&str> = spec.sites.iter().map(|s| s.name.as_str()).collect();
+
+    for (i, link) in spec.links.iter().enumerate() {
+        let path = format!("spec.links[{i}]");
+        if link.sites.len() != 2 {
+            c.format(
+                &format!("{path}.sites"),
+                format!("a link joins two sites, found {}", link.sites.len()),
+                "list exactly two site names",
+            );
+        }
+        for (j, site) in link.sites.iter().enumerate() {
+            c.reference(site, &format!("{path}.sites[{j}]"), "site", &site_names);
+        }
+    }
+
+    // Clusters.
+    c.unique(
+        "cluster",
+        spec.clusters
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.name.as_str(), format!("spec.clusters[{i}]"))),
+    );
+    let cluster_names: Vec<&str> = spec.clusters.iter().map(|k| k.name.as_str()).collect();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let path = format!("spec.clusters[{i}]");
+        c.name(&cluster.name, &format!("{path}.name"), "cluster");
+        c.reference(&cluster.site, &format!("{path}.site"), "site", &site_names);
+        if !is_k8s_version(&cluster.kubernetes) {
+            c.format(
+                &format!("{path}.kubernetes"),
+                format!("`{}` is not a Kubernetes version", cluster.kubernetes),
+                "write the version in quotes, e.g. `\"1.34.5\"`",
+            );
+        }
+        for (j, site) in cluster.control_plane.sites.iter().enumerate() {
+            c.reference(site, &format!("{path}.controlPlane.sites[{j}]"), "site", &site_names);
+        }
+        if cluster.control_plane.replicas == 0 {
+            c.format(
+                &format!("{path}.controlPlane.replicas"),
+                "a cluster needs at least one control-plane node".into(),
+                "use 3 control-plane nodes",
+            );
+        }
+        for site in cluster.control_plane_sites() {
+            if let Some(provider) = spec.site_provider(site) {
+                server_type_ref(
+                    &mut c,
+                    &catalog,
+                    provider,
+                    &cluster.control_plane.server_type,
+                    &format!("{path}.controlPlane.serverType"),
+                );
+                break;
+            }
+        }
+        c.unique(
+            "node pool",
+            cluster
+                .node_pools
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (p.name.as_str(), format!("{path}.nodePools[{j}]"))),
+        );
+        for (j, pool) in cluster.node_pools.iter().enumerate() {
+            let pool_path = format!("{path}.nodePools[{j}]");
+            c.name(&pool.name, &format!("{pool_path}.name"), "node pool");
+            if let Some(site) = &pool.site {
+                c.reference(site, &format!("{pool_path}.site"), "site", &site_names);
+            }
+            if let Some(provider) = spec.site_provider(cluster.pool_site(pool)) {
+                server_type_ref(
+                    &mut c,
+                    &catalog,
+                    provider,
+                    &pool.server_type,
+                    &format!("{pool_path}.serverType"),
+                );
+            }
+            for (k, taint) in pool.taints.iter().enumerate() {
+                let ok = taint.split_once(':').is_some_and(|(_, effect)| {
+                    matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute")
+                });
+                if !ok {
+                    c.format(&format!("{pool_path}.taints[{k}]"), format!("`{taint}` is not a taint"), "write `key=value:NoSchedule` (effects: NoSchedule, PreferNoSchedule, NoExecute)");
+                }
+            }
+        }
+        let net = &cluster.network;
+        c.cidr(&net.pod_cidr, &format!("{path}.network.podCIDR"));
+        c.cidr(&net.service_cidr, &format!("{path}.network.serviceCIDR"));
+        if let Some(node_cidr) = &net.node_cidr {
+            c.cidr(node_cidr, &format!("{path}.network.nodeCIDR"));
+        }
+        if let crate::Mtu::Value(mtu) = net.mtu
+            && !(576..=9216).contains(&mtu)
+        {
+            c.format(
+                &format!("{path}.network.mtu"),
+                format!("MTU {mtu} is out of range"),
+                "use `auto`, or a value between 1280 and 9000",
+            );
+        }
+        if let Some(egress) = &net.egress {
+            for (k, ip) in egress.ips.iter().enumerate() {
+                if ip.parse::<std::net::IpAddr>().is_err() {
+                    c.format(
+                        &format!("{path}.network.egress.ips[{k}]"),
+                        format!("`{ip}` is not an IP address"),
+                        "list single public addresses, e.g. `203.0.113.10`",
+                    );
+                }
+            }
+            if let Some(pool) = &egress.pool {
+                let pools: Vec<&str> = cluster.node_pools.iter().map(|p| p.name.as_str()).collect();
+                c.reference(pool, &format!("{path}.network.egress.pool"), "node pool", &pools);
+            }
+        }
+        if let Some(mesh) = &net.mesh
+            && !(1..=255).contains(&mesh.id)
+        {
+            c.out.push(
+                Diagnostic::error(
+                    hafen_yaml::codes::INVALID_VALUE,
+                    format!("mesh id {} is outside 1–255", mesh.id),
+                )
+                .with_span(spans.nearest(&format!("{path}.network.mesh.id")))
+                .with_path(format!("{path}.network.mesh.id"))
+                .with_help("Cilium Cluster Mesh ids run from 1 to 255 (0 means no mesh)"),
+            );
+        }
+        if let Some(backups) = &cluster.backups {
+            if let Some(site) = &backups.site {
+                c.reference(site, &format!("{path}.backups.site"), "site", &site_names);
+            }
+            if let Some(provider) = &backups.provider {
+                c.reference(
+                    provider,
+                    &format!("{path}.backups.provider"),
+                    "provider",
+                    &provider_names,
+                );
+            }
+            if let Some(date) = &backups.last_restore_test {
+                c.date(date, &format!("{path}.backups.lastRestoreTest"));
+            }
+            if !backups.target.starts_with("s3://") {
+                c.format(
+                    &format!("{path}.backups.target"),
+                    format!("`{}` is not an S3 target", backups.target),
+                    "write `s3://bucket/prefix`",
+                );
+            }
+        }
+        if let Some(dns) = &cluster.dns
+            && !is_domain(&dns.zone)
+        {
+            c.format(
+                &format!("{path}.dns.zone"),
+                format!("`{}` is not a DNS zone", dns.zone),
+                "write the zone as a domain, e.g. `example.eu`",
+            );
+        }
+        if let Some(max) = &cluster.max_unhealthy {
+            let ok = max
+                .strip_suffix('%')
+                .map_or(max.parse::<u32>().is_ok(), |p| p.parse::<u32>().is_ok_and(|v| v <= 100));
+            if !ok {
+                c.format(
+                    &format!("{path}.maxUnhealthy"),
+                    format!("`{max}` is not a count or percentage"),
+                    "write e.g. `33%` or `2`",
+                );
+            }
+        }
+    }
+
+    if let Some(management) = &spec.management {
+        c.reference(&management.site, "spec.management.site", "site", &site_names);
+        if let Some(cluster) = &management.cluster {
+            c.reference(cluster, "spec.management.cluster", "cluster", &cluster_names);
+        }
+    }
+    let mut delivered_targets = cluster_names.clone();
+    delivered_targets.push("management");
+    for (i, provider) in spec.providers.iter().enumerate() {
+        for (j, credential) in provider.credentials.iter().enumerate() {
+            for (k, target) in credential.delivered_to.iter().enumerate() {
+                c.reference(
+                    target,
+                    &format!("spec.providers[{i}].credentials[{j}].deliveredTo[{k}]"),
+                    "cluster",
+                    &delivered_targets,
+                );
+            }
+        }
+    }
+
+    // Tenants and apps.
+    c.unique(
+        "tenant",
+        spec.tenants
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), format!("spec.tenants[{i}]"))),
+    );
+    for (i, tenant) in spec.tenants.iter().enumerate() {
+        let path = format!("spec.tenants[{i}]");
+        c.name(&tenant.name, &format!("{path}.name"), "tenant");
+        if tenant.clusters.is_empty() {
+            c.format(
+                &format!("{path}.clusters"),
+                format!("tenant `{}` is deployed to no cluster", tenant.name),
+                "list at least one cluster",
+            );
+        }
+        for (j, cluster) in tenant.clusters.iter().enumerate() {
+            c.reference(cluster, &format!("{path}.clusters[{j}]"), "cluster", &cluster_names);
+        }
+        if let Some(quota) = &tenant.quota {
+            c.cpu(&quota.cpu, &format!("{path}.quota.cpu"));
+            c.memory(&quota.memory, &format!("{path}.quota.memory"));
+            if let Some(storage) = &quota.storage {
+                c.memory(storage, &format!("{path}.quota.storage"));
+            }
+        }
+        c.unique(
+            "app",
+            tenant
+                .apps
+                .iter()
+                .enumerate()
+                .map(|(j, a)| (a.name.as_str(), format!("{path}.apps[{j}]"))),
+        );
+        for (j, app) in tenant.apps.iter().enumerate() {
+            let app_path = format!("{path}.apps[{j}]");
+            c.name(&app.name, &format!("{app_path}.name"), "app");
+            if !is_image(&app.image) {
+                c.format(
+                    &format!("{app_path}.image"),
+                    format!("`{}` is not an image reference", app.image),
+                    "write `registry/repository:tag` or `@sha256:…`",
+                );
+            }
+            c.cpu(&app.resources.cpu, &format!("{app_path}.resources.cpu"));
+            c.memory(&app.resources.memory, &format!("{app_path}.resources.memory"));
+            for (k, domain) in app.domains.iter().enumerate() {
+                if !is_domain(domain) {
+                    c.format(
+                        &format!("{app_path}.domains[{k}]"),
+                        format!("`{domain}` is not a host name"),
+                        "write a lowercase host name such as `www.example.eu`",
+                    );
+                }
+            }
+            if let Some(min) = app.min_available
+                && min > app.replicas
+            {
+                c.format(
+                    &format!("{app_path}.minAvailable"),
+                    format!("minAvailable {min} exceeds the {} replicas", app.replicas),
+                    format!("set minAvailable to at most {}", app.replicas),
+                );
+            }
+            if let Some(pg) = &app.postgres {
+                c.memory(&pg.size, &format!("{app_path}.postgres.size"));
+                if let Some(replica) = &pg.replica_cluster {
+                    c.reference(
+                        replica,
+                        &format!("{app_path}.postgres.replicaCluster"),
+                        "cluster",
+                        &cluster_names,
+                    );
+                }
+                if let Some(res) = &pg.resources {
+                    c.cpu(&res.cpu, &format!("{app_path}.postgres.resources.cpu"));
+                    c.memory(&res.memory, &format!("{app_path}.postgres.resources.memory"));
+                }
+            }
+            c.unique(
+                "volume",
+                app.volumes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| (v.name.as_str(), format!("{app_path}.volumes[{k}]"))),
+            );
+            for (k, volume) in app.volumes.iter().enumerate() {
+                c.name(&volume.name, &format!("{app_path}.volumes[{k}].name"), "volume");
+                c.memory(&volume.size, &format!("{app_path}.volumes[{k}].size"));
+                if !volume.mount_path.starts_with('/') {
+                    c.format(
+                        &format!("{app_path}.volumes[{k}].mountPath"),
+                        format!("`{}` is not an absolute path", volume.mount_path),
+                        "start the mount path with `/`",
+                    );
+                }
+            }
+            for (key, value) in &app.env {
+                if looks_like_secret(key, value) {
+                    c.out.push(
+                        Diagnostic::error(codes::PLAINTEXT_SECRET, format!("app `{}` has a secret value in plain environment variable `{key}`", app.name))
+                            .with_span(spans.nearest(&format!("{app_path}.env.{key}")))
+                            .with_path(format!("{app_path}.env.{key}"))
+                            .with_span_label("this would be committed to Git in plain text")
+                            .with_help(format!("move it to `secrets:` as `{{env: {key}, secretRef: {{name: …, key: …}}}}` and keep the value in OpenBao or a SOPS file")),
+                    );
+                }
+            }
+        }
+    }
+
+    // Scenarios.
+    c.unique(
+        "scenario",
+        spec.scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), format!("spec.scenarios[{i}]"))),
+    );
+    for (i, scenario) in spec.scenarios.iter().enumerate() {
+        let path = format!("spec.scenarios[{i}].fail");
+        for (j, site) in scenario.fail.sites.iter().enumerate() {
+            c.reference(site, &format!("{path}.sites[{j}]"), "site", &site_names);
+        }
+        for (j, provider) in scenario.fail.providers.iter().enumerate() {
+            c.reference(provider, &format!("{path}.providers[{j}]"), "provider", &provider_names);
+        }
+        for (j, pool) in scenario.fail.node_pools.iter().enumerate() {
+            let p = format!("{path}.nodePools[{j}]");
+            match pool.split_once('/') {
+                Some((cluster, pool_name)) => {
+                    if c.reference(cluster, &p, "cluster", &cluster_names)
+                        && let Some(k) = spec.cluster(cluster)
+                    {
+                        let pools: Vec<&str> =
+                            k.node_pools.iter().map(|np| np.name.as_str()).collect();
+                        c.reference(pool_name, &p, "node pool", &pools);
+                    }
+                }
+                None => c.format(
+                    &p,
+                    format!("`{pool}` does not name a node pool"),
+                    "write `cluster/pool`",
+                ),
+            }
+        }
+    }
+    for (i, suppression) in spec.suppressions.iter().enumerate() {
+        if suppression.reason.trim().len() < 8 {
+            c.format(
+                &format!("spec.suppressions[{i}].reason"),
+                "a suppression needs a reason people can review".into(),
+                "explain in a sentence why this finding is accepted",
+            );
+        }
+    }
+    if let Some(ops) = &spec.operations {
+        if let Some(d) = &ops.runbook_reviewed {
+            c.date(d, "spec.operations.runbookReviewed");
+        }
+        if let Some(d) = &ops.last_topology_change {
+            c.date(d, "spec.operations.lastTopologyChange");
+        }
+    }
+    (catalog, c.out)
+}
+
+fn server_type_ref(
+    c: &mut Checker<'_>,
+    catalog: &Catalog,
+    provider: &crate::Provider,
+    name: &str,
+    path: &str,
+) {
+    let Some(info) = catalog.provider(&provider.type_) else { return };
+    if info.server_type(name).is_some() {
+        return;
+    }
+    let names: Vec<&str> = info.server_types.iter().map(|s| s.name.as_str()).collect();
+    let mut d = Diagnostic::error(
+        cat::UNKNOWN_SERVER_TYPE,
+        format!(
+            "provider `{}` ({}) does not offer server type `{name}`",
+            provider.name, info.type_
+        ),
+    )
+    .with_span(c.spans.nearest(path))
+    .with_path(path)
+    .with_span_label("unknown server type");
+    d = match did_you_mean(name, names.iter().copied()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None if names.is_empty() => {
+            d.with_help(format!("declare it under `serverTypes:` of provider `{}`", provider.name))
+        }
+        None => d.with_help(format!("server types of {}: {}", info.display_name, names.join(", "))),
+    };
+    c.out.push(d);
+}
+
+/// Heuristic for secret values in plain env: a secret-sounding key with a non-trivial value.
+pub(crate) fn looks_like_secret(key: &str, value: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    let secretish =
+        ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
+            .iter()
+            .any(|w| key.contains(w));
+    let value = value.trim();
+    let url_with_password = value.split_once("://").is_some_and(|(_, rest)| {
+        rest.split_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    });
+    url_with_password
+        || (secretish && value.len() >= 6 && !value.starts_with("${") && !value.contains("://"))
+}

@@ -1,0 +1,720 @@
+//! Checks a spanned YAML tree against a JSON Schema and reports *every* problem, located.
+//!
+//! Serde stops at the first error and cannot say where in the file it was. This walker checks
+//! the subset of JSON Schema that `schemars` emits for Hafen's types (`$ref`, `type`,
+//! `properties`, `required`, `additionalProperties`, `enum`, `const`, `anyOf`/`oneOf`, `items`,
+//! `minimum`/`maximum`) and produces one diagnostic per problem, with a hint. A document
+//! that passes deserializes without error.
+
+use crate::codes;
+use crate::node::{Node, ScalarStyle, Value};
+use hafen_diag::{Diagnostic, Span};
+use serde_json::{Map, Value as Json};
+
+/// Validates `node` against `schema`, whose `$defs` are resolved from `root`.
+/// `path` is the spec path of `node`, and `key_span` the span of the key that holds it.
+pub fn validate(
+    node: &Node,
+    schema: &Json,
+    root: &Json,
+    path: &str,
+    key_span: Option<Span>,
+    out: &mut Vec<Diagnostic>,
+) {
+    Walker { root, partial: false }.check(node, schema, path, key_span, out);
+}
+
+/// Like [`validate`], but missing required fields are not reported: for override files that
+/// only name what changes.
+pub fn validate_partial(node: &Node, root: &Json, path: &str, out: &mut Vec<Diagnostic>) {
+    Walker { root, partial: true }.check(node, root, path, None, out);
+}
+
+struct Walker<'a> {
+    root: &'a Json,
+    partial: bool,
+}
+
+fn obj(schema: &Json) -> Option<&Map<String, Json>> {
+    schema.as_object()
+}
+
+/// Suggests the closest candidate, if one is close enough to be a likely typo.
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let lower = word.to_ascii_lowercase();
+    let mut best: Option<(&str, f64)> = None;
+    for candidate in candidates {
+        let score = if candidate.to_ascii_lowercase() == lower {
+            2.0
+        } else {
+            strsim::jaro_winkler(&lower, &candidate.to_ascii_lowercase())
+        };
+        if score >= 0.8 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((candidate, score));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+fn describe(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => format!("the string \"{}\"", truncate(s)),
+        Value::Int(i) => format!("the integer {i}"),
+        Value::Float(f) => format!("the number {f}"),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Null => "null (an empty value)".into(),
+        Value::Seq(_) => "a list".into(),
+        Value::Map(_) => "a mapping".into(),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.into()
+    }
+}
+
+fn type_matches(node: &Node, ty: &str) -> bool {
+    matches!(
+        (ty, &node.value),
+        ("null", Value::Null)
+            | ("boolean", Value::Bool(_))
+            | ("integer", Value::Int(_))
+            | ("number", Value::Int(_) | Value::Float(_))
+            | ("string", Value::Str(_))
+            | ("array", Value::Seq(_))
+            | ("object", Value::Map(_))
+    )
+}
+
+fn type_noun(ty: &str) -> &'static str {
+    match ty {
+        "null" => "null",
+        "boolean" => "a boolean (true or false)",
+        "integer" => "an integer",
+        "number" => "a number",
+        "string" => "a string",
+        "array" => "a list",
+        "object" => "a mapping",
+        _ => "a value",
+    }
+}
+
+impl Walker<'_> {
+    fn resolve<'s>(&'s self, mut schema: &'s Json) -> &'s Json {
+        for _ in 0..32 {
+            let Some(reference) = schema.get("$ref").and_then(Json::as_str) else { break };
+            let Some(name) = reference.strip_prefix("#/$defs/") else { break };
+            match self.root.get("$defs").and_then(|d| d.get(name)) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    /// The allowed values when a schema is an enumeration, however it is spelled (`enum`,
+    /// `const`, or `oneOf`/`anyOf` of those, as schemars writes documented enums).
+    fn enum_values(&self, schema: &Json) -> Option<Vec<Json>> {
+        let schema = self.resolve(schema);
+        if let Some(values) = allowed_values(schema) {
+            return Some(values);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = schema.get(key).and_then(Json::as_array) {
+                let mut values = Vec::new();
+                for alt in alts {
+                    values.extend(self.enum_values(alt)?);
+                }
+                return (!values.is_empty()).then_some(values);
+            }
+        }
+        None
+    }
+
+    fn types<'s>(&'s self, schema: &'s Json) -> Vec<&'s str> {
+        let schema = self.resolve(schema);
+        if let Some(ty) = schema.get("type") {
+            return match ty {
+                Json::String(s) => vec![s.as_str()],
+                Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+                _ => Vec::new(),
+            };
+        }
+        if schema.get("enum").is_some() || schema.get("const").is_some() {
+            return vec!["string"];
+        }
+        let mut out = Vec::new();
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = schema.get(key).and_then(Json::as_array) {
+                for alt in alts {
+                    for t in self.types(alt) {
+                        if !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Human description of what a schema accepts: "`auto` or an integer".
+    fn expectation(&self, schema: &Json) -> String {
+        let schema = self.resolve(schema);
+        if let Some(values) = self.enum_values(schema) {
+            return one_of_words(&values);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = schema.get(key).and_then(Json::as_array) {
+                let parts: Vec<String> = alts
+                    .iter()
+                    .filter(|alt| self.types(alt) != ["null"])
+                    .map(|alt| self.expectation(alt))
+                    .collect();
+                return parts.join(" or ");
+            }
+        }
+        let types = self.types(schema);
+        types.iter().map(|t| type_noun(t)).collect::<Vec<_>>().join(" or ")
+    }
+
+    fn check(
+        &self,
+        node: &Node,
+        schema: &Json,
+        path: &str,
+        key_span: Option<Span>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let schema = self.resolve(schema);
+        if schema.as_bool() == Some(true) {
+            return;
+        }
+        if let Some(values) = self.enum_values(schema) {
+            if !values.contains(&node.to_json()) {
+                out.push(self.not_allowed(node, &values, path));
+            }
+            return;
+        }
+        // Alternatives: Option<T> (`anyOf: [T, null]`), untagged enums.
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = schema.get(key).and_then(Json::as_array) {
+                self.check_alternatives(node, schema, alts, path, out);
+                return;
+            }
+        }
+        if let Some(values) = allowed_values(schema) {
+            let json = node.to_json();
+            if !values.contains(&json) {
+                out.push(self.not_allowed(node, &values, path));
+            }
+            return;
+        }
+        let types = self.types(schema);
+        if !types.is_empty() && !types.iter().any(|t| type_matches(node, t)) {
+            out.push(self.wrong_type(node, &types, path));
+            return;
+        }
+        match &node.value {
+            Value::Map(entries) => self.check_object(node, entries, schema, path, key_span, out),
+            Value::Seq(items) => {
+                if let Some(item_schema) = schema.get("items") {
+                    for (idx, item) in items.iter().enumerate() {
+                        self.check(item, item_schema, &format!("{path}[{idx}]"), None, out);
+                    }
+                }
+            }
+            Value::Int(_) | Value::Float(_) => self.check_range(node, schema, path, out),
+            _ => {}
+        }
+    }
+
+    fn check_alternatives(
+        &self,
+        node: &Node,
+        schema: &Json,
+        alts: &[Json],
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let mut attempts: Vec<Vec<Diagnostic>> = Vec::new();
+        for alt in alts {
+            let mut errs = Vec::new();
+            self.check(node, alt, path, None, &mut errs);
+            if errs.is_empty() {
+                return;
+            }
+            attempts.push(errs);
+        }
+        // If exactly one alternative accepts this kind of value, its errors are the useful ones.
+        let matching: Vec<usize> = alts
+            .iter()
+            .enumerate()
+            .filter(|(_, alt)| {
+                let types = self.types(alt);
+                types.iter().any(|t| type_matches(node, t)) && self.enum_values(alt).is_none()
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if matching.len() == 1 {
+            out.append(&mut attempts[matching[0]]);
+            return;
+        }
+        let expected = self.expectation(schema);
+        out.push(
+            Diagnostic::error(
+                codes::WRONG_TYPE,
+                format!("`{path}` must be {expected}, found {}", describe(node)),
+            )
+            .with_span(Some(node.span))
+            .with_path(path)
+            .with_span_label(format!("expected {expected}")),
+        );
+    }
+
+    fn check_range(&self, node: &Node, schema: &Json, path: &str, out: &mut Vec<Diagnostic>) {
+        let value = match node.value {
+            Value::Int(i) => i as f64,
+            Value::Float(f) => f,
+            _ => return,
+        };
+        let min = schema.get("minimum").and_then(Json::as_f64);
+        let max = schema.get("maximum").and_then(Json::as_f64);
+        let bad = min.is_some_and(|m| value < m) || max.is_some_and(|m| value > m);
+        if bad {
+            let range = match (min, max) {
+                (Some(a), Some(b)) => format!("between {a} and {b}"),
+                (Some(a), None) => format!("at least {a}"),
+                (None, Some(b)) => format!("at most {b}"),
+                (None, None) => String::new(),
+            };
+            out.push(
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("`{path}` must be {range}, found {}", describe(node)),
+                )
+                .with_span(Some(node.span))
+                .with_path(path)
+                .with_span_label(format!("must be {range}")),
+            );
+        }
+    }
+
+    fn check_object(
+        &self,
+        node: &Node,
+        entries: &[crate::node::Entry],
+        schema: &Json,
+        path: &str,
+        key_span: Option<Span>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let empty = Map::new();
+        let properties = schema.get("properties").and_then(obj).unwrap_or(&empty);
+        let additional = schema.get("additionalProperties");
+        let mut suggested: Vec<&str> = Vec::new();
+        for entry in entries {
+            let child_path =
+                if path.is_empty() { entry.key.clone() } else { format!("{path}.{}", entry.key) };
+            if let Some(prop) = properties.get(&entry.key) {
+                self.check(&entry.value, prop, &child_path, Some(entry.key_span), out);
+                continue;
+            }
+            match additional {
+                Some(Json::Bool(false)) => {
+                    let mut d = Diagnostic::error(
+                        codes::UNKNOWN_FIELD,
+                        format!(
+                            "unknown field `{}` in `{}`",
+                            entry.key,
+                            if path.is_empty() { "the document" } else { path }
+                        ),
+                    )
+                    .with_span(Some(entry.key_span))
+                    .with_path(child_path.clone())
+                    .with_span_label("not a known field");
+                    let names: Vec<&str> = properties.keys().map(String::as_str).collect();
+                    if let Some(suggestion) = did_you_mean(&entry.key, names.iter().copied()) {
+                        suggested.push(suggestion);
+                        d = d.with_help(format!("did you mean `{suggestion}`?"));
+                    } else {
+                        d = d.with_help(format!(
+                            "known fields here: {}",
+                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    out.push(d);
+                }
+                Some(extra) if extra.is_object() => {
+                    self.check(&entry.value, extra, &child_path, Some(entry.key_span), out);
+                }
+                _ => {}
+            }
+        }
+        if let Some(required) =
+            schema.get("required").and_then(Json::as_array).filter(|_| !self.partial)
+        {
+            for name in required.iter().filter_map(Json::as_str) {
+                // A misspelt key already got a "did you mean" pointing here.
+                if entries.iter().any(|e| e.key == name) || suggested.contains(&name) {
+                    continue;
+                }
+                let what = properties
+                    .get(name)
+                    .map(|p| self.expectation(p))
+                    .unwrap_or_else(|| "a value".into());
+                let mut d = Diagnostic::error(
+                    codes::MISSING_FIELD,
+                    format!(
+                        "missing field `{name}` in `{}`",
+                        if path.is_empty() { "the document" } else { path }
+                    ),
+                )
+                .with_span(Some(key_span.unwrap_or(node.span)))
+                .with_path(if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") })
+                .with_span_label(format!("needs `{name}`"));
+                let description = properties
+                    .get(name)
+                    .and_then(|p| {
+                        p.get("description").or_else(|| self.resolve(p).get("description"))
+                    })
+                    .and_then(Json::as_str)
+                    .map(first_sentence);
+                d = d.with_help(match description {
+                    Some(text) => format!("add `{name}:` ({what}): {text}"),
+                    None => format!("add `{name}:` ({what})"),
+                });
+                out.push(d);
+            }
+        }
+    }
+
+    fn wrong_type(&self, node: &Node, types: &[&str], path: &str) -> Diagnostic {
+        let expected = types.iter().map(|t| type_noun(t)).collect::<Vec<_>>().join(" or ");
+        let mut d = Diagnostic::error(
+            codes::WRONG_TYPE,
+            format!("`{path}` must be {expected}, found {}", describe(node)),
+        )
+        .with_span(Some(node.span))
+        .with_path(path)
+        .with_span_label(format!("expected {expected}"));
+        let wants_number = types.iter().any(|t| matches!(*t, "integer" | "number"));
+        match &node.value {
+            Value::Str(s)
+                if wants_number
+                    && node.style == ScalarStyle::Quoted
+                    && s.trim().parse::<f64>().is_ok() =>
+            {
+                d = d.with_help(format!("remove the quotes: `{}`", s.trim()));
+            }
+            Value::Str(s)
+                if types.contains(&"boolean")
+                    && matches!(
+                        s.to_ascii_lowercase().as_str(),
+                        "yes" | "no" | "on" | "off" | "y" | "n"
+                    ) =>
+            {
+                d = d.with_help(
+                    "write `true` or `false`; YAML 1.2 reads `yes`/`no`/`on`/`off` as text",
+                );
+            }
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) if types.contains(&"string") => {
+                let raw = node_raw(node);
+                d = d.with_help(format!("quote it: `\"{raw}\"`"));
+                if let Value::Float(_) = node.value {
+                    d = d.with_note("unquoted, a version such as 1.30 is read as the number 1.3");
+                }
+            }
+            Value::Null => {
+                d = d.with_help("give a value, or remove the key if it is optional");
+            }
+            _ => {}
+        }
+        d
+    }
+
+    fn not_allowed(&self, node: &Node, values: &[Json], path: &str) -> Diagnostic {
+        let words = one_of_words(values);
+        let mut d = Diagnostic::error(
+            codes::INVALID_VALUE,
+            format!("`{path}` must be {words}, found {}", describe(node)),
+        )
+        .with_span(Some(node.span))
+        .with_path(path)
+        .with_span_label("not an allowed value");
+        if let Value::Str(s) = &node.value {
+            let names: Vec<&str> = values.iter().filter_map(Json::as_str).collect();
+            if let Some(suggestion) = did_you_mean(s, names.iter().copied()) {
+                d = d.with_help(format!("did you mean `{suggestion}`?"));
+                return d;
+            }
+        }
+        d.with_help(format!("use {words}"))
+    }
+}
+
+fn node_raw(node: &Node) -> String {
+    if let Some(raw) = &node.raw {
+        return raw.clone();
+    }
+    match &node.value {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Str(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn first_sentence(text: &str) -> String {
+    let text = text.split("\n\n").next().unwrap_or(text).replace('\n', " ");
+    match text.find(". ") {
+        Some(i) => text[..=i].to_owned(),
+        None => text,
+    }
+}
+
+fn allowed_values(schema: &Json) -> Option<Vec<Json>> {
+    if let Some(values) = schema.get("enum").and_then(Json::as_array) {
+        return Some(values.clone());
+    }
+    schema.get("const").map(|c| vec![c.clone()])
+}
+
+fn one_of_words(values: &[Json]) -> String {
+    let words: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Json::String(s) => format!("`{s}`"),
+            other => format!("`{other}`"),
+        })
+        .collect();
+    match words.len() {
+        0 => "nothing".into(),
+        1 => words[0].clone(),
+        2 => format!("{} or {}", words[0], words[1]),
+        _ => format!("one of {}", words.join(", ")),
+    }
+}
+
+/// Validates a document and, when it is valid, deserializes it. With `partial`, missing
+/// required fields are not reported (used for override files that only name what changes).
+pub fn decode<T: serde::de::DeserializeOwned>(
+    node: &Node,
+    root: &Json,
+    path: &str,
+) -> (Option<T>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    validate(node, root, root, path, None, &mut diagnostics);
+    if !diagnostics.is_empty() {
+        return (None, diagnostics);
+    }
+    match serde_json::from_value::<T>(node.to_json()) {
+        Ok(value) => (Some(value), diagnostics),
+        Err(err) => {
+            // The schema and the types disagree: a bug, but still a located answer.
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("this document cannot be read: {err}"),
+                )
+                .with_span(Some(node.span))
+                .with_help("please report this: the schema accepted a value the reader refused"),
+            );
+            (None, diagnostics)
+        }
+    }
+}
+
+/// Splits a spec path (`spec.clusters[0].network.mtu`) into keys and indices.
+fn path_segments(path: &str) -> Vec<Result<String, usize>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            if i > 0 {
+                out.push(Ok(rest[..i].to_owned()));
+            }
+            rest = &rest[i..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(end) = stripped.find(']') else { break };
+                if let Ok(idx) = stripped[..end].parse() {
+                    out.push(Err(idx));
+                }
+                rest = &stripped[end + 1..];
+            }
+        } else if !rest.is_empty() {
+            out.push(Ok(rest.to_owned()));
+        }
+    }
+    out
+}
+
+/// Best-effort repair of a document that failed validation, so semantic checks can still run
+/// and report their problems in the same pass: unknown keys are dropped, scalars are coerced
+/// to the expected type where the text allows (`"3"` → 3, `1.30` → "1.30"), and other invalid
+/// values are dropped so their defaults apply. Returns the repaired JSON.
+pub fn repair(node: &Node, diagnostics: &[Diagnostic]) -> Json {
+    let mut json = node.to_json();
+    for d in diagnostics {
+        let Some(path) = d.path.as_deref() else { continue };
+        let segments = path_segments(path);
+        let Some((last, parents)) = segments.split_last() else { continue };
+        let pointer: String = parents
+            .iter()
+            .map(|seg| match seg {
+                Ok(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+                Err(idx) => format!("/{idx}"),
+            })
+            .collect();
+        let Some(target) = json.pointer_mut(&pointer) else { continue };
+        let Ok(key) = last else { continue };
+        let Some(map) = target.as_object_mut() else { continue };
+        match d.code {
+            codes::UNKNOWN_FIELD => {
+                let value = map.remove(key.as_str());
+                // A near-miss of a key that is absent is most likely that key.
+                let meant = d
+                    .help
+                    .as_deref()
+                    .and_then(|h| h.strip_prefix("did you mean `"))
+                    .and_then(|h| h.split('`').next());
+                if let (Some(value), Some(meant)) = (value, meant)
+                    && !map.contains_key(meant)
+                {
+                    map.insert(meant.to_owned(), value);
+                }
+            }
+            codes::INVALID_VALUE => {
+                map.remove(key.as_str());
+            }
+            codes::WRONG_TYPE => {
+                let coerced = match map.get(key.as_str()) {
+                    Some(Json::String(s)) if d.message.contains("must be an integer") => {
+                        s.trim().parse::<i64>().ok().map(Json::from)
+                    }
+                    Some(Json::String(s)) if d.message.contains("must be a number") => s
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Json::Number),
+                    Some(Json::Number(_) | Json::Bool(_))
+                        if d.message.contains("must be a string") =>
+                    {
+                        d.help
+                            .as_deref()
+                            .and_then(|h| h.split('"').nth(1))
+                            .map(|raw| Json::String(raw.to_owned()))
+                    }
+                    _ => None,
+                };
+                match coerced {
+                    Some(value) => {
+                        map.insert(key.clone(), value);
+                    }
+                    None => {
+                        map.remove(key.as_str());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, parse};
+    use hafen_diag::FileId;
+    use serde_json::json;
+
+    fn run(yaml: &str, schema: &Json) -> Vec<Diagnostic> {
+        let (docs, diags) = parse(yaml, FileId(0), &Limits::default());
+        assert!(diags.is_empty());
+        let mut out = Vec::new();
+        validate(&docs[0], schema, schema, "", None, &mut out);
+        out
+    }
+
+    fn schema() -> Json {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "mtu"],
+            "properties": {
+                "name": {"type": "string", "description": "The name. More text."},
+                "count": {"type": "integer", "minimum": 0, "maximum": 255},
+                "mtu": {"$ref": "#/$defs/Mtu"},
+                "engine": {"$ref": "#/$defs/Engine"},
+                "opt": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "null"}]},
+                "items": {"type": "array", "items": {"$ref": "#/$defs/B"}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "$defs": {
+                "Mtu": {"anyOf": [{"type": "string", "enum": ["auto"]}, {"type": "integer", "minimum": 0}]},
+                "Engine": {"oneOf": [{"type": "string", "const": "flux"}, {"type": "string", "enum": ["argocd"]}]},
+                "B": {"type": "object", "additionalProperties": false, "required": ["x"], "properties": {"x": {"type": "number"}}},
+            }
+        })
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let diags = run(
+            "nmae: a\ncount: \"3\"\nmtu: big\nengine: flxu\nopt: {x: no}\nitems: [{y: 1}]\nlabels: {a: 1}\n",
+            &schema(),
+        );
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&codes::UNKNOWN_FIELD), "{diags:#?}");
+        assert!(codes.contains(&codes::MISSING_FIELD));
+        assert!(codes.contains(&codes::WRONG_TYPE));
+        assert!(codes.contains(&codes::INVALID_VALUE));
+        let unknown = diags
+            .iter()
+            .find(|d| d.code == codes::UNKNOWN_FIELD && d.message.contains("nmae"))
+            .unwrap();
+        assert_eq!(unknown.help.as_deref(), Some("did you mean `name`?"));
+        let quoted = diags.iter().find(|d| d.path.as_deref() == Some("count")).unwrap();
+        assert_eq!(quoted.help.as_deref(), Some("remove the quotes: `3`"));
+        let engine = diags.iter().find(|d| d.path.as_deref() == Some("engine")).unwrap();
+        assert_eq!(engine.help.as_deref(), Some("did you mean `flux`?"));
+        let mtu = diags.iter().find(|d| d.path.as_deref() == Some("mtu")).unwrap();
+        assert!(mtu.message.contains("`auto` or an integer"), "{}", mtu.message);
+        assert!(diags.iter().any(|d| d.path.as_deref() == Some("items[0].y")));
+        assert!(diags.iter().any(|d| d.path.as_deref() == Some("labels.a")));
+        assert!(diags.iter().any(|d| d.path.as_deref() == Some("opt.x")));
+        assert!(diags.len() >= 8, "{diags:#?}");
+    }
+
+    #[test]
+    fn numbers_for_strings_get_a_quote_hint() {
+        let diags = run("name: 1.30\nmtu: auto\n", &schema());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].help.as_deref(), Some("quote it: `\"1.30\"`"));
+        assert!(diags[0].notes[0].contains("1.3"));
+    }
+
+    #[test]
+    fn range_is_checked() {
+        let diags = run("name: a\nmtu: 1\ncount: 300\n", &schema());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, codes::INVALID_VALUE);
+    }
+
+    #[test]
+    fn valid_document_passes() {
+        assert!(
+            run("name: a\nmtu: 1400\nengine: argocd\nopt: null\nitems: [{x: 1.5}]\n", &schema())
+                .is_empty()
+        );
+    }
+}
