@@ -370,6 +370,9 @@ pub struct ControlPlane {
     /// Sites to spread control-plane nodes over; default the cluster's site.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// Let workloads run on control-plane nodes (small clusters with no worker pool).
+    #[serde(default)]
+    pub schedulable: bool,
 }
 
 /// Special duties of a node pool.
