@@ -3,6 +3,7 @@
 
 mod cmd_check;
 mod cmd_explain;
+mod cmd_init;
 mod cmd_plan;
 mod cmd_render;
 mod input;
@@ -75,6 +76,9 @@ enum Command {
     /// Explain a diagnostic code, or list all codes.
     #[command(after_help = "Examples:\n  hafen explain NET001\n  hafen explain --list")]
     Explain(cmd_explain::Args),
+    /// Write a commented starting platform.yaml.
+    #[command(after_help = "Example:\n  hafen init platform.yaml && hafen check platform.yaml")]
+    Init(cmd_init::Args),
     /// Print the JSON Schema of platform.yaml (for editors).
     #[command(after_help = "Example:\n  hafen schema > platform.schema.json")]
     Schema,
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd_render::run(&args),
         Command::Run(args) => cmd_render::run_all(&args),
         Command::Explain(args) => cmd_explain::run(&args),
+        Command::Init(args) => cmd_init::run(&args),
         Command::Schema => {
             output::print(&hafen_engine::spec_schema_text());
             exit::OK
