@@ -87,8 +87,8 @@ fn run(case: &Case) -> BTreeMap<String, String> {
     );
     let json = hafen_engine::diagnostics_json(&outcome.diagnostics, &workspace.sources);
     out.insert("check.json".into(), serde_json::to_string_pretty(&json).unwrap_or_default() + "\n");
-    if let Some(loaded) = &outcome.loaded {
-        if !outcome.failed() {
+    if let Some(loaded) = outcome.loaded.as_ref().filter(|_| !outcome.failed()) {
+        {
             let report = hafen_engine::plan(loaded, &PlanOptions::default(), &mut |_, _| {});
             out.insert(
                 "plan.json".into(),
