@@ -88,17 +88,15 @@ fn run(case: &Case) -> BTreeMap<String, String> {
     let json = hafen_engine::diagnostics_json(&outcome.diagnostics, &workspace.sources);
     out.insert("check.json".into(), serde_json::to_string_pretty(&json).unwrap_or_default() + "\n");
     if let Some(loaded) = outcome.loaded.as_ref().filter(|_| !outcome.failed()) {
-        {
-            let report = hafen_engine::plan(loaded, &PlanOptions::default(), &mut |_, _| {});
-            out.insert(
-                "plan.json".into(),
-                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-            );
-            out.insert("plan.txt".into(), hafen_engine::plan_text(&report));
-            if let Ok(repo) = hafen_engine::render(loaded) {
-                for (path, content) in repo.files {
-                    out.insert(format!("render/{path}"), content);
-                }
+        let report = hafen_engine::plan(loaded, &PlanOptions::default(), &mut |_, _| {});
+        out.insert(
+            "plan.json".into(),
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        );
+        out.insert("plan.txt".into(), hafen_engine::plan_text(&report));
+        if let Ok(repo) = hafen_engine::render(loaded) {
+            for (path, content) in repo.files {
+                out.insert(format!("render/{path}"), content);
             }
         }
     }
