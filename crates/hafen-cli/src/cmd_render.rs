@@ -32,6 +32,11 @@ pub(crate) struct RunArgs {
     /// Render into a folder Hafen did not create (its own files there are kept untouched).
     #[arg(long)]
     force: bool,
+    /// Then keep the dashboard (`hafen serve`) running on the same spec.
+    #[arg(long)]
+    serve: bool,
+    #[command(flatten)]
+    serve_args: crate::cmd_serve::ServeArgs,
 }
 
 fn render_into(
@@ -142,6 +147,16 @@ pub(crate) fn run(args: &Args) -> u8 {
 }
 
 pub(crate) fn run_all(args: &RunArgs) -> u8 {
+    let code = run_all_steps(args);
+    if args.serve && code != exit::INPUT {
+        output::print("\n== serve ==\n");
+        let served = crate::cmd_serve::serve(&args.spec, &args.serve_args);
+        return if served == exit::OK { code } else { served };
+    }
+    code
+}
+
+fn run_all_steps(args: &RunArgs) -> u8 {
     let workspace = match input::workspace(&args.spec) {
         Ok(w) => w,
         Err(message) => {

@@ -6,6 +6,7 @@ mod cmd_explain;
 mod cmd_init;
 mod cmd_plan;
 mod cmd_render;
+mod cmd_serve;
 mod input;
 mod output;
 mod write;
@@ -70,9 +71,14 @@ enum Command {
     Render(cmd_render::Args),
     /// Check, plan and render in one go: the main job.
     #[command(
-        after_help = "Example:\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach"
+        after_help = "Examples:\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach --serve"
     )]
     Run(cmd_render::RunArgs),
+    /// Serve Home: the dashboard and JSON API over the same engine, with a history.
+    #[command(
+        after_help = "Examples:\n  hafen serve platform.yaml                 # then open http://127.0.0.1:8080/\n  hafen serve platform.yaml --token-file token --db /var/lib/hafen/history.db\n\nRead-only unless --token-file is given; binds to 127.0.0.1 unless --listen says otherwise."
+    )]
+    Serve(cmd_serve::Args),
     /// Explain a diagnostic code, or list all codes.
     #[command(after_help = "Examples:\n  hafen explain NET001\n  hafen explain --list")]
     Explain(cmd_explain::Args),
@@ -97,6 +103,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd_plan::run(&args),
         Command::Render(args) => cmd_render::run(&args),
         Command::Run(args) => cmd_render::run_all(&args),
+        Command::Serve(args) => cmd_serve::run(&args),
         Command::Explain(args) => cmd_explain::run(&args),
         Command::Init(args) => cmd_init::run(&args),
         Command::Schema => {

@@ -6,7 +6,7 @@ pub use hafen_catalog::Catalog;
 pub use hafen_check::{Options as CheckOptions, all_codes, explain};
 pub use hafen_diag::{Diagnostic, FileId, Severity, Sources, Summary};
 pub use hafen_plan::{Options as PlanOptions, Report as PlanReport};
-pub use hafen_render::Repo;
+pub use hafen_render::{Repo, is_safe_relative_path};
 pub use hafen_spec::LoadedPlatform;
 
 /// Input texts of one run: the catalogue (built-in plus overrides) and the spec files.

@@ -1,0 +1,390 @@
+//! The JSON API: each page's data, documented in `docs/openapi.json` (served at
+//! `/openapi.json`; a test checks real answers against it). Check and plan answers are the
+//! CLI's own documents, byte for byte the same values `--format json` prints.
+
+use crate::pages::{check_repo_path, filter_diagnostics, repo_source, run_id};
+use crate::snapshot::Snapshot;
+use crate::util::{self, param};
+use crate::{AppState, snapshot};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use hafen_store::{RunKind, RunRecord};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type St = State<Arc<AppState>>;
+
+/// The OpenAPI document, embedded.
+pub(crate) const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// A JSON answer.
+pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
+    let body = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    let mut r = (status, body + "\n").into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// `{"error": message}`.
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
+    json_response(status, &json!({"error": message}))
+}
+
+fn ok(value: &Value) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+fn meta(s: &Snapshot) -> Value {
+    json!({
+        "specDigest": s.spec_digest,
+        "computedAt": util::format_time(s.at_ms),
+        "computedAtMs": s.at_ms,
+        "runs": {"check": s.runs.check, "plan": s.runs.plan, "render": s.runs.render},
+    })
+}
+
+/// `GET /healthz`: 200 when the server answers and the history database does; 503 otherwise.
+pub(crate) async fn healthz(State(state): St) -> Response {
+    let s = state.snapshot();
+    let store = state.store().run_count();
+    let (status, history) = match store {
+        Ok(_) => (StatusCode::OK, json!("ok")),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, json!(e.to_string())),
+    };
+    json_response(
+        status,
+        &json!({
+            "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+            "history": history,
+            "specLoaded": !s.overview.is_null(),
+            "computedAtMs": s.at_ms,
+            "version": env!("CARGO_PKG_VERSION"),
+        }),
+    )
+}
+
+/// `GET /api/overview`.
+pub(crate) async fn overview(State(state): St) -> Response {
+    let s = state.snapshot();
+    ok(&json!({
+        "meta": meta(&s),
+        "check": {
+            "status": s.check_status.as_str(),
+            "summary": s.check["summary"],
+        },
+        "specFiles": s.spec_files,
+        "loadError": s.load_error,
+        "inventory": s.overview,
+    }))
+}
+
+/// `GET /api/check?severity=&code=`: the CLI's check document; filters narrow
+/// `diagnostics` only (the summary stays that of the whole run).
+pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
+    let s = state.snapshot();
+    let params = util::query(&uri);
+    let severity = param(&params, "severity");
+    let code = param(&params, "code");
+    if severity.is_none() && code.is_none() {
+        return ok(&s.check);
+    }
+    if let Some(sev) = severity
+        && !["all", "error", "warning", "info", "suppressed"].contains(&sev)
+    {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "severity must be all, error, warning, info or suppressed",
+        );
+    }
+    let list: Vec<Value> =
+        filter_diagnostics(&s.check, severity, code).into_iter().cloned().collect();
+    let mut doc = s.check.clone();
+    doc["diagnostics"] = Value::Array(list);
+    ok(&doc)
+}
+
+/// `GET /api/plan`: the CLI's plan document.
+pub(crate) async fn plan(State(state): St) -> Response {
+    let s = state.snapshot();
+    match &s.plan {
+        Some(plan) => ok(plan),
+        None => json_error(StatusCode::NOT_FOUND, s.plan_note.as_deref().unwrap_or("no plan")),
+    }
+}
+
+fn plan_part(s: &Snapshot, keys: &[&str]) -> Response {
+    match &s.plan {
+        Some(plan) => {
+            let mut out = serde_json::Map::new();
+            out.insert("platform".into(), plan["platform"].clone());
+            for k in keys {
+                out.insert((*k).into(), plan.get(*k).cloned().unwrap_or(Value::Null));
+            }
+            ok(&Value::Object(out))
+        }
+        None => json_error(StatusCode::NOT_FOUND, s.plan_note.as_deref().unwrap_or("no plan")),
+    }
+}
+
+/// `GET /api/scenarios`.
+pub(crate) async fn scenarios(State(state): St) -> Response {
+    plan_part(&state.snapshot(), &["summary", "scenarios", "samples"])
+}
+
+/// `GET /api/cost`.
+pub(crate) async fn cost(State(state): St) -> Response {
+    plan_part(&state.snapshot(), &["cost"])
+}
+
+/// `GET /api/sovereignty`.
+pub(crate) async fn sovereignty(State(state): St) -> Response {
+    plan_part(&state.snapshot(), &["sovereignty", "exit"])
+}
+
+fn err_pair(pair: (StatusCode, String)) -> Response {
+    json_error(pair.0, &pair.1)
+}
+
+/// `GET /api/repo?run=`: file list.
+pub(crate) async fn repo(State(state): St, uri: Uri) -> Response {
+    let s = state.snapshot();
+    let params = util::query(&uri);
+    let run = match run_id(param(&params, "run")) {
+        Ok(r) => r,
+        Err(e) => return err_pair(e),
+    };
+    let source = match repo_source(&state, &s, run) {
+        Ok(src) => src,
+        Err(e) => return err_pair(e),
+    };
+    let files: Vec<Value> = source
+        .files()
+        .iter()
+        .map(|(path, content)| {
+            json!({"path": path, "size": content.len(), "sha256": hafen_store::sha256_hex(content.as_bytes())})
+        })
+        .collect();
+    ok(&json!({"run": run.or(s.runs.render), "files": files}))
+}
+
+/// `GET /api/repo/file?path=&run=`.
+pub(crate) async fn repo_file(State(state): St, uri: Uri) -> Response {
+    let s = state.snapshot();
+    let params = util::query(&uri);
+    let run = match run_id(param(&params, "run")) {
+        Ok(r) => r,
+        Err(e) => return err_pair(e),
+    };
+    let path = match check_repo_path(param(&params, "path").unwrap_or("")) {
+        Ok(p) => p.to_owned(),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, e),
+    };
+    let source = match repo_source(&state, &s, run) {
+        Ok(src) => src,
+        Err(e) => return err_pair(e),
+    };
+    match source.files().get(&path) {
+        Some(content) => ok(&json!({
+            "run": run.or(s.runs.render),
+            "path": path,
+            "size": content.len(),
+            "sha256": hafen_store::sha256_hex(content.as_bytes()),
+            "content": content,
+        })),
+        None => json_error(StatusCode::NOT_FOUND, "no such file in this render"),
+    }
+}
+
+/// `GET /api/repo/diff?from=&to=`.
+pub(crate) async fn repo_diff(State(state): St, uri: Uri) -> Response {
+    let s = state.snapshot();
+    let params = util::query(&uri);
+    let from = match run_id(param(&params, "from")) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            return json_error(StatusCode::BAD_REQUEST, "`from` (a render run id) is required");
+        }
+        Err(e) => return err_pair(e),
+    };
+    let to = match run_id(param(&params, "to")) {
+        Ok(t) => t,
+        Err(e) => return err_pair(e),
+    };
+    let old = match repo_source(&state, &s, Some(from)) {
+        Ok(src) => src,
+        Err(e) => return err_pair(e),
+    };
+    let new = match repo_source(&state, &s, to) {
+        Ok(src) => src,
+        Err(e) => return err_pair(e),
+    };
+    let d = crate::diff::repo_diff(old.files(), new.files());
+    let changed: Vec<Value> = d
+        .changed
+        .iter()
+        .take(500)
+        .map(|path| {
+            let a = old.files().get(*path).map(String::as_str).unwrap_or("");
+            let b = new.files().get(*path).map(String::as_str).unwrap_or("");
+            let fd = crate::diff::diff_lines(a, b);
+            let hunks = fd.hunks.map(|hs| {
+                hs.into_iter()
+                    .map(|h| {
+                        json!({
+                            "oldStart": h.old_start, "oldLines": h.old_len,
+                            "newStart": h.new_start, "newLines": h.new_len,
+                            "lines": h.lines.into_iter().map(|(t, l)| json!([t.as_str(), l])).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            json!({"path": path, "added": fd.added, "removed": fd.removed, "hunks": hunks})
+        })
+        .collect();
+    ok(&json!({
+        "from": from,
+        "to": to.or(s.runs.render),
+        "added": d.added,
+        "removed": d.removed,
+        "changed": changed,
+        "changedCount": d.changed.len(),
+        "unchanged": d.unchanged,
+    }))
+}
+
+fn run_json(r: &RunRecord) -> Value {
+    json!({
+        "id": r.id,
+        "kind": r.kind.as_str(),
+        "status": r.status.as_str(),
+        "startedAt": util::format_time(r.started_at_ms),
+        "startedAtMs": r.started_at_ms,
+        "durationMs": r.duration_ms,
+        "specDigest": r.spec_digest,
+        "trigger": r.trigger,
+        "summary": r.summary,
+    })
+}
+
+/// `GET /api/history?kind=&before=&limit=`.
+pub(crate) async fn history(State(state): St, uri: Uri) -> Response {
+    let params = util::query(&uri);
+    let kind = match param(&params, "kind").filter(|k| !k.is_empty() && *k != "all") {
+        None => None,
+        Some(k) => match RunKind::parse(k) {
+            Some(k) => Some(k),
+            None => return json_error(StatusCode::BAD_REQUEST, "kind is check, plan or render"),
+        },
+    };
+    let before = match run_id(param(&params, "before")) {
+        Ok(b) => b,
+        Err(e) => return err_pair(e),
+    };
+    let limit = match param(&params, "limit").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return json_error(StatusCode::BAD_REQUEST, "limit is 1 to 1000"),
+    };
+    let runs = match state.store().runs(kind, before, limit) {
+        Ok(r) => r,
+        Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let next = if runs.len() == limit { runs.last().map(|r| r.id) } else { None };
+    ok(&json!({"runs": runs.iter().map(run_json).collect::<Vec<_>>(), "nextBefore": next}))
+}
+
+/// `GET /api/runs/{id}`: a run with its stored result document.
+pub(crate) async fn run(State(state): St, Path(id): Path<String>) -> Response {
+    let id = match run_id(Some(&id)) {
+        Ok(Some(id)) => id,
+        _ => return json_error(StatusCode::BAD_REQUEST, "a run id is a positive number"),
+    };
+    let store = state.store();
+    match store.run(id) {
+        Ok(Some(r)) => {
+            let result = store
+                .result(id)
+                .ok()
+                .flatten()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .unwrap_or(Value::Null);
+            let mut v = run_json(&r);
+            v["result"] = result;
+            ok(&v)
+        }
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such run"),
+        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+/// `GET /api/codes`: as `hafen explain --list --format json`.
+pub(crate) async fn codes() -> Response {
+    let list: Vec<Value> = hafen_engine::all_codes()
+        .iter()
+        .map(|c| json!({"code": c.code, "severity": c.severity.as_str(), "summary": c.summary}))
+        .collect();
+    ok(&Value::Array(list))
+}
+
+/// `GET /api/explain/{code}`.
+pub(crate) async fn explain(Path(code): Path<String>) -> Response {
+    if code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return json_error(StatusCode::BAD_REQUEST, "a code is letters and digits, like NET001");
+    }
+    match hafen_engine::explain(&code) {
+        Some(e) => ok(&json!({
+            "code": e.info.code,
+            "severity": e.info.severity.as_str(),
+            "summary": e.info.summary,
+            "markdown": e.text,
+        })),
+        None => json_error(StatusCode::NOT_FOUND, "unknown code"),
+    }
+}
+
+/// `GET /openapi.json`.
+pub(crate) async fn openapi() -> Response {
+    let mut r = OPENAPI.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Re-reads the spec and runs check, plan and render; one at a time.
+pub(crate) async fn rerun_now(state: &Arc<AppState>) -> Result<Value, (StatusCode, String)> {
+    let Ok(_guard) = state.running.try_lock() else {
+        return Err((
+            StatusCode::CONFLICT,
+            "a run is already in progress; try again in a moment".into(),
+        ));
+    };
+    let st = Arc::clone(state);
+    let snapshot = tokio::task::spawn_blocking(move || {
+        snapshot::compute(&st.loader, st.today, &st.store, "api")
+    })
+    .await
+    .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "the run failed unexpectedly".to_string()))?;
+    let result = json!({
+        "meta": meta(&snapshot),
+        "check": {"status": snapshot.check_status.as_str(), "summary": snapshot.check["summary"]},
+        "loadError": snapshot.load_error,
+        "historyError": snapshot.store_error,
+    });
+    match state.snapshot.write() {
+        Ok(mut guard) => *guard = Arc::new(snapshot),
+        Err(poisoned) => *poisoned.into_inner() = Arc::new(snapshot),
+    }
+    Ok(result)
+}
+
+/// `POST /api/runs`: needs `Authorization: Bearer <token>` and a same-origin request.
+pub(crate) async fn rerun(State(state): St, headers: HeaderMap) -> Response {
+    let token = crate::security::bearer(&headers);
+    if let Err(refusal) = crate::security::authorize_mutation(&state, &headers, token) {
+        return json_error(refusal.status(), refusal.message());
+    }
+    match rerun_now(&state).await {
+        Ok(v) => json_response(StatusCode::CREATED, &v),
+        Err((status, m)) => json_error(status, &m),
+    }
+}

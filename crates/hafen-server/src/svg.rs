@@ -1,0 +1,206 @@
+//! Charts as SVG generated here: horizontal bar charts (single and grouped) with an axis,
+//! ticks, units and a value on every bar. Colours are attributes, not inline styles, so the
+//! strict CSP holds; every label passes the escaping helper.
+
+use crate::html::esc;
+
+/// Palette for series (restrained, distinguishable, print-safe).
+pub(crate) const SERIES: [&str; 5] = ["#1f5f8b", "#c2410c", "#6b7f2a", "#7c4d9e", "#8a8f98"];
+
+const WIDTH: f64 = 960.0;
+const LABEL_W: f64 = 230.0;
+const VALUE_W: f64 = 110.0;
+const ROW_H: f64 = 24.0;
+
+/// A "nice" tick step for an axis from 0 to `max`.
+fn tick_step(max: f64) -> f64 {
+    if max <= 0.0 || !max.is_finite() {
+        return 1.0;
+    }
+    let raw = max / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let norm = raw / mag;
+    let nice = if norm <= 1.0 {
+        1.0
+    } else if norm <= 2.0 {
+        2.0
+    } else if norm <= 2.5 {
+        2.5
+    } else if norm <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v >= 1000.0 && (v / 1000.0).fract() == 0.0 {
+        format!("{}k", v / 1000.0)
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// One group of bars: a label and one value per series.
+pub(crate) struct Group {
+    pub(crate) label: String,
+    pub(crate) values: Vec<f64>,
+    /// Text shown after each bar (same length as `values`).
+    pub(crate) texts: Vec<String>,
+}
+
+/// A grouped horizontal bar chart. With one series it is a plain bar chart.
+pub(crate) fn bars(title: &str, unit: &str, series: &[&str], groups: &[Group]) -> String {
+    let n_series = series.len().max(1);
+    let group_h = ROW_H * n_series as f64 + 10.0;
+    let legend_h = if series.len() > 1 { 26.0 } else { 0.0 };
+    let top = 8.0 + legend_h;
+    let height = top + group_h * groups.len() as f64 + 34.0;
+    let max = groups
+        .iter()
+        .flat_map(|g| g.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let step = tick_step(max);
+    let axis_max = if max <= 0.0 { step } else { (max / step).ceil() * step };
+    let plot_w = WIDTH - LABEL_W - VALUE_W;
+    let x = |v: f64| LABEL_W + (v.max(0.0) / axis_max) * plot_w;
+    let mut s = format!(
+        r#"<svg viewBox="0 0 {WIDTH} {height:.0}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(title)
+    );
+    s.push_str(&format!("<title>{}</title>", esc(title)));
+    if series.len() > 1 {
+        let mut lx = LABEL_W;
+        for (i, name) in series.iter().enumerate() {
+            let color = SERIES[i % SERIES.len()];
+            s.push_str(&format!(
+                r##"<rect x="{lx:.1}" y="6" width="12" height="12" rx="2" fill="{color}"/><text x="{:.1}" y="16" font-size="13" fill="#1d2733">{}</text>"##,
+                lx + 18.0,
+                esc(name)
+            ));
+            lx += 30.0 + 7.5 * name.chars().count() as f64;
+        }
+    }
+    // grid and ticks
+    let axis_y = top + group_h * groups.len() as f64;
+    let mut t = 0.0;
+    while t <= axis_max + step / 2.0 {
+        let gx = x(t);
+        s.push_str(&format!(
+            "<line x1=\"{gx:.1}\" y1=\"{top:.1}\" x2=\"{gx:.1}\" y2=\"{axis_y:.1}\" stroke=\"#e4e8ec\" stroke-width=\"1\"/>"
+        ));
+        s.push_str(&format!(
+            "<text x=\"{gx:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#5b6776\" text-anchor=\"middle\">{}</text>",
+            axis_y + 16.0,
+            esc(&fmt_tick(t))
+        ));
+        t += step;
+    }
+    s.push_str(&format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#5b6776\" text-anchor=\"middle\">{}</text>",
+        LABEL_W + plot_w / 2.0,
+        axis_y + 31.0,
+        esc(unit)
+    ));
+    for (gi, g) in groups.iter().enumerate() {
+        let gy = top + group_h * gi as f64 + 5.0;
+        let label: String = if g.label.chars().count() > 32 {
+            format!("{}…", g.label.chars().take(31).collect::<String>())
+        } else {
+            g.label.clone()
+        };
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" fill=\"#1d2733\" text-anchor=\"end\"><title>{}</title>{}</text>",
+            LABEL_W - 10.0,
+            gy + group_h / 2.0,
+            esc(&g.label),
+            esc(&label)
+        ));
+        for (si, v) in g.values.iter().enumerate() {
+            let by = gy + ROW_H * si as f64;
+            let w = (x(*v) - LABEL_W).max(if *v > 0.0 { 1.5 } else { 0.0 });
+            let color = SERIES[si % SERIES.len()];
+            let text = g.texts.get(si).cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "<rect x=\"{LABEL_W:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"2\" fill=\"{color}\"><title>{}</title></rect>",
+                by + 2.0,
+                ROW_H - 6.0,
+                esc(&format!("{}: {}", series.get(si).copied().unwrap_or(""), text))
+            ));
+            s.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2733\">{}</text>",
+                LABEL_W + w + 6.0,
+                by + ROW_H / 2.0 + 4.0,
+                esc(&text)
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "<line x1=\"{LABEL_W:.1}\" y1=\"{top:.1}\" x2=\"{LABEL_W:.1}\" y2=\"{axis_y:.1}\" stroke=\"#8a96a3\" stroke-width=\"1\"/>"
+    ));
+    s.push_str("</svg>");
+    s
+}
+
+/// A horizontal stacked bar (100 %) with a legend, e.g. the split of a total.
+pub(crate) fn stacked(title: &str, parts: &[(String, f64, String)]) -> String {
+    let total: f64 = parts.iter().map(|p| p.1.max(0.0)).sum();
+    let mut s = format!(
+        r#"<svg viewBox="0 0 {WIDTH} 70" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
+        esc(title),
+        esc(title)
+    );
+    let mut x = 0.0;
+    let mut lx = 0.0;
+    for (i, (label, v, text)) in parts.iter().enumerate() {
+        let w = if total > 0.0 { v.max(0.0) / total * WIDTH } else { 0.0 };
+        let color = SERIES[i % SERIES.len()];
+        s.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"4\" width=\"{w:.1}\" height=\"26\" fill=\"{color}\"><title>{}</title></rect>",
+            esc(&format!("{label}: {text}"))
+        ));
+        x += w;
+        s.push_str(&format!(
+            "<rect x=\"{lx:.1}\" y=\"44\" width=\"12\" height=\"12\" rx=\"2\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"54\" font-size=\"13\" fill=\"#1d2733\">{}</text>",
+            lx + 18.0,
+            esc(&format!("{label} {text}"))
+        ));
+        lx += 40.0 + 7.2 * (label.chars().count() + text.chars().count()) as f64;
+    }
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_nice() {
+        assert_eq!(tick_step(100.0), 20.0);
+        assert_eq!(tick_step(1234.0), 250.0);
+        assert_eq!(tick_step(0.0), 1.0);
+    }
+
+    #[test]
+    fn chart_has_labels_values_and_unit() {
+        let svg = bars(
+            "Monthly cost",
+            "EUR per month",
+            &["Hafen", "Hyperscaler"],
+            &[Group {
+                label: "prod-<nbg>".into(),
+                values: vec![100.0, 250.0],
+                texts: vec!["100 €".into(), "250 €".into()],
+            }],
+        );
+        assert!(svg.contains("prod-&lt;nbg&gt;"));
+        assert!(svg.contains("EUR per month"));
+        assert!(svg.contains("250 €"));
+        assert!(!svg.contains("style="), "the CSP forbids inline styles");
+    }
+}
