@@ -45,6 +45,32 @@ impl SpanIndex {
         index
     }
 
+    /// Adds the locations of another document, re-keyed: a path `from` + rest becomes `to` +
+    /// rest, and `renames` map whole paths (e.g. `metadata.name` → `spec.tenants[3].name`).
+    pub fn graft(&mut self, other: &SpanIndex, from: &str, to: &str, renames: &[(&str, String)]) {
+        let rekey = |path: &str| -> Option<String> {
+            if let Some((_, target)) = renames.iter().find(|(p, _)| *p == path) {
+                return Some(target.clone());
+            }
+            if path == from {
+                return Some(to.to_owned());
+            }
+            path.strip_prefix(from)
+                .filter(|rest| rest.starts_with(['.', '[']))
+                .map(|rest| format!("{to}{rest}"))
+        };
+        for (path, span) in &other.values {
+            if let Some(key) = rekey(path) {
+                self.values.insert(key, *span);
+            }
+        }
+        for (path, span) in &other.keys {
+            if let Some(key) = rekey(path) {
+                self.keys.insert(key, *span);
+            }
+        }
+    }
+
     /// The value at `path`, if it was written.
     pub fn value(&self, path: &str) -> Option<Span> {
         self.values.get(path).copied()
