@@ -175,22 +175,22 @@ pub fn load(
     }
     let doc = platform_docs.remove(0);
     let (platform, schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
-    let mut spans = SpanIndex::build(&doc);
     let mut schema_failed = !schema_diags.is_empty();
     // With structural errors, a repaired copy still lets the semantic pass report its
     // findings now rather than after the next edit.
     let platform = platform
         .or_else(|| serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags)).ok());
+    let mut spans = SpanIndex::new(doc);
     let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
     diagnostics.extend(schema_diags);
     let Some(mut platform) = platform else { return (None, diagnostics) };
-    for tenant_doc in &tenant_docs {
+    for tenant_doc in tenant_docs {
         let index = platform.spec.tenants.len();
         let to = format!("spec.tenants[{index}]");
         let (tenant, diags) =
-            schema::decode::<TenantDocument>(tenant_doc, tenant_json_schema(), "");
+            schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
         let tenant = tenant.or_else(|| {
-            serde_json::from_value::<TenantDocument>(schema::repair(tenant_doc, &diags)).ok()
+            serde_json::from_value::<TenantDocument>(schema::repair(&tenant_doc, &diags)).ok()
         });
         schema_failed |= !diags.is_empty();
         reported.extend(
@@ -199,7 +199,7 @@ pub fn load(
         diagnostics.extend(diags);
         if let Some(tenant) = tenant {
             let renames = [("metadata.name", format!("{to}.name"))];
-            spans.graft(&SpanIndex::build(tenant_doc), "spec", &to, &renames);
+            spans.graft(&SpanIndex::new(tenant_doc), "spec", &to, &renames);
             platform.spec.tenants.push(tenant.into());
         }
     }
