@@ -602,7 +602,11 @@ pub(crate) async fn repo(State(state): St, uri: Uri) -> Response {
         ));
     }
     if in_dir.is_empty() {
-        body.push_str(&empty("No files here."));
+        return error_in_frame(
+            &s,
+            StatusCode::NOT_FOUND,
+            &format!("no folder `{dir}` in this render"),
+        );
     } else if in_dir.len() <= 400 {
         body.push_str(r#"<div class="tree">"#);
         body.push_str(&tree_html(&in_dir, &prefix, &source.run_param()));
@@ -926,7 +930,11 @@ pub(crate) async fn history(State(state): St, uri: Uri) -> Response {
         Some(k) => match RunKind::parse(k) {
             Some(k) => Some(k),
             None => {
-                return error_in_frame(&s, StatusCode::BAD_REQUEST, "kind is check, plan or render");
+                return error_in_frame(
+                    &s,
+                    StatusCode::BAD_REQUEST,
+                    "kind is check, plan or render",
+                );
             }
         },
     };

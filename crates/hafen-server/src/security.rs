@@ -50,7 +50,7 @@ impl RateLimiter {
             read_rate: limits.reads_per_second.max(0.001),
             read_burst: limits.read_burst.max(1.0),
             write_rate: (limits.writes_per_minute / 60.0).max(0.0001),
-            write_burst: limits.writes_per_minute.clamp(1.0, 10.0),
+            write_burst: limits.writes_per_minute.clamp(1.0, 60.0),
         }
     }
 
