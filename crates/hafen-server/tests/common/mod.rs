@@ -98,14 +98,40 @@ impl Answer {
 }
 
 /// Sends one raw request (the caller writes the request line and headers) and reads the
-/// answer to the end (`Connection: close`).
+/// answer: up to Content-Length when given, else to the end of the connection.
 pub fn raw(addr: SocketAddr, request: &[u8]) -> Answer {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.write_all(request).expect("write");
+    try_raw(addr, request).unwrap_or_else(|e| panic!("request to {addr}: {e}"))
+}
+
+/// Like [`raw`], with connection errors as values (for cleanup paths that must not panic).
+pub fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(request)?;
     let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    parse(&bytes)
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if bytes.is_empty() => return Err(e),
+            Err(_) => break,
+        };
+        bytes.extend_from_slice(&buf[..n]);
+        if let Some(split) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(length) = length
+                && bytes.len() >= split + 4 + length
+            {
+                break;
+            }
+        }
+    }
+    Ok(parse(&bytes))
 }
 
 fn parse(bytes: &[u8]) -> Answer {
