@@ -272,8 +272,8 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| classify(&name, e, true))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| classify(&name, e, true))?;
         Store::init(conn, name)
     }
 
@@ -314,8 +314,10 @@ impl Store {
 
     /// The schema version stored in the file.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        let v: i64 =
-            self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         Ok(u32::try_from(v).unwrap_or(u32::MAX))
     }
 
@@ -485,9 +487,7 @@ impl Store {
     pub fn blob(&self, digest: &str) -> Result<Option<String>, StoreError> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT content FROM blobs WHERE digest = ?1", params![digest], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT content FROM blobs WHERE digest = ?1", params![digest], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
@@ -507,8 +507,7 @@ impl Store {
         let mut out = RunCounts::new();
         for row in rows {
             let (kind, status, n) = row.map_err(|e| self.err(e))?;
-            if let (Some(kind), Some(status)) = (RunKind::parse(&kind), RunStatus::parse(&status))
-            {
+            if let (Some(kind), Some(status)) = (RunKind::parse(&kind), RunStatus::parse(&status)) {
                 out.insert((kind, status), u64::try_from(n).unwrap_or(0));
             }
         }
@@ -672,10 +671,8 @@ mod tests {
         let second = store.record(&sample_run(RunKind::Render, &summary, Some(&b))).expect("r2");
         assert_eq!(store.render_repo(first).expect("repo"), a);
         assert_eq!(store.render_repo(second).expect("repo"), b);
-        let blobs: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
-            .expect("count");
+        let blobs: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0)).expect("count");
         // README shared, two versions of x.yaml, one result document shared by both runs.
         assert_eq!(blobs, 4);
         let files = store.render_files(second).expect("files");
