@@ -279,7 +279,10 @@ mod tests {
             assert!(source.len() > 10, "missing source");
         }
         for n in &facts.provider_networks {
-            assert!(hafen_catalog::parse_date(&n.date).is_some());
+            assert!(hafen_catalog::parse_date(&n.date).is_some() && !n.source.is_empty());
+        }
+        for o in &facts.object_storage {
+            assert!(hafen_catalog::parse_date(&o.date).is_some() && !o.source.is_empty());
         }
         for m in &facts.kubernetes.minors {
             assert!(hafen_catalog::parse_date(&m.released).is_some(), "{}", m.minor);

@@ -64,6 +64,9 @@ pub(crate) struct Demand<'a> {
     pub(crate) one_per_node: bool,
 }
 
+/// Allocatable CPU (millicores) and memory (bytes).
+pub(crate) type Alloc = (u64, u64);
+
 /// Allocatable CPU (millicores) and memory (bytes) of one node of a server type.
 pub(crate) fn allocatable(server: &ServerType) -> (u64, u64) {
     let facts = &facts::get().reservation;

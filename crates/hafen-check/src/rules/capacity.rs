@@ -2,7 +2,7 @@
 //! workloads fit the nodes now, after one node dies and after a third of them do.
 
 use super::hardware::{no_spare_at_dark_site, replacement, requested};
-use crate::platform::{NodeGroup, allocatable, workload_capacity};
+use crate::platform::{Alloc, NodeGroup, allocatable, workload_capacity};
 use crate::{Ctx, facts};
 use hafen_catalog::{ProviderInfo, ServerType};
 use hafen_diag::Diagnostic;
@@ -236,7 +236,7 @@ fn cap006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let Some(server) = g.server else { continue };
         let Some(locations) = &server.locations else { continue };
         let Some(site) = ctx.site(g.site) else { continue };
-        if locations.iter().any(|l| *l == site.location) {
+        if locations.contains(&site.location) {
             continue;
         }
         let Some(info) = ctx.site_info(g.site) else { continue };
@@ -265,7 +265,7 @@ fn cap006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// Per-node allocatable of a cluster's workload nodes, when every server type is known.
-fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Vec<(u64, u64)>)> {
+fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Vec<Alloc>)> {
     let groups = ctx.node_groups(index);
     if groups.iter().any(|g| g.workloads && g.server.is_none()) {
         return None;
@@ -286,7 +286,7 @@ fn after_losing(
     lost: usize,
 ) -> (u64, u64) {
     let mut sorted = nodes.to_vec();
-    sorted.sort_by(|a, b| (b.1, b.0).cmp(&(a.1, a.0)));
+    sorted.sort_by_key(|&(cpu, mem)| std::cmp::Reverse((mem, cpu)));
     let kept = sum(sorted.get(lost..).unwrap_or(&[]));
     let spare = cluster.sites().iter().fold((0, 0), |(c, m), s| {
         let (a, b) = replacement(ctx, s);

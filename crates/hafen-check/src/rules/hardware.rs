@@ -1,6 +1,6 @@
 //! Hardware rules: memory integrity, remote hands, and machines too small for their job.
 
-use crate::platform::{NodeGroup, allocatable, workload_capacity};
+use crate::platform::{Alloc, NodeGroup, allocatable, workload_capacity};
 use crate::{Ctx, facts};
 use hafen_catalog::ProviderInfo;
 use hafen_diag::Diagnostic;
@@ -73,12 +73,17 @@ pub(super) fn replacement(ctx: &Ctx<'_>, site: &str) -> (u64, u64) {
     })
 }
 
+/// The largest node at a site without remote power-on, what is left without it, and what
+/// the cluster requests.
+pub(super) struct NoSpare<'a> {
+    pub(super) group: NodeGroup<'a>,
+    pub(super) left: Alloc,
+    pub(super) want: Alloc,
+}
+
 /// For clusters with workload nodes at a site without remote power-on: the site, the
 /// largest node there, and what is left after losing it, when that is below the requests.
-pub(super) fn no_spare_at_dark_site<'a>(
-    ctx: &Ctx<'a>,
-    index: usize,
-) -> Option<(NodeGroup<'a>, (u64, u64), (u64, u64))> {
+pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<NoSpare<'a>> {
     let cluster = ctx.spec().clusters.get(index)?;
     let groups = ctx.node_groups(index);
     if groups.iter().any(|g| g.workloads && g.server.is_none()) {
@@ -101,7 +106,7 @@ pub(super) fn no_spare_at_dark_site<'a>(
             total.1.saturating_sub(largest.1.1) + spare_mem,
         );
         if left.0 < want_cpu || left.1 < want_mem {
-            return Some((largest.0.clone(), left, (want_cpu, want_mem)));
+            return Some(NoSpare { group: largest.0.clone(), left, want: (want_cpu, want_mem) });
         }
     }
     None
@@ -114,7 +119,7 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if !ctx.production(cluster) {
             continue;
         }
-        let Some((group, left, want)) = no_spare_at_dark_site(ctx, i) else { continue };
+        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else { continue };
         let pool =
             group.pool.map_or_else(|| "the control plane".into(), |p| format!("node pool `{p}`"));
         out.push(

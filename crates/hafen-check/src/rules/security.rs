@@ -261,7 +261,7 @@ fn secret_refs<'a>(ctx: &Ctx<'a>, index: usize) -> Vec<(String, &'a SecretRef, S
     }
     for (i, provider) in spec.providers.iter().enumerate() {
         for (j, credential) in provider.credentials.iter().enumerate() {
-            if credential.delivered_to.iter().any(|t| *t == cluster.name) {
+            if credential.delivered_to.contains(&cluster.name) {
                 out.push((
                     format!("spec.providers[{i}].credentials[{j}].secretRef.store"),
                     &credential.secret_ref,

@@ -160,8 +160,7 @@ fn sov003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let Some(site) = cluster.sites().into_iter().find(|s| {
-            ctx.site_provider(s)
-                .is_some_and(|p| blocks.provider_types.iter().any(|t| *t == p.type_))
+            ctx.site_provider(s).is_some_and(|p| blocks.provider_types.contains(&p.type_))
         }) else {
             continue;
         };
