@@ -488,10 +488,10 @@ mod tests {
             setup_eur: None,
         };
         let (cpu, mem) = allocatable(&server);
-        // 4000 − (60 + 10 + 10) − 300 daemons = 3620
-        assert_eq!(cpu, 3620);
-        // 8 GiB − (1 + 0.8) GiB − 700 MiB
-        let expected = (8.0 - 1.8) * 1024.0 * 1024.0 * 1024.0 - 700.0 * 1024.0 * 1024.0;
+        // 4000 − (60 + 10 + 10) − 250 daemons = 3670
+        assert_eq!(cpu, 3670);
+        // 8 GiB − (1 + 0.8) GiB − 100 MiB eviction − 400 MiB daemons
+        let expected = (8.0 - 1.8) * 1024.0 * 1024.0 * 1024.0 - 500.0 * 1024.0 * 1024.0;
         assert!((mem as f64 - expected).abs() < 2.0, "{mem} vs {expected}");
     }
 

@@ -95,73 +95,89 @@ fn the_shared_base_is_clean() {
     assert!(loader.is_empty() && active_codes(&found).is_empty(), "{human}");
 }
 
+/// The fixture files of a rule whose names start with `prefix` (`fail.yaml`, `fail-…yaml`).
+fn variants(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.ends_with(".yaml")
+                && (name == format!("{prefix}.yaml") || name.starts_with(&format!("{prefix}-")))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn failing_fixtures_trigger_their_rule_and_near_misses_do_not() {
     let bless = std::env::var_os("HAFEN_BLESS").is_some();
     let mut problems = Vec::new();
+    let mut counted = 0;
     for rule in hafen_check::rules() {
         let dir = fixtures().join(rule.code);
-        let fail = dir.join("fail.yaml");
-        let pass = dir.join("pass.yaml");
-        if !fail.exists() || !pass.exists() {
-            continue;
-        }
-        let (loader, found, human) = run(&fail);
-        if loader.iter().any(Diagnostic::is_error) {
-            problems.push(format!("{}: fail.yaml has loader errors:\n{human}", rule.code));
-        }
-        let mut want = expected_extra(&fail);
-        want.insert(rule.code.to_owned());
-        let got = active_codes(&found);
-        if got != want {
-            problems.push(format!(
-                "{}: fail.yaml triggers {got:?}, expected {want:?}:\n{human}",
-                rule.code
-            ));
-        }
-        if let Some(d) = found.iter().find(|d| d.code == rule.code) {
-            if d.severity != rule.severity {
+        for fail in variants(&dir, "fail") {
+            counted += 1;
+            let shown = fail.strip_prefix(fixtures()).unwrap_or(&fail).display().to_string();
+            let (loader, found, human) = run(&fail);
+            if loader.iter().any(Diagnostic::is_error) {
+                problems.push(format!("{shown} has loader errors:\n{human}"));
+            }
+            let mut want = expected_extra(&fail);
+            want.insert(rule.code.to_owned());
+            let got = active_codes(&found);
+            if got != want {
+                problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
+            }
+            if let Some(d) = found.iter().find(|d| d.code == rule.code) {
+                if d.severity != rule.severity {
+                    problems.push(format!(
+                        "{shown}: reported as {} but the default is {}",
+                        d.severity, rule.severity
+                    ));
+                }
+                if d.span.is_none() || d.help.is_none() || d.path.is_none() {
+                    problems
+                        .push(format!("{shown}: the finding lacks a span, a path or a help line"));
+                }
+                if d.message.contains('\x1b') || d.message.ends_with('.') {
+                    problems.push(format!(
+                        "{shown}: messages are plain text without a trailing period"
+                    ));
+                }
+            }
+            let stem =
+                fail.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let golden = dir.join(stem.replacen("fail", "expected", 1) + ".txt");
+            if bless {
+                fs::write(&golden, &human).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+            } else if let Ok(expected) = fs::read_to_string(&golden)
+                && expected != human
+            {
                 problems.push(format!(
-                    "{}: reported as {} but its default is {}",
-                    rule.code, d.severity, rule.severity
+                    "{shown}: output differs from {} (HAFEN_BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{human}",
+                    golden.display()
                 ));
             }
-            if d.span.is_none() || d.help.is_none() || d.path.is_none() {
-                problems
-                    .push(format!("{}: finding lacks a span, a path or a help line", rule.code));
+        }
+        for pass in variants(&dir, "pass") {
+            counted += 1;
+            let shown = pass.strip_prefix(fixtures()).unwrap_or(&pass).display().to_string();
+            let (loader, found, human) = run(&pass);
+            if loader.iter().any(Diagnostic::is_error) {
+                problems.push(format!("{shown} has loader errors:\n{human}"));
             }
-            if d.message.contains('\x1b') || d.message.ends_with('.') {
-                problems.push(format!(
-                    "{}: message must be plain text without a trailing period",
-                    rule.code
-                ));
+            let want = expected_extra(&pass);
+            let got = active_codes(&found);
+            if got.contains(rule.code) || got != want {
+                problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
             }
-        }
-        let golden = dir.join("expected.txt");
-        if bless {
-            fs::write(&golden, &human).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
-        } else if let Ok(expected) = fs::read_to_string(&golden)
-            && expected != human
-        {
-            problems.push(format!(
-                "{}: output differs from expected.txt (HAFEN_BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{human}",
-                rule.code
-            ));
-        }
-
-        let (loader, found, human) = run(&pass);
-        if loader.iter().any(Diagnostic::is_error) {
-            problems.push(format!("{}: pass.yaml has loader errors:\n{human}", rule.code));
-        }
-        let want = expected_extra(&pass);
-        let got = active_codes(&found);
-        if got.contains(rule.code) || got != want {
-            problems.push(format!(
-                "{}: pass.yaml triggers {got:?}, expected {want:?}:\n{human}",
-                rule.code
-            ));
         }
     }
+    assert!(counted >= 2 * hafen_check::rules().len(), "only {counted} fixtures ran");
     assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
 }
 

@@ -119,6 +119,36 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if !ctx.production(cluster) {
             continue;
         }
+        let groups = ctx.node_groups(i);
+        let workload_nodes: u32 = groups.iter().filter(|g| g.workloads).map(|g| g.count).sum();
+        let ingress = |g: &NodeGroup<'_>| g.roles.contains(&hafen_spec::NodeRole::Ingress);
+        let single = groups
+            .iter()
+            .filter(|g| g.count == 1 && !ctx.remote_power_on(g.site))
+            .find(|g| (g.workloads && workload_nodes == 1) || ingress(g));
+        if let Some(g) = single {
+            let what = if g.workloads && workload_nodes == 1 {
+                "the only node that runs workloads"
+            } else {
+                "the only ingress node"
+            };
+            out.push(
+                ctx.finding(
+                    "HW002",
+                    &format!("{}.count", g.path),
+                    format!(
+                        "{} of cluster `{}` is {what}, at site `{}` where a dead server stays off until provider staff switch it on",
+                        g.label, cluster.name, g.site
+                    ),
+                )
+                .with_span_label("no remote power-on, no spare")
+                .with_help(format!(
+                    "use `count: 2` or more `{}`, so a dead server does not stop the cluster while the support ticket is open",
+                    g.server_type
+                )),
+            );
+            continue;
+        }
         let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else { continue };
         let pool =
             group.pool.map_or_else(|| "the control plane".into(), |p| format!("node pool `{p}`"));

@@ -103,6 +103,7 @@ pub(crate) static ALL: &[RuleFn] = &[
     operations::OPS007,
     operations::OPS008,
     operations::OPS009,
+    operations::OPS010,
     versions::VER001,
     versions::VER002,
     versions::VER003,

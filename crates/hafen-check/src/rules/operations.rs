@@ -330,3 +330,45 @@ fn ops009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+rule!(
+    OPS010,
+    Warning,
+    "machine health checks may replace more machines than a provider shortage allows",
+    ops010
+);
+
+fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(text) = &cluster.max_unhealthy else { continue };
+        if !ctx.production(cluster) {
+            continue;
+        }
+        let nodes: u32 = ctx.node_groups(i).iter().map(|g| g.count).sum();
+        let share = match text.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().ok(),
+            None => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|_| nodes > 0)
+                .map(|n| n * 100.0 / f64::from(nodes)),
+        };
+        let Some(share) = share else { continue };
+        if share <= 40.0 {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS010",
+                &format!("spec.clusters[{i}].maxUnhealthy"),
+                format!(
+                    "cluster `{}` lets machine health checks remediate up to {text} of its machines at once ({share:.0} %): when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
+                    cluster.name
+                ),
+            )
+            .with_span_label("no brake on remediation storms")
+            .with_help("set `maxUnhealthy: 33%` so a mass failure stops remediation and waits for a person; under a shortage each deleted machine becomes a permanently missing node"),
+        );
+    }
+}

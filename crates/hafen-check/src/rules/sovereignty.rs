@@ -148,7 +148,7 @@ fn sov002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
 
 rule!(
     SOV003,
-    Error,
+    Warning,
     "images pulled from registry.k8s.io at a provider whose addresses it has blocked",
     sov003
 );

@@ -582,10 +582,20 @@ rule!(TOP014, Warning, "production data on node-local storage without replicatio
 
 fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
-        if ctx.storage_driver(cluster) != Some(StorageDriver::LocalPath) || !ctx.production(cluster)
-        {
+        let Some(storage) = &cluster.storage else { continue };
+        let single_copy = match storage.default {
+            StorageDriver::LocalPath => true,
+            StorageDriver::Longhorn | StorageDriver::Piraeus => storage.replicas == Some(1),
+            StorageDriver::HcloudVolumes => false,
+        };
+        if !single_copy || !ctx.production(cluster) {
             continue;
         }
+        let (field, how) = if storage.default == StorageDriver::LocalPath {
+            ("default", "on node-local paths")
+        } else {
+            ("replicas", "in a single replica on one node's disk")
+        };
         let stateful: Vec<String> = ctx
             .demands(&cluster.name)
             .into_iter()
@@ -598,9 +608,9 @@ fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         out.push(
             ctx.finding(
                 "TOP014",
-                &format!("spec.clusters[{i}].storage.default"),
+                &format!("spec.clusters[{i}].storage.{field}"),
                 format!(
-                    "production cluster `{}` keeps the data of {} on node-local paths: when that node dies, the data waits for it or is gone",
+                    "production cluster `{}` keeps the data of {} {how}: when that node dies, the data waits for it or is gone",
                     cluster.name,
                     stateful.join(", ")
                 ),
