@@ -28,11 +28,13 @@ pub struct Ctx<'a> {
     pub loaded: &'a LoadedPlatform,
     /// Options.
     pub options: &'a Options,
+    /// Node groups and workload demands per cluster, computed once.
+    pub(crate) views: platform::Views<'a>,
 }
 
 /// Runs every rule and applies in-spec suppressions. The result is sorted.
 pub fn check(loaded: &LoadedPlatform, options: &Options) -> Vec<Diagnostic> {
-    let ctx = Ctx { loaded, options };
+    let ctx = Ctx::new(loaded, options);
     let mut out = Vec::new();
     for rule in rules::ALL {
         (rule.run)(&ctx, &mut out);

@@ -148,7 +148,40 @@ pub(crate) fn minor_of(version: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// Per-cluster views that many rules need, computed once per check.
+#[derive(Debug, Default)]
+pub(crate) struct Views<'a> {
+    groups: Vec<Vec<NodeGroup<'a>>>,
+    demands: Vec<Vec<Demand<'a>>>,
+}
+
 impl<'a> Ctx<'a> {
+    /// A context with its views computed.
+    pub(crate) fn new(
+        loaded: &'a hafen_spec::LoadedPlatform,
+        options: &'a crate::Options,
+    ) -> Ctx<'a> {
+        let mut ctx = Ctx { loaded, options, views: Views::default() };
+        let clusters = &loaded.platform.spec.clusters;
+        let groups = (0..clusters.len()).map(|i| ctx.compute_node_groups(i)).collect();
+        let mut demands: Vec<Vec<Demand<'a>>> = vec![Vec::new(); clusters.len()];
+        for (t, tenant) in loaded.platform.spec.tenants.iter().enumerate() {
+            let mine = ctx.tenant_demands(t);
+            for name in &tenant.clusters {
+                if let Some(c) = clusters.iter().position(|c| c.name == *name)
+                    && let Some(slot) = demands.get_mut(c)
+                {
+                    // A tenant listed twice for one cluster is still deployed once.
+                    if !slot.iter().any(|d| std::ptr::eq(d.tenant, tenant)) {
+                        slot.extend(mine.iter().cloned());
+                    }
+                }
+            }
+        }
+        ctx.views = Views { groups, demands };
+        ctx
+    }
+
     /// The platform spec.
     pub(crate) fn spec(&self) -> &'a hafen_spec::PlatformSpec {
         &self.loaded.platform.spec
@@ -318,16 +351,25 @@ impl<'a> Ctx<'a> {
 
     /// The node groups of a cluster, control plane first.
     pub(crate) fn node_groups(&self, index: usize) -> Vec<NodeGroup<'a>> {
+        self.views.groups.get(index).cloned().unwrap_or_default()
+    }
+
+    fn compute_node_groups(&self, index: usize) -> Vec<NodeGroup<'a>> {
         let Some(cluster) = self.spec().clusters.get(index) else { return Vec::new() };
         let mut out = Vec::new();
         // Control-plane members are placed round-robin over the listed sites.
         let cp_sites = cluster.control_plane_sites();
+        let slots = cp_sites.len().max(1) as u32;
+        let replicas = cluster.control_plane.replicas;
         let mut per_site: Vec<(&str, u32)> = Vec::new();
-        for k in 0..cluster.control_plane.replicas as usize {
-            let Some(site) = cp_sites.get(k % cp_sites.len().max(1)) else { break };
+        for (k, site) in cp_sites.iter().enumerate() {
+            let count = replicas / slots + u32::from((k as u32) < replicas % slots);
+            if count == 0 {
+                continue;
+            }
             match per_site.iter_mut().find(|(s, _)| s == site) {
-                Some((_, n)) => *n += 1,
-                None => per_site.push((site, 1)),
+                Some((_, n)) => *n = n.saturating_add(count),
+                None => per_site.push((site, count)),
             }
         }
         for (site, count) in per_site {
@@ -371,16 +413,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// Every replica set the tenants of a cluster run there: apps and their PostgreSQL.
-    pub(crate) fn demands(&self, cluster: &str) -> Vec<Demand<'a>> {
+    pub(crate) fn demands(&self, cluster: &str) -> &[Demand<'a>] {
+        self.cluster_index(cluster)
+            .and_then(|i| self.views.demands.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The replica sets of one tenant, as deployed to each of its clusters.
+    pub(crate) fn tenant_demands(&self, i: usize) -> Vec<Demand<'a>> {
         let mut out = Vec::new();
-        for (i, tenant) in self.tenants_on(cluster) {
+        if let Some(tenant) = self.spec().tenants.get(i) {
             let tenant_path = format!("spec.tenants[{i}]");
             for (j, app) in tenant.apps.iter().enumerate() {
                 let path = format!("{tenant_path}.apps[{j}]");
                 let cpu = quantity::cpu_millis(&app.resources.cpu).unwrap_or(0);
                 let memory = quantity::bytes(&app.resources.memory).unwrap_or(0);
-                let storage: u64 =
-                    app.volumes.iter().filter_map(|v| quantity::bytes(&v.size)).sum();
+                let storage: u64 = app
+                    .volumes
+                    .iter()
+                    .filter_map(|v| quantity::bytes(&v.size))
+                    .fold(0u64, u64::saturating_add);
                 let what = if app.kind == AppKind::ControlPlane { "control plane" } else { "app" };
                 out.push(Demand {
                     tenant,
@@ -429,17 +481,63 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Sum of allocatable CPU and memory over workload nodes, with the per-node figures.
-pub(crate) fn workload_capacity(groups: &[NodeGroup<'_>]) -> Vec<(u64, u64)> {
-    let mut nodes = Vec::new();
-    for g in groups.iter().filter(|g| g.workloads) {
-        let Some(server) = g.server else { continue };
-        let alloc = allocatable(server);
-        for _ in 0..g.count {
-            nodes.push(alloc);
-        }
+/// The workload nodes of a cluster as (allocatable per node, number of nodes), so that no
+/// count in the spec, however large, is expanded node by node.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fleet {
+    kinds: Vec<(Alloc, u64)>,
+}
+
+impl Fleet {
+    /// Number of nodes.
+    pub(crate) fn count(&self) -> u64 {
+        self.kinds.iter().fold(0u64, |n, (_, k)| n.saturating_add(*k))
     }
-    nodes
+
+    /// Allocatable over all nodes.
+    pub(crate) fn total(&self) -> Alloc {
+        self.kinds.iter().fold((0, 0), |(c, m), ((a, b), k)| {
+            (c.saturating_add(a.saturating_mul(*k)), m.saturating_add(b.saturating_mul(*k)))
+        })
+    }
+
+    /// Allocatable after losing the `lost` largest nodes (by memory, then CPU).
+    pub(crate) fn without_largest(&self, lost: u64) -> Alloc {
+        let mut kinds = self.kinds.clone();
+        kinds.sort_by_key(|&((cpu, mem), _)| std::cmp::Reverse((mem, cpu)));
+        let mut left = lost;
+        let mut out: Alloc = (0, 0);
+        for ((cpu, mem), count) in kinds {
+            let gone = count.min(left);
+            left -= gone;
+            let kept = count - gone;
+            out = (
+                out.0.saturating_add(cpu.saturating_mul(kept)),
+                out.1.saturating_add(mem.saturating_mul(kept)),
+            );
+        }
+        out
+    }
+
+    /// The largest node (by memory, then CPU).
+    pub(crate) fn largest(&self) -> Alloc {
+        self.kinds.iter().map(|(a, _)| *a).max_by_key(|&(c, m)| (m, c)).unwrap_or((0, 0))
+    }
+
+    /// True when one node can hold a replica of this size.
+    pub(crate) fn fits(&self, cpu: u64, memory: u64) -> bool {
+        self.kinds.iter().any(|((c, m), k)| *k > 0 && *c >= cpu && *m >= memory)
+    }
+}
+
+/// The allocatable capacity of the groups that run workloads.
+pub(crate) fn workload_capacity(groups: &[NodeGroup<'_>]) -> Fleet {
+    let kinds = groups
+        .iter()
+        .filter(|g| g.workloads && g.count > 0)
+        .filter_map(|g| g.server.map(|s| (allocatable(s), u64::from(g.count))))
+        .collect();
+    Fleet { kinds }
 }
 
 #[cfg(test)]

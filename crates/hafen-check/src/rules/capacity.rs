@@ -2,7 +2,7 @@
 //! workloads fit the nodes now, after one node dies and after a third of them do.
 
 use super::hardware::{no_spare_at_dark_site, replacement, requested};
-use crate::platform::{Alloc, NodeGroup, allocatable, workload_capacity};
+use crate::platform::{Alloc, Fleet, NodeGroup, allocatable, workload_capacity};
 use crate::{Ctx, facts};
 use hafen_catalog::{ProviderInfo, ServerType};
 use hafen_diag::Diagnostic;
@@ -44,13 +44,14 @@ fn cap001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         }
         done.push(key.clone());
         let Some(info) = ctx.site_info(&site.name) else { continue };
-        let Some(limit) = info.limits.as_ref().and_then(|l| l.servers_per_network) else {
+        let Some(limit) = info.limits.as_ref().and_then(|l| l.servers_per_network).map(u64::from)
+        else {
             continue;
         };
-        let servers: u32 = groups
+        let servers: u64 = groups
             .iter()
             .filter(|(_, g)| network_of(ctx, g.site).as_ref() == Some(&key))
-            .map(|(_, g)| g.count)
+            .map(|(_, g)| u64::from(g.count))
             .sum();
         if servers <= limit {
             continue;
@@ -80,7 +81,7 @@ fn cap002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let Some(limit) = info.limits.as_ref().and_then(|l| l.servers_per_placement_group) else {
             continue;
         };
-        if g.count <= limit {
+        if limit == 0 || g.count <= limit {
             continue;
         }
         let parts = g.count.div_ceil(limit);
@@ -150,10 +151,11 @@ fn cap004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         }
         done.push(key.clone());
         let Some(info) = ctx.site_info(&site.name) else { continue };
-        let Some(limit) = info.limits.as_ref().and_then(|l| l.servers_per_vswitch) else {
+        let Some(limit) = info.limits.as_ref().and_then(|l| l.servers_per_vswitch).map(u64::from)
+        else {
             continue;
         };
-        let servers: u32 = groups
+        let servers: u64 = groups
             .iter()
             .filter(|(_, g)| {
                 ctx.site(g.site).is_some_and(|s| {
@@ -161,7 +163,7 @@ fn cap004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         && s.network.vswitch.as_ref().is_some_and(|v| v.vlan == key.1)
                 })
             })
-            .map(|(_, g)| g.count)
+            .map(|(_, g)| u64::from(g.count))
             .sum();
         if servers <= limit {
             continue;
@@ -264,8 +266,8 @@ fn cap006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Per-node allocatable of a cluster's workload nodes, when every server type is known.
-fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Vec<Alloc>)> {
+/// The workload capacity of a cluster, when every server type is known.
+fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Fleet)> {
     let groups = ctx.node_groups(index);
     if groups.iter().any(|g| g.workloads && g.server.is_none()) {
         return None;
@@ -274,25 +276,14 @@ fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Vec<
     Some((groups, nodes))
 }
 
-fn sum(nodes: &[(u64, u64)]) -> (u64, u64) {
-    nodes.iter().fold((0, 0), |(c, m), (a, b)| (c + a, m + b))
-}
-
 /// Allocatable after losing the `lost` largest workload nodes, plus declared replacements.
-fn after_losing(
-    ctx: &Ctx<'_>,
-    cluster: &hafen_spec::Cluster,
-    nodes: &[(u64, u64)],
-    lost: usize,
-) -> (u64, u64) {
-    let mut sorted = nodes.to_vec();
-    sorted.sort_by_key(|&(cpu, mem)| std::cmp::Reverse((mem, cpu)));
-    let kept = sum(sorted.get(lost..).unwrap_or(&[]));
-    let spare = cluster.sites().iter().fold((0, 0), |(c, m), s| {
+fn after_losing(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster, nodes: &Fleet, lost: u64) -> Alloc {
+    let kept = nodes.without_largest(lost);
+    let spare = cluster.sites().iter().fold((0u64, 0u64), |(c, m), s| {
         let (a, b) = replacement(ctx, s);
-        (c + a, m + b)
+        (c.saturating_add(a), m.saturating_add(b))
     });
-    (kept.0 + spare.0, kept.1 + spare.1)
+    (kept.0.saturating_add(spare.0), kept.1.saturating_add(spare.1))
 }
 
 fn exceeds(have: (u64, u64), want: (u64, u64)) -> bool {
@@ -330,9 +321,12 @@ fn fails_now(ctx: &Ctx<'_>, index: usize) -> bool {
     let Some(cluster) = ctx.spec().clusters.get(index) else { return false };
     let Some((_, nodes)) = capacity(ctx, index) else { return false };
     let want = requested(ctx, &cluster.name);
-    let pods: u64 = ctx.demands(&cluster.name).iter().map(|d| u64::from(d.replicas)).sum();
-    exceeds(sum(&nodes), want)
-        || pods > nodes.len() as u64 * facts::get().nodes.max_pods_per_node.max(1)
+    let pods = ctx
+        .demands(&cluster.name)
+        .iter()
+        .fold(0u64, |n, d| n.saturating_add(u64::from(d.replicas)));
+    exceeds(nodes.total(), want)
+        || pods > nodes.count().saturating_mul(facts::get().nodes.max_pods_per_node.max(1))
 }
 
 fn fails_n_minus_one(ctx: &Ctx<'_>, index: usize) -> bool {
@@ -395,8 +389,8 @@ fn cap008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let want = requested(ctx, &cluster.name);
-        let have = sum(&nodes);
-        if nodes.is_empty() {
+        let have = nodes.total();
+        if nodes.count() == 0 {
             out.push(
                 ctx.finding(
                     "CAP008",
@@ -412,8 +406,8 @@ fn cap008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        let pods: u64 = demands.iter().map(|d| u64::from(d.replicas)).sum();
-        let max_pods = nodes.len() as u64 * facts::get().nodes.max_pods_per_node;
+        let pods = demands.iter().fold(0u64, |n, d| n.saturating_add(u64::from(d.replicas)));
+        let max_pods = nodes.count().saturating_mul(facts::get().nodes.max_pods_per_node);
         if exceeds(have, want) {
             let Some(pool) = largest_pool(&groups) else { continue };
             let more = servers_for(pool, have, want);
@@ -446,7 +440,7 @@ fn cap008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     format!(
                         "cluster `{}` would run {pods} pods on {} nodes, above the kubelet's {} pods per node",
                         cluster.name,
-                        nodes.len(),
+                        nodes.count(),
                         facts::get().nodes.max_pods_per_node
                     ),
                 )
@@ -462,18 +456,16 @@ rule!(CAP009, Error, "one replica larger than any node of its cluster", cap009);
 fn cap009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
         let Some((groups, nodes)) = capacity(ctx, i) else { continue };
-        if nodes.is_empty() {
+        if nodes.count() == 0 {
             continue;
         }
         let mut reported: Vec<String> = Vec::new();
         for d in ctx.demands(&cluster.name) {
-            if nodes.iter().any(|(c, m)| *c >= d.cpu && *m >= d.memory)
-                || reported.contains(&d.path)
-            {
+            if nodes.fits(d.cpu, d.memory) || reported.contains(&d.path) {
                 continue;
             }
             reported.push(d.path.clone());
-            let best = nodes.iter().max_by_key(|(c, m)| (*m, *c)).copied().unwrap_or((0, 0));
+            let best = nodes.largest();
             let biggest = groups
                 .iter()
                 .filter(|g| g.workloads)
@@ -510,12 +502,10 @@ rule!(CAP010, Error, "tenant quota smaller than what its own apps request", cap0
 fn cap010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, tenant) in ctx.spec().tenants.iter().enumerate() {
         let Some(quota) = &tenant.quota else { continue };
-        let Some(cluster) = tenant.clusters.first() else { continue };
-        let demands: Vec<_> =
-            ctx.demands(cluster).into_iter().filter(|d| std::ptr::eq(d.tenant, tenant)).collect();
-        let cpu: u64 = demands.iter().map(|d| d.cpu * u64::from(d.replicas)).sum();
-        let memory: u64 = demands.iter().map(|d| d.memory * u64::from(d.replicas)).sum();
-        let storage: u64 = demands.iter().map(|d| d.storage * u64::from(d.replicas)).sum();
+        let demands = ctx.tenant_demands(i);
+        let cpu = total(&demands, |d| d.cpu);
+        let memory = total(&demands, |d| d.memory);
+        let storage = total(&demands, |d| d.storage);
         let mut over = Vec::new();
         if let Some(q) = quantity::cpu_millis(&quota.cpu)
             && cpu > q
@@ -550,6 +540,14 @@ fn cap010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Sum over replica sets of a per-replica figure times the replicas, saturating.
+fn total(
+    demands: &[crate::platform::Demand<'_>],
+    per: impl Fn(&crate::platform::Demand<'_>) -> u64,
+) -> u64 {
+    demands.iter().fold(0u64, |n, d| n.saturating_add(per(d).saturating_mul(u64::from(d.replicas))))
+}
+
 fn gib_ceil(bytes: u64) -> String {
     format!("{}Gi", bytes.div_ceil(1 << 30))
 }
@@ -566,11 +564,11 @@ fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let Some((groups, nodes)) = capacity(ctx, i) else { continue };
-        if nodes.len() < 3 {
+        if nodes.count() < 3 {
             continue;
         }
         let want = requested(ctx, &cluster.name);
-        let lost = nodes.len().div_ceil(3);
+        let lost = nodes.count().div_ceil(3);
         let left = after_losing(ctx, cluster, &nodes, lost);
         if !exceeds(left, want) {
             continue;
@@ -584,7 +582,7 @@ fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 format!(
                     "cluster `{}` does not survive losing a third of its nodes ({lost} of {}) while the provider has none to replace them: {}",
                     cluster.name,
-                    nodes.len(),
+                    nodes.count(),
                     figures(left, want)
                 ),
             )
@@ -643,7 +641,7 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 };
                 let limit = max << 30;
                 let mut reported: Vec<String> = Vec::new();
-                for d in &demands {
+                for d in demands {
                     let sizes: Vec<(String, u64)> = if d.path.ends_with(".postgres") {
                         vec![(format!("{}.size", d.path), d.storage)]
                     } else {
@@ -695,16 +693,14 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 {
                     continue;
                 }
-                let disks: u64 = holders
-                    .iter()
-                    .map(|g| {
-                        u64::from(g.count)
-                            * u64::from(g.server.and_then(|s| s.disk_gb).unwrap_or(0))
-                            * 1_000_000_000
-                    })
-                    .sum();
-                let data: u64 = demands.iter().map(|d| d.storage * u64::from(d.replicas)).sum();
-                if data * copies <= disks {
+                let disks = holders.iter().fold(0u64, |n, g| {
+                    let disk = u64::from(g.server.and_then(|s| s.disk_gb).unwrap_or(0));
+                    n.saturating_add(
+                        u64::from(g.count).saturating_mul(disk).saturating_mul(1_000_000_000),
+                    )
+                });
+                let data = total(demands, |d| d.storage);
+                if data.saturating_mul(copies) <= disks {
                     continue;
                 }
                 out.push(
@@ -714,7 +710,7 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         format!(
                             "cluster `{}` needs {} of disk for its volumes ({} × {copies} replica(s)), but its storage nodes have {} in total",
                             cluster.name,
-                            format_bytes(data * copies),
+                            format_bytes(data.saturating_mul(copies)),
                             format_bytes(data),
                             format_bytes(disks)
                         ),

@@ -107,7 +107,7 @@ fn egr003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let pools = gateway_pools(cluster);
-        let nodes: u32 = pools.iter().map(|(_, p)| p.count).sum();
+        let nodes: u64 = pools.iter().map(|(_, p)| u64::from(p.count)).sum();
         if nodes != 1 {
             continue;
         }

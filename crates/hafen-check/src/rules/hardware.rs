@@ -57,7 +57,10 @@ fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
 /// Requested CPU and memory of every replica on a cluster.
 pub(super) fn requested(ctx: &Ctx<'_>, cluster: &str) -> (u64, u64) {
     ctx.demands(cluster).iter().fold((0, 0), |(c, m), d| {
-        (c + d.cpu * u64::from(d.replicas), m + d.memory * u64::from(d.replicas))
+        (
+            c.saturating_add(d.cpu.saturating_mul(u64::from(d.replicas))),
+            m.saturating_add(d.memory.saturating_mul(u64::from(d.replicas))),
+        )
     })
 }
 
@@ -67,7 +70,10 @@ pub(super) fn replacement(ctx: &Ctx<'_>, site: &str) -> (u64, u64) {
     s.replacement_capacity.iter().fold((0, 0), |(c, m), r| match ctx.server(site, &r.server_type) {
         Some(server) => {
             let (ac, am) = allocatable(server);
-            (c + ac * u64::from(r.count), m + am * u64::from(r.count))
+            (
+                c.saturating_add(ac.saturating_mul(u64::from(r.count))),
+                m.saturating_add(am.saturating_mul(u64::from(r.count))),
+            )
         }
         None => (c, m),
     })
@@ -93,7 +99,7 @@ pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<N
     if want_cpu == 0 && want_mem == 0 {
         return None;
     }
-    let total = workload_capacity(&groups).iter().fold((0, 0), |(c, m), (a, b)| (c + a, m + b));
+    let total = workload_capacity(&groups).total();
     for g in groups.iter().filter(|g| g.workloads && g.count > 0 && !ctx.remote_power_on(g.site)) {
         let largest = groups
             .iter()
@@ -102,8 +108,8 @@ pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<N
             .max_by_key(|(_, (c, m))| (*m, *c))?;
         let (spare_cpu, spare_mem) = replacement(ctx, g.site);
         let left = (
-            total.0.saturating_sub(largest.1.0) + spare_cpu,
-            total.1.saturating_sub(largest.1.1) + spare_mem,
+            total.0.saturating_sub(largest.1.0).saturating_add(spare_cpu),
+            total.1.saturating_sub(largest.1.1).saturating_add(spare_mem),
         );
         if left.0 < want_cpu || left.1 < want_mem {
             return Some(NoSpare { group: largest.0.clone(), left, want: (want_cpu, want_mem) });
@@ -120,7 +126,8 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let groups = ctx.node_groups(i);
-        let workload_nodes: u32 = groups.iter().filter(|g| g.workloads).map(|g| g.count).sum();
+        let workload_nodes: u64 =
+            groups.iter().filter(|g| g.workloads).map(|g| u64::from(g.count)).sum();
         let ingress = |g: &NodeGroup<'_>| g.roles.contains(&hafen_spec::NodeRole::Ingress);
         let single = groups
             .iter()

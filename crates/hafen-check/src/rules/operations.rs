@@ -39,7 +39,7 @@ fn ops002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         }
         let stateful: Vec<String> = ctx
             .demands(&cluster.name)
-            .into_iter()
+            .iter()
             .filter(|d| d.storage > 0)
             .map(|d| format!("{} (tenant `{}`)", d.label, d.tenant.name))
             .collect();
@@ -344,7 +344,7 @@ fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if !ctx.production(cluster) {
             continue;
         }
-        let nodes: u32 = ctx.node_groups(i).iter().map(|g| g.count).sum();
+        let nodes: u64 = ctx.node_groups(i).iter().map(|g| u64::from(g.count)).sum();
         let share = match text.strip_suffix('%') {
             Some(p) => p.trim().parse::<f64>().ok(),
             None => text
@@ -352,7 +352,7 @@ fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 .parse::<f64>()
                 .ok()
                 .filter(|_| nodes > 0)
-                .map(|n| n * 100.0 / f64::from(nodes)),
+                .map(|n| n * 100.0 / nodes as f64),
         };
         let Some(share) = share else { continue };
         if share <= 40.0 {

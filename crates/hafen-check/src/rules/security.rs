@@ -358,8 +358,9 @@ fn sec007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let groups = ctx.node_groups(i);
-        let nodes_at =
-            |site: &str| groups.iter().filter(|g| g.site == site).map(|g| g.count).sum::<u32>();
+        let nodes_at = |site: &str| {
+            groups.iter().filter(|g| g.site == site).map(|g| u64::from(g.count)).sum::<u64>()
+        };
         let public_site = cluster.sites().into_iter().find(|s| {
             let public_provider = ctx.site_info(s).is_some_and(|info| {
                 matches!(

@@ -64,7 +64,7 @@ fn top002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if members.len() < 2 {
             continue;
         }
-        let total: u32 = members.iter().map(|(_, n)| n).sum();
+        let total: u32 = members.iter().fold(0u32, |t, (_, n)| t.saturating_add(*n));
         let quorum = total / 2 + 1;
         let Some((site, lost)) =
             members.iter().copied().filter(|(_, n)| total - n < quorum).max_by_key(|(_, n)| *n)
@@ -387,13 +387,14 @@ rule!(TOP009, Error, "more replicas than nodes they may spread over", top009);
 fn top009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (c, cluster) in ctx.spec().clusters.iter().enumerate() {
         let groups = ctx.node_groups(c);
-        let nodes: u32 = groups.iter().filter(|g| g.workloads).map(|g| g.count).sum();
+        let nodes: u64 = groups.iter().filter(|g| g.workloads).map(|g| u64::from(g.count)).sum();
         if nodes == 0 {
             continue;
         }
         let mut reported: Vec<String> = Vec::new();
         for d in ctx.demands(&cluster.name) {
-            if !d.one_per_node || d.replicas <= nodes || reported.contains(&d.path) {
+            let replicas = u64::from(d.replicas);
+            if !d.one_per_node || replicas <= nodes || reported.contains(&d.path) {
                 continue;
             }
             reported.push(d.path.clone());
@@ -406,10 +407,10 @@ fn top009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         d.label, d.tenant.name, d.replicas, cluster.name
                     ),
                 )
-                .with_span_label(format!("{} replica(s) stay Pending", d.replicas - nodes))
+                .with_span_label(format!("{} replica(s) stay Pending", replicas - nodes))
                 .with_help(format!(
                     "lower `replicas` to {nodes} or add {} node(s) to a worker pool of cluster `{}`",
-                    d.replicas - nodes,
+                    replicas - nodes,
                     cluster.name
                 )),
             );
@@ -553,10 +554,10 @@ fn top013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if !matches!(storage.default, StorageDriver::Longhorn | StorageDriver::Piraeus) {
             continue;
         }
-        let replicas = storage.replicas.unwrap_or(2);
+        let replicas = u64::from(storage.replicas.unwrap_or(2));
         let groups = ctx.node_groups(i);
         let holders = storage_groups(&groups);
-        let nodes: u32 = holders.iter().map(|g| g.count).sum();
+        let nodes: u64 = holders.iter().map(|g| u64::from(g.count)).sum();
         if replicas <= nodes {
             continue;
         }
@@ -598,9 +599,9 @@ fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         };
         let stateful: Vec<String> = ctx
             .demands(&cluster.name)
-            .into_iter()
+            .iter()
             .filter(|d| d.storage > 0)
-            .map(|d| d.label)
+            .map(|d| d.label.clone())
             .collect();
         if stateful.is_empty() {
             continue;
