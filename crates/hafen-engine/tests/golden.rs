@@ -193,3 +193,23 @@ fn runs_are_byte_identical() {
         assert_eq!(run(&case), run(&case), "{} is not deterministic", case.name);
     }
 }
+
+#[test]
+fn committed_json_schemas_are_current() {
+    let bless = std::env::var_os("HAFEN_BLESS").is_some();
+    for (file, text) in [
+        ("platform.schema.json", hafen_engine::spec_schema_text()),
+        ("tenant.schema.json", hafen_engine::tenant_schema_text()),
+    ] {
+        let path = root().join("schema").join(file);
+        if bless {
+            fs::write(&path, &text).expect("write schema");
+            continue;
+        }
+        let committed = fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "schema/{file} is stale: run `HAFEN_BLESS=1 cargo test -p hafen-engine --test golden` (or `hafen schema > schema/{file}`)"
+        );
+    }
+}
