@@ -283,11 +283,19 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// True when the site has a provider private network or a vSwitch.
+    /// True when the site has a provider private network or a vSwitch. An underlay MTU equal
+    /// to the provider's private-network MTU (1450 on Hetzner Cloud) says the same: node
+    /// traffic runs over that network even when its subnet is not written down.
     pub(crate) fn has_private_network(&self, site: &str) -> bool {
-        self.spec()
-            .site(site)
-            .is_some_and(|s| s.network.private_network.is_some() || s.network.vswitch.is_some())
+        let Some(s) = self.spec().site(site) else { return false };
+        if s.network.private_network.is_some() || s.network.vswitch.is_some() {
+            return true;
+        }
+        let private_mtu = self
+            .site_info(site)
+            .and_then(|info| crate::facts::get().network(&info.type_))
+            .and_then(|n| n.private_network_mtu);
+        private_mtu.is_some() && s.network.underlay_mtu == private_mtu
     }
 
     /// True when traffic between two sites stays off the public internet: the same site, a
