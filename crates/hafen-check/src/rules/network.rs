@@ -129,6 +129,8 @@ fn must_be_disjoint(spec: &PlatformSpec, a: &Range, b: &Range) -> bool {
             // A cluster's node range may sit inside the site's network; pods and services not.
             true
         }
+        // Clusters may share one provider network: their node ranges coincide by design.
+        (Some(_), Some(_)) if a.path.ends_with("nodeCIDR") && b.path.ends_with("nodeCIDR") => false,
         (Some(x), Some(y)) => {
             let meshed = |k: usize| {
                 spec.clusters[k].network.mesh.as_ref().map(|m| m.name.clone().unwrap_or_default())
