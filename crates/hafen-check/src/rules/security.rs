@@ -380,6 +380,11 @@ fn sec007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 "nodes of cluster `{}` at site `{site}` have no private network or vSwitch, so pod traffic crosses the provider's public network without encryption",
                 cluster.name
             )
+        } else if let Some(other) = public_mesh_peer(ctx, i) {
+            format!(
+                "cluster `{}` is meshed with cluster `{other}`, which it reaches only over the public internet, and does not encrypt pod traffic: cross-cluster calls travel in plain text",
+                cluster.name
+            )
         } else {
             continue;
         };
@@ -389,6 +394,25 @@ fn sec007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 .with_help("set `encryption: wireguard` (Cilium encrypts pod traffic between nodes; the MTU is adjusted automatically), or join the nodes over a private network"),
         );
     }
+}
+
+/// A cluster of the same Cluster Mesh that no site of this cluster reaches privately.
+fn public_mesh_peer<'a>(ctx: &Ctx<'a>, index: usize) -> Option<&'a str> {
+    let spec = ctx.spec();
+    let platform = &ctx.loaded.platform.metadata.name;
+    let cluster = spec.clusters.get(index)?;
+    let mesh_name = |c: &hafen_spec::Cluster| {
+        c.network.mesh.as_ref().map(|m| m.name.clone().unwrap_or_else(|| platform.clone()))
+    };
+    let mine = mesh_name(cluster)?;
+    spec.clusters
+        .iter()
+        .enumerate()
+        .filter(|(j, c)| *j != index && mesh_name(c).as_deref() == Some(mine.as_str()))
+        .find(|(_, c)| {
+            !cluster.sites().iter().any(|a| c.sites().iter().any(|b| ctx.private_reachable(a, b)))
+        })
+        .map(|(_, c)| c.name.as_str())
 }
 
 rule!(SEC008, Warning, "public host names without certificates", sec008);
