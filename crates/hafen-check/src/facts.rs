@@ -22,7 +22,6 @@ pub(crate) struct Facts {
     pub(crate) nested_control_plane: NestedControlPlane,
     pub(crate) nodes: Nodes,
     pub(crate) reservation: Reservation,
-    pub(crate) provider_networks: Vec<ProviderNetwork>,
     pub(crate) registry_blocks: RegistryBlocks,
     pub(crate) object_storage: Vec<ObjectStorage>,
     pub(crate) us_services: UsServices,
@@ -134,22 +133,6 @@ pub(crate) struct Reservation {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ProviderNetwork {
-    pub(crate) provider_type: String,
-    #[serde(default, rename = "privateNetworkMTU")]
-    pub(crate) private_network_mtu: Option<u32>,
-    #[serde(default)]
-    pub(crate) vlan_min: Option<u16>,
-    #[serde(default)]
-    pub(crate) vlan_max: Option<u16>,
-    #[serde(default, rename = "maxVolumeGiB")]
-    pub(crate) max_volume_gib: Option<u64>,
-    pub(crate) source: String,
-    pub(crate) date: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub(crate) struct RegistryBlocks {
     pub(crate) source: String,
     pub(crate) date: String,
@@ -229,11 +212,6 @@ pub(crate) fn get() -> &'static Facts {
 }
 
 impl Facts {
-    /// The facts of a provider type's network, if any.
-    pub(crate) fn network(&self, provider_type: &str) -> Option<&ProviderNetwork> {
-        self.provider_networks.iter().find(|n| n.provider_type == provider_type)
-    }
-
     /// The US-controlled service a host belongs to, matching exactly or as a dot suffix.
     pub(crate) fn us_service(&self, host: &str) -> Option<&UsService> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -277,9 +255,6 @@ mod tests {
         for (date, source) in dated {
             assert!(hafen_catalog::parse_date(date).is_some(), "bad date {date}");
             assert!(source.len() > 10, "missing source");
-        }
-        for n in &facts.provider_networks {
-            assert!(hafen_catalog::parse_date(&n.date).is_some() && !n.source.is_empty());
         }
         for o in &facts.object_storage {
             assert!(hafen_catalog::parse_date(&o.date).is_some() && !o.source.is_empty());

@@ -293,8 +293,8 @@ impl<'a> Ctx<'a> {
         }
         let private_mtu = self
             .site_info(site)
-            .and_then(|info| crate::facts::get().network(&info.type_))
-            .and_then(|n| n.private_network_mtu);
+            .and_then(|info| info.limits.as_ref())
+            .and_then(|l| l.private_network_mtu);
         private_mtu.is_some() && s.network.underlay_mtu == private_mtu
     }
 

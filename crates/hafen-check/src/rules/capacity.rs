@@ -635,7 +635,7 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         match storage.default {
             StorageDriver::HcloudVolumes => {
                 let Some(info) = ctx.site_info(&cluster.site) else { continue };
-                let Some(max) = facts::get().network(&info.type_).and_then(|n| n.max_volume_gib)
+                let Some(max) = info.limits.as_ref().and_then(|l| l.max_volume_gib)
                 else {
                     continue;
                 };

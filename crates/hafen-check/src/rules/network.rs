@@ -247,7 +247,7 @@ fn net004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 ));
             out.push(d);
         }
-        let Some(limit) = facts::get().network(&info.type_).and_then(|n| n.private_network_mtu)
+        let Some(limit) = info.limits.as_ref().and_then(|l| l.private_network_mtu)
         else {
             continue;
         };
@@ -294,8 +294,10 @@ fn net005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, site) in ctx.spec().sites.iter().enumerate() {
         let Some(vswitch) = &site.network.vswitch else { continue };
         let Some(info) = ctx.site_info(&site.name) else { continue };
-        let Some(net) = facts::get().network(&info.type_) else { continue };
-        let (Some(min), Some(max)) = (net.vlan_min, net.vlan_max) else { continue };
+        let Some(limits) = &info.limits else { continue };
+        let (Some(min), Some(max)) = (limits.vswitch_vlan_min, limits.vswitch_vlan_max) else {
+            continue;
+        };
         if (min..=max).contains(&vswitch.vlan) {
             continue;
         }
