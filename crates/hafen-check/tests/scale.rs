@@ -57,3 +57,33 @@ fn extreme_numbers_neither_panic_nor_hang() {
     assert!(start.elapsed().as_secs_f64() < 5.0);
     assert!(findings.iter().any(|d| d.code == "CAP009"), "{findings:?}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 24, ..Default::default() })]
+
+    /// Any generated platform shape is checked without a panic, and twice to the same bytes.
+    #[test]
+    fn random_shapes_check_deterministically(
+        clusters in 1usize..5,
+        sites in 1usize..7,
+        nodes in 1usize..80,
+        tenants in 1usize..12,
+        apps in 1usize..40,
+        replicas in 1u32..6,
+    ) {
+        let shape = hafen_synth::Shape { clusters, sites, nodes, tenants, apps, replicas };
+        let text = hafen_synth::platform_yaml(shape);
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        let (loaded, _) = hafen_spec::load_str("shape.yaml", &text, &mut sources, &catalog);
+        if let Some(loaded) = loaded {
+            let options = hafen_check::Options { as_of: Some("2026-11-22".into()) };
+            let a = hafen_check::check(&loaded, &options);
+            let b = hafen_check::check(&loaded, &options);
+            proptest::prop_assert_eq!(
+                hafen_diag::human::render(&a, &sources, false),
+                hafen_diag::human::render(&b, &sources, false)
+            );
+        }
+    }
+}

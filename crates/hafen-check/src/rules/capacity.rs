@@ -635,8 +635,7 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         match storage.default {
             StorageDriver::HcloudVolumes => {
                 let Some(info) = ctx.site_info(&cluster.site) else { continue };
-                let Some(max) = info.limits.as_ref().and_then(|l| l.max_volume_gib)
-                else {
+                let Some(max) = info.limits.as_ref().and_then(|l| l.max_volume_gib) else {
                     continue;
                 };
                 let limit = max << 30;

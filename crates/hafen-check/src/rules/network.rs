@@ -247,8 +247,7 @@ fn net004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 ));
             out.push(d);
         }
-        let Some(limit) = info.limits.as_ref().and_then(|l| l.private_network_mtu)
-        else {
+        let Some(limit) = info.limits.as_ref().and_then(|l| l.private_network_mtu) else {
             continue;
         };
         if net.private_network.is_none() || net.vswitch.is_some() {
