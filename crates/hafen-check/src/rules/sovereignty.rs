@@ -247,7 +247,7 @@ fn sov005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         out.push(
             ctx.finding("SOV005", &format!("spec.clusters[{i}].discovery.enabled"), message)
                 .with_span_label("membership data leaves for a US service")
-                .with_help(format!("set `discovery: {{enabled: false}}` unless KubeSpan needs it, or point `endpoint` at {}", facts::get().substitute("discovery"))),
+                .with_help("set `discovery: {enabled: false}` unless KubeSpan needs it, or point `endpoint` at a discovery service you run yourself"),
         );
     }
 }

@@ -329,7 +329,9 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     .iter()
                     .find(|c| !c.sites().iter().any(|s| primary.sites().contains(s)))
                     .map(|c| format!("e.g. `replicaCluster: {}`", c.name))
-                    .unwrap_or_else(|| "add a cluster at another site for it".into());
+                    .unwrap_or_else(|| {
+                        "no cluster of this spec stands elsewhere yet: add one".into()
+                    });
                 out.push(
                     ctx.finding(
                         "TOP007",
