@@ -78,32 +78,56 @@ fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<(
             format!("site `{site}`{provider}, where the cluster itself runs"),
         ));
     }
-    let host = backups.endpoint.as_deref().and_then(url_host)?;
+    let host = backups.endpoint.as_deref().and_then(url_host);
+    if let Some(found) = host.as_deref().and_then(|h| endpoint_in_domain(ctx, &sites, h)) {
+        return Some(found);
+    }
+    // Only the provider is named: the same provider account as the cluster's, and no other
+    // place given, is one account closure or provider incident away from losing both.
+    let provider = backups.provider.as_deref()?;
+    if backups.site.is_some() || host.as_deref().is_some_and(|h| location_of(h).is_some()) {
+        return None;
+    }
+    let shared = sites.iter().find(|s| ctx.site(s).is_some_and(|x| x.provider == provider))?;
+    Some((
+        "provider".into(),
+        format!(
+            "provider `{provider}`, the account site `{shared}` of the cluster runs on, with no other site named"
+        ),
+    ))
+}
+
+/// The location an object-storage host names, with the company that runs it.
+fn location_of(host: &str) -> Option<(String, &'static str)> {
+    for store in &facts::get().object_storage {
+        let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
+        let Some(label) = prefix.strip_suffix('.') else { continue };
+        if store.location_label {
+            let location = label.rsplit('.').next().unwrap_or(label).to_owned();
+            return Some((location, store.company.as_str()));
+        }
+    }
+    None
+}
+
+fn endpoint_in_domain(ctx: &Ctx<'_>, sites: &[&str], host: &str) -> Option<(String, String)> {
     if host.ends_with(".svc") || host.ends_with(".cluster.local") || host == "localhost" {
         return Some((
             "endpoint".into(),
             format!("`{host}`, a service inside the cluster it protects"),
         ));
     }
-    for store in &facts::get().object_storage {
-        let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
-        let Some(label) = prefix.strip_suffix('.') else { continue };
-        if !store.location_label {
-            continue;
-        }
-        let location = label.rsplit('.').next().unwrap_or(label);
-        for site in &sites {
-            let same_company = ctx.site_info(site).is_some_and(|i| i.company.name == store.company);
-            let same_location = ctx.site(site).is_some_and(|s| s.location == location);
-            if same_company && same_location {
-                return Some((
-                    "endpoint".into(),
-                    format!(
-                        "`{host}`, {}'s object storage in `{location}`, the location of site `{site}` where the cluster runs",
-                        store.company
-                    ),
-                ));
-            }
+    let (location, company) = location_of(host)?;
+    for site in sites {
+        let same_company = ctx.site_info(site).is_some_and(|i| i.company.name == company);
+        let same_location = ctx.site(site).is_some_and(|s| s.location == location);
+        if same_company && same_location {
+            return Some((
+                "endpoint".into(),
+                format!(
+                    "`{host}`, {company}'s object storage in `{location}`, the location of site `{site}` where the cluster runs"
+                ),
+            ));
         }
     }
     None
