@@ -92,7 +92,7 @@ fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<(
     Some((
         "provider".into(),
         format!(
-            "provider `{provider}`, the account site `{shared}` of the cluster runs on, with no other site named"
+            "provider `{provider}`, the same provider account the cluster runs on at site `{shared}`, and name no other site"
         ),
     ))
 }
