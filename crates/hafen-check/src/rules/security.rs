@@ -182,13 +182,19 @@ fn sec003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// True for hosts that never leave the cluster or the local machine.
+/// True for hosts that stay inside the cluster or the site's private network: cluster DNS
+/// names, private-use names, and loopback or private addresses.
 fn internal(host: &str) -> bool {
+    let private_ip = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
     host == "localhost"
         || host.ends_with(".svc")
-        || host.ends_with(".svc.cluster.local")
         || host.ends_with(".cluster.local")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.ends_with(".internal")
+        || host.ends_with(".local")
+        || host.parse::<std::net::IpAddr>().is_ok_and(private_ip)
 }
 
 rule!(
