@@ -115,11 +115,25 @@ fn preexisting(ns: &str) -> bool {
 }
 
 /// The Flux objects of one release: its namespace, chart source and `HelmRelease`.
-fn flux_release(ctx: &Ctx<'_>, release: &Release, depends: &[String], labels: &Map<String, Value>) -> Vec<Value> {
+fn flux_release(
+    release: &Release,
+    all: &[Release],
+    with_namespace: bool,
+    labels: &Map<String, Value>,
+) -> Vec<Value> {
     let Some(component) = lookup(release.component) else { return Vec::new() };
     let mut docs = Vec::new();
-    if !preexisting(&release.namespace) {
-        docs.push(namespace(&release.namespace, &release.namespace_labels, labels));
+    if with_namespace && !preexisting(&release.namespace) {
+        // Pod Security labels of every release sharing the namespace.
+        let mut ns_labels: Vec<(&str, &str)> = Vec::new();
+        for r in all.iter().filter(|r| r.namespace == release.namespace) {
+            for l in &r.namespace_labels {
+                if !ns_labels.contains(l) {
+                    ns_labels.push(*l);
+                }
+            }
+        }
+        docs.push(namespace(&release.namespace, &ns_labels, labels));
     }
     let source_name = name(&[&release.name]);
     let (source, chart_spec) = if let Some(chart) = &component.chart {
@@ -158,8 +172,14 @@ fn flux_release(ctx: &Ctx<'_>, release: &Release, depends: &[String], labels: &M
     spec.insert("interval".into(), json!("1h"));
     spec.insert("releaseName".into(), json!(release.name));
     spec.insert("chart".into(), json!({ "spec": chart_spec }));
+    let depends: Vec<Value> = release
+        .depends_on
+        .iter()
+        .filter_map(|d| all.iter().find(|r| &r.name == d))
+        .map(|r| json!({ "name": r.name, "namespace": r.namespace }))
+        .collect();
     if !depends.is_empty() {
-        spec.insert("dependsOn".into(), Value::Array(depends.iter().map(|d| json!({ "name": d, "namespace": ns_of(d, ctx) })).collect()));
+        spec.insert("dependsOn".into(), Value::Array(depends));
     }
     spec.insert(
         "install".into(),
@@ -181,19 +201,6 @@ fn flux_release(ctx: &Ctx<'_>, release: &Release, depends: &[String], labels: &M
         "spec": spec,
     }));
     docs
-}
-
-/// The namespace of a release by name (releases are unique per cluster).
-fn ns_of(release: &str, _ctx: &Ctx<'_>) -> Value {
-    let ns = match release {
-        "hcloud-cloud-controller-manager" | "hcloud-csi" | "cilium" => "kube-system",
-        "metallb" => "metallb-system",
-        "loki" | "fluent-bit" => "monitoring",
-        "external-secrets" => "external-secrets",
-        "openbao" => "openbao",
-        other => other,
-    };
-    json!(ns)
 }
 
 fn write_folder(ctx: &mut Ctx<'_>, dir: &str, files: Vec<(String, String, Vec<Value>)>) {
@@ -263,31 +270,32 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
             .collect();
         write_folder(ctx, &format!("{base}/secrets"), files);
     }
+    let has_storage_configs = !platform.storage_configs.is_empty();
     let has_configs = !platform.configs.is_empty();
-    if has_configs {
-        let files = platform
-            .configs
+    for (folder, configs) in [("storage-config", &platform.storage_configs), ("configs", &platform.configs)] {
+        if configs.is_empty() {
+            continue;
+        }
+        let files = configs
             .iter()
             .map(|(f, docs)| (f.clone(), header(cluster, "Platform configuration"), docs.clone()))
             .collect();
-        write_folder(ctx, &format!("{base}/configs"), files);
+        write_folder(ctx, &format!("{base}/{folder}"), files);
     }
     bootstrap_values(ctx, cluster, platform);
 
     if is_flux(ctx) {
-        let has_operators = platform.releases.iter().any(|r| r.layer == Layer::SecretOperators);
-        for (layer, folder) in [(Layer::SecretOperators, "secret-operators"), (Layer::Controllers, "controllers")] {
-            let files: Vec<(String, String, Vec<Value>)> = platform
-                .releases
-                .iter()
-                .filter(|r| r.layer == layer)
-                .map(|r| {
-                    let head = release_header(cluster, r);
-                    (format!("{}.yaml", r.name), head, flux_release(ctx, r, &r.depends_on, &labels))
-                })
-                .collect();
+        let mut namespaces: Vec<&str> = Vec::new();
+        for layer in Layer::ALL {
+            let mut files: Vec<(String, String, Vec<Value>)> = Vec::new();
+            for r in platform.releases.iter().filter(|r| r.layer == layer) {
+                let first = !namespaces.contains(&r.namespace.as_str());
+                namespaces.push(&r.namespace);
+                let head = release_header(ctx, cluster, r);
+                files.push((format!("{}.yaml", r.name), head, flux_release(r, &platform.releases, first, &labels)));
+            }
             if !files.is_empty() {
-                write_folder(ctx, &format!("{base}/{folder}"), files);
+                write_folder(ctx, &format!("{base}/{}", layer.folder()), files);
             }
         }
         let Some(url) = repo_url(ctx) else { return };
@@ -299,21 +307,27 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
         ctx.out.yaml(format!("clusters/{c}/flux/sync.yaml"), &header(cluster, "Flux source and entry point"), sync);
         ctx.out.kustomization(&format!("clusters/{c}/flux"), vec!["sync.yaml".into()]);
 
+        // The layers, each waiting for the one before: network → storage → (storage
+        // configuration) → secret operators → secrets → controllers → configuration.
         let mut chain: Vec<Value> = Vec::new();
         let mut previous: Vec<String> = Vec::new();
-        if has_operators {
-            chain.push(flux_kustomization(ctx, "platform-secret-operators", &format!("{base}/secret-operators"), &previous, true, false, &labels));
-            previous = vec!["platform-secret-operators".into()];
+        let mut step = |ctx: &Ctx<'_>, chain: &mut Vec<Value>, previous: &mut Vec<String>, name: &str, folder: &str, sops: bool| {
+            chain.push(flux_kustomization(ctx, name, &format!("{base}/{folder}"), previous, true, sops, &labels));
+            *previous = vec![name.to_owned()];
+        };
+        for layer in Layer::ALL {
+            if layer == Layer::Controllers && has_secrets {
+                step(ctx, &mut chain, &mut previous, "platform-secrets", "secrets", sops);
+            }
+            if platform.releases.iter().any(|r| r.layer == layer) {
+                step(ctx, &mut chain, &mut previous, &format!("platform-{}", layer.folder()), layer.folder(), false);
+            }
+            if layer == Layer::Storage && has_storage_configs {
+                step(ctx, &mut chain, &mut previous, "platform-storage-config", "storage-config", false);
+            }
         }
-        if has_secrets {
-            chain.push(flux_kustomization(ctx, "platform-secrets", &format!("{base}/secrets"), &previous, true, sops, &labels));
-            previous = vec!["platform-secrets".into()];
-        }
-        chain.push(flux_kustomization(ctx, "platform-controllers", &format!("{base}/controllers"), &previous, true, false, &labels));
-        previous = vec!["platform-controllers".into()];
         if has_configs {
-            chain.push(flux_kustomization(ctx, "platform-configs", &format!("{base}/configs"), &previous, true, false, &labels));
-            previous = vec!["platform-configs".into()];
+            step(ctx, &mut chain, &mut previous, "platform-configs", "configs", false);
         }
         ctx.out.yaml(
             format!("clusters/{c}/platform.yaml"),
@@ -355,11 +369,11 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
         }
         ctx.out.kustomization(&format!("clusters/{c}"), resources);
     } else {
-        argo_cluster(ctx, cluster, platform, has_secrets, has_configs);
+        argo_cluster(ctx, cluster, platform, has_secrets, has_storage_configs, has_configs);
     }
 }
 
-fn release_header(cluster: &Cluster, release: &Release) -> String {
+fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String {
     let component = lookup(release.component);
     let version = component.map(|c| c.version.clone()).unwrap_or_default();
     let mut text = format!(
@@ -370,18 +384,10 @@ fn release_header(cluster: &Cluster, release: &Release) -> String {
         component.map(|c| c.purpose.clone()).unwrap_or_default()
     );
     if release.component == "cilium" {
-        text.push_str(&format!("\nPod MTU {}.", mtu_note(cluster)));
+        text.push_str(&format!("\nPod MTU {}.", crate::docs::mtu_line(ctx, cluster)));
     }
     text.push_str("\nRendered by Hafen from the platform spec; edit the spec, not this file.");
     text
-}
-
-/// `1340 = 1400 (vSwitch VLAN 4000) − 60 (WireGuard (IPv4))`, or the fixed value.
-fn mtu_note(cluster: &Cluster) -> String {
-    match cluster.network.mtu {
-        hafen_spec::Mtu::Value(v) => format!("{v} (fixed in the spec)"),
-        hafen_spec::Mtu::Auto(_) => String::new(),
-    }
 }
 
 /// Day-0 copies of the values of the releases installed by hand before the delivery engine
@@ -436,7 +442,14 @@ fn argo_app(name: &str, wave: i32, project: &str, source: Value, destination: Va
     })
 }
 
-fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, has_secrets: bool, has_configs: bool) {
+fn argo_cluster(
+    ctx: &mut Ctx<'_>,
+    cluster: &Cluster,
+    platform: &Platform,
+    has_secrets: bool,
+    has_storage_configs: bool,
+    has_configs: bool,
+) {
     let Some(url) = repo_url(ctx) else { return };
     let c = cluster.name.as_str();
     let labels = ctx.labels(&[("hafen.dev/cluster", c)]);
@@ -444,10 +457,11 @@ fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, has_s
     let mut apps = Vec::new();
     for release in &platform.releases {
         let Some(component) = lookup(release.component) else { continue };
-        let wave = match (release.layer, release.component) {
-            (_, "cilium") => -4,
-            (Layer::SecretOperators, _) => -3,
-            (Layer::Controllers, _) => -1,
+        let wave = match release.layer {
+            Layer::Network => -5,
+            Layer::Storage => -4,
+            Layer::SecretOperators => -2,
+            Layer::Controllers => 0,
         };
         let mut helm = Map::new();
         helm.insert("releaseName".into(), json!(release.name));
@@ -470,10 +484,21 @@ fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, has_s
         ));
     }
     let folder = |sub: &str| ctx.git_path(&format!("clusters/{c}/platform/{sub}")).trim_start_matches("./").to_owned();
+    if has_storage_configs {
+        apps.push(argo_app(
+            &name(&[c, "platform-storage-config"]),
+            -3,
+            "platform",
+            json!({ "repoURL": url, "targetRevision": branch, "path": folder("storage-config") }),
+            json!({ "name": c }),
+            sync_policy(&[]),
+            &labels,
+        ));
+    }
     if has_secrets {
         apps.push(argo_app(
             &name(&[c, "platform-secrets"]),
-            -2,
+            -1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("secrets") }),
             json!({ "name": c }),
@@ -484,7 +509,7 @@ fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, has_s
     if has_configs {
         apps.push(argo_app(
             &name(&[c, "platform-configs"]),
-            0,
+            1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("configs") }),
             json!({ "name": c }),
@@ -494,7 +519,7 @@ fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, has_s
     }
     ctx.out.yaml(
         format!("management/delivery/clusters/{c}.yaml"),
-        &header(cluster, "Argo CD Applications of the platform (sync waves: CNI, secrets, controllers, configs)"),
+        &header(cluster, "Argo CD Applications of the platform (sync waves: network, storage, secrets, controllers, configuration)"),
         apps,
     );
 }

@@ -16,7 +16,7 @@ fn engine(ctx: &Ctx<'_>) -> &'static str {
     }
 }
 
-fn mtu_line(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
+pub(crate) fn mtu_line(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
     let (max, under, heads) = hafen_spec::mtu::max_pod_mtu(ctx.spec, cluster);
     match cluster.network.mtu {
         Mtu::Auto(_) => hafen_spec::mtu::explain(&under, &heads),

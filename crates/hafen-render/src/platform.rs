@@ -12,13 +12,45 @@ use hafen_spec::{
 };
 use serde_json::{Map, Value, json};
 
-/// Which Flux Kustomization (or Argo CD sync wave) a release belongs to.
+/// Which Flux Kustomization (or Argo CD sync wave) a release belongs to. The order is the
+/// order of dependencies: the network first (installed by hand on day 0 and adopted), then
+/// storage (OpenBao keeps its data on a volume), then secret delivery (everything else reads
+/// its credentials through it), then the other controllers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Layer {
-    /// Secret delivery (External Secrets, OpenBao): everything else reads secrets through it.
+    /// CNI, cloud controller, load-balancer controller.
+    Network,
+    /// CSI drivers and storage operators.
+    Storage,
+    /// Secret delivery (External Secrets, OpenBao).
     SecretOperators,
     /// The other controllers.
     Controllers,
+}
+
+impl Layer {
+    /// The layer of a component.
+    fn of(component: &str) -> Layer {
+        match component {
+            "cilium" | "hcloud-ccm" | "metallb" => Layer::Network,
+            "hcloud-csi" | "piraeus" | "longhorn" | "local-path" => Layer::Storage,
+            "openbao" | "external-secrets" => Layer::SecretOperators,
+            _ => Layer::Controllers,
+        }
+    }
+
+    /// Folder under `clusters/<c>/platform/` and the name of its Flux Kustomization.
+    pub(crate) fn folder(self) -> &'static str {
+        match self {
+            Layer::Network => "network",
+            Layer::Storage => "storage",
+            Layer::SecretOperators => "secret-operators",
+            Layer::Controllers => "controllers",
+        }
+    }
+
+    /// Every layer, in order.
+    pub(crate) const ALL: [Layer; 4] = [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
 }
 
 /// A Helm release of a platform component.
@@ -46,12 +78,81 @@ pub(crate) struct Platform {
     pub(crate) releases: Vec<Release>,
     /// `clusters/<c>/platform/secrets/<file>` → objects (ExternalSecrets and the store).
     pub(crate) secrets: Vec<(String, Vec<Value>)>,
+    /// `clusters/<c>/platform/storage-config/<file>` → objects the storage needs before any
+    /// volume can be claimed (storage pools, classes).
+    pub(crate) storage_configs: Vec<(String, Vec<Value>)>,
     /// `clusters/<c>/platform/configs/<file>` → objects.
     pub(crate) configs: Vec<(String, Vec<Value>)>,
 }
 
-/// The name of the ClusterSecretStore every ExternalSecret reads from.
+/// The ClusterSecretStore of the platform's own credentials; platform namespaces only.
 pub(crate) const SECRET_STORE: &str = "openbao";
+/// The ClusterSecretStore tenants' databases read the backup credential from; it can read
+/// nothing else.
+pub(crate) const BACKUP_STORE: &str = "openbao-backups";
+
+/// Which store an ExternalSecret reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    /// The platform's ClusterSecretStore.
+    Platform,
+    /// The backup credential's ClusterSecretStore.
+    Backups,
+    /// The tenant's own SecretStore in its namespace.
+    Tenant,
+}
+
+impl Store {
+    fn reference(self) -> Value {
+        match self {
+            Store::Platform => json!({ "kind": "ClusterSecretStore", "name": SECRET_STORE }),
+            Store::Backups => json!({ "kind": "ClusterSecretStore", "name": BACKUP_STORE }),
+            Store::Tenant => json!({ "kind": "SecretStore", "name": SECRET_STORE }),
+        }
+    }
+}
+
+/// An OpenBao store (ClusterSecretStore or a tenant's SecretStore) with Kubernetes auth.
+pub(crate) fn openbao_store(
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    cluster: &Cluster,
+    role: &str,
+    service_account: (&str, &str),
+    conditions: Option<Value>,
+    labels: &Map<String, Value>,
+) -> Value {
+    let server = cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
+    let mut sa = Map::new();
+    sa.insert("name".into(), json!(service_account.0));
+    if kind == "ClusterSecretStore" {
+        sa.insert("namespace".into(), json!(service_account.1));
+    }
+    let mut spec = Map::new();
+    spec.insert(
+        "provider".into(),
+        json!({ "vault": {
+            "server": server,
+            "path": "secret",
+            "version": "v2",
+            "auth": { "kubernetes": {
+                "mountPath": format!("kubernetes-{}", cluster.name),
+                "role": role,
+                "serviceAccountRef": sa,
+            } },
+        } }),
+    );
+    if let Some(c) = conditions {
+        spec.insert("conditions".into(), c);
+    }
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": kind,
+        "metadata": meta(name, namespace, labels),
+        "spec": spec,
+    })
+}
 
 /// Namespaces whose traffic never goes through the egress gateways: the platform's own.
 pub(crate) fn egress_excluded_namespaces() -> Vec<&'static str> {
@@ -98,6 +199,7 @@ fn pin(component: &str, key: &str) -> String {
 pub(crate) fn external_secret(
     name: &str,
     namespace: &str,
+    store: Store,
     data: Vec<(String, &SecretRef, Option<String>)>,
     template: Option<Value>,
     labels: &Map<String, Value>,
@@ -125,7 +227,7 @@ pub(crate) fn external_secret(
         "metadata": meta(name, Some(namespace), labels),
         "spec": {
             "refreshInterval": "1h",
-            "secretStoreRef": { "kind": "ClusterSecretStore", "name": SECRET_STORE },
+            "secretStoreRef": store.reference(),
             "target": target,
             "data": data,
         }
@@ -189,29 +291,30 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::SecretOperators,
             namespace_labels: vec![],
         });
-        let server = cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
-        let store = json!({
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "ClusterSecretStore",
-            "metadata": meta(SECRET_STORE, None, &labels),
-            "spec": {
-                "provider": {
-                    "vault": {
-                        "server": server,
-                        "path": "secret",
-                        "version": "v2",
-                        "auth": {
-                            "kubernetes": {
-                                "mountPath": format!("kubernetes-{}", cluster.name),
-                                "role": "external-secrets",
-                                "serviceAccountRef": { "name": "external-secrets", "namespace": "external-secrets" },
-                            }
-                        },
-                    }
-                }
-            }
-        });
-        p.secrets.push(("cluster-secret-store.yaml".into(), vec![store]));
+        // Tenants cannot use this store: it reads the platform's credentials.
+        let mut stores = vec![openbao_store(
+            "ClusterSecretStore",
+            SECRET_STORE,
+            None,
+            cluster,
+            "external-secrets",
+            ("external-secrets", "external-secrets"),
+            Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
+            &labels,
+        )];
+        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some()) && names.contains(&"cloudnative-pg") {
+            stores.push(openbao_store(
+                "ClusterSecretStore",
+                BACKUP_STORE,
+                None,
+                cluster,
+                "backups",
+                ("external-secrets", "external-secrets"),
+                Some(json!([{ "namespaceSelector": { "matchExpressions": [{ "key": "hafen.dev/tenant", "operator": "Exists" }] } }])),
+                &labels,
+            ));
+        }
+        p.secrets.push(("cluster-secret-stores.yaml".into(), stores));
     }
 
     // Cilium.
@@ -274,9 +377,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
         });
         match (openbao, cloud_credential(ctx, cluster)) {
             (true, Some(reference)) => {
-                let es = external_secret(
+                let mut es = external_secret(
                     "hcloud",
                     "kube-system",
+                    Store::Platform,
                     vec![("token".into(), reference, None)],
                     Some(json!({
                         "engineVersion": "v2",
@@ -286,6 +390,11 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
                     })),
                     &labels,
                 );
+                // The Secret exists from day 0 (created by hand for the cloud controller);
+                // External Secrets keeps it current from then on.
+                if let Some(target) = es.pointer_mut("/spec/target") {
+                    target["creationPolicy"] = json!("Merge");
+                }
                 p.secrets.push(("hcloud.yaml".into(), vec![es]));
             }
             (true, None) => ctx.error(
@@ -416,6 +525,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
 
     monitoring(cluster, &mut p);
     backups(ctx, index, cluster, &mut p, &labels, openbao);
+    for release in &mut p.releases {
+        release.layer = Layer::of(release.component);
+    }
     p
 }
 
@@ -764,6 +876,7 @@ fn external_dns(
         (Some(reference), true) if !secret_keys.is_empty() => Some(external_secret(
             "external-dns",
             "external-dns",
+            Store::Platform,
             secret_keys.into_iter().map(|(k, prop)| (k, reference, prop)).collect(),
             None,
             labels,
@@ -857,7 +970,7 @@ fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
                     labels,
                 ),
             ];
-            p.configs.push(("storage.yaml".into(), objects));
+            p.storage_configs.push(("storage.yaml".into(), objects));
         }
         Some(StorageDriver::Longhorn) => {
             let replicas = cluster.storage.as_ref().and_then(|s| s.replicas).unwrap_or(2);
@@ -1128,6 +1241,7 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
             let es = external_secret(
                 "velero-s3",
                 "velero",
+                Store::Platform,
                 vec![
                     ("accessKeyId".into(), reference, Some("accessKeyId".into())),
                     ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),

@@ -6,9 +6,8 @@
 //! a database standby). A cluster that only holds a tenant's database standby gets the
 //! namespace and the standby, not the apps.
 
-use crate::components::{self, lookup};
 use crate::out::{label_map, meta, name};
-use crate::platform::{bucket_prefix, external_secret, ingress_namespace, s3_region, s3_template};
+use crate::platform::{Store, bucket_prefix, external_secret, openbao_store, s3_region};
 use crate::{Ctx, codes};
 use hafen_spec::{App, AppKind, Cluster, PlatformSpec, SecretsBackend, Spread, Tenant};
 use serde_json::{Map, Value, json};
@@ -414,7 +413,7 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
     }
     if !app.secrets.is_empty() && tenant_backend(ctx.spec, tenant) == SecretsBackend::Openbao {
         let data = app.secrets.iter().map(|s| (s.env.clone(), &s.secret_ref, None)).collect();
-        docs.push(external_secret(&name(&[&app.name, "secrets"]), t, data, None, &labels));
+        docs.push(external_secret(&name(&[&app.name, "secrets"]), t, Store::Tenant, data, None, &labels));
     }
     if let Some(pg) = &app.postgres {
         let resources = pg.resources.clone().unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
@@ -487,15 +486,18 @@ fn s3_secret(ctx: &Ctx<'_>, cluster: &Cluster, tenant: &Tenant, app: &App, secre
         return None;
     }
     let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
-    let mut template = s3_template();
-    if let Some(data) = template.get_mut("data").and_then(Value::as_object_mut) {
-        data.insert("accessKeyId".into(), json!("{{ .accessKeyId }}"));
-        data.insert("secretAccessKey".into(), json!("{{ .secretAccessKey }}"));
-        data.insert("region".into(), json!(s3_region(backups.endpoint.as_deref())));
-    }
+    let template = json!({
+        "engineVersion": "v2",
+        "data": {
+            "accessKeyId": "{{ .accessKeyId }}",
+            "secretAccessKey": "{{ .secretAccessKey }}",
+            "region": s3_region(backups.endpoint.as_deref()),
+        },
+    });
     Some(external_secret(
         secret,
         &tenant.name,
+        Store::Backups,
         vec![
             ("accessKeyId".into(), reference, Some("accessKeyId".into())),
             ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
@@ -566,6 +568,9 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         }
         if deployed_here {
             overlay_differences(ctx, tenant, cluster, certificates, &mut overlay);
+            if tenant_has_secrets(tenant) && cluster.secrets.backend == SecretsBackend::Openbao {
+                overlay.files.push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
+            }
         }
         for app in sorted_apps(tenant) {
             database_overlay(ctx, index, tenant, app, cluster, deployed_here, &mut overlay);
@@ -590,6 +595,22 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         }
         ctx.out.kustomization_with(&dir, overlay.resources.clone(), extra);
     }
+}
+
+/// The tenant's own SecretStore on one cluster: OpenBao's Kubernetes auth for that cluster,
+/// with a role that reads only the tenant's paths.
+fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value> {
+    let t = tenant.name.as_str();
+    let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
+    vec![
+        json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta("openbao", Some(t), &labels),
+            "automountServiceAccountToken": false,
+        }),
+        openbao_store("SecretStore", "openbao", Some(t), cluster, &format!("tenant-{t}"), ("openbao", t), None, &labels),
+    ]
 }
 
 /// Per-cluster differences of a deployed tenant: spreading over sites, no certificates, the
@@ -783,9 +804,6 @@ fn database_overlay(
             ));
         }
     }
-    let _ = components::lookup;
-    let _ = lookup;
-    let _ = ingress_namespace;
 }
 
 fn source_store_or_null(replica_spec: &Value) -> Value {
