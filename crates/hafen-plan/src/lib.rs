@@ -24,7 +24,7 @@ pub use report::*;
 
 use hafen_spec::LoadedPlatform;
 use model::NodeKind;
-use scenario::{Ctx, Eval, Failure};
+use scenario::{Ctx, Failure};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The JSON format version.
@@ -60,7 +60,7 @@ enum Job {
 enum Out {
     Results(Vec<ScenarioResult>),
     Worst(Option<ScenarioResult>),
-    Sample(Box<Eval>),
+    Sample(scenario::Damage),
 }
 
 fn run_parallel<J: Sync, T: Send>(
@@ -269,9 +269,9 @@ pub fn plan(
             Job::Worst(ci) => Out::Worst(
                 scenario::worst_third(&ctx, *ci, rounds, seed).map(|e| scenario::to_result(&ctx, &e)),
             ),
-            Job::Sample(i) => {
-                Out::Sample(Box::new(scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i))))
-            }
+            // Only the damage is kept; the worst sample is evaluated again in full at the end
+            // (evaluation is pure), so memory stays flat however many samples run.
+            Job::Sample(i) => Out::Sample(scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i)).damage),
         }
     };
     let outs = run_parallel(&jobs, threads, &run, progress);
@@ -292,13 +292,13 @@ pub fn plan(
             }
             Out::Worst(Some(r)) => worst_thirds.push(r),
             Out::Worst(None) => {}
-            Out::Sample(e) => sample_evals.push(*e),
+            Out::Sample(d) => sample_evals.push(d),
         }
         let _ = job;
     }
     scenarios.extend(worst_thirds);
     scenarios.extend(user);
-    let samples = summarize_samples(&ctx, &world, &sample_evals);
+    let samples = summarize_samples(&ctx, &world, seed, &sample_evals);
     let mut by_kind: Vec<KindCount> = Vec::new();
     for s in &scenarios {
         match by_kind.iter_mut().find(|k| k.kind == s.kind) {
@@ -372,24 +372,28 @@ pub fn plan(
     }
 }
 
-fn summarize_samples(ctx: &Ctx<'_>, world: &model::World, evals: &[Eval]) -> Samples {
-    let survivable = |e: &Eval| {
-        let d = &e.damage;
-        d.unplaced == 0 && d.control_planes_down == 0 && d.data_lost == 0 && d.data_restore == 0 && d.below_budget == 0 && d.groups_lost == 0
+fn summarize_samples(ctx: &Ctx<'_>, world: &model::World, seed: u64, damages: &[scenario::Damage]) -> Samples {
+    let survivable = |d: &scenario::Damage| {
+        d.unplaced == 0
+            && d.control_planes_down == 0
+            && d.data_lost == 0
+            && d.data_restore == 0
+            && d.below_budget == 0
+            && d.groups_lost == 0
     };
-    let worst = evals
+    let worst = damages
         .iter()
         .enumerate()
-        .max_by(|(i, a), (j, b)| a.damage.cmp(&b.damage).then(j.cmp(i)))
-        .map(|(_, e)| scenario::to_result(ctx, e));
+        .max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i)))
+        .map(|(i, _)| scenario::to_result(ctx, &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i))));
     Samples {
-        count: evals.len(),
+        count: damages.len(),
         nodes_per_sample: world.nodes.len().div_ceil(3) as u64,
-        survivable: evals.iter().filter(|e| survivable(e)).count(),
-        with_unplaced: evals.iter().filter(|e| e.damage.unplaced > 0).count(),
-        with_etcd_quorum_lost: evals.iter().filter(|e| e.damage.control_planes_down > 0).count(),
-        with_data_at_risk: evals.iter().filter(|e| e.damage.data_lost + e.damage.data_restore > 0).count(),
-        unplaced_per_sample: evals.iter().map(|e| e.damage.unplaced).collect(),
+        survivable: damages.iter().filter(|d| survivable(d)).count(),
+        with_unplaced: damages.iter().filter(|d| d.unplaced > 0).count(),
+        with_etcd_quorum_lost: damages.iter().filter(|d| d.control_planes_down > 0).count(),
+        with_data_at_risk: damages.iter().filter(|d| d.data_lost + d.data_restore > 0).count(),
+        unplaced_per_sample: damages.iter().map(|d| d.unplaced).collect(),
         worst,
     }
 }
@@ -429,6 +433,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
                 Some(Consolidation {
                     server_type: st.clone(),
                     ffd_nodes: pack::ffd_bins(&items, bin)?,
+                    packed_nodes: pack::best_bins(&items, bin)?,
                     lower_bound: pack::lower_bound_bins(&items, bin),
                 })
             });

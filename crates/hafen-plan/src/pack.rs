@@ -74,6 +74,59 @@ pub fn ffd_bins(items: &[Item], bin: Res) -> Option<u64> {
     Some(bins.len() as u64)
 }
 
+/// Packs into exactly `k` identical bins, each replica going to the bin it leaves with the
+/// most bottleneck slack (worst fit): for anti-affinity classes this spreads like round robin,
+/// where first fit leaves a tail of half-empty bins. True when everything fits.
+fn fits_in(items: &[Item], bin: Res, k: usize) -> bool {
+    let mut bins = vec![bin; k];
+    let mut holds = vec![usize::MAX; k];
+    let slack = |r: &Res| {
+        let f = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+        f(r.cpu, bin.cpu).min(f(r.mem, bin.mem)).min(f(r.pods, bin.pods))
+    };
+    for i in order(items, &bin) {
+        let item = items[i];
+        for _ in 0..item.count {
+            let mut best: Option<(usize, f64)> = None;
+            for b in 0..k {
+                if (item.distinct && holds[b] == i) || !bins[b].fits(&item.size) {
+                    continue;
+                }
+                let s = slack(&bins[b].minus(&item.size));
+                if best.is_none_or(|(_, x)| s > x) {
+                    best = Some((b, s));
+                }
+            }
+            let Some((b, _)) = best else { return false };
+            bins[b].sub(&item.size);
+            holds[b] = i;
+        }
+    }
+    true
+}
+
+/// The fewest bins found by first-fit decreasing or by worst-fit into a fixed number of bins
+/// searched from the lower bound up: never worse than FFD.
+pub fn best_bins(items: &[Item], bin: Res) -> Option<u64> {
+    let ffd = ffd_bins(items, bin)?;
+    let lb = lower_bound_bins(items, bin).min(ffd);
+    if lb == ffd {
+        return Some(ffd);
+    }
+    // Binary search over k in [lb, ffd): worst-fit feasibility is nearly monotone in k, and
+    // every answer it returns is a verified packing.
+    let (mut lo, mut hi) = (lb, ffd);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits_in(items, bin, mid as usize) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(hi)
+}
+
 /// A lower bound on the bins any packing needs: the continuous bound per resource
 /// (⌈Σ size / capacity⌉), the large-item bound (items above half a bin in some resource never
 /// share a bin), and the largest anti-affinity class.
@@ -325,7 +378,9 @@ pub fn replace(
     result.unplaced_lower_bound =
         unplaced_lower_bound(world, ci, base, &dead, &cluster_sites, site_failed, left, &result.outcomes);
     if !control_plane_up {
-        // Without etcd quorum nothing can be rescheduled.
+        // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
+        result.unplaced_lower_bound =
+            result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
         for &pos in &base.ffd_order {
             let d = result.outcomes[pos as usize].displaced;
             if d > 0 {
@@ -602,7 +657,7 @@ pub fn buffer(
         else {
             continue;
         };
-        let Some(count) = ffd_bins(&items, alloc) else { continue };
+        let Some(count) = best_bins(&items, alloc) else { continue };
         let ceil = |a: u64, b: u64| if b == 0 { 0 } else { a.div_ceil(b) };
         let l1 = [
             ceil(demand.cpu.saturating_sub(capacity.cpu), alloc.cpu),
@@ -704,6 +759,42 @@ mod tests {
         let b = bin(1000, 1000);
         assert_eq!(lower_bound_bins(&items, b), 3);
         assert_eq!(ffd_bins(&items, b), Some(3));
+    }
+
+    #[test]
+    fn worst_fit_closes_the_anti_affinity_tail() {
+        // 25 classes of 12 replicas that may not share a node, 10 pod slots per node: 300 pods
+        // need at least 30 nodes. First fit opens extra nodes for the last classes; the
+        // fixed-k search meets the bound exactly.
+        let items: Vec<Item> = (0..25)
+            .map(|i| Item { size: Res { cpu: 100 + i, mem: 100, pods: 1 }, count: 12, distinct: true })
+            .collect();
+        let b = Res { cpu: 100_000, mem: 100_000, pods: 10 };
+        let lb = lower_bound_bins(&items, b);
+        assert_eq!(lb, 30);
+        let ffd = ffd_bins(&items, b).unwrap_or(0);
+        assert!(ffd >= lb);
+        assert_eq!(best_bins(&items, b), Some(30));
+    }
+
+    #[test]
+    fn lower_bound_never_exceeds_the_packing_on_random_instances() {
+        let mut rng = crate::rng::Rng::new(42);
+        for _ in 0..200 {
+            let n = 1 + rng.below(8) as usize;
+            let items: Vec<Item> = (0..n)
+                .map(|_| Item {
+                    size: Res { cpu: 50 + rng.below(900), mem: 64 + rng.below(4000), pods: 1 },
+                    count: 1 + rng.below(6),
+                    distinct: rng.below(2) == 0,
+                })
+                .collect();
+            let b = Res { cpu: 1000, mem: 4096, pods: 20 };
+            let ffd = ffd_bins(&items, b).unwrap_or(u64::MAX);
+            let best = best_bins(&items, b).unwrap_or(u64::MAX);
+            let lb = lower_bound_bins(&items, b);
+            assert!(lb <= best && best <= ffd, "lb {lb} best {best} ffd {ffd}");
+        }
     }
 
     #[test]

@@ -253,7 +253,7 @@ fn render(report: &Report, style: Style) -> String {
     }
 
     d.h2("Capacity");
-    let mut t = Table::new(&["cluster", "nodes", "app nodes", "CPU alloc", "CPU req", "CPU %", "mem alloc GiB", "mem req GiB", "mem %", "pods %", "packing FFD/LB"]).right(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let mut t = Table::new(&["cluster", "nodes", "app nodes", "CPU alloc", "CPU req", "CPU %", "mem alloc GiB", "mem req GiB", "mem %", "pods %", "nodes FFD/packed/LB"]).right(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for c in &report.capacity {
         t.row(vec![
             c.cluster.clone(),
@@ -266,7 +266,7 @@ fn render(report: &Report, style: Style) -> String {
             gib(c.requests.memory_mib),
             format!("{:.1}", c.utilization_percent.memory),
             format!("{:.1}", c.utilization_percent.pods),
-            c.consolidation.as_ref().map(|x| format!("{}/{} × {}", x.ffd_nodes, x.lower_bound, x.server_type)).unwrap_or_default(),
+            c.consolidation.as_ref().map(|x| format!("{}/{}/{} × {}", x.ffd_nodes, x.packed_nodes, x.lower_bound, x.server_type)).unwrap_or_default(),
         ]);
     }
     d.table(&t);

@@ -123,8 +123,11 @@ pub struct Unplaced {
 pub struct Consolidation {
     /// Server type.
     pub server_type: String,
-    /// Nodes first-fit decreasing needs.
+    /// Nodes plain first-fit decreasing needs.
     pub ffd_nodes: u64,
+    /// Nodes the planner's packing needs (the better of FFD and a worst-fit search from the
+    /// lower bound up).
+    pub packed_nodes: u64,
     /// Lower bound.
     pub lower_bound: u64,
 }
