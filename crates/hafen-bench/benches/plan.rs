@@ -55,12 +55,16 @@ fn plan_large(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan");
     group.sample_size(10);
     group.bench_function("large: all scenarios + 100 sampled thirds", |b| {
-        b.iter(|| black_box(hafen_plan::plan(&large, &hafen_plan::Options::default(), &mut |_, _| {})))
+        b.iter(|| {
+            black_box(hafen_plan::plan(&large, &hafen_plan::Options::default(), &mut |_, _| {}))
+        })
     });
     for n in [200, 2_000] {
         let l = loaded(Shape::scaled(n));
         group.bench_function(format!("scaled({n})"), |b| {
-            b.iter(|| black_box(hafen_plan::plan(&l, &hafen_plan::Options::default(), &mut |_, _| {})))
+            b.iter(|| {
+                black_box(hafen_plan::plan(&l, &hafen_plan::Options::default(), &mut |_, _| {}))
+            })
         });
     }
     group.finish();

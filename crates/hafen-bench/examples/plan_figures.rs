@@ -23,7 +23,9 @@ fn main() {
             .capacity
             .iter()
             .filter_map(|c| c.consolidation.as_ref())
-            .fold((0, 0, 0), |(a, p, b), c| (a + c.ffd_nodes, p + c.packed_nodes, b + c.lower_bound));
+            .fold((0, 0, 0), |(a, p, b), c| {
+                (a + c.ffd_nodes, p + c.packed_nodes, b + c.lower_bound)
+            });
         let nodes: u64 = report.capacity.iter().map(|c| c.nodes).sum();
         let replicas: u64 = report.capacity.iter().map(|c| c.requests.pods).sum();
         println!(

@@ -125,6 +125,7 @@ pub struct ComparisonRow {
     pub sources: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn line(
     item: &str,
     detail: String,
@@ -150,11 +151,7 @@ fn line(
 
 /// Price of `volume` units of egress at an offer, in the offer's currency.
 pub fn egress_price(offer: &Offer, tb: f64) -> f64 {
-    let volume = if offer.egress_unit == "GiB" {
-        tb * 1e12 / 1_073_741_824.0
-    } else {
-        tb * 1000.0
-    };
+    let volume = if offer.egress_unit == "GiB" { tb * 1e12 / 1_073_741_824.0 } else { tb * 1000.0 };
     let mut lower = 0.0f64;
     let mut total = 0.0;
     for tier in &offer.egress_tiers {
@@ -302,11 +299,9 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 }
                 _ => {
                     let copies = match driver {
-                        Some(StorageDriver::Piraeus | StorageDriver::Longhorn) => cluster
-                            .storage
-                            .as_ref()
-                            .and_then(|s| s.replicas)
-                            .unwrap_or(2),
+                        Some(StorageDriver::Piraeus | StorageDriver::Longhorn) => {
+                            cluster.storage.as_ref().and_then(|s| s.replicas).unwrap_or(2)
+                        }
                         _ => 1,
                     };
                     lines.push(line(
@@ -367,7 +362,8 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 ),
                 None => format!("{egress} TB egress, unmetered"),
             };
-            let l = line("traffic", detail, over, "TB", t.overage_eur_per_tb, &t.date, &t.source, true);
+            let l =
+                line("traffic", detail, over, "TB", t.overage_eur_per_tb, &t.date, &t.source, true);
             own_egress += l.monthly_eur;
             lines.push(l);
         }
@@ -427,8 +423,9 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
     if let Some(cmp) = data::comparison() {
         for offer in &cmp.offers {
             let fx = if offer.currency == "USD" { cmp.usd_to_eur.rate } else { 1.0 };
-            let compute =
-                (fleet.vcpus * offer.vcpu_hour + fleet.gib * offer.gb_hour) * cmp.hours_per_month * fx;
+            let compute = (fleet.vcpus * offer.vcpu_hour + fleet.gib * offer.gb_hour)
+                * cmp.hours_per_month
+                * fx;
             let cp = offer.control_plane_monthly * spec.clusters.len() as f64 * fx;
             let egress = egress_price(offer, egress_total) * fx;
             let list = {
@@ -438,7 +435,10 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
             };
             let mut sources = vec![
                 format!("compute {} ({})", offer.compute_source, offer.compute_date),
-                format!("control plane {} ({})", offer.control_plane_source, offer.control_plane_date),
+                format!(
+                    "control plane {} ({})",
+                    offer.control_plane_source, offer.control_plane_date
+                ),
                 format!("egress {} ({})", offer.egress_source, offer.egress_date),
             ];
             if offer.currency == "USD" {

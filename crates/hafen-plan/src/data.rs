@@ -337,10 +337,7 @@ pub fn reservation() -> &'static Reservation {
                     source: "fallback".into(),
                     date: String::new(),
                 },
-                system_reserved: SystemReservedByOs {
-                    talos: sr(50, 384, 512),
-                    k3s: sr(0, 0, 0),
-                },
+                system_reserved: SystemReservedByOs { talos: sr(50, 384, 512), k3s: sr(0, 0, 0) },
                 max_pods: MaxPods { per_node: 110, source: "fallback".into(), date: String::new() },
             }
         })

@@ -11,7 +11,8 @@ pub fn unified(a: &str, b: &str, from: &str, to: &str, context: usize) -> String
         pre += 1;
     }
     let mut suf = 0;
-    while suf < x.len() - pre && suf < y.len() - pre && x[x.len() - 1 - suf] == y[y.len() - 1 - suf] {
+    while suf < x.len() - pre && suf < y.len() - pre && x[x.len() - 1 - suf] == y[y.len() - 1 - suf]
+    {
         suf += 1;
     }
     let xm = &x[pre..x.len() - suf];
@@ -39,12 +40,12 @@ pub fn unified(a: &str, b: &str, from: &str, to: &str, context: usize) -> String
                 ops.push((' ', xm[i]));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || t[i * (m + 1) + j + 1] >= t[(i + 1) * (m + 1) + j]) {
-                ops.push(('+', ym[j]));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
                 ops.push(('-', xm[i]));
                 i += 1;
+            } else {
+                ops.push(('+', ym[j]));
+                j += 1;
             }
         }
     } else {
@@ -55,7 +56,8 @@ pub fn unified(a: &str, b: &str, from: &str, to: &str, context: usize) -> String
     all.extend(ops);
     all.extend(x[x.len() - suf..].iter().map(|l| (' ', *l)));
     // Group into hunks.
-    let changed: Vec<usize> = all.iter().enumerate().filter(|(_, o)| o.0 != ' ').map(|(i, _)| i).collect();
+    let changed: Vec<usize> =
+        all.iter().enumerate().filter(|(_, o)| o.0 != ' ').map(|(i, _)| i).collect();
     let mut out = format!("--- {from}\n+++ {to}\n");
     let mut k = 0;
     while k < changed.len() {

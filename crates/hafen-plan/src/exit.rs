@@ -186,7 +186,13 @@ fn empty(source: &str, target: &str, error: String) -> ExitPlan {
         steps: Vec::new(),
         data: Vec::new(),
         total_bytes: 0,
-        egress: EgressCost { tb: 0.0, eur_per_tb: 0.0, eur: 0.0, included_tb: None, source: String::new() },
+        egress: EgressCost {
+            tb: 0.0,
+            eur_per_tb: 0.0,
+            eur: 0.0,
+            included_tb: None,
+            source: String::new(),
+        },
         diff: String::new(),
         findings: Vec::new(),
         error: Some(error),
@@ -198,45 +204,57 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     let spec = &loaded.platform.spec;
     let catalog: &Catalog = &loaded.catalog;
     let (source_kind, source_sites): (&str, Vec<String>) = if spec.provider(source).is_some() {
-        ("provider", spec.sites.iter().filter(|s| s.provider == source).map(|s| s.name.clone()).collect())
+        (
+            "provider",
+            spec.sites.iter().filter(|s| s.provider == source).map(|s| s.name.clone()).collect(),
+        )
     } else if spec.site(source).is_some() {
         ("site", vec![source.to_owned()])
     } else {
-        return empty(source, target, format!("`{source}` is neither a provider nor a site of this platform"));
+        return empty(
+            source,
+            target,
+            format!("`{source}` is neither a provider nor a site of this platform"),
+        );
     };
     let mut after = loaded.platform.clone();
     // Resolve the target: an existing site, an existing provider, or a catalogue type.
-    let (target_kind, target_provider, target_site): (&str, String, Option<String>) =
-        if let Some(site) = spec.site(target) {
-            ("site", site.provider.clone(), Some(site.name.clone()))
-        } else if spec.provider(target).is_some() {
-            ("provider", target.to_owned(), None)
-        } else if catalog.provider(target).is_some() {
-            let name = dns_label(target);
-            if spec.provider(&name).is_none() {
-                after.spec.providers.push(hafen_spec::Provider {
-                    name: name.clone(),
-                    type_: target.to_owned(),
-                    remote_power_on: None,
-                    credentials: Vec::new(),
-                    legal: None,
-                    locations: Vec::new(),
-                    server_types: Vec::new(),
-                });
-            }
-            ("provider-type", name, None)
-        } else {
-            let known: Vec<&str> = catalog.provider_types().collect();
-            return empty(
-                source,
-                target,
-                format!(
-                    "`{target}` is not a site, a provider or a catalogue provider type (known types: {})",
-                    known.join(", ")
-                ),
-            );
-        };
-    if source_sites.iter().any(|s| Some(s) == target_site.as_ref()) || (source_kind == "provider" && source == target_provider) {
+    let (target_kind, target_provider, target_site): (&str, String, Option<String>) = if let Some(
+        site,
+    ) =
+        spec.site(target)
+    {
+        ("site", site.provider.clone(), Some(site.name.clone()))
+    } else if spec.provider(target).is_some() {
+        ("provider", target.to_owned(), None)
+    } else if catalog.provider(target).is_some() {
+        let name = dns_label(target);
+        if spec.provider(&name).is_none() {
+            after.spec.providers.push(hafen_spec::Provider {
+                name: name.clone(),
+                type_: target.to_owned(),
+                remote_power_on: None,
+                credentials: Vec::new(),
+                legal: None,
+                locations: Vec::new(),
+                server_types: Vec::new(),
+            });
+        }
+        ("provider-type", name, None)
+    } else {
+        let known: Vec<&str> = catalog.provider_types().collect();
+        return empty(
+            source,
+            target,
+            format!(
+                "`{target}` is not a site, a provider or a catalogue provider type (known types: {})",
+                known.join(", ")
+            ),
+        );
+    };
+    if source_sites.iter().any(|s| Some(s) == target_site.as_ref())
+        || (source_kind == "provider" && source == target_provider)
+    {
         return empty(source, target, "source and target are the same".into());
     }
     let target_type = after
@@ -247,7 +265,11 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         .map(|p| p.type_.clone())
         .unwrap_or_default();
     let Some(tinfo) = catalog.provider(&target_type) else {
-        return empty(source, target, format!("provider type `{target_type}` is not in the catalogue"));
+        return empty(
+            source,
+            target,
+            format!("provider type `{target_type}` is not in the catalogue"),
+        );
     };
     // Site moves.
     let mut moves: Vec<SiteMove> = Vec::new();
@@ -263,9 +285,11 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                     .locations
                     .iter()
                     .min_by(|a, b| {
-                        let d = |l: &hafen_catalog::Location| match (here, l.latitude, l.longitude) {
+                        let d = |l: &hafen_catalog::Location| match (here, l.latitude, l.longitude)
+                        {
                             (Some(h), Some(la), Some(lo)) => {
-                                let (hla, hlo) = (h.latitude.unwrap_or(la), h.longitude.unwrap_or(lo));
+                                let (hla, hlo) =
+                                    (h.latitude.unwrap_or(la), h.longitude.unwrap_or(lo));
                                 (hla - la).powi(2) + (hlo - lo).powi(2)
                             }
                             _ => f64::MAX,
@@ -299,10 +323,20 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 }
             }
         }
-        moves.push(SiteMove { from: s.clone(), to, provider: target_provider.clone(), location, server_types: types });
+        moves.push(SiteMove {
+            from: s.clone(),
+            to,
+            provider: target_provider.clone(),
+            location,
+            server_types: types,
+        });
     }
     let rename = |name: &str| -> String {
-        moves.iter().find(|m| m.from == name).map(|m| m.to.clone()).unwrap_or_else(|| name.to_owned())
+        moves
+            .iter()
+            .find(|m| m.from == name)
+            .map(|m| m.to.clone())
+            .unwrap_or_else(|| name.to_owned())
     };
     let map_st = |site: &str, st: &str| -> String {
         moves
@@ -315,7 +349,8 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     let mut new_sites = Vec::new();
     for site in &after.spec.sites {
         if let Some(m) = moves.iter().find(|m| m.from == site.name) {
-            if target_site.is_none() && !new_sites.iter().any(|s: &hafen_spec::Site| s.name == m.to) {
+            if target_site.is_none() && !new_sites.iter().any(|s: &hafen_spec::Site| s.name == m.to)
+            {
                 let mut s = site.clone();
                 s.name = m.to.clone();
                 s.provider = target_provider.clone();
@@ -356,7 +391,10 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         if let Some(st) = k.storage.as_mut() {
             match (st.default, cloud_storage) {
                 (StorageDriver::HcloudVolumes, false) => st.default = StorageDriver::Piraeus,
-                (StorageDriver::Piraeus | StorageDriver::Longhorn | StorageDriver::LocalPath, true) => {}
+                (
+                    StorageDriver::Piraeus | StorageDriver::Longhorn | StorageDriver::LocalPath,
+                    true,
+                ) => {}
                 _ => {}
             }
         }
@@ -401,7 +439,11 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     } else {
         let used = after.spec.clusters.iter().any(|k| k.sites().contains(&source));
         let referenced = after.spec.management.as_ref().is_some_and(|m| m.site == source)
-            || after.spec.clusters.iter().any(|k| k.backups.as_ref().and_then(|b| b.site.as_deref()) == Some(source));
+            || after
+                .spec
+                .clusters
+                .iter()
+                .any(|k| k.backups.as_ref().and_then(|b| b.site.as_deref()) == Some(source));
         if !used && !referenced && target_site.is_some() {
             after.spec.sites.retain(|s| s.name != source);
             after.spec.links.retain(|l| !l.sites.iter().any(|s| s == source));
@@ -409,11 +451,18 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     }
     let before_text = canonical(&loaded.platform);
     let after_text = canonical(&after);
-    let diff = diff::unified(&before_text, &after_text, "platform.yaml (now)", "platform.yaml (after exit)", 3);
+    let diff = diff::unified(
+        &before_text,
+        &after_text,
+        "platform.yaml (now)",
+        "platform.yaml (after exit)",
+        3,
+    );
     // Findings on the retargeted spec.
     let mut findings = Vec::new();
     let mut sources = hafen_diag::Sources::new();
-    let (reloaded, diags) = hafen_spec::load_str("retargeted.yaml", &after_text, &mut sources, catalog);
+    let (reloaded, diags) =
+        hafen_spec::load_str("retargeted.yaml", &after_text, &mut sources, catalog);
     let mut all = diags;
     if let Some(l) = &reloaded {
         all.extend(hafen_check::check(l, &hafen_check::Options::default()));
@@ -445,7 +494,9 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                         app: format!("{}/{}", t.name, a.name),
                         volume: v.name.clone(),
                         bytes: quantity::bytes(&v.size).unwrap_or(0) * u64::from(a.replicas.max(1)),
-                        method: "volume copy (restic/Velero backup and restore, or rsync) per replica".into(),
+                        method:
+                            "volume copy (restic/Velero backup and restore, or rsync) per replica"
+                                .into(),
                     });
                 }
             }
@@ -459,13 +510,19 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         .and_then(|p| catalog.provider(&p.type_));
     let egress = match src_info.and_then(|i| i.traffic.as_ref()) {
         Some(t) => EgressCost {
-            tb: round2(tb * 1000.0) / 1000.0,
+            tb: (tb * 1000.0).round() / 1000.0,
             eur_per_tb: t.overage_eur_per_tb,
             eur: round2(tb * t.overage_eur_per_tb),
             included_tb: t.included_tb_per_server,
             source: format!("{} ({})", t.source, t.date),
         },
-        None => EgressCost { tb, eur_per_tb: 0.0, eur: 0.0, included_tb: None, source: "no traffic price in the catalogue".into() },
+        None => EgressCost {
+            tb,
+            eur_per_tb: 0.0,
+            eur: 0.0,
+            included_tb: None,
+            source: "no traffic price in the catalogue".into(),
+        },
     };
     // Steps.
     let mut steps = Vec::new();
@@ -473,13 +530,21 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         let number = steps.len() + 1;
         steps.push(Step { number, title: title.into(), detail });
     };
-    let site_list = moves.iter().map(|m| format!("`{}` → `{}` ({} {})", m.from, m.to, m.provider, m.location)).collect::<Vec<_>>().join(", ");
+    let site_list = moves
+        .iter()
+        .map(|m| format!("`{}` → `{}` ({} {})", m.from, m.to, m.provider, m.location))
+        .collect::<Vec<_>>()
+        .join(", ");
     push(
         "New site",
         format!(
             "Declare {site_list} at {} and check stock before ordering (Hetzner: server_types[].locations[].available); map server types {}.",
             tinfo.display_name,
-            moves.iter().flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.0, t.1))).collect::<Vec<_>>().join(", ")
+            moves
+                .iter()
+                .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.0, t.1)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
     push(

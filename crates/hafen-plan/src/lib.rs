@@ -59,7 +59,7 @@ enum Job {
 
 enum Out {
     Results(Vec<ScenarioResult>),
-    Worst(Option<ScenarioResult>),
+    Worst(Option<Box<ScenarioResult>>),
     Sample(scenario::Damage),
 }
 
@@ -128,7 +128,10 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
         .map(|(g, n)| Failure {
             id: format!("node:{}", n.name),
             kind: "node",
-            description: format!("node `{}` ({}, {}) lost", n.name, n.server_type, world.sites[n.site]),
+            description: format!(
+                "node `{}` ({}, {}) lost",
+                n.name, n.server_type, world.sites[n.site]
+            ),
             nodes: vec![g],
             list_nodes: true,
             ..Failure::default()
@@ -147,11 +150,17 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
             }
         }
         for name in names {
-            let nodes: Vec<usize> = c.nodes.clone().filter(|&g| world.nodes[g].pool_name == name).collect();
+            let nodes: Vec<usize> =
+                c.nodes.clone().filter(|&g| world.nodes[g].pool_name == name).collect();
             pools.push(Failure {
                 id: format!("pool:{}/{}", c.name, name),
                 kind: "pool",
-                description: format!("every node of pool `{}/{}` lost ({} nodes)", c.name, name, nodes.len()),
+                description: format!(
+                    "every node of pool `{}/{}` lost ({} nodes)",
+                    c.name,
+                    name,
+                    nodes.len()
+                ),
                 nodes,
                 list_nodes: true,
                 ..Failure::default()
@@ -162,11 +171,15 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
     jobs.push(Job::Batch(pools));
     let mut sites = Vec::new();
     for (s, name) in world.sites.iter().enumerate() {
-        let nodes: Vec<usize> = (0..world.nodes.len()).filter(|&g| world.nodes[g].site == s).collect();
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| world.nodes[g].site == s).collect();
         sites.push(Failure {
             id: format!("site:{name}"),
             kind: "site",
-            description: format!("site `{name}` lost with its {} nodes and its volumes", nodes.len()),
+            description: format!(
+                "site `{name}` lost with its {} nodes and its volumes",
+                nodes.len()
+            ),
             nodes,
             sites: vec![s],
             ..Failure::default()
@@ -174,12 +187,18 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
     }
     let mut providers = Vec::new();
     for (p, name) in world.providers.iter().enumerate() {
-        let site_ids: Vec<usize> = (0..world.sites.len()).filter(|&s| world.site_provider[s] == p).collect();
-        let nodes: Vec<usize> = (0..world.nodes.len()).filter(|&g| world.nodes[g].provider == p).collect();
+        let site_ids: Vec<usize> =
+            (0..world.sites.len()).filter(|&s| world.site_provider[s] == p).collect();
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| world.nodes[g].provider == p).collect();
         providers.push(Failure {
             id: format!("provider:{name}"),
             kind: "provider",
-            description: format!("provider `{name}` lost: {} sites, {} nodes", site_ids.len(), nodes.len()),
+            description: format!(
+                "provider `{name}` lost: {} sites, {} nodes",
+                site_ids.len(),
+                nodes.len()
+            ),
             nodes,
             sites: site_ids,
             providers: vec![p],
@@ -253,7 +272,8 @@ pub fn plan(
         options.threads
     };
     let cluster_ids: Vec<usize> = (0..world.clusters.len()).collect();
-    let base = run_parallel(&cluster_ids, threads, &|&ci| pack::baseline(&world, ci), &mut |_, _| {});
+    let base =
+        run_parallel(&cluster_ids, threads, &|&ci| pack::baseline(&world, ci), &mut |_, _| {});
     let ctx = Ctx::new(&world, &base);
     let mut jobs = failures(&world, &ctx, loaded);
     for i in 0..options.samples {
@@ -264,14 +284,19 @@ pub fn plan(
     let run = |job: &Job| -> Out {
         match job {
             Job::Batch(fs) => Out::Results(
-                fs.iter().map(|f| scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone()))).collect(),
+                fs.iter()
+                    .map(|f| scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone())))
+                    .collect(),
             ),
             Job::Worst(ci) => Out::Worst(
-                scenario::worst_third(&ctx, *ci, rounds, seed).map(|e| scenario::to_result(&ctx, &e)),
+                scenario::worst_third(&ctx, *ci, rounds, seed)
+                    .map(|e| Box::new(scenario::to_result(&ctx, &e))),
             ),
             // Only the damage is kept; the worst sample is evaluated again in full at the end
             // (evaluation is pure), so memory stays flat however many samples run.
-            Job::Sample(i) => Out::Sample(scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i)).damage),
+            Job::Sample(i) => Out::Sample(
+                scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i)).damage,
+            ),
         }
     };
     let outs = run_parallel(&jobs, threads, &run, progress);
@@ -290,7 +315,7 @@ pub fn plan(
                     }
                 }
             }
-            Out::Worst(Some(r)) => worst_thirds.push(r),
+            Out::Worst(Some(r)) => worst_thirds.push(*r),
             Out::Worst(None) => {}
             Out::Sample(d) => sample_evals.push(d),
         }
@@ -306,17 +331,30 @@ pub fn plan(
                 k.total += 1;
                 k.survivable += usize::from(s.survivable);
             }
-            None => by_kind.push(KindCount { kind: s.kind.clone(), total: 1, survivable: usize::from(s.survivable) }),
+            None => by_kind.push(KindCount {
+                kind: s.kind.clone(),
+                total: 1,
+                survivable: usize::from(s.survivable),
+            }),
         }
     }
     if samples.count > 0 {
-        by_kind.push(KindCount { kind: "sampled-third".into(), total: samples.count, survivable: samples.survivable });
+        by_kind.push(KindCount {
+            kind: "sampled-third".into(),
+            total: samples.count,
+            survivable: samples.survivable,
+        });
     }
     let summary = Summary {
         scenarios: scenarios.len() + samples.count,
         survivable: scenarios.iter().filter(|s| s.survivable).count() + samples.survivable,
         by_kind,
-        max_gap: scenarios.iter().map(|s| s.gap).chain(samples.worst.iter().map(|w| w.gap)).max().unwrap_or(0),
+        max_gap: scenarios
+            .iter()
+            .map(|s| s.gap)
+            .chain(samples.worst.iter().map(|w| w.gap))
+            .max()
+            .unwrap_or(0),
     };
     let capacity = capacity(&world, &base);
     let r = data::reservation();
@@ -372,7 +410,12 @@ pub fn plan(
     }
 }
 
-fn summarize_samples(ctx: &Ctx<'_>, world: &model::World, seed: u64, damages: &[scenario::Damage]) -> Samples {
+fn summarize_samples(
+    ctx: &Ctx<'_>,
+    world: &model::World,
+    seed: u64,
+    damages: &[scenario::Damage],
+) -> Samples {
     let survivable = |d: &scenario::Damage| {
         d.unplaced == 0
             && d.control_planes_down == 0
@@ -381,11 +424,14 @@ fn summarize_samples(ctx: &Ctx<'_>, world: &model::World, seed: u64, damages: &[
             && d.below_budget == 0
             && d.groups_lost == 0
     };
-    let worst = damages
-        .iter()
-        .enumerate()
-        .max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i)))
-        .map(|(i, _)| scenario::to_result(ctx, &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i))));
+    let worst = damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(
+        |(i, _)| {
+            scenario::to_result(
+                ctx,
+                &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)),
+            )
+        },
+    );
     Samples {
         count: damages.len(),
         nodes_per_sample: world.nodes.len().div_ceil(3) as u64,
@@ -427,9 +473,16 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
                     unplaced.push(Unplaced { app: wk.label(), replicas: u64::from(u) });
                 }
             }
-            let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { (a as f64 * 1000.0 / b as f64).round() / 10.0 };
+            let pct = |a: u64, b: u64| {
+                if b == 0 { 0.0 } else { (a as f64 * 1000.0 / b as f64).round() / 10.0 }
+            };
             let consolidation = c.worker_types.first().and_then(|(site, st)| {
-                let bin = nodes.iter().find(|n| n.site == *site && &n.server_type == st && n.kind == NodeKind::Worker)?.alloc;
+                let bin = nodes
+                    .iter()
+                    .find(|n| {
+                        n.site == *site && &n.server_type == st && n.kind == NodeKind::Worker
+                    })?
+                    .alloc;
                 Some(Consolidation {
                     server_type: st.clone(),
                     ffd_nodes: pack::ffd_bins(&items, bin)?,

@@ -11,8 +11,7 @@
 use crate::data::{self, Tier};
 use hafen_catalog::{Category, ServerType};
 use hafen_spec::{
-    Cluster, LoadedPlatform, LogsStack, MetricsStack, NodeRole, Os, Spread, StorageDriver,
-    quantity,
+    Cluster, LoadedPlatform, LogsStack, MetricsStack, NodeRole, Os, Spread, StorageDriver, quantity,
 };
 use std::collections::BTreeMap;
 
@@ -39,16 +38,20 @@ impl Res {
         self.pods = self.pods.saturating_sub(o.pods);
     }
     pub(crate) fn add(&mut self, o: &Res) {
-        self.cpu += o.cpu;
-        self.mem += o.mem;
-        self.pods += o.pods;
+        self.cpu = self.cpu.saturating_add(o.cpu);
+        self.mem = self.mem.saturating_add(o.mem);
+        self.pods = self.pods.saturating_add(o.pods);
     }
     pub(crate) fn minus(mut self, o: &Res) -> Res {
         self.sub(o);
         self
     }
     pub(crate) fn times(&self, n: u64) -> Res {
-        Res { cpu: self.cpu * n, mem: self.mem * n, pods: self.pods * n }
+        Res {
+            cpu: self.cpu.saturating_mul(n),
+            mem: self.mem.saturating_mul(n),
+            pods: self.pods.saturating_mul(n),
+        }
     }
 }
 
@@ -290,7 +293,9 @@ fn daemon_applies(d: &data::Daemon, cluster: &Cluster, category: Option<Category
                     LogsStack::None => false,
                     LogsStack::Loki => want == "any" || want == "loki",
                 },
-                "kubeProxyReplacement" => cluster.network.kube_proxy_replacement.to_string() == want,
+                "kubeProxyReplacement" => {
+                    cluster.network.kube_proxy_replacement.to_string() == want
+                }
                 "os" => match cluster.os {
                     Os::Talos => want == "talos",
                     Os::K3s => want == "k3s",
@@ -345,7 +350,7 @@ pub fn allocation(
     let r = data::reservation();
     let cores = f64::from(st.cores);
     let capacity = Res {
-        cpu: u64::from(st.cores) * 1000,
+        cpu: u64::from(st.cores).saturating_mul(1000),
         mem: (st.memory_gib.max(0.0) * 1024.0).floor() as u64,
         pods: r.max_pods.per_node,
     };
@@ -570,7 +575,11 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                         },
                         // CloudNativePG keeps instances on distinct nodes; it spreads over
                         // sites only when the app asks for site spread.
-                        spread: if app.spread() == Spread::Site { Spread::Site } else { Spread::Node },
+                        spread: if app.spread() == Spread::Site {
+                            Spread::Site
+                        } else {
+                            Spread::Node
+                        },
                         // A database needs one instance with its data to serve.
                         min_available: 1.min(pg.replicas),
                         volumes: vec![("pgdata".into(), quantity::bytes(&pg.size).unwrap_or(0))],

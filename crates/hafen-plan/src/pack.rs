@@ -7,7 +7,7 @@
 //! descending) and each class scans the nodes with its own cursor, so a scenario costs
 //! O(classes × nodes + replicas) rather than O(replicas × nodes).
 
-use crate::model::{CopyAt, NodeKind, Res, World, WorkloadKind};
+use crate::model::{CopyAt, NodeKind, Res, WorkloadKind, World};
 use hafen_spec::{Spread, StorageDriver};
 
 /// One class of identical items for the pure bin-packing helpers.
@@ -136,20 +136,21 @@ pub fn lower_bound_bins(items: &[Item], bin: Res) -> u64 {
     let mut group = 0;
     for item in items {
         total.add(&item.size.times(item.count));
-        if item.size.cpu * 2 > bin.cpu {
-            large[0] += item.count;
+        if item.size.cpu.saturating_mul(2) > bin.cpu {
+            large[0] = large[0].saturating_add(item.count);
         }
-        if item.size.mem * 2 > bin.mem {
-            large[1] += item.count;
+        if item.size.mem.saturating_mul(2) > bin.mem {
+            large[1] = large[1].saturating_add(item.count);
         }
-        if item.size.pods * 2 > bin.pods {
-            large[2] += item.count;
+        if item.size.pods.saturating_mul(2) > bin.pods {
+            large[2] = large[2].saturating_add(item.count);
         }
         if item.distinct {
             group = group.max(item.count);
         }
     }
-    let ceil = |a: u64, b: u64| if b == 0 { if a > 0 { u64::MAX } else { 0 } } else { a.div_ceil(b) };
+    let ceil =
+        |a: u64, b: u64| if b == 0 { if a > 0 { u64::MAX } else { 0 } } else { a.div_ceil(b) };
     [
         ceil(total.cpu, bin.cpu),
         ceil(total.mem, bin.mem),
@@ -198,9 +199,8 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
     let nodes = &world.nodes[cluster.nodes.clone()];
     let n = nodes.len();
     let mut free: Vec<Res> = nodes.iter().map(|x| x.alloc).collect();
-    let app_nodes: Vec<u32> = (0..n as u32)
-        .filter(|&i| nodes[i as usize].kind == NodeKind::Worker)
-        .collect();
+    let app_nodes: Vec<u32> =
+        (0..n as u32).filter(|&i| nodes[i as usize].kind == NodeKind::Worker).collect();
     let mut scale = Res::default();
     for &i in &app_nodes {
         scale.add(&nodes[i as usize].alloc);
@@ -291,8 +291,12 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
                         Some(StorageDriver::Piraeus | StorageDriver::Longhorn)
                             if !storage_nodes.is_empty() =>
                         {
-                            let k = (cluster.storage_replicas.max(1) as usize).min(storage_nodes.len());
-                            let start = storage_nodes.iter().position(|&s| s == i).unwrap_or(r % storage_nodes.len());
+                            let k =
+                                (cluster.storage_replicas.max(1) as usize).min(storage_nodes.len());
+                            let start = storage_nodes
+                                .iter()
+                                .position(|&s| s == i)
+                                .unwrap_or(r % storage_nodes.len());
                             (0..k)
                                 .map(|j| {
                                     let s = storage_nodes[(start + j) % storage_nodes.len()];
@@ -375,12 +379,19 @@ pub fn replace(
         s
     };
     // Lower bound on what cannot be placed (aggregate and per-class distinctness).
-    result.unplaced_lower_bound =
-        unplaced_lower_bound(world, ci, base, &dead, &cluster_sites, site_failed, left, &result.outcomes);
+    result.unplaced_lower_bound = unplaced_lower_bound(
+        world,
+        ci,
+        base,
+        &dead,
+        &cluster_sites,
+        site_failed,
+        left,
+        &result.outcomes,
+    );
     if !control_plane_up {
         // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
-        result.unplaced_lower_bound =
-            result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
+        result.unplaced_lower_bound = result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
         for &pos in &base.ffd_order {
             let d = result.outcomes[pos as usize].displaced;
             if d > 0 {
@@ -419,7 +430,8 @@ pub fn replace(
                 'sites: for s in order {
                     while site_cursor[s] < base.app_nodes.len() {
                         let i = base.app_nodes[site_cursor[s]] as usize;
-                        if nodes[i].site == s && !dead[i] && holds[i] != pos && free[i].fits(&w.req) {
+                        if nodes[i].site == s && !dead[i] && holds[i] != pos && free[i].fits(&w.req)
+                        {
                             found = Some(i);
                             site_cursor[s] += 1;
                             break 'sites;
@@ -558,14 +570,18 @@ fn unplaced_lower_bound(
             if w.spread != Spread::None && holders.contains(&i) {
                 continue;
             }
-            hosts += if w.spread == Spread::None { u64::MAX / 4 } else { 1 };
+            hosts = hosts.saturating_add(if w.spread == Spread::None { u64::MAX / 4 } else { 1 });
         }
         for (alloc, c) in &spare {
             if alloc.fits(&w.req) {
-                hosts += if w.spread == Spread::None { u64::MAX / 4 } else { u64::from(*c) };
+                hosts = hosts.saturating_add(if w.spread == Spread::None {
+                    u64::MAX / 4
+                } else {
+                    u64::from(*c)
+                });
             }
         }
-        per_class += u64::from(o.displaced).saturating_sub(hosts);
+        per_class = per_class.saturating_add(u64::from(o.displaced).saturating_sub(hosts));
     }
     let mut aggregate = 0u64;
     for r in 0..3 {
@@ -586,7 +602,7 @@ fn unplaced_lower_bound(
             if sum >= excess {
                 break;
             }
-            sum += s;
+            sum = s.saturating_add(sum);
             k += 1;
         }
         aggregate = aggregate.max(k);
@@ -767,7 +783,11 @@ mod tests {
         // need at least 30 nodes. First fit opens extra nodes for the last classes; the
         // fixed-k search meets the bound exactly.
         let items: Vec<Item> = (0..25)
-            .map(|i| Item { size: Res { cpu: 100 + i, mem: 100, pods: 1 }, count: 12, distinct: true })
+            .map(|i| Item {
+                size: Res { cpu: 100 + i, mem: 100, pods: 1 },
+                count: 12,
+                distinct: true,
+            })
             .collect();
         let b = Res { cpu: 100_000, mem: 100_000, pods: 10 };
         let lb = lower_bound_bins(&items, b);

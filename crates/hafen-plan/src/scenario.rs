@@ -2,7 +2,7 @@
 //! cluster (re-placement, budgets, quorum, data), the buffer that would have prevented it, and
 //! the search for the worst third of a cluster (adversarial, not only random).
 
-use crate::model::{CopyAt, NodeKind, World, WorkloadKind};
+use crate::model::{CopyAt, NodeKind, WorkloadKind, World};
 use crate::pack::{self, Baseline, BufferFit, Replacement, ReplacementLeft};
 use crate::report::{
     AppImpact, BufferAdvice, DataRisk, QuorumLoss, ReplacementUse, ScenarioResult,
@@ -81,33 +81,44 @@ pub struct Ctx<'a> {
     pub world: &'a World,
     /// Baseline per cluster.
     pub base: &'a [Baseline],
-    /// (tenant, app, kind) → workloads in every cluster.
-    pub same_app: BTreeMap<(String, String, bool), Vec<usize>>,
+    /// Per workload: the group of the same app (and kind) in every cluster.
+    group_of: Vec<usize>,
+    /// Groups of workloads that are one app deployed to several clusters.
+    groups: Vec<Vec<usize>>,
+    /// Per workload: its position in its cluster's workload list.
+    pos: Vec<usize>,
 }
 
 impl<'a> Ctx<'a> {
     /// Inputs for a world and its baselines.
     pub fn new(world: &'a World, base: &'a [Baseline]) -> Ctx<'a> {
-        let mut same_app: BTreeMap<(String, String, bool), Vec<usize>> = BTreeMap::new();
+        let mut index: BTreeMap<(&str, &str, bool), usize> = BTreeMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of = Vec::with_capacity(world.workloads.len());
         for (i, w) in world.workloads.iter().enumerate() {
-            same_app
-                .entry((w.tenant.clone(), w.app.clone(), w.kind == WorkloadKind::Postgres))
-                .or_default()
-                .push(i);
+            let key = (w.tenant.as_str(), w.app.as_str(), w.kind == WorkloadKind::Postgres);
+            let g = *index.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+            group_of.push(g);
         }
-        Ctx { world, base, same_app }
+        let mut pos = vec![0; world.workloads.len()];
+        for c in &world.clusters {
+            for (p, &w) in c.workloads.iter().enumerate() {
+                if let Some(x) = pos.get_mut(w) {
+                    *x = p;
+                }
+            }
+        }
+        Ctx { world, base, group_of, groups, pos }
     }
 }
 
 /// Evaluates a failure across every cluster it touches.
 pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
     let world = ctx.world;
-    let mut failed = vec![false; world.nodes.len()];
-    for &n in &failure.nodes {
-        if let Some(f) = failed.get_mut(n) {
-            *f = true;
-        }
-    }
     let mut site_failed = vec![false; world.sites.len()];
     for &s in &failure.sites {
         if let Some(f) = site_failed.get_mut(s) {
@@ -122,11 +133,15 @@ pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
     }
     let mut left: ReplacementLeft =
         world.replacement.iter().map(|o| o.iter().map(|x| x.1).collect()).collect();
-    let mut clusters = Vec::new();
-    for (ci, cluster) in world.clusters.iter().enumerate() {
-        if !cluster.nodes.clone().any(|g| failed[g]) {
-            continue;
-        }
+    // Affected clusters come from the failed nodes themselves (sorted ids), so a scenario
+    // costs what it touches, not the size of the fleet.
+    let mut affected: Vec<usize> =
+        failure.nodes.iter().filter_map(|&g| world.nodes.get(g).map(|n| n.cluster)).collect();
+    affected.sort_unstable();
+    affected.dedup();
+    let failed = |g: usize| failure.nodes.binary_search(&g).is_ok();
+    let mut clusters = Vec::with_capacity(affected.len());
+    for ci in affected {
         clusters.push(evaluate_cluster(
             ctx,
             ci,
@@ -144,7 +159,7 @@ pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
 fn evaluate_cluster(
     ctx: &Ctx<'_>,
     ci: usize,
-    failed: &[bool],
+    failed: &dyn Fn(usize) -> bool,
     site_failed: &[bool],
     provider_failed: &[bool],
     left: &mut ReplacementLeft,
@@ -153,13 +168,10 @@ fn evaluate_cluster(
     let cluster = &world.clusters[ci];
     let base = &ctx.base[ci];
     let nodes = &world.nodes[cluster.nodes.clone()];
-    let is_failed = |g: usize| failed.get(g).copied().unwrap_or(false);
+    let is_failed = |g: usize| failed(g);
     let is_site_failed = |s: usize| site_failed.get(s).copied().unwrap_or(false);
-    let cp: Vec<usize> = cluster
-        .nodes
-        .clone()
-        .filter(|&g| world.nodes[g].kind == NodeKind::ControlPlane)
-        .collect();
+    let cp: Vec<usize> =
+        cluster.nodes.clone().filter(|&g| world.nodes[g].kind == NodeKind::ControlPlane).collect();
     let cp_total = cp.len() as u64;
     let cp_surviving = cp.iter().filter(|&&g| !is_failed(g)).count() as u64;
     let control_plane_up = cp_total == 0 || cp_surviving > cp_total / 2;
@@ -168,7 +180,13 @@ fn evaluate_cluster(
     let (buffer, no_buffer) = if unplaced_total == 0 {
         (None, None)
     } else if !control_plane_up {
-        (None, Some("the control plane lost etcd quorum: nothing is rescheduled until it is restored".to_owned()))
+        (
+            None,
+            Some(
+                "the control plane lost etcd quorum: nothing is rescheduled until it is restored"
+                    .to_owned(),
+            ),
+        )
     } else {
         match pack::buffer(world, ci, base, &is_failed, &is_site_failed, &rep.unplaced) {
             Some(b) => (Some(b), None),
@@ -184,13 +202,17 @@ fn evaluate_cluster(
     };
     // Data: a volume is at risk when every live copy sat in the failed domain.
     let alive = |c: &CopyAt| match *c {
-        CopyAt::Node(g) => !is_failed(g) && !world.nodes.get(g).is_some_and(|n| is_site_failed(n.site)),
+        CopyAt::Node(g) => {
+            !is_failed(g) && !world.nodes.get(g).is_some_and(|n| is_site_failed(n.site))
+        }
         CopyAt::Site(s) => !is_site_failed(s),
     };
     let backup_survives = cluster.has_backups
         && (cluster.backup_site.is_some() || cluster.backup_provider.is_some())
         && !cluster.backup_site.is_some_and(is_site_failed)
-        && !cluster.backup_provider.is_some_and(|p| provider_failed.get(p).copied().unwrap_or(false));
+        && !cluster
+            .backup_provider
+            .is_some_and(|p| provider_failed.get(p).copied().unwrap_or(false));
     let backup_unknown =
         cluster.has_backups && cluster.backup_site.is_none() && cluster.backup_provider.is_none();
     let mut data = Vec::new();
@@ -245,7 +267,10 @@ fn running(ctx: &Ctx<'_>, eval: &Eval, w: usize) -> u64 {
     let wk = &ctx.world.workloads[w];
     let ci = wk.cluster;
     let cluster = &ctx.world.clusters[ci];
-    let Some(pos) = cluster.workloads.iter().position(|&x| x == w) else { return 0 };
+    let Some(&pos) = ctx.pos.get(w) else { return 0 };
+    if cluster.workloads.get(pos) != Some(&w) {
+        return 0;
+    }
     let base_running = u64::from(wk.replicas.saturating_sub(ctx.base[ci].unplaced[pos]));
     match eval.clusters.iter().find(|c| c.ci == ci) {
         None => base_running,
@@ -282,7 +307,7 @@ fn damage(ctx: &Ctx<'_>, eval: &Eval) -> Damage {
             if run < u64::from(ctx.world.workloads[w].min_available) {
                 d.below_budget += 1;
             }
-            if run == 0 && !served_elsewhere(ctx, eval, w).iter().any(|_| true) {
+            if run == 0 && served_elsewhere(ctx, eval, w).is_empty() {
                 d.apps_down += 1;
             }
         }
@@ -291,17 +316,14 @@ fn damage(ctx: &Ctx<'_>, eval: &Eval) -> Damage {
 }
 
 fn served_elsewhere(ctx: &Ctx<'_>, eval: &Eval, w: usize) -> Vec<String> {
-    let wk = &ctx.world.workloads[w];
-    let key = (wk.tenant.clone(), wk.app.clone(), wk.kind == WorkloadKind::Postgres);
-    ctx.same_app
-        .get(&key)
-        .map(|all| {
-            all.iter()
-                .filter(|&&o| o != w && running(ctx, eval, o) > 0)
-                .map(|&o| ctx.world.clusters[ctx.world.workloads[o].cluster].name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
+    let Some(group) = ctx.group_of.get(w).and_then(|&g| ctx.groups.get(g)) else {
+        return Vec::new();
+    };
+    group
+        .iter()
+        .filter(|&&o| o != w && running(ctx, eval, o) > 0)
+        .map(|&o| ctx.world.clusters[ctx.world.workloads[o].cluster].name.clone())
+        .collect()
 }
 
 fn etcd_fix(ctx: &Ctx<'_>, ci: usize) -> String {
@@ -521,7 +543,8 @@ fn by_load(ctx: &Ctx<'_>, ci: usize, candidates: &[usize]) -> Vec<usize> {
             let i = g - cluster.nodes.start;
             let node = &world.nodes[g];
             let used = node.alloc.minus(&base.free[i]);
-            let s = used.cpu * 1000 / node.alloc.cpu.max(1) + used.mem * 1000 / node.alloc.mem.max(1);
+            let s = used.cpu.saturating_mul(1000) / node.alloc.cpu.max(1)
+                + used.mem.saturating_mul(1000) / node.alloc.mem.max(1);
             (s, g)
         })
         .collect();
@@ -556,8 +579,9 @@ pub fn worst_third(ctx: &Ctx<'_>, ci: usize, rounds: usize, seed: u64) -> Option
     let mut by_alloc = candidates.clone();
     by_alloc.sort_by(|&a, &b| {
         let (x, y) = (&world.nodes[a].alloc, &world.nodes[b].alloc);
-        (y.cpu * 1000 / 1 + y.mem)
-            .cmp(&(x.cpu * 1000 / 1 + x.mem))
+        y.cpu
+            .saturating_add(y.mem)
+            .cmp(&x.cpu.saturating_add(x.mem))
             .then(loaded.iter().position(|&g| g == a).cmp(&loaded.iter().position(|&g| g == b)))
     });
     orders.push(by_alloc);
@@ -584,7 +608,9 @@ pub fn worst_third(ctx: &Ctx<'_>, ci: usize, rounds: usize, seed: u64) -> Option
     for (rank, &g) in loaded.iter().enumerate() {
         *site_load.entry(world.nodes[g].site).or_default() += loaded.len() - rank;
     }
-    by_site.sort_by_key(|&g| std::cmp::Reverse(site_load.get(&world.nodes[g].site).copied().unwrap_or(0)));
+    by_site.sort_by_key(|&g| {
+        std::cmp::Reverse(site_load.get(&world.nodes[g].site).copied().unwrap_or(0))
+    });
     orders.push(by_site);
     let make = |mut chosen: Vec<usize>, how: &str| {
         chosen.sort_unstable();
@@ -603,7 +629,12 @@ pub fn worst_third(ctx: &Ctx<'_>, ci: usize, rounds: usize, seed: u64) -> Option
             list_nodes: true,
         }
     };
-    let names = ["heaviest load first", "largest capacity first", "most data copies first", "busiest site first"];
+    let names = [
+        "heaviest load first",
+        "largest capacity first",
+        "most data copies first",
+        "busiest site first",
+    ];
     let mut best: Option<Eval> = None;
     for (o, order) in orders.into_iter().enumerate() {
         let chosen: Vec<usize> = order.into_iter().take(k).collect();

@@ -187,13 +187,10 @@ impl Collector<'_> {
             }
             return;
         }
-        let spec_ep = self
-            .loaded
-            .platform
-            .spec
-            .endpoints
-            .iter()
-            .find(|e| host_of(&e.url) == host && (e.country.is_some() || e.us_parent.is_some()));
+        let spec_ep =
+            self.loaded.platform.spec.endpoints.iter().find(|e| {
+                host_of(&e.url) == host && (e.country.is_some() || e.us_parent.is_some())
+            });
         let fact: Option<&HostFact> = data::endpoints().lookup(host);
         let dep = if let Some(e) = spec_ep {
             Dependency {
@@ -295,7 +292,10 @@ fn scores(
         } else if let Some(country) = &p.country
             && !eu.is_eu(country)
         {
-            dp.push(c(-20, format!("provider `{}` is seated outside the EU/EEA ({country})", p.provider)));
+            dp.push(c(
+                -20,
+                format!("provider `{}` is seated outside the EU/EEA ({country})", p.provider),
+            ));
         } else if p.country.is_none() {
             dp.push(c(-5, format!("provider `{}` has no declared seat country", p.provider)));
         }
@@ -305,29 +305,63 @@ fn scores(
         let unknown = d.us_parent.is_none();
         let who = d.operator.clone().unwrap_or_else(|| "unknown operator".into());
         match (d.purpose.as_str(), us, unknown) {
-            ("storage", true, _) => dp.push(c(-30, format!("backups at `{}` ({who}): a US-controlled copy of all data", d.host))),
-            ("storage", _, true) => dp.push(c(-10, format!("backup target `{}` has no known jurisdiction", d.host))),
+            ("storage", true, _) => dp.push(c(
+                -30,
+                format!("backups at `{}` ({who}): a US-controlled copy of all data", d.host),
+            )),
+            ("storage", _, true) => {
+                dp.push(c(-10, format!("backup target `{}` has no known jurisdiction", d.host)))
+            }
             ("git", true, _) => {
                 dp.push(c(-10, format!("the platform repository (topology, encrypted secrets) is hosted at `{}` ({who})", d.host)));
                 ind.push(c(-10, format!("delivery stops when `{}` ({who}) is unreachable or the account is suspended", d.host)));
             }
             ("dns", true, _) => {
-                dp.push(c(-5, format!("DNS at `{}` ({who}) sees every lookup of the platform's names", d.host)));
-                ind.push(c(-15, format!("DNS for the platform's names is run by `{}` ({who})", d.host)));
+                dp.push(c(
+                    -5,
+                    format!(
+                        "DNS at `{}` ({who}) sees every lookup of the platform's names",
+                        d.host
+                    ),
+                ));
+                ind.push(c(
+                    -15,
+                    format!("DNS for the platform's names is run by `{}` ({who})", d.host),
+                ));
                 lock.push(c(-5, format!("records are managed through `{}`'s API", d.host)));
             }
-            ("registry", true, _) => ind.push(c(-8, format!("images pulled from `{}` ({who}) without a mirror on the path", d.host))),
-            ("charts", true, _) => ind.push(c(-3, format!("charts fetched from `{}` ({who})", d.host))),
-            ("discovery", true, _) => ind.push(c(-10, format!("node discovery through `{}` ({who})", d.host))),
-            ("certificates", true, _) => ind.push(c(-5, format!("certificates renew through `{}` ({who}); an outage stops renewals", d.host))),
+            ("registry", true, _) => ind.push(c(
+                -8,
+                format!("images pulled from `{}` ({who}) without a mirror on the path", d.host),
+            )),
+            ("charts", true, _) => {
+                ind.push(c(-3, format!("charts fetched from `{}` ({who})", d.host)))
+            }
+            ("discovery", true, _) => {
+                ind.push(c(-10, format!("node discovery through `{}` ({who})", d.host)))
+            }
+            ("certificates", true, _) => ind.push(c(
+                -5,
+                format!(
+                    "certificates renew through `{}` ({who}); an outage stops renewals",
+                    d.host
+                ),
+            )),
             ("time", true, _) => ind.push(c(-5, format!("time from `{}` ({who})", d.host))),
             (_, true, _) => ind.push(c(-5, format!("`{}` ({who}) for {}", d.host, d.purpose))),
-            (_, _, true) => ind.push(c(-2, format!("`{}` ({}) has no known jurisdiction: declare it in spec.endpoints", d.host, d.purpose))),
+            (_, _, true) => ind.push(c(
+                -2,
+                format!(
+                    "`{}` ({}) has no known jurisdiction: declare it in spec.endpoints",
+                    d.host, d.purpose
+                ),
+            )),
             _ => {}
         }
     }
     let spec = &loaded.platform.spec;
-    let provider_names: BTreeSet<&str> = providers.iter().map(|p| p.provider.as_str()).collect();
+    // Two accounts (cloud and dedicated) at one company are still one company.
+    let provider_names: BTreeSet<&str> = providers.iter().map(|p| p.operator.as_str()).collect();
     let mut sites: BTreeSet<&str> = BTreeSet::new();
     for k in clusters {
         for s in k.sites() {
@@ -336,8 +370,13 @@ fn scores(
     }
     if provider_names.len() == 1 && !clusters.is_empty() {
         let p = provider_names.iter().next().copied().unwrap_or_default();
-        ind.push(c(-15, format!("every cluster runs at one provider (`{p}`): one account suspension or provider incident takes everything")));
-        lock.push(c(-10, format!("no second provider is in use: leaving `{p}` means building the second one first")));
+        ind.push(c(-15, format!("every cluster runs at one company ({p}): one account suspension or company-wide incident takes everything")));
+        lock.push(c(
+            -10,
+            format!(
+                "no second company is in use: leaving {p} means building the alternative first"
+            ),
+        ));
     }
     if sites.len() == 1 && !clusters.is_empty() {
         ind.push(c(-10, "everything stands at one site".into()));
@@ -349,15 +388,27 @@ fn scores(
         }
         if let Some(d) = &k.dns {
             match d.provider {
-                DnsProvider::Hetzner | DnsProvider::Ovh => lock.push(c(-3, format!("cluster `{}` manages DNS through a provider API", k.name))),
-                DnsProvider::Rfc2136 | DnsProvider::Pdns | DnsProvider::Cloudflare | DnsProvider::Route53 => {}
+                DnsProvider::Hetzner | DnsProvider::Ovh => lock.push(c(
+                    -3,
+                    format!("cluster `{}` manages DNS through a provider API", k.name),
+                )),
+                DnsProvider::Rfc2136
+                | DnsProvider::Pdns
+                | DnsProvider::Cloudflare
+                | DnsProvider::Route53 => {}
             }
         }
         let site_provider = spec.site_provider(&k.site);
         if let Some(info) = site_provider.and_then(|p| loaded.catalog.provider(&p.type_))
             && info.category == hafen_catalog::Category::ManagedKubernetes
         {
-            lock.push(c(-10, format!("cluster `{}` runs on managed Kubernetes: the control plane is the provider's", k.name)));
+            lock.push(c(
+                -10,
+                format!(
+                    "cluster `{}` runs on managed Kubernetes: the control plane is the provider's",
+                    k.name
+                ),
+            ));
         }
     }
     if lock.is_empty() {
@@ -392,7 +443,12 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             operator,
             country,
             us_parent: us,
-            sites: spec.sites.iter().filter(|s| s.provider == p.name).map(|s| s.name.clone()).collect(),
+            sites: spec
+                .sites
+                .iter()
+                .filter(|s| s.provider == p.name)
+                .map(|s| s.name.clone())
+                .collect(),
             source,
         });
     }
@@ -453,7 +509,12 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             col.add("dns", &host, &user);
         }
         if k.discovery.enabled {
-            let host = k.discovery.endpoint.as_deref().map(host_of).unwrap_or_else(|| "discovery.talos.dev".into());
+            let host = k
+                .discovery
+                .endpoint
+                .as_deref()
+                .map(host_of)
+                .unwrap_or_else(|| "discovery.talos.dev".into());
             col.add("discovery", &host, &user);
         }
         if k.time_servers.is_empty() {
@@ -464,7 +525,11 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             }
         }
         if let Some(cert) = &k.certificates {
-            let host = cert.acme_server.as_deref().map(host_of).unwrap_or_else(|| "acme-v02.api.letsencrypt.org".into());
+            let host = cert
+                .acme_server
+                .as_deref()
+                .map(host_of)
+                .unwrap_or_else(|| "acme-v02.api.letsencrypt.org".into());
             col.add("certificates", &host, &user);
         }
         if let Some(b) = &k.backups {
@@ -503,7 +568,9 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             spec.clusters.iter().filter(|k| t.clusters.contains(&k.name)).collect();
         let provs: Vec<&ProviderJurisdiction> = providers
             .iter()
-            .filter(|p| clusters.iter().any(|k| k.sites().iter().any(|s| p.sites.iter().any(|x| x == s))))
+            .filter(|p| {
+                clusters.iter().any(|k| k.sites().iter().any(|s| p.sites.iter().any(|x| x == s)))
+            })
             .collect();
         let users: Vec<String> = clusters
             .iter()
@@ -525,13 +592,23 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
     let us_provider = used_providers.iter().any(|p| p.us_parent);
     let us_runtime: Vec<&Dependency> = deps
         .iter()
-        .filter(|d| d.us_parent == Some(true) && matches!(d.purpose.as_str(), "registry" | "dns" | "discovery" | "git" | "storage"))
+        .filter(|d| {
+            d.us_parent == Some(true)
+                && matches!(
+                    d.purpose.as_str(),
+                    "registry" | "dns" | "discovery" | "git" | "storage"
+                )
+        })
         .collect();
     let level = if us_provider {
-        reasons.push("a provider holding data has a US parent: formal EU jurisdiction only (SEAL-1)".into());
+        reasons.push(
+            "a provider holding data has a US parent: formal EU jurisdiction only (SEAL-1)".into(),
+        );
         "SEAL-1"
     } else if !us_runtime.is_empty() {
-        reasons.push("every provider is EU-controlled, so EU law is enforceable on the data (SEAL-2)".into());
+        reasons.push(
+            "every provider is EU-controlled, so EU law is enforceable on the data (SEAL-2)".into(),
+        );
         reasons.push(format!(
             "SEAL-3 (technological resilience) is not reached: the runtime depends on US-controlled {}",
             us_runtime.iter().map(|d| format!("`{}` ({})", d.host, d.purpose)).collect::<Vec<_>>().join(", ")
