@@ -217,6 +217,10 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         }
         for (what, site, st_name, count, is_cp) in &groups {
             let Some(info) = info_of(site) else { continue };
+            // A managed offer runs the control plane itself: its fee is billed below instead.
+            if *is_cp && info.category == Category::ManagedKubernetes {
+                continue;
+            }
             let Some(st) = info.server_type(st_name) else { continue };
             let l = line(
                 "servers",

@@ -381,3 +381,69 @@ pub fn check_files() -> Vec<String> {
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_file_parses() {
+        assert_eq!(check_files(), Vec::<String>::new());
+        assert!(!daemons().is_empty());
+        assert!(comparison().is_some_and(|c| c.offers.len() >= 4));
+    }
+
+    #[test]
+    fn every_fact_has_a_date_and_a_source() {
+        let dated = |d: &str| d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-';
+        for d in daemons() {
+            assert!(dated(&d.date) && !d.source.is_empty(), "daemon {}", d.name);
+        }
+        for h in &endpoints().hosts {
+            assert!(dated(&h.date) && !h.source.is_empty(), "host {}", h.host);
+            if h.us_parent {
+                assert!(
+                    !h.substitutes.is_empty(),
+                    "US host {} needs an EU or self-hosted substitute",
+                    h.host
+                );
+            }
+        }
+        let c = comparison().unwrap_or_else(|| panic!("comparison.yaml"));
+        assert!(dated(&c.usd_to_eur.date));
+        for o in &c.offers {
+            assert!(
+                dated(&o.compute_date) && dated(&o.egress_date) && dated(&o.control_plane_date),
+                "{}",
+                o.name
+            );
+        }
+        let r = reservation();
+        assert!(dated(&r.kube_reserved.date) && dated(&r.system_reserved.talos.date));
+    }
+
+    #[test]
+    fn host_lookup_takes_the_longest_suffix() {
+        let e = endpoints();
+        assert_eq!(
+            e.lookup("time.cloudflare.com").map(|h| h.host.as_str()),
+            Some("time.cloudflare.com")
+        );
+        assert_eq!(e.lookup("api.cloudflare.com").map(|h| h.host.as_str()), Some("cloudflare.com"));
+        assert_eq!(e.lookup("ptbtime1.ptb.de").map(|h| h.country.as_deref()), Some(Some("DE")));
+        assert!(e.lookup("example.org").is_none());
+        assert!(e.is_eu("de") && !e.is_eu("US"));
+    }
+
+    #[test]
+    fn kube_reserved_follows_the_documented_tiers() {
+        // By hand: 8 cores → 60 + 10 + 2×5 + 4×2.5 = 90 m; 32 GiB → 1 + 0.8 + 0.8 + 16×0.06 = 3.56 GiB.
+        assert_eq!(crate::model::kube_reserved(8.0, 32.0), (90, 3646));
+        // 1 core, 2 GiB: 60 m, 512 MiB.
+        assert_eq!(crate::model::kube_reserved(1.0, 2.0), (60, 512));
+        // 48 cores, 192 GiB: 60+10+10+44×2.5 = 190 m; 1+0.8+0.8+112×0.06+64×0.02 = 10.6 GiB.
+        let (cpu, mem) = crate::model::kube_reserved(48.0, 192.0);
+        assert_eq!(cpu, 190);
+        assert!((mem as f64 - 10.6 * 1024.0).abs() < 2.0, "{mem}");
+    }
+}

@@ -139,6 +139,7 @@ fn map_type(target: &ProviderInfo, st: &ServerType) -> Option<String> {
     fits.sort_by(|a, b| {
         (a.arch != st.arch)
             .cmp(&(b.arch != st.arch))
+            .then((a.cpu != st.cpu).cmp(&(b.cpu != st.cpu)))
             .then(a.price.monthly_eur.total_cmp(&b.price.monthly_eur))
             .then(a.name.cmp(&b.name))
     });
@@ -538,8 +539,13 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     push(
         "New site",
         format!(
-            "Declare {site_list} at {} and check stock before ordering (Hetzner: server_types[].locations[].available); map server types {}.",
+            "Declare {site_list} at {} and check stock before ordering{}; map server types {}.",
             tinfo.display_name,
+            if tinfo.type_.starts_with("hetzner") {
+                " (Hetzner API: server_types[].locations[].available)"
+            } else {
+                ""
+            },
             moves
                 .iter()
                 .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.0, t.1)))

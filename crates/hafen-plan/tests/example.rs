@@ -292,3 +292,25 @@ fn us_dependencies_cap_the_seal_level_and_get_substitutes() {
     // Every provider here is Hetzner: one company, whatever the number of accounts.
     assert!(sv.platform.independence.contributions.iter().any(|c| c.fact.contains("one company")));
 }
+
+#[test]
+fn exit_of_one_site_to_a_catalogue_provider_type() {
+    let loaded = load(&example());
+    let options = Options {
+        samples: 0,
+        exit: Some(("nbg1-cloud".into(), "stackit".into())),
+        ..Options::default()
+    };
+    let r = hafen_plan::plan(&loaded, &options, &mut |_, _| {});
+    let x = r.exit.unwrap_or_else(|| panic!("no exit plan"));
+    assert_eq!((x.source_kind.as_str(), x.target_kind.as_str()), ("site", "provider-type"));
+    assert!(x.diff.contains("+  - name: stackit\n+    type: stackit"), "{}", x.diff);
+    let site = x.sites.first().unwrap_or_else(|| panic!("no site move"));
+    assert_eq!(site.location, "eu-de");
+    // Dedicated vCPUs map to dedicated vCPUs: ccx33 (8 dedicated, 32 GiB) → g2a.8d.
+    assert!(
+        site.server_types.contains(&("ccx33".to_owned(), "g2a.8d".to_owned())),
+        "{:?}",
+        site.server_types
+    );
+}
