@@ -54,7 +54,17 @@ pub struct SiteMove {
     /// New location.
     pub location: String,
     /// Server types mapped old → new.
-    pub server_types: Vec<(String, String)>,
+    pub server_types: Vec<TypeMapping>,
+}
+
+/// One server type's replacement at the target.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMapping {
+    /// Type at the source.
+    pub from: String,
+    /// Smallest target type with at least its cores and memory.
+    pub to: String,
 }
 
 /// One step.
@@ -302,7 +312,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 (dns_label(&format!("{loc}-{target_provider}")), loc)
             }
         };
-        let mut types: Vec<(String, String)> = Vec::new();
+        let mut types: Vec<TypeMapping> = Vec::new();
         for k in &spec.clusters {
             let mut uses: Vec<&str> = Vec::new();
             if k.control_plane_sites().contains(&s.as_str()) {
@@ -314,13 +324,13 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 }
             }
             for u in uses {
-                if types.iter().any(|t| t.0 == u) {
+                if types.iter().any(|t| t.from == u) {
                     continue;
                 }
                 if let Some(st) = old_info.and_then(|i| i.server_type(u))
                     && let Some(new) = map_type(tinfo, st)
                 {
-                    types.push((u.to_owned(), new));
+                    types.push(TypeMapping { from: u.to_owned(), to: new });
                 }
             }
         }
@@ -343,7 +353,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         moves
             .iter()
             .find(|m| m.from == site)
-            .and_then(|m| m.server_types.iter().find(|t| t.0 == st).map(|t| t.1.clone()))
+            .and_then(|m| m.server_types.iter().find(|t| t.from == st).map(|t| t.to.clone()))
             .unwrap_or_else(|| st.to_owned())
     };
     // Rewrite sites.
@@ -548,7 +558,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             },
             moves
                 .iter()
-                .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.0, t.1)))
+                .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.from, t.to)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
