@@ -309,7 +309,7 @@ fn exit_of_one_site_to_a_catalogue_provider_type() {
     assert_eq!(site.location, "eu-de");
     // Dedicated vCPUs map to dedicated vCPUs: ccx33 (8 dedicated, 32 GiB) → g2a.8d.
     assert!(
-        site.server_types.contains(&("ccx33".to_owned(), "g2a.8d".to_owned())),
+        site.server_types.iter().any(|t| t.from == "ccx33" && t.to == "g2a.8d"),
         "{:?}",
         site.server_types
     );
