@@ -266,10 +266,18 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         for tenant in spec.tenants.iter().filter(|t| t.clusters.contains(&cluster.name)) {
             for app in &tenant.apps {
                 for v in &app.volumes {
-                    bytes += quantity::bytes(&v.size).unwrap_or(0) * u64::from(app.replicas);
+                    bytes = bytes.saturating_add(
+                        quantity::bytes(&v.size)
+                            .unwrap_or(0)
+                            .saturating_mul(u64::from(app.replicas)),
+                    );
                 }
                 if let Some(pg) = &app.postgres {
-                    bytes += quantity::bytes(&pg.size).unwrap_or(0) * u64::from(pg.replicas);
+                    bytes = bytes.saturating_add(
+                        quantity::bytes(&pg.size)
+                            .unwrap_or(0)
+                            .saturating_mul(u64::from(pg.replicas)),
+                    );
                 }
             }
         }
@@ -280,7 +288,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                     && pg.replica_cluster.as_deref() == Some(cluster.name.as_str())
                     && !tenant.clusters.contains(&cluster.name)
                 {
-                    bytes += quantity::bytes(&pg.size).unwrap_or(0);
+                    bytes = bytes.saturating_add(quantity::bytes(&pg.size).unwrap_or(0));
                 }
             }
         }

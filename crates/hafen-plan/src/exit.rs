@@ -504,7 +504,9 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                         cluster: c.clone(),
                         app: format!("{}/{}", t.name, a.name),
                         volume: v.name.clone(),
-                        bytes: quantity::bytes(&v.size).unwrap_or(0) * u64::from(a.replicas.max(1)),
+                        bytes: quantity::bytes(&v.size)
+                            .unwrap_or(0)
+                            .saturating_mul(u64::from(a.replicas.max(1))),
                         method:
                             "volume copy (restic/Velero backup and restore, or rsync) per replica"
                                 .into(),
@@ -513,7 +515,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             }
         }
     }
-    let total_bytes: u64 = data.iter().map(|d| d.bytes).sum();
+    let total_bytes: u64 = data.iter().fold(0u64, |a, d| a.saturating_add(d.bytes));
     let tb = total_bytes as f64 / 1e12;
     let src_info = source_sites
         .first()

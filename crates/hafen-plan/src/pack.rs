@@ -35,9 +35,16 @@ fn order(items: &[Item], scale: &Res) -> Vec<usize> {
     idx
 }
 
+/// Above this many items the helpers decline (a spec with millions of replicas per cluster is a
+/// typo, and the answer would not be read).
+pub const MAX_ITEMS: u64 = 2_000_000;
+
 /// First-fit decreasing into identical empty bins: the number of bins opened, or `None` when
 /// an item does not fit an empty bin.
 pub fn ffd_bins(items: &[Item], bin: Res) -> Option<u64> {
+    if items.iter().fold(0u64, |a, i| a.saturating_add(i.count)) > MAX_ITEMS {
+        return None;
+    }
     let mut bins: Vec<Res> = Vec::new();
     // Which class last used each bin, for anti-affinity.
     let mut holds: Vec<usize> = Vec::new();
@@ -266,7 +273,12 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
                         _ => load[iu].push((pos, 1)),
                     }
                 }
-                None => unplaced[pos as usize] += 1,
+                None => {
+                    // Nodes only fill up: if this replica fits nowhere, neither does any
+                    // further identical one. This also bounds the work for absurd replica counts.
+                    unplaced[pos as usize] += w.replicas - placed[pos as usize].len() as u32;
+                    break;
+                }
             }
         }
     }

@@ -220,3 +220,45 @@ fn a_replica_cluster_at_the_same_site_is_no_protection() {
     let pool = scenario(&report, "pool:prod/workers");
     assert!(pool.data_at_risk.is_empty(), "{pool:?}");
 }
+
+#[test]
+fn absurd_sizes_neither_panic_nor_hang() {
+    let clusters = r#"    - name: prod
+      site: nbg1-cloud
+      kubernetes: "1.34.5"
+      controlPlane: { replicas: 1, serverType: cpx22 }
+      nodePools:
+        - { name: workers, serverType: ccx23, count: 3 }
+        - { name: empty, serverType: ccx23, count: 0 }
+      network: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12 }
+      storage: { default: local-path }
+    - name: bare
+      site: nbg1-cloud
+      kubernetes: "1.34.5"
+      controlPlane: { replicas: 1, serverType: cpx22 }
+      network: { podCIDR: 10.245.0.0/16, serviceCIDR: 10.112.0.0/12 }"#;
+    let tenants = r#"    - name: t
+      clusters: [prod, bare]
+      apps:
+        - { name: many, image: registry.example.eu/t/many:1, replicas: 4294967295, spread: none, resources: { cpu: "0", memory: "0" } }
+        - { name: huge, image: registry.example.eu/t/huge:1, replicas: 3, resources: { cpu: "100000", memory: 1000Pi } }
+        - { name: none, image: registry.example.eu/t/none:1, replicas: 0, resources: { cpu: 100m, memory: 1Mi } }
+        - name: db
+          image: registry.example.eu/t/db:1
+          replicas: 1
+          resources: { cpu: 100m, memory: 64Mi }
+          volumes: [ { name: data, size: 1000Pi, mountPath: /data } ]
+          postgres: { size: 1000Pi, replicas: 5000 }"#;
+    let started = std::time::Instant::now();
+    let report = plan(&platform(NBG, clusters, tenants, "    []"));
+    assert!(started.elapsed().as_secs() < 30);
+    let prod =
+        report.capacity.iter().find(|c| c.cluster == "prod").unwrap_or_else(|| panic!("prod"));
+    assert!(prod.unplaced_at_baseline.iter().any(|u| u.app == "t/huge" && u.replicas == 3));
+    assert!(prod.unplaced_at_baseline.iter().any(|u| u.app == "t/many"));
+    let bare =
+        report.capacity.iter().find(|c| c.cluster == "bare").unwrap_or_else(|| panic!("bare"));
+    assert_eq!(bare.app_nodes, 0);
+    assert!(serde_json::to_string(&report).is_ok_and(|s| s.contains("\"version\":1")));
+    assert!(!hafen_plan::to_text(&report).is_empty());
+}
