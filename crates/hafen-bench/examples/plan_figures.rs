@@ -36,5 +36,18 @@ fn main() {
             report.summary.max_gap,
             report.samples.unplaced_per_sample.iter().take(5).collect::<Vec<_>>()
         );
+        if threads == 2 {
+            let t = Instant::now();
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            let text = hafen_plan::to_text(&report);
+            let md = hafen_plan::to_markdown(&report);
+            println!(
+                "  rendering: JSON {} KiB, text {} KiB, Markdown {} KiB in {:.3} s",
+                json.len() / 1024,
+                text.len() / 1024,
+                md.len() / 1024,
+                t.elapsed().as_secs_f64()
+            );
+        }
     }
 }
