@@ -89,9 +89,10 @@ fn render_into(
     }
     match write::write_repo(out, &repo, force) {
         Ok(summary) => {
+            let n = repo.files.len();
             output::print(&format!(
-                "rendered {} files into {} ({} added, {} changed, {} removed, {} of yours kept)\n",
-                repo.files.len(),
+                "rendered {n} file{} into {} ({} added, {} changed, {} removed, {} of yours kept)\n",
+                if n == 1 { "" } else { "s" },
                 out.display(),
                 summary.added,
                 summary.changed,

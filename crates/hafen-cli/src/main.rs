@@ -3,6 +3,7 @@
 
 mod cmd_check;
 mod cmd_explain;
+mod cmd_init;
 mod cmd_plan;
 mod cmd_render;
 mod input;
@@ -75,9 +76,18 @@ enum Command {
     /// Explain a diagnostic code, or list all codes.
     #[command(after_help = "Examples:\n  hafen explain NET001\n  hafen explain --list")]
     Explain(cmd_explain::Args),
-    /// Print the JSON Schema of platform.yaml (for editors).
-    #[command(after_help = "Example:\n  hafen schema > platform.schema.json")]
-    Schema,
+    /// Write a commented starting platform.yaml.
+    #[command(after_help = "Example:\n  hafen init platform.yaml && hafen check platform.yaml")]
+    Init(cmd_init::Args),
+    /// Print the JSON Schema of platform.yaml, or of tenant files (for editors).
+    #[command(
+        after_help = "Examples:\n  hafen schema > platform.schema.json\n  hafen schema tenant > tenant.schema.json"
+    )]
+    Schema {
+        /// Which document: platform or tenant.
+        #[arg(default_value = "platform", value_parser = ["platform", "tenant"])]
+        document: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,8 +104,14 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd_render::run(&args),
         Command::Run(args) => cmd_render::run_all(&args),
         Command::Explain(args) => cmd_explain::run(&args),
-        Command::Schema => {
-            output::print(&hafen_engine::spec_schema_text());
+        Command::Init(args) => cmd_init::run(&args),
+        Command::Schema { document } => {
+            let text = if document == "tenant" {
+                hafen_engine::tenant_schema_text()
+            } else {
+                hafen_engine::spec_schema_text()
+            };
+            output::print(&text);
             exit::OK
         }
     };

@@ -302,3 +302,50 @@ pub(crate) fn drift(out: &Path, repo: &Repo) -> Result<Vec<Change>, String> {
     }
     Ok(changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hafen-write-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused_even_if_a_renderer_produced_them() {
+        for bad in ["../escape.yaml", "/etc/passwd", "a/../../b", "a\\b", "a//b", "./a", "a/\0b"] {
+            assert!(under(Path::new("/tmp/x"), bad).is_err(), "{bad:?} must be refused");
+        }
+        let dir = scratch("unsafe");
+        let mut repo = Repo::default();
+        repo.files.insert("ok.yaml".into(), "a: 1\n".into());
+        repo.files.insert("../escape.yaml".into(), "pwned\n".into());
+        let out = dir.join("repo");
+        assert!(write_repo(&out, &repo, false).is_err());
+        assert!(!dir.join("escape.yaml").exists());
+        assert!(!out.exists(), "nothing half-written");
+        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().collect();
+        assert!(leftovers.is_empty(), "temporary folder removed: {leftovers:?}");
+    }
+
+    #[test]
+    fn stale_owned_files_are_removed_and_foreign_ones_kept() {
+        let dir = scratch("stale");
+        let out = dir.join("repo");
+        let mut repo = Repo::default();
+        repo.files.insert("a/one.yaml".into(), "1\n".into());
+        repo.files.insert("a/two.yaml".into(), "2\n".into());
+        write_repo(&out, &repo, false).unwrap();
+        fs::write(out.join("a/mine.yaml"), "mine\n").unwrap();
+        repo.files.remove("a/two.yaml");
+        let summary = write_repo(&out, &repo, false).unwrap();
+        assert_eq!(summary.removed, 1);
+        assert_eq!(summary.kept, 1);
+        assert!(!out.join("a/two.yaml").exists());
+        assert_eq!(fs::read_to_string(out.join("a/mine.yaml")).unwrap(), "mine\n");
+        assert_eq!(drift(&out, &repo).unwrap(), Vec::new());
+    }
+}

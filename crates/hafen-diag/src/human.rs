@@ -127,23 +127,38 @@ fn snippet(
     let Some(line) = file.line(span.start.line) else { return };
     let pad = " ".repeat(width + 1);
     let line_no = span.start.line.to_string();
-    let line_text = line.replace('\t', " ");
+    let chars: Vec<char> = line.replace('\t', " ").chars().collect();
+    let start = (span.start.col as usize).saturating_sub(1).min(chars.len());
+    let end = if span.end.line == span.start.line {
+        (span.end.col as usize).saturating_sub(1)
+    } else {
+        chars.len()
+    };
+    // Very long lines (minified or hostile input) are shown as a window around the span.
+    let (from, to) = if chars.len() > MAX_LINE {
+        let from = start.saturating_sub(MAX_LINE / 3);
+        (from, (from + MAX_LINE).min(chars.len()))
+    } else {
+        (0, chars.len())
+    };
+    let mut shown: String = chars[from..to].iter().collect();
+    let mut offset = start - from;
+    if from > 0 {
+        shown.insert(0, '…');
+        offset += 1;
+    }
+    if to < chars.len() {
+        shown.push('…');
+    }
     let _ = writeln!(out, "{pad}{}|{}", style.gutter, style.reset);
     let _ = writeln!(
         out,
-        "{}{line_no}{} |{} {line_text}",
+        "{}{line_no}{} |{} {shown}",
         style.gutter,
         " ".repeat(width - line_no.len()),
         style.reset
     );
-    let start = (span.start.col as usize).saturating_sub(1);
-    let line_len = line_text.chars().count();
-    let end = if span.end.line == span.start.line {
-        (span.end.col as usize).saturating_sub(1)
-    } else {
-        line_len
-    };
-    let len = end.saturating_sub(start).max(1);
+    let len = end.min(to).saturating_sub(start).max(1);
     let underline: String = std::iter::repeat_n(marker, len).collect();
     let label = label.map(|l| format!(" {l}")).unwrap_or_default();
     let reset = if colour.is_empty() { "" } else { style.reset };
@@ -152,9 +167,12 @@ fn snippet(
         "{pad}{}|{} {}{colour}{underline}{label}{reset}",
         style.gutter,
         style.reset,
-        " ".repeat(start)
+        " ".repeat(offset)
     );
 }
+
+/// Longest excerpt line shown in full.
+const MAX_LINE: usize = 160;
 
 #[cfg(test)]
 mod tests {

@@ -147,3 +147,8 @@ pub fn plan_markdown(report: &PlanReport) -> String {
 pub fn spec_schema_text() -> String {
     hafen_spec::json_schema_text()
 }
+
+/// The tenant-file JSON Schema, as committed to `schema/tenant.schema.json`.
+pub fn tenant_schema_text() -> String {
+    hafen_spec::tenant_json_schema_text()
+}

@@ -89,6 +89,21 @@ pub fn json_schema() -> &'static Json {
         .get_or_init(|| serde_json::to_value(schemars::schema_for!(Platform)).unwrap_or(Json::Null))
 }
 
+/// The JSON Schema of a tenant document (`kind: Tenant`).
+pub fn tenant_json_schema() -> &'static Json {
+    static SCHEMA: OnceLock<Json> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(TenantDocument)).unwrap_or(Json::Null)
+    })
+}
+
+/// The tenant schema as committed to `schema/tenant.schema.json`.
+pub fn tenant_json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(tenant_json_schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// The schema as committed to `schema/platform.schema.json` (pretty JSON, trailing newline).
 pub fn json_schema_text() -> String {
     let mut text = serde_json::to_string_pretty(json_schema()).unwrap_or_default();
@@ -118,6 +133,7 @@ pub fn load(
     let limits = Limits::default();
     let mut diagnostics = Vec::new();
     let mut platform_docs: Vec<Node> = Vec::new();
+    let mut tenant_docs: Vec<Node> = Vec::new();
     for &file in files {
         let Some(source) = sources.get(file) else { continue };
         let (docs, diags) = hafen_yaml::parse(&source.text, file, &limits);
@@ -126,11 +142,11 @@ pub fn load(
             if matches!(doc.value, Value::Null) {
                 continue;
             }
-            if let Some(d) = check_kind(&doc) {
-                diagnostics.push(d);
-                continue;
+            match check_kind(&doc) {
+                Err(d) => diagnostics.push(d),
+                Ok(DocKind::Platform) => platform_docs.push(doc),
+                Ok(DocKind::Tenant) => tenant_docs.push(doc),
             }
-            platform_docs.push(doc);
         }
     }
     if platform_docs.len() != 1 {
@@ -159,49 +175,80 @@ pub fn load(
     }
     let doc = platform_docs.remove(0);
     let (platform, schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
-    let spans = SpanIndex::build(&doc);
-    let schema_failed = !schema_diags.is_empty();
+    let mut schema_failed = !schema_diags.is_empty();
     // With structural errors, a repaired copy still lets the semantic pass report its
     // findings now rather than after the next edit.
     let platform = platform
         .or_else(|| serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags)).ok());
-    diagnostics.extend(schema_diags.iter().cloned());
-    let Some(platform) = platform else { return (None, diagnostics) };
-    let (catalog, diags) = validate::validate(&platform, &spans, catalog);
-    let reported: Vec<&str> = schema_diags.iter().filter_map(|d| d.path.as_deref()).collect();
-    diagnostics.extend(
-        diags.into_iter().filter(|d| !d.path.as_deref().is_some_and(|p| reported.contains(&p))),
-    );
-    if schema_failed {
-        return (None, diagnostics);
+    let mut spans = SpanIndex::new(doc);
+    let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
+    diagnostics.extend(schema_diags);
+    let Some(mut platform) = platform else { return (None, diagnostics) };
+    for tenant_doc in tenant_docs {
+        let index = platform.spec.tenants.len();
+        let to = format!("spec.tenants[{index}]");
+        let (tenant, diags) =
+            schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
+        let tenant = tenant.or_else(|| {
+            serde_json::from_value::<TenantDocument>(schema::repair(&tenant_doc, &diags)).ok()
+        });
+        schema_failed |= !diags.is_empty();
+        reported.extend(
+            diags.iter().filter_map(|d| d.path.as_deref()).map(|p| rekey_tenant_path(p, &to)),
+        );
+        diagnostics.extend(diags);
+        if let Some(tenant) = tenant {
+            let renames = [("metadata.name", format!("{to}.name"))];
+            spans.graft(&SpanIndex::new(tenant_doc), "spec", &to, &renames);
+            platform.spec.tenants.push(tenant.into());
+        }
     }
-    if diagnostics.iter().any(Diagnostic::is_error) {
+    let (catalog, diags) = validate::validate(&platform, &spans, catalog);
+    diagnostics.extend(
+        diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
+    );
+    if schema_failed || diagnostics.iter().any(Diagnostic::is_error) {
         return (None, diagnostics);
     }
     (Some(LoadedPlatform { platform, spans, catalog }), diagnostics)
 }
 
-fn check_kind(doc: &Node) -> Option<Diagnostic> {
+/// The merged-platform path of a path inside a tenant document.
+fn rekey_tenant_path(path: &str, to: &str) -> String {
+    match path {
+        "metadata.name" => format!("{to}.name"),
+        _ => path
+            .strip_prefix("spec")
+            .map(|rest| format!("{to}{rest}"))
+            .unwrap_or_else(|| path.to_owned()),
+    }
+}
+
+enum DocKind {
+    Platform,
+    Tenant,
+}
+
+fn check_kind(doc: &Node) -> Result<DocKind, Diagnostic> {
     let Value::Map(_) = doc.value else {
-        return Some(
-            Diagnostic::error(
-                codes::UNKNOWN_KIND,
-                format!("a document must be a mapping, found {}", doc.value.kind_name()),
-            )
-            .with_span(Some(doc.span))
-            .with_help(format!(
-                "start the document with `apiVersion: {API_VERSION}` and `kind: Platform`"
-            )),
-        );
+        return Err(Diagnostic::error(
+            codes::UNKNOWN_KIND,
+            format!("a document must be a mapping, found {}", doc.value.kind_name()),
+        )
+        .with_span(Some(doc.span))
+        .with_help(format!(
+            "start the document with `apiVersion: {API_VERSION}` and `kind: Platform`"
+        )));
     };
     let kind = doc.get("kind");
     match kind.and_then(|k| k.value.as_str()) {
-        Some("Platform") | None => None,
-        Some(other) => Some(
+        Some("Platform") | None => Ok(DocKind::Platform),
+        Some("Tenant") => Ok(DocKind::Tenant),
+        Some(other) => Err(
             Diagnostic::error(codes::UNKNOWN_KIND, format!("unknown document kind `{other}`"))
                 .with_span(kind.map(|k| k.value.span))
                 .with_span_label("not a kind Hafen reads")
-                .with_help("use `kind: Platform`; catalogue files are passed with `--catalog`"),
+                .with_help("use `kind: Platform` (once) and `kind: Tenant` (one per tenant file); catalogue files are passed with `--catalog`"),
         ),
     }
 }

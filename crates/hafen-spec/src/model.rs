@@ -370,6 +370,9 @@ pub struct ControlPlane {
     /// Sites to spread control-plane nodes over; default the cluster's site.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// Let workloads run on control-plane nodes (small clusters with no worker pool).
+    #[serde(default)]
+    pub schedulable: bool,
 }
 
 /// Special duties of a node pool.
@@ -839,6 +842,64 @@ pub struct Tenant {
     /// Apps.
     #[serde(default)]
     pub apps: Vec<App>,
+}
+
+/// The `kind` of a tenant document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TenantKind {
+    /// A tenant kept in its own file.
+    Tenant,
+}
+
+/// Name of a tenant kept in its own file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantMetadata {
+    /// Name, a DNS label; also the namespace.
+    pub name: String,
+}
+
+/// A tenant kept in its own file (`kind: Tenant`), so teams can own their file in the
+/// platform repository. It joins the platform's `spec.tenants` after the inline ones.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "Hafen Tenant")]
+pub struct TenantDocument {
+    /// Always `hafen.dev/v1alpha1`.
+    pub api_version: ApiVersion,
+    /// Always `Tenant`.
+    pub kind: TenantKind,
+    /// The tenant's name.
+    pub metadata: TenantMetadata,
+    /// The tenant.
+    pub spec: TenantSpec,
+}
+
+/// Everything about a tenant but its name.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSpec {
+    /// Clusters the tenant is deployed to; rendered identically to each.
+    pub clusters: Vec<String>,
+    /// Resource quota per cluster.
+    #[serde(default)]
+    pub quota: Option<Quota>,
+    /// True when the tenant processes personal data (GDPR).
+    #[serde(default)]
+    pub personal_data: bool,
+    /// Identity-provider group granted edit rights in the tenant's namespace.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Apps.
+    #[serde(default)]
+    pub apps: Vec<App>,
+}
+
+impl From<TenantDocument> for Tenant {
+    fn from(doc: TenantDocument) -> Tenant {
+        let TenantSpec { clusters, quota, personal_data, group, apps } = doc.spec;
+        Tenant { name: doc.metadata.name, clusters, quota, personal_data, group, apps }
+    }
 }
 
 /// CPU and memory requests of one replica.

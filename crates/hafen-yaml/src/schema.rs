@@ -21,13 +21,15 @@ pub fn validate(
     key_span: Option<Span>,
     out: &mut Vec<Diagnostic>,
 ) {
-    Walker { root, partial: false }.check(node, schema, path, key_span, out);
+    let mut path = path.to_owned();
+    Walker { root, partial: false }.check(node, schema, &mut path, key_span, out);
 }
 
 /// Like [`validate`], but missing required fields are not reported: for override files that
 /// only name what changes.
 pub fn validate_partial(node: &Node, root: &Json, path: &str, out: &mut Vec<Diagnostic>) {
-    Walker { root, partial: true }.check(node, root, path, None, out);
+    let mut path = path.to_owned();
+    Walker { root, partial: true }.check(node, root, &mut path, None, out);
 }
 
 struct Walker<'a> {
@@ -188,7 +190,7 @@ impl Walker<'_> {
         &self,
         node: &Node,
         schema: &Json,
-        path: &str,
+        path: &mut String,
         key_span: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -225,8 +227,12 @@ impl Walker<'_> {
             Value::Map(entries) => self.check_object(node, entries, schema, path, key_span, out),
             Value::Seq(items) => {
                 if let Some(item_schema) = schema.get("items") {
+                    let len = path.len();
                     for (idx, item) in items.iter().enumerate() {
-                        self.check(item, item_schema, &format!("{path}[{idx}]"), None, out);
+                        use std::fmt::Write as _;
+                        let _ = write!(path, "[{idx}]");
+                        self.check(item, item_schema, path, None, out);
+                        path.truncate(len);
                     }
                 }
             }
@@ -240,7 +246,7 @@ impl Walker<'_> {
         node: &Node,
         schema: &Json,
         alts: &[Json],
-        path: &str,
+        path: &mut String,
         out: &mut Vec<Diagnostic>,
     ) {
         let mut attempts: Vec<Vec<Diagnostic>> = Vec::new();
@@ -273,7 +279,7 @@ impl Walker<'_> {
                 format!("`{path}` must be {expected}, found {}", describe(node)),
             )
             .with_span(Some(node.span))
-            .with_path(path)
+            .with_path(path.as_str())
             .with_span_label(format!("expected {expected}")),
         );
     }
@@ -311,7 +317,7 @@ impl Walker<'_> {
         node: &Node,
         entries: &[crate::node::Entry],
         schema: &Json,
-        path: &str,
+        path: &mut String,
         key_span: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
@@ -319,44 +325,51 @@ impl Walker<'_> {
         let properties = schema.get("properties").and_then(obj).unwrap_or(&empty);
         let additional = schema.get("additionalProperties");
         let mut suggested: Vec<&str> = Vec::new();
+        let parent_len = path.len();
         for entry in entries {
-            let child_path =
-                if path.is_empty() { entry.key.clone() } else { format!("{path}.{}", entry.key) };
+            if parent_len > 0 {
+                path.push('.');
+            }
+            path.push_str(&entry.key);
             if let Some(prop) = properties.get(&entry.key) {
-                self.check(&entry.value, prop, &child_path, Some(entry.key_span), out);
-                continue;
-            }
-            match additional {
-                Some(Json::Bool(false)) => {
-                    let mut d = Diagnostic::error(
-                        codes::UNKNOWN_FIELD,
-                        format!(
-                            "unknown field `{}` in `{}`",
-                            entry.key,
-                            if path.is_empty() { "the document" } else { path }
-                        ),
-                    )
-                    .with_span(Some(entry.key_span))
-                    .with_path(child_path.clone())
-                    .with_span_label("not a known field");
-                    let names: Vec<&str> = properties.keys().map(String::as_str).collect();
-                    if let Some(suggestion) = did_you_mean(&entry.key, names.iter().copied()) {
-                        suggested.push(suggestion);
-                        d = d.with_help(format!("did you mean `{suggestion}`?"));
-                    } else {
-                        d = d.with_help(format!(
-                            "known fields here: {}",
-                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                        ));
+                self.check(&entry.value, prop, path, Some(entry.key_span), out);
+            } else {
+                match additional {
+                    Some(Json::Bool(false)) => {
+                        let parent =
+                            if parent_len == 0 { "the document" } else { &path[..parent_len] };
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FIELD,
+                            format!("unknown field `{}` in `{parent}`", entry.key),
+                        )
+                        .with_span(Some(entry.key_span))
+                        .with_path(path.as_str())
+                        .with_span_label("not a known field");
+                        let names: Vec<&str> = properties.keys().map(String::as_str).collect();
+                        if let Some(suggestion) = did_you_mean(&entry.key, names.iter().copied()) {
+                            suggested.push(suggestion);
+                            d = d.with_help(format!("did you mean `{suggestion}`?"));
+                        } else {
+                            d = d.with_help(format!(
+                                "known fields here: {}",
+                                names
+                                    .iter()
+                                    .map(|n| format!("`{n}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ));
+                        }
+                        out.push(d);
                     }
-                    out.push(d);
+                    Some(extra) if extra.is_object() => {
+                        self.check(&entry.value, extra, path, Some(entry.key_span), out);
+                    }
+                    _ => {}
                 }
-                Some(extra) if extra.is_object() => {
-                    self.check(&entry.value, extra, &child_path, Some(entry.key_span), out);
-                }
-                _ => {}
             }
+            path.truncate(parent_len);
         }
+        let path = path.as_str();
         if let Some(required) =
             schema.get("required").and_then(Json::as_array).filter(|_| !self.partial)
         {

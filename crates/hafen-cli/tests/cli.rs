@@ -1,0 +1,217 @@
+//! The `hafen` binary as a user meets it: exit codes, output formats, and the repository
+//! writer's promises (atomic replacement, ownership, nothing outside the output folder).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hafen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hafen"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run hafen")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn example() -> String {
+    root().join("examples/two-stack-hetzner/platform.yaml").display().to_string()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hafen-cli-test-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn clean_example_exits_zero() {
+    let out = hafen(&["check", &example()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("check passed"));
+}
+
+#[test]
+fn findings_exit_one_and_unreadable_input_exits_two() {
+    let bad = root().join("tests/cases/bad-types/platform.yaml");
+    let out = hafen(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("bad-types/platform.yaml:6:19"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains('\x1b'), "no colour without a terminal");
+
+    let out = hafen(&["check", "/nonexistent/platform.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
+
+    let dir = tempdir("binary");
+    let binary = dir.join("platform.yaml");
+    fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let out = hafen(&["check", binary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not UTF-8"));
+
+    let out = hafen(&["check", "--format", "xml", &example()]);
+    assert_eq!(out.status.code(), Some(2), "bad usage");
+}
+
+#[test]
+fn json_and_sarif_are_machine_readable() {
+    let bad = root().join("tests/cases/mtu-vswitch-wireguard/platform.yaml");
+    let out = hafen(&["check", "--format", "json", bad.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["version"], 1);
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["code"], "NET001");
+    assert_eq!(first["line"], 27);
+    assert!(first["help"].as_str().unwrap().contains("1340"));
+
+    let out = hafen(&["check", "--format", "sarif", bad.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    assert_eq!(doc["version"], "2.1.0");
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "NET001");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 27);
+}
+
+#[test]
+fn deny_and_allow_change_the_outcome() {
+    let bad = root().join("tests/cases/mtu-vswitch-wireguard/platform.yaml");
+    let out = hafen(&["check", "--allow", "NET001", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 suppressed"));
+}
+
+#[test]
+fn explain_knows_every_listed_code() {
+    let out = hafen(&["explain", "--list", "--format", "json"]);
+    let codes: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for code in codes.as_array().unwrap() {
+        let code = code["code"].as_str().unwrap();
+        let out = hafen(&["explain", code]);
+        assert_eq!(out.status.code(), Some(0), "explain {code}");
+        assert!(stdout(&out).starts_with(&format!("# {code}")));
+    }
+    assert_eq!(hafen(&["explain", "NOPE999"]).status.code(), Some(2));
+}
+
+fn render(out: &Path, extra: &[&str]) -> Output {
+    let mut args =
+        vec!["render", &*Box::leak(example().into_boxed_str()), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    hafen(&args)
+}
+
+#[test]
+fn render_writes_a_manifest_and_is_idempotent() {
+    let dir = tempdir("render");
+    let out = dir.join("repo");
+    let first = render(&out, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}{}", stdout(&first), stderr(&first));
+    assert!(out.join(".hafen-manifest").exists());
+    let listed: Vec<String> = fs::read_to_string(out.join(".hafen-manifest"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    assert!(!listed.is_empty());
+    for path in &listed {
+        assert!(out.join(path).is_file(), "{path} listed but missing");
+    }
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> =
+            listed.iter().map(|p| (p.clone(), fs::read(dir.join(p)).unwrap())).collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&out);
+    let second = render(&out, &[]);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(before, snapshot(&out), "same input, same bytes");
+    let check = render(&out, &["--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    // Leftovers of an interrupted run are cleaned up, never mistaken for output.
+    fs::create_dir_all(dir.join(format!(".repo.hafen-tmp-{}", 999_999))).unwrap();
+    assert_eq!(render(&out, &[]).status.code(), Some(0));
+    assert!(!dir.join(".repo.hafen-tmp-999999").exists());
+}
+
+#[test]
+fn render_refuses_foreign_folders_and_keeps_user_files() {
+    let dir = tempdir("foreign");
+    let out = dir.join("repo");
+    fs::create_dir_all(out.join(".git")).unwrap();
+    fs::write(out.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    fs::write(out.join("NOTES.md"), "mine\n").unwrap();
+    let refused = render(&out, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert!(!out.join(".hafen-manifest").exists(), "nothing written");
+
+    let forced = render(&out, &["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert_eq!(fs::read_to_string(out.join("NOTES.md")).unwrap(), "mine\n");
+    assert_eq!(fs::read_to_string(out.join(".git/HEAD")).unwrap(), "ref: refs/heads/main\n");
+    // Later renders need no --force: the manifest marks what is Hafen's.
+    assert_eq!(render(&out, &[]).status.code(), Some(0));
+    assert_eq!(fs::read_to_string(out.join("NOTES.md")).unwrap(), "mine\n");
+}
+
+#[test]
+fn drift_is_reported_and_owned_files_only() {
+    let dir = tempdir("drift");
+    let out = dir.join("repo");
+    assert_eq!(render(&out, &[]).status.code(), Some(0));
+    let manifest = fs::read_to_string(out.join(".hafen-manifest")).unwrap();
+    let victim = manifest.lines().find(|l| !l.starts_with('#')).unwrap().to_owned();
+    fs::write(out.join(&victim), "edited by hand\n").unwrap();
+    fs::write(out.join("mine.txt"), "not Hafen's\n").unwrap();
+    let check = render(&out, &["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let text = stdout(&check);
+    assert!(text.contains(&victim), "{text}");
+    assert!(!text.contains("mine.txt"), "files Hafen did not write are not drift: {text}");
+}
+
+#[test]
+fn render_of_a_broken_spec_writes_nothing() {
+    let dir = tempdir("broken");
+    let out = dir.join("repo");
+    let spec = root().join("tests/cases/path-traversal/platform.yaml");
+    let result = hafen(&["render", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(!out.exists());
+    let entries: Vec<_> = fs::read_dir(&dir).unwrap().collect();
+    assert!(entries.is_empty(), "no file anywhere: {entries:?}");
+}
+
+#[test]
+fn init_writes_a_template_that_checks() {
+    let dir = tempdir("init");
+    let path = dir.join("platform.yaml");
+    assert_eq!(hafen(&["init", path.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(hafen(&["init", path.to_str().unwrap()]).status.code(), Some(2), "never overwrites");
+    let out = hafen(&["check", path.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(2), "{}", stdout(&out));
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in ["check", "plan", "render", "run", "explain", "init", "schema"] {
+        let out = hafen(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains("Example"), "`hafen {cmd} --help` shows an example");
+    }
+}
