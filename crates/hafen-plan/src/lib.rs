@@ -23,7 +23,6 @@ pub use render::{to_markdown, to_text};
 pub use report::*;
 
 use hafen_spec::LoadedPlatform;
-use model::NodeKind;
 use scenario::{Ctx, Failure};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -387,7 +386,7 @@ pub fn plan(
             .into(),
     );
     assumptions.push(
-        "Worst third: ⌈n/3⌉ of a cluster's non-control-plane nodes, chosen adversarially (four targeted greedy orders, then seeded swaps, each scored by full re-placement); sampled thirds draw ⌈N/3⌉ of all nodes uniformly with the seed."
+        "Worst third: ⌈n/3⌉ of a cluster's non-control-plane nodes (all nodes when the control plane is the only one), chosen adversarially (four targeted greedy orders, then seeded swaps, each scored by full re-placement); sampled thirds draw ⌈N/3⌉ of all nodes uniformly with the seed."
             .into(),
     );
     assumptions.push(
@@ -453,7 +452,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
             let nodes = &world.nodes[c.nodes.clone()];
             let mut alloc = model::Res::default();
             let mut app_nodes = 0;
-            for n in nodes.iter().filter(|n| n.kind == NodeKind::Worker) {
+            for n in nodes.iter().filter(|n| n.runs_apps()) {
                 alloc.add(&n.alloc);
                 app_nodes += 1;
             }
@@ -479,9 +478,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
             let consolidation = c.worker_types.first().and_then(|(site, st)| {
                 let bin = nodes
                     .iter()
-                    .find(|n| {
-                        n.site == *site && &n.server_type == st && n.kind == NodeKind::Worker
-                    })?
+                    .find(|n| n.site == *site && &n.server_type == st && n.runs_apps())?
                     .alloc;
                 Some(Consolidation {
                     server_type: st.clone(),

@@ -89,8 +89,17 @@ pub struct Node {
     pub storage: bool,
     /// True when the node can take egress gateway duty.
     pub egress: bool,
+    /// True for control-plane nodes that also run tenant apps (`controlPlane.schedulable`).
+    pub schedulable: bool,
     /// For pods.
     pub alloc: Res,
+}
+
+impl Node {
+    /// True when tenant apps may run here.
+    pub fn runs_apps(&self) -> bool {
+        self.kind == NodeKind::Worker || (self.kind == NodeKind::ControlPlane && self.schedulable)
+    }
 }
 
 /// Where a copy of data lives.
@@ -452,6 +461,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 kind,
                 storage,
                 egress,
+                schedulable: kind == NodeKind::ControlPlane && cluster.control_plane.schedulable,
                 alloc,
             });
         };
@@ -466,14 +476,28 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 site,
                 &cluster.control_plane.server_type,
                 NodeKind::ControlPlane,
-                false,
+                // Schedulable control planes of clusters without storage pools hold the
+                // replicated volumes too.
+                cluster.control_plane.schedulable && !has_storage_role,
                 false,
             );
         }
         let mut worker_types = Vec::new();
+        if cluster.control_plane.schedulable {
+            for site in &cp_sites {
+                if let Some(s) = site_idx(site)
+                    && !worker_types.contains(&(s, cluster.control_plane.server_type.clone()))
+                {
+                    worker_types.push((s, cluster.control_plane.server_type.clone()));
+                }
+            }
+        }
         for (pi, pool) in cluster.node_pools.iter().enumerate() {
             let roles = pool.roles();
-            let works = pool.runs_workloads();
+            // Tenant apps carry no tolerations: a tainted pool is not theirs.
+            let tainted =
+                pool.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"));
+            let works = pool.runs_workloads() && !tainted;
             let storage = works && (roles.contains(&NodeRole::Storage) || !has_storage_role);
             let egress = roles.contains(&NodeRole::EgressGateway);
             let kind = if works { NodeKind::Worker } else { NodeKind::Egress };

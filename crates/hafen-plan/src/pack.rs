@@ -7,7 +7,7 @@
 //! descending) and each class scans the nodes with its own cursor, so a scenario costs
 //! O(classes × nodes + replicas) rather than O(replicas × nodes).
 
-use crate::model::{CopyAt, NodeKind, Res, WorkloadKind, World};
+use crate::model::{CopyAt, Res, WorkloadKind, World};
 use hafen_spec::{Spread, StorageDriver};
 
 /// One class of identical items for the pure bin-packing helpers.
@@ -206,8 +206,7 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
     let nodes = &world.nodes[cluster.nodes.clone()];
     let n = nodes.len();
     let mut free: Vec<Res> = nodes.iter().map(|x| x.alloc).collect();
-    let app_nodes: Vec<u32> =
-        (0..n as u32).filter(|&i| nodes[i as usize].kind == NodeKind::Worker).collect();
+    let app_nodes: Vec<u32> = (0..n as u32).filter(|&i| nodes[i as usize].runs_apps()).collect();
     let mut scale = Res::default();
     for &i in &app_nodes {
         scale.add(&nodes[i as usize].alloc);
@@ -680,7 +679,7 @@ pub fn buffer(
         }
         let Some(alloc) = world.nodes[cluster.nodes.clone()]
             .iter()
-            .find(|n| n.site == *site && &n.server_type == st && n.kind == NodeKind::Worker)
+            .find(|n| n.site == *site && &n.server_type == st && n.runs_apps())
             .map(|n| n.alloc)
         else {
             continue;

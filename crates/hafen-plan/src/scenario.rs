@@ -232,7 +232,7 @@ fn evaluate_cluster(
         let surviving_instances = copies.iter().filter(|set| set.iter().any(alive)).count() as u64;
         if let Some(rc) = wk.replica_cluster
             && let Some(other) = world.clusters.get(rc)
-            && other.nodes.clone().any(|g| world.nodes[g].kind == NodeKind::Worker && !is_failed(g))
+            && other.nodes.clone().any(|g| world.nodes[g].runs_apps() && !is_failed(g))
         {
             any_alive = true;
         }
@@ -248,7 +248,9 @@ fn evaluate_cluster(
                 "lost"
             };
             for (v, _) in wk.volumes.iter().enumerate() {
-                data.push((pos, v, copies.len() as u64, outcome));
+                // Physical copies: every replica's volume and every storage replica of it.
+                let physical = copies.iter().map(|set| set.len() as u64).sum();
+                data.push((pos, v, physical, outcome));
             }
         }
     }
@@ -566,8 +568,12 @@ pub fn heaviest(ctx: &Ctx<'_>, ci: usize, candidates: &[usize], n: usize) -> Vec
 pub fn worst_third(ctx: &Ctx<'_>, ci: usize, rounds: usize, seed: u64) -> Option<Eval> {
     let world = ctx.world;
     let cluster = &world.clusters[ci];
-    let candidates: Vec<usize> =
+    let mut candidates: Vec<usize> =
         cluster.nodes.clone().filter(|&g| world.nodes[g].kind != NodeKind::ControlPlane).collect();
+    if candidates.is_empty() {
+        // A small cluster whose control plane also runs the apps: its third includes them.
+        candidates = cluster.nodes.clone().collect();
+    }
     if candidates.is_empty() {
         return None;
     }
@@ -618,8 +624,8 @@ pub fn worst_third(ctx: &Ctx<'_>, ci: usize, rounds: usize, seed: u64) -> Option
             id: format!("third:{}", cluster.name),
             kind: "worst-third",
             description: format!(
-                "the worst {k} of {} non-control-plane nodes of `{}` lost at once ({how}), no \
-                 replacement beyond the declared capacity",
+                "the worst {k} of {} nodes of `{}` (control plane excluded when it has workers) \
+                 lost at once ({how}), no replacement beyond the declared capacity",
                 candidates.len(),
                 cluster.name
             ),
