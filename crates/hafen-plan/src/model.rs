@@ -278,48 +278,45 @@ pub fn kube_reserved(cores: f64, mem_gib: f64) -> (u64, u64) {
     (cpu.ceil() as u64, mem.ceil() as u64)
 }
 
+fn as_text<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn daemon_applies(d: &data::Daemon, cluster: &Cluster, category: Option<Category>) -> bool {
     match &d.when {
         data::When::Word(w) => w == "always",
         data::When::Keys(keys) => keys.iter().all(|(k, v)| {
-            let want = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
-            match k.as_str() {
-                "storage" => cluster.storage.as_ref().is_some_and(|s| {
-                    serde_json::to_value(s.default).ok().and_then(|x| x.as_str().map(str::to_owned))
-                        == Some(want.clone())
-                }),
+            // One value or a list of alternatives; `any` matches everything but `none`.
+            let wanted: Vec<String> = match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+                    .collect(),
+                x => vec![x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())],
+            };
+            let have = match k.as_str() {
+                "storage" => cluster.storage.as_ref().map(|s| as_text(s.default)),
                 "metrics" => match cluster.monitoring.metrics {
-                    MetricsStack::None => false,
-                    m => {
-                        want == "any"
-                            || serde_json::to_value(m)
-                                .ok()
-                                .and_then(|x| x.as_str().map(str::to_owned))
-                                == Some(want.clone())
-                    }
+                    MetricsStack::None => None,
+                    m => Some(as_text(m)),
                 },
                 "logs" => match cluster.monitoring.logs {
-                    LogsStack::None => false,
-                    LogsStack::Loki => want == "any" || want == "loki",
+                    LogsStack::None => None,
+                    l => Some(as_text(l)),
                 },
-                "kubeProxyReplacement" => {
-                    cluster.network.kube_proxy_replacement.to_string() == want
-                }
-                "os" => match cluster.os {
-                    Os::Talos => want == "talos",
-                    Os::K3s => want == "k3s",
-                },
-                "providerCategory" => category.is_some_and(|c| {
-                    serde_json::to_value(c).ok().and_then(|x| x.as_str().map(str::to_owned))
-                        == Some(want.clone())
-                }),
-                _ => false,
-            }
+                "kubeProxyReplacement" => Some(cluster.network.kube_proxy_replacement.to_string()),
+                "os" => Some(as_text(cluster.os)),
+                "providerCategory" => category.map(as_text),
+                "backups" => Some(cluster.backups.is_some().to_string()),
+                _ => None,
+            };
+            have.is_some_and(|h| wanted.iter().any(|w| w == &h || (w == "any" && h != "none")))
         }),
     }
 }
 
-/// Daemons on a node of the given role, with their summed requests.
+/// Daemons on a node of the given role, with their summed requests. `worker` means "not a
+/// control-plane node", as the renderer's `workers` does.
 fn daemons_for(
     cluster: &Cluster,
     category: Option<Category>,
@@ -376,7 +373,8 @@ pub fn allocation(
     let kube = Res { cpu: kcpu, mem: kmem, pods: 0 };
     let system = Res { cpu: sys.cpu_millis, mem: sys_mem, pods: 0 };
     let eviction = Res { cpu: 0, mem: r.eviction_hard.memory_mib, pods: 0 };
-    let (daemons, names) = daemons_for(cluster, category, storage_node, kind == NodeKind::Worker);
+    let (daemons, names) =
+        daemons_for(cluster, category, storage_node, kind != NodeKind::ControlPlane);
     let alloc = capacity.minus(&kube).minus(&system).minus(&eviction).minus(&daemons);
     let role = match kind {
         NodeKind::ControlPlane => "control-plane",
