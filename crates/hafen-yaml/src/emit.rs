@@ -39,13 +39,28 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
+/// YAML limits implicit keys to 1024 characters; longer ones need the explicit `? key` form.
+const IMPLICIT_KEY_MAX: usize = 1000;
+
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
     for (key, value) in map {
         indent(out, level);
-        out.push_str(&string(key, true));
-        out.push(':');
+        write_key(out, key, level);
         write_value_after_key(out, value, level);
     }
+}
+
+fn write_key(out: &mut String, key: &str, level: usize) {
+    let text = string(key, true);
+    if text.chars().count() > IMPLICIT_KEY_MAX {
+        out.push_str("? ");
+        out.push_str(&text);
+        out.push('\n');
+        indent(out, level);
+    } else {
+        out.push_str(&text);
+    }
+    out.push(':');
 }
 
 fn write_value_after_key(out: &mut String, value: &Value, level: usize) {
@@ -84,8 +99,7 @@ fn write_seq(out: &mut String, items: &[Value], level: usize) {
                     } else {
                         indent(out, level + 2);
                     }
-                    out.push_str(&string(key, true));
-                    out.push(':');
+                    write_key(out, key, level + 2);
                     write_value_after_key(out, value, level + 2);
                 }
             }
@@ -279,6 +293,17 @@ mod tests {
                     .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn long_keys_use_the_explicit_form() {
+        let key = "k".repeat(1100);
+        for value in [json!({ key.clone(): 1 }), json!([{ "a": 1, key.clone(): {"x": [1, 2]} }]), json!({ key.clone(): [1] })] {
+            let text = emit(&value);
+            let (docs, diags) = parse(&text, FileId(0), &Limits::default());
+            assert!(diags.is_empty(), "{diags:?}");
+            assert_eq!(docs[0].to_json(), value);
+        }
     }
 
     proptest! {
