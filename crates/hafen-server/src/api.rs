@@ -137,9 +137,92 @@ pub(crate) async fn cost(State(state): St) -> Response {
     plan_part(&state.snapshot(), &["cost"])
 }
 
-/// `GET /api/sovereignty`.
-pub(crate) async fn sovereignty(State(state): St) -> Response {
-    plan_part(&state.snapshot(), &["sovereignty", "exit"])
+/// `GET /api/sovereignty?exit=&to=`: with both parameters, `exit` is the exit plan
+/// `hafen plan --exit SOURCE --to TARGET` computes.
+pub(crate) async fn sovereignty(State(state): St, uri: Uri) -> Response {
+    let s = state.snapshot();
+    let params = util::query(&uri);
+    let mut answer = match &s.plan {
+        Some(plan) => json!({
+            "platform": plan["platform"],
+            "sovereignty": plan["sovereignty"],
+            "exit": plan["exit"],
+        }),
+        None => {
+            return json_error(StatusCode::NOT_FOUND, s.plan_note.as_deref().unwrap_or("no plan"));
+        }
+    };
+    match exit_params(&params) {
+        Ok(None) => {}
+        Ok(Some((source, target))) => match exit_plan(&state, &s, source, target).await {
+            Ok(x) => answer["exit"] = (*x).clone(),
+            Err(m) => return json_error(StatusCode::BAD_REQUEST, &m),
+        },
+        Err(m) => return json_error(StatusCode::BAD_REQUEST, &m),
+    }
+    ok(&answer)
+}
+
+/// `exit` and `to` parameters: both or neither, names of at most 64 characters.
+pub(crate) fn exit_params(params: &[(String, String)]) -> Result<Option<(&str, &str)>, String> {
+    let source = param(params, "exit").filter(|v| !v.is_empty());
+    let target = param(params, "to").map(str::trim).filter(|v| !v.is_empty());
+    match (source, target) {
+        (None, None) => Ok(None),
+        (Some(s), Some(t)) => {
+            let name_ok = |v: &str| {
+                v.len() <= 64
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            };
+            if name_ok(s) && name_ok(t) {
+                Ok(Some((s, t)))
+            } else {
+                Err("`exit` and `to` name a provider, site or provider type (letters, digits, `-`)"
+                    .into())
+            }
+        }
+        _ => Err("give both `exit` (what to leave) and `to` (where to go)".into()),
+    }
+}
+
+/// The exit plan, computed by the engine on request and kept for the next asks.
+pub(crate) async fn exit_plan(
+    state: &Arc<AppState>,
+    s: &Arc<Snapshot>,
+    source: &str,
+    target: &str,
+) -> Result<Arc<Value>, String> {
+    let key = (s.spec_digest.clone(), source.to_owned(), target.to_owned());
+    {
+        let cache = state.exit_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, v)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(v));
+        }
+    }
+    let Some(loaded) = s.loaded.clone() else {
+        return Err(s.plan_note.clone().unwrap_or_else(|| "no plan".into()));
+    };
+    let snapshot = Arc::clone(s);
+    let options = hafen_engine::PlanOptions {
+        exit: Some((source.to_owned(), target.to_owned())),
+        ..hafen_engine::PlanOptions::default()
+    };
+    let exit = tokio::task::spawn_blocking(move || {
+        let report = hafen_engine::plan(&loaded, &options, &mut |_, _| {});
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        snapshot.redactor.scrub_value(&mut v);
+        v.get("exit").cloned().unwrap_or(Value::Null)
+    })
+    .await
+    .map_err(|_| "the exit plan failed unexpectedly".to_string())?;
+    let exit = Arc::new(exit);
+    let mut cache = state.exit_cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache.push((key, Arc::clone(&exit)));
+    if cache.len() > 16 {
+        cache.remove(0);
+    }
+    Ok(exit)
 }
 
 fn err_pair(pair: (StatusCode, String)) -> Response {

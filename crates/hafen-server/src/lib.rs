@@ -99,6 +99,8 @@ pub(crate) struct AppState {
     pub(crate) running: tokio::sync::Mutex<()>,
     /// The address the server listens on, for Host and Origin checks.
     pub(crate) listen: SocketAddr,
+    /// Exit plans computed on request, newest last: (spec digest, source, target) → plan.
+    pub(crate) exit_cache: Mutex<Vec<((String, String, String), Arc<serde_json::Value>)>>,
 }
 
 impl AppState {
@@ -186,6 +188,7 @@ pub fn start(config: Config) -> Result<Running, String> {
         metrics: metrics::Metrics::default(),
         running: tokio::sync::Mutex::new(()),
         listen: addr,
+        exit_cache: Mutex::new(Vec::new()),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

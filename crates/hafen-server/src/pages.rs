@@ -442,10 +442,19 @@ pub(crate) async fn cost(State(state): St) -> Response {
     ok(page(&s, Nav::Cost, "Cost", &body))
 }
 
-/// `GET /sovereignty`.
-pub(crate) async fn sovereignty(State(state): St) -> Response {
+/// `GET /sovereignty?exit=&to=`.
+pub(crate) async fn sovereignty(State(state): St, uri: Uri) -> Response {
     let s = state.snapshot();
-    let body = plan_pages::sovereignty(&s);
+    let params = util::query(&uri);
+    let (exit, pair) = match crate::api::exit_params(&params) {
+        Ok(None) => (None, ("", "")),
+        Ok(Some((source, target))) => {
+            (Some(crate::api::exit_plan(&state, &s, source, target).await), (source, target))
+        }
+        Err(m) => (Some(Err(m)), ("", "")),
+    };
+    let exit_ref = exit.as_ref().map(|r| r.as_ref().map(|v| v.as_ref()).map_err(Clone::clone));
+    let body = plan_pages::sovereignty(&s, exit_ref, pair);
     ok(page(&s, Nav::Sovereignty, "Sovereignty", &body))
 }
 

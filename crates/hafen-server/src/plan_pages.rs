@@ -19,6 +19,11 @@ fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
+/// Planner prose marks names with backticks; show them as code (escaped like everything).
+fn md(v: &Value) -> String {
+    crate::markdown::inline(text(v))
+}
+
 fn no_plan(s: &Snapshot) -> String {
     empty(s.plan_note.as_deref().unwrap_or("There is no plan."))
 }
@@ -211,6 +216,8 @@ pub(crate) fn scenarios(
         }
         body.push_str("</div>");
     }
+    body.push_str(&by_kind_chart(plan));
+    body.push_str(&capacity_table(plan));
     // kind chips
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for sc in &scenarios {
@@ -326,7 +333,7 @@ pub(crate) fn scenarios(
                 r#"<tr><td><a href="/scenarios?kind={}#{}">{}</a> <span class="muted">{}</span></td><td>{pill}</td>"#,
                 url_encode(text(&sc["kind"])),
                 esc(&anchor(text(&sc["id"]))),
-                esc(text(&sc["description"])),
+                md(&sc["description"]),
                 esc(text(&sc["kind"])),
             ));
             for (cluster, app) in columns.keys() {
@@ -368,7 +375,7 @@ pub(crate) fn scenarios(
         body.push_str(&format!(
             r#"<section class="provider" id="{}"><h3>{} <small>{}</small></h3>"#,
             esc(&anchor(text(&sc["id"]))),
-            esc(text(&sc["description"])),
+            md(&sc["description"]),
             esc(text(&sc["id"]))
         ));
         body.push_str(&format!(
@@ -399,7 +406,7 @@ pub(crate) fn scenarios(
         for reason in arr(&sc["noBufferHelps"]) {
             body.push_str(&format!(
                 r#"<p class="help muted">No node buffer helps: {}</p>"#,
-                esc(text(reason))
+                md(reason)
             ));
         }
         for q in arr(&sc["quorumLost"]) {
@@ -410,8 +417,8 @@ pub(crate) fn scenarios(
                 num(&q["surviving"]),
                 num(&q["members"]),
                 num(&q["needed"]),
-                esc(text(&q["consequence"])),
-                esc(text(&q["fix"])),
+                md(&q["consequence"]),
+                md(&q["fix"]),
             ));
         }
         for d in arr(&sc["dataAtRisk"]) {
@@ -421,7 +428,7 @@ pub(crate) fn scenarios(
                 esc(text(&d["app"])),
                 esc(text(&d["volume"])),
                 esc(text(&d["outcome"])),
-                esc(text(&d["fix"])),
+                md(&d["fix"]),
             ));
         }
         body.push_str("</section>");
@@ -442,6 +449,76 @@ pub(crate) fn scenarios(
     Ok(body)
 }
 
+/// Survivable against hurting scenarios per kind, from the plan's summary.
+fn by_kind_chart(plan: &Value) -> String {
+    let kinds = arr(&plan["summary"]["byKind"]);
+    if kinds.is_empty() {
+        return String::new();
+    }
+    let groups: Vec<crate::svg::Group> = kinds
+        .iter()
+        .map(|k| {
+            let total = k["total"].as_u64().unwrap_or(0);
+            let ok = k["survivable"].as_u64().unwrap_or(0).min(total);
+            crate::svg::Group {
+                label: text(&k["kind"]).to_owned(),
+                values: vec![ok as f64, (total - ok) as f64],
+                texts: vec![format!("{ok} survivable"), format!("{} hurt", total - ok)],
+            }
+        })
+        .collect();
+    let totals: Vec<String> = kinds
+        .iter()
+        .map(|k| format!("{} of {} survive", num(&k["survivable"]), num(&k["total"])))
+        .collect();
+    format!(
+        r#"<figure class="chart"><figcaption>Scenarios by kind: survivable or not</figcaption>{}</figure>"#,
+        crate::svg::stacked_bars_colored(
+            "Scenarios by kind",
+            "scenarios",
+            &[("survivable", "#1d7a4d"), ("hurts", "#b42318")],
+            &groups,
+            &totals
+        )
+    )
+}
+
+/// Allocatable against requests per cluster, from the plan's capacity section.
+fn capacity_table(plan: &Value) -> String {
+    let caps = arr(&plan["capacity"]);
+    if caps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        r#"<details><summary>Capacity with every node healthy</summary><table><thead><tr><th>Cluster</th><th class="num">Nodes</th><th class="num">App nodes</th><th class="num">CPU requested / allocatable</th><th class="num">Memory requested / allocatable</th><th class="num">Pods</th><th class="num">CPU %</th><th class="num">Memory %</th><th>Unplaced at baseline</th></tr></thead><tbody>"#,
+    );
+    for c in caps.iter().take(200) {
+        let cpu = |v: &Value| format!("{:.1}", v["cpuMillis"].as_f64().unwrap_or(0.0) / 1000.0);
+        let gib = |v: &Value| format!("{:.1} GiB", v["memoryMiB"].as_f64().unwrap_or(0.0) / 1024.0);
+        let unplaced: Vec<String> = arr(&c["unplacedAtBaseline"])
+            .iter()
+            .map(|u| format!("{} ({})", text(&u["app"]), num(&u["replicas"])))
+            .collect();
+        out.push_str(&format!(
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{} / {} cores</td><td class="num">{} / {}</td><td class="num">{} / {}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+            esc(text(&c["cluster"])),
+            num(&c["nodes"]),
+            num(&c["appNodes"]),
+            cpu(&c["requests"]),
+            cpu(&c["allocatable"]),
+            gib(&c["requests"]),
+            gib(&c["allocatable"]),
+            num(&c["requests"]["pods"]),
+            num(&c["allocatable"]["pods"]),
+            num(&c["utilizationPercent"]["cpu"]),
+            num(&c["utilizationPercent"]["memory"]),
+            if unplaced.is_empty() { "none".to_string() } else { esc(&unplaced.join(", ")) },
+        ));
+    }
+    out.push_str("</tbody></table></details>");
+    out
+}
+
 fn anchor(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect()
 }
@@ -449,35 +526,512 @@ fn anchor(id: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Cost
 
+/// `cluster → "provider · site"` from the overview's read-out of the spec.
+fn cluster_places(s: &Snapshot) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for p in arr(&s.overview["providers"]) {
+        for site in arr(&p["sites"]) {
+            for c in arr(&site["clusters"]) {
+                out.insert(
+                    text(&c["name"]).to_owned(),
+                    format!("{} · {}", text(&p["name"]), text(&site["name"])),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn card(key: &str, value: &str, note: &str) -> String {
+    format!(
+        r#"<div class="card"><div class="k">{}</div><div class="v">{}</div><div class="k">{}</div></div>"#,
+        esc(key),
+        esc(value),
+        esc(note)
+    )
+}
+
 /// `GET /cost`.
 pub(crate) fn cost(s: &Snapshot) -> String {
     let Some(plan) = &s.plan else { return no_plan(s) };
     let cost = &plan["cost"];
     let mut body = String::from(
-        r#"<p class="lead">Monthly cost from the dated catalogue, as <code>hafen plan</code> computes it.</p>"#,
+        r#"<p class="lead">Monthly cost from the dated catalogue, as <code>hafen plan</code> computes it: every line carries its price date and source.</p>"#,
     );
     if cost.is_null() {
         body.push_str(&empty("This plan has no cost section."));
         return body;
     }
-    body.push_str(&json_view(cost, 0));
+    body.push_str(r#"<div class="cards">"#);
+    body.push_str(&card(
+        "Infrastructure / month",
+        &eur(&cost["infrastructureMonthlyEUR"]),
+        "servers, IPv4, volumes, load balancers, traffic",
+    ));
+    if cost["team"].is_object() {
+        body.push_str(&card(
+            "Team share / month",
+            &eur(&cost["team"]["monthlyEUR"]),
+            "people on the platform",
+        ));
+    }
+    body.push_str(&card("Total / month", &eur(&cost["totalMonthlyEUR"]), text(&cost["currency"])));
+    body.push_str("</div>");
+
+    // per cluster
+    let places = cluster_places(s);
+    let clusters = arr(&cost["clusters"]);
+    body.push_str("<h2>Per cluster</h2>");
+    if clusters.is_empty() {
+        body.push_str(&empty("No cluster is priced."));
+    } else {
+        let groups: Vec<crate::svg::Group> = clusters
+            .iter()
+            .map(|c| {
+                let name = text(&c["cluster"]);
+                let place = places.get(name).cloned().unwrap_or_default();
+                crate::svg::Group {
+                    label: if place.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{name} ({place})")
+                    },
+                    values: vec![c["monthlyEUR"].as_f64().unwrap_or(0.0)],
+                    texts: vec![eur(&c["monthlyEUR"])],
+                }
+            })
+            .take(40)
+            .collect();
+        body.push_str(&format!(
+            r#"<figure class="chart"><figcaption>Monthly cost per cluster (provider · site)</figcaption>{}</figure>"#,
+            crate::svg::bars("Monthly cost per cluster", "EUR per month", &["monthly"], &groups)
+        ));
+        for c in clusters.iter().take(100) {
+            let name = text(&c["cluster"]);
+            body.push_str(&format!(
+                r#"<details class="provider"><summary><strong>{}</strong> <span class="muted">{}</span> — {}</summary>"#,
+                esc(name),
+                esc(places.get(name).map(String::as_str).unwrap_or("")),
+                esc(&eur(&c["monthlyEUR"]))
+            ));
+            body.push_str(r#"<table><thead><tr><th>Item</th><th>Detail</th><th class="num">Quantity</th><th class="num">Unit price</th><th class="num">Monthly</th><th>Price date</th><th>Source</th></tr></thead><tbody>"#);
+            for l in arr(&c["lines"]) {
+                let unverified = if l["verified"] == Value::Bool(false) {
+                    r#" <span class="pill warn" title="a recalled figure, not read from a dated source">unverified</span>"#
+                } else {
+                    ""
+                };
+                body.push_str(&format!(
+                    r#"<tr><td>{}</td><td>{}</td><td class="num">{} {}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td><td class="muted">{}{unverified}</td></tr>"#,
+                    esc(text(&l["item"])),
+                    md(&l["detail"]),
+                    num(&l["quantity"]),
+                    esc(text(&l["unit"])),
+                    eur(&l["unitEUR"]),
+                    eur(&l["monthlyEUR"]),
+                    esc(text(&l["priceDate"])),
+                    esc(text(&l["source"])),
+                ));
+            }
+            body.push_str("</tbody></table></details>");
+        }
+        if clusters.len() > 100 {
+            body.push_str(&format!(
+                r#"<p class="muted">{} more clusters in <a href="/api/cost">/api/cost</a>.</p>"#,
+                clusters.len() - 100
+            ));
+        }
+    }
+
+    // comparison
+    let offers = arr(&cost["comparison"]);
+    if !offers.is_empty() {
+        body.push_str("<h2>The same workload elsewhere</h2>");
+        let groups: Vec<crate::svg::Group> = offers
+            .iter()
+            .map(|o| crate::svg::Group {
+                label: text(&o["displayName"]).to_owned(),
+                values: vec![
+                    o["computeEUR"].as_f64().unwrap_or(0.0),
+                    o["controlPlaneEUR"].as_f64().unwrap_or(0.0),
+                    o["egressEUR"].as_f64().unwrap_or(0.0),
+                    o["otherEUR"].as_f64().unwrap_or(0.0),
+                ],
+                texts: vec![
+                    eur(&o["computeEUR"]),
+                    eur(&o["controlPlaneEUR"]),
+                    eur(&o["egressEUR"]),
+                    eur(&o["otherEUR"]),
+                ],
+            })
+            .collect();
+        let totals: Vec<String> = offers.iter().map(|o| eur(&o["totalEUR"])).collect();
+        body.push_str(&format!(
+            r#"<figure class="chart"><figcaption>Monthly cost of the same workload: this platform against managed Kubernetes</figcaption>{}</figure>"#,
+            crate::svg::stacked_bars("Monthly cost comparison", "EUR per month", &["compute", "control plane", "egress", "other"], &groups, &totals)
+        ));
+        body.push_str(r#"<table><thead><tr><th>Offer</th><th>Kind</th><th class="num">vCPUs</th><th class="num">Memory GiB</th><th class="num">Compute</th><th class="num">Control plane</th><th class="num">Egress</th><th class="num">Other</th><th class="num">Total</th></tr></thead><tbody>"#);
+        for o in offers {
+            body.push_str(&format!(
+                r#"<tr><td><strong>{}</strong></td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{} <span class="muted">({} TB)</span></td><td class="num">{}</td><td class="num"><strong>{}</strong></td></tr>"#,
+                esc(text(&o["displayName"])),
+                esc(text(&o["kind"])),
+                num(&o["vcpus"]),
+                num(&o["memoryGiB"]),
+                eur(&o["computeEUR"]),
+                eur(&o["controlPlaneEUR"]),
+                eur(&o["egressEUR"]),
+                num(&o["egressTB"]),
+                eur(&o["otherEUR"]),
+                eur(&o["totalEUR"]),
+            ));
+        }
+        body.push_str("</tbody></table><details><summary>Sources of the comparison</summary><ul>");
+        for o in offers {
+            for src in arr(&o["sources"]) {
+                body.push_str(&format!(
+                    "<li><strong>{}</strong>: {}</li>",
+                    esc(text(&o["displayName"])),
+                    esc(text(src))
+                ));
+            }
+        }
+        body.push_str("</ul></details>");
+    }
+    if cost["team"].is_object() {
+        let t = &cost["team"];
+        body.push_str(&format!(
+            "<h2>Team</h2><p>{} people × {} × platform share {} = <strong>{}</strong> a month.</p>",
+            num(&t["people"]),
+            eur(&t["perPersonEUR"]),
+            num(&t["platformShare"]),
+            eur(&t["monthlyEUR"])
+        ));
+    }
+    let notes = arr(&cost["notes"]);
+    if !notes.is_empty() {
+        body.push_str("<h2>Notes</h2><ul>");
+        for n in notes {
+            body.push_str(&format!("<li>{}</li>", md(n)));
+        }
+        body.push_str("</ul>");
+    }
     body
 }
 
 // ---------------------------------------------------------------------------------------------
 // Sovereignty
 
-/// `GET /sovereignty`.
-pub(crate) fn sovereignty(s: &Snapshot) -> String {
+fn level_pill(level: &str) -> &'static str {
+    match level {
+        "good" => "ok",
+        "fair" => "warn",
+        _ => "bad",
+    }
+}
+
+fn fear_card(title: &str, question: &str, f: &Value) -> String {
+    let score = f["score"].as_f64().unwrap_or(0.0).clamp(0.0, 100.0);
+    let level = text(&f["level"]);
+    let color = match level_pill(level) {
+        "ok" => "#1d7a4d",
+        "warn" => "#9a5b00",
+        _ => "#b42318",
+    };
+    let mut s = format!(
+        r##"<section class="card"><div class="k">{}</div><div class="v">{} <small>/ 100</small> <span class="pill {}">{}</span></div><p class="muted">{}</p><svg viewBox="0 0 300 10" role="img" aria-label="score {}"><rect x="0" y="0" width="300" height="10" rx="5" fill="#e9edf1"/><rect x="0" y="0" width="{:.1}" height="10" rx="5" fill="{color}"/></svg>"##,
+        esc(title),
+        num(&f["score"]),
+        level_pill(level),
+        esc(level),
+        esc(question),
+        num(&f["score"]),
+        score * 3.0,
+    );
+    let parts = arr(&f["contributions"]);
+    if parts.is_empty() {
+        s.push_str(r#"<p class="muted">Nothing deducted from 100.</p>"#);
+    } else {
+        s.push_str(
+            r#"<table><tbody><tr><td class="num">100</td><td class="muted">start</td></tr>"#,
+        );
+        for c in parts {
+            s.push_str(&format!(
+                r#"<tr><td class="num">{}</td><td>{}</td></tr>"#,
+                num(&c["points"]),
+                md(&c["fact"])
+            ));
+        }
+        s.push_str(&format!(r#"<tr><td class="num"><strong>{}</strong></td><td><strong>score</strong></td></tr></tbody></table>"#, num(&f["score"])));
+    }
+    s.push_str("</section>");
+    s
+}
+
+/// `GET /sovereignty?exit=&to=`.
+pub(crate) fn sovereignty(
+    s: &Snapshot,
+    exit: Option<Result<&Value, String>>,
+    params: (&str, &str),
+) -> String {
     let Some(plan) = &s.plan else { return no_plan(s) };
     let sov = &plan["sovereignty"];
     let mut body = String::from(
-        r#"<p class="lead">Who can legally reach the data, what the platform silently depends on, and how locked in it is.</p>"#,
+        r#"<p class="lead">Who can legally reach the data, what the platform silently depends on, and how locked in it is — each score with its derivation.</p>"#,
     );
     if sov.is_null() {
         body.push_str(&empty("This plan has no sovereignty section."));
         return body;
     }
-    body.push_str(&json_view(sov, 0));
+    let seal = &sov["seal"];
+    if seal.is_object() {
+        body.push_str(&format!(
+            r#"<div class="cards"><div class="card"><div class="k">EU Cloud Sovereignty Framework</div><div class="v">{}</div><div class="k">as far as a spec can show</div></div></div><ul>"#,
+            esc(text(&seal["level"]))
+        ));
+        for r in arr(&seal["reasons"]) {
+            body.push_str(&format!("<li>{}</li>", md(r)));
+        }
+        body.push_str("</ul>");
+    }
+    let p = &sov["platform"];
+    body.push_str(r#"<h2>The three fears</h2><div class="fears">"#);
+    body.push_str(&fear_card(
+        "Data protection",
+        "Can a foreign authority legally reach the data?",
+        &p["dataProtection"],
+    ));
+    body.push_str(&fear_card(
+        "Independence",
+        "Can someone else switch the platform off?",
+        &p["independence"],
+    ));
+    body.push_str(&fear_card("Lock-in", "How hard is it to leave?", &p["lockIn"]));
+    body.push_str("</div>");
+
+    body.push_str(r#"<h2>Providers and their jurisdiction</h2><table><thead><tr><th>Provider</th><th>Type</th><th>Operator</th><th>Country</th><th>US parent</th><th>Sites</th><th>Source</th></tr></thead><tbody>"#);
+    for pr in arr(&sov["providers"]) {
+        body.push_str(&format!(
+            r#"<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="muted">{}</td></tr>"#,
+            esc(text(&pr["provider"])),
+            esc(text(&pr["type"])),
+            esc(text(&pr["operator"])),
+            esc(&num(&pr["country"])),
+            us_parent(&pr["usParent"]),
+            esc(&list(&pr["sites"])),
+            esc(text(&pr["source"])),
+        ));
+    }
+    body.push_str("</tbody></table>");
+
+    let deps = arr(&sov["dependencies"]);
+    body.push_str(&format!(
+        "<h2>Dependency bill of materials <small>{} endpoints</small></h2>",
+        deps.len()
+    ));
+    body.push_str(r#"<p class="muted">Every external endpoint the rendered platform depends on, who runs it, and where it could move.</p><table><thead><tr><th>Purpose</th><th>Host</th><th>Used by</th><th>Operator</th><th>Country</th><th>US parent</th><th>Known from</th><th>EU or self-hosted substitutes</th></tr></thead><tbody>"#);
+    for d in deps.iter().take(500) {
+        let verified = if d["verified"] == Value::Bool(false) {
+            r#" <span class="pill warn">unverified</span>"#
+        } else {
+            ""
+        };
+        body.push_str(&format!(
+            r#"<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{verified}</td><td>{}</td></tr>"#,
+            esc(text(&d["purpose"])),
+            esc(text(&d["host"])),
+            esc(&list(&d["usedBy"])),
+            esc(text(&d["operator"])),
+            esc(&num(&d["country"])),
+            us_parent(&d["usParent"]),
+            esc(text(&d["knownFrom"])),
+            esc(&list(&d["substitutes"])),
+        ));
+    }
+    body.push_str("</tbody></table>");
+
+    let tenants = arr(&sov["tenants"]);
+    if !tenants.is_empty() {
+        body.push_str(r#"<h2>Per tenant</h2><table><thead><tr><th>Tenant</th><th>Personal data</th><th>Providers</th><th class="num">Data protection</th><th class="num">Independence</th><th class="num">Lock-in</th></tr></thead><tbody>"#);
+        for t in tenants.iter().take(200) {
+            let sc = &t["scores"];
+            let cell = |f: &Value| {
+                format!(
+                    r#"<td class="num">{} <span class="pill {}">{}</span></td>"#,
+                    num(&f["score"]),
+                    level_pill(text(&f["level"])),
+                    esc(text(&f["level"]))
+                )
+            };
+            body.push_str(&format!(
+                "<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td>{}{}{}</tr>",
+                esc(text(&t["tenant"])),
+                esc(&num(&t["personalData"])),
+                esc(&list(&t["providers"])),
+                cell(&sc["dataProtection"]),
+                cell(&sc["independence"]),
+                cell(&sc["lockIn"]),
+            ));
+        }
+        body.push_str("</tbody></table>");
+        if tenants.len() > 200 {
+            body.push_str(&format!(r#"<p class="muted">{} more tenants in <a href="/api/sovereignty">/api/sovereignty</a>.</p>"#, tenants.len() - 200));
+        }
+    }
+    let snc = arr(&sov["secNumCloud"]);
+    if !snc.is_empty() {
+        body.push_str(r#"<h2>SecNumCloud ownership</h2><table><thead><tr><th>Provider</th><th>Seat in the EU</th><th>Verdict</th><th>Why</th></tr></thead><tbody>"#);
+        for x in snc {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(text(&x["provider"])),
+                esc(&num(&x["seatInEu"])),
+                esc(text(&x["verdict"])),
+                md(&x["reason"])
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+    let nm = arr(&sov["notMechanical"]);
+    if !nm.is_empty() {
+        body.push_str("<h3>What a spec cannot show</h3><ul>");
+        for n in nm {
+            body.push_str(&format!("<li>{}</li>", md(n)));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str(&exit_section(s, exit, params));
     body
+}
+
+fn us_parent(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(true) => r#"<span class="pill bad">yes</span>"#,
+        Value::Bool(false) => r#"<span class="pill ok">no</span>"#,
+        _ => r#"<span class="pill muted">unknown</span>"#,
+    }
+}
+
+fn list(v: &Value) -> String {
+    let items: Vec<&str> = arr(v).iter().filter_map(Value::as_str).collect();
+    if items.is_empty() { "—".into() } else { items.join(", ") }
+}
+
+/// The exit form and, when asked, the plan (`hafen plan --exit SOURCE --to TARGET`).
+fn exit_section(
+    s: &Snapshot,
+    exit: Option<Result<&Value, String>>,
+    (source, target): (&str, &str),
+) -> String {
+    let mut out = String::from(
+        r#"<h2 id="exit">Plan the exit</h2><p class="muted">What it takes to move a provider or a site elsewhere, step by step, with the data to move and its egress cost — as <code>hafen plan --exit SOURCE --to TARGET</code>.</p>"#,
+    );
+    let mut choices: Vec<String> = Vec::new();
+    for p in arr(&s.overview["providers"]) {
+        choices.push(text(&p["name"]).to_owned());
+        for site in arr(&p["sites"]) {
+            choices.push(text(&site["name"]).to_owned());
+        }
+    }
+    out.push_str(r#"<form class="filters" method="get" action="/sovereignty#exit"><label>Leave (provider or site)<select name="exit">"#);
+    for c in &choices {
+        let sel = if c == source { " selected" } else { "" };
+        out.push_str(&format!(r#"<option value="{c}"{sel}>{c}</option>"#, c = esc(c)));
+    }
+    out.push_str(&format!(
+        r#"</select></label><label>For (provider, site or provider type)<input type="text" name="to" value="{}" list="exit-targets" required maxlength="64"></label><datalist id="exit-targets">"#,
+        esc(target)
+    ));
+    for c in &choices {
+        out.push_str(&format!(r#"<option value="{}">"#, esc(c)));
+    }
+    out.push_str(
+        r#"</datalist><button type="submit" class="secondary">Plan the exit</button></form>"#,
+    );
+    match exit {
+        None => {}
+        Some(Err(message)) => {
+            out.push_str(&format!(r#"<p class="pill bad">{}</p>"#, esc(&message)))
+        }
+        Some(Ok(x)) => {
+            if let Some(err) = x["error"].as_str() {
+                out.push_str(&format!(
+                    r#"<p><span class="pill bad">cannot plan</span> {}</p>"#,
+                    esc(err)
+                ));
+            }
+            out.push_str(&format!(
+                r#"<p>From <strong>{}</strong> ({}) to <strong>{}</strong> ({}): clusters {}; data to move <strong>{}</strong>; egress <strong>{}</strong> ({} TB at {} per TB, {} TB included).</p>"#,
+                esc(text(&x["source"])),
+                esc(text(&x["sourceKind"])),
+                esc(text(&x["target"])),
+                esc(text(&x["targetKind"])),
+                esc(&list(&x["clusters"])),
+                esc(&bytes_text(&x["totalBytes"])),
+                eur(&x["egress"]["eur"]),
+                num(&x["egress"]["tb"]),
+                eur(&x["egress"]["eurPerTB"]),
+                num(&x["egress"]["includedTB"]),
+            ));
+            let steps = arr(&x["steps"]);
+            if !steps.is_empty() {
+                out.push_str("<ol>");
+                for st in steps {
+                    out.push_str(&format!(
+                        "<li><strong>{}</strong> — {}</li>",
+                        md(&st["title"]),
+                        md(&st["detail"])
+                    ));
+                }
+                out.push_str("</ol>");
+            }
+            let data = arr(&x["data"]);
+            if !data.is_empty() {
+                out.push_str(r#"<table><thead><tr><th>Cluster</th><th>App</th><th>Volume</th><th class="num">Size</th><th>Method</th></tr></thead><tbody>"#);
+                for d in data {
+                    out.push_str(&format!(
+                        r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+                        esc(text(&d["cluster"])),
+                        esc(text(&d["app"])),
+                        esc(text(&d["volume"])),
+                        esc(&bytes_text(&d["bytes"])),
+                        esc(text(&d["method"]))
+                    ));
+                }
+                out.push_str("</tbody></table>");
+            }
+            for f in arr(&x["findings"]) {
+                out.push_str(&format!(
+                    r#"<p class="muted">{}</p>"#,
+                    esc(&f.as_str().map(str::to_owned).unwrap_or_else(|| f.to_string()))
+                ));
+            }
+            if let Some(diff) = x["diff"].as_str().filter(|d| !d.is_empty()) {
+                out.push_str(r#"<div class="diff"><h3>Spec diff</h3><pre>"#);
+                for line in diff.lines().take(2000) {
+                    let class = if line.starts_with("@@") {
+                        "hunk"
+                    } else if line.starts_with('+') {
+                        "add"
+                    } else if line.starts_with('-') {
+                        "del"
+                    } else {
+                        "ctx"
+                    };
+                    out.push_str(&format!(r#"<span class="{class}">{}</span>"#, esc(line)));
+                }
+                out.push_str("</pre></div>");
+            }
+        }
+    }
+    out
+}
+
+/// Bytes in GB (10^9, as the planner's figures), or MB for small sizes.
+fn bytes_text(v: &Value) -> String {
+    match v.as_f64() {
+        Some(b) if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        Some(b) => format!("{:.1} MB", b / 1e6),
+        None => "—".into(),
+    }
 }

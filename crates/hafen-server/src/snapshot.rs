@@ -3,7 +3,7 @@
 //! sees the same run. Each run is also recorded in the history database.
 
 use crate::redact::Redactor;
-use hafen_engine::{CheckOptions, CheckRequest, Summary, Workspace};
+use hafen_engine::{CheckOptions, CheckRequest, LoadedPlatform, Summary, Workspace};
 use hafen_store::{NewRun, RunKind, RunStatus, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -58,6 +58,8 @@ pub struct Snapshot {
     pub store_error: Option<String>,
     /// Values that must never leave the server.
     pub redactor: Redactor,
+    /// The loaded platform, for engine calls a page asks for (exit plans).
+    pub loaded: Option<Arc<LoadedPlatform>>,
 }
 
 fn now_ms() -> i64 {
@@ -130,6 +132,7 @@ pub(crate) fn compute(
                 runs: RunIds { check: id, ..RunIds::default() },
                 store_error: store_errors.pop(),
                 redactor: Redactor::default(),
+                loaded: None,
             };
         }
     };
@@ -176,7 +179,9 @@ pub(crate) fn compute(
         ),
         ..RunIds::default()
     };
-    let overview = match &outcome.loaded {
+    let check_failed = outcome.failed();
+    let loaded_platform = outcome.loaded.map(Arc::new);
+    let overview = match &loaded_platform {
         Some(loaded) => crate::util::overview(loaded),
         None => json!(null),
     };
@@ -197,8 +202,9 @@ pub(crate) fn compute(
         runs,
         store_error: None,
         redactor,
+        loaded: loaded_platform.clone(),
     };
-    let Some(loaded) = &outcome.loaded else {
+    let Some(loaded) = loaded_platform.as_deref() else {
         let note = "the spec could not be loaded; the findings say why".to_string();
         snapshot.plan_note = Some(note.clone());
         snapshot.render_note = Some(note);
@@ -229,7 +235,7 @@ pub(crate) fn compute(
     snapshot.plan = Some(plan);
 
     // Render, as `hafen render` does: not while check reports errors.
-    if outcome.failed() {
+    if check_failed {
         snapshot.render_note = Some(
             "not rendered: `hafen check` reports errors (as `hafen render` refuses to write)"
                 .into(),

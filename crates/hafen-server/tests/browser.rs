@@ -177,7 +177,9 @@ fn every_page_of_every_example_renders_in_chromium() {
                 }
                 "/repo" => {
                     let files = get(server.addr, "/api/repo").json();
-                    for f in files["files"].as_array().map(Vec::as_slice).unwrap_or(&[]).iter().take(20) {
+                    for f in
+                        files["files"].as_array().map(Vec::as_slice).unwrap_or(&[]).iter().take(20)
+                    {
                         let p = f["path"].as_str().expect("path");
                         let leaf = p.rsplit('/').next().expect("leaf");
                         assert!(dom.contains(leaf), "{name}: tree shows {p}");

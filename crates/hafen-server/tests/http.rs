@@ -72,7 +72,10 @@ fn every_page_and_endpoint_answers_on_every_example() {
                 assert!(a.json()["error"].is_string());
                 let page = get(addr, "/repo").body;
                 assert!(page.contains("rendering failed"), "{name}: the repository page says why");
-                assert!(page.contains(r#"<article class="finding"#), "{name}: and shows the findings");
+                assert!(
+                    page.contains(r#"<article class="finding"#),
+                    "{name}: and shows the findings"
+                );
                 continue;
             }
             assert_eq!(a.status, 200, "{name} {api}: {}", a.body);
@@ -146,6 +149,33 @@ fn answers_are_the_clis_own_documents() {
         assert_eq!(cards, total.min(100), "{name}: finding cards");
         server.stop().expect("stops");
     }
+}
+
+#[test]
+fn exit_plans_equal_the_clis() {
+    let text = example("two-stack-hetzner");
+    let server = start_text(&text, Opts::default());
+    let w = workspace(&text);
+    let (loaded, _) = w.load();
+    let options = hafen_engine::PlanOptions {
+        exit: Some(("hcloud".into(), "robot".into())),
+        ..hafen_engine::PlanOptions::default()
+    };
+    let report = hafen_engine::plan(&loaded.expect("loads"), &options, &mut |_, _| {});
+    let cli = serde_json::to_value(&report).expect("json");
+    let api = get(server.addr, "/api/sovereignty?exit=hcloud&to=robot").json();
+    assert_eq!(api["exit"], cli["exit"], "the exit plan is the CLI's");
+    assert!(api["exit"].is_object());
+    let page = get(server.addr, "/sovereignty?exit=hcloud&to=robot").body;
+    for step in cli["exit"]["steps"].as_array().expect("steps") {
+        let title = step["title"].as_str().expect("title");
+        assert!(page.contains(title), "page shows step {title}");
+    }
+    assert_eq!(get(server.addr, "/api/sovereignty?exit=hcloud").status, 400);
+    assert_eq!(get(server.addr, "/api/sovereignty?exit=%3Cx%3E&to=robot").status, 400);
+    let page = get(server.addr, "/sovereignty?exit=%3Cx%3E&to=robot");
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<x>"));
 }
 
 #[test]

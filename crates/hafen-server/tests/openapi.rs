@@ -228,6 +228,8 @@ fn real_answers_match_the_document_on_every_example() {
             ("/api/scenarios", "/api/scenarios"),
             ("/api/cost", "/api/cost"),
             ("/api/sovereignty", "/api/sovereignty"),
+            ("/api/sovereignty", "/api/sovereignty?exit=nope"),
+            ("/api/sovereignty", "/api/sovereignty?exit=a%20b&to=c"),
             ("/api/repo", "/api/repo"),
             ("/api/repo", "/api/repo?run=x"),
             ("/api/repo", "/api/repo?run=99999"),
