@@ -26,6 +26,13 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
     r
 }
 
+/// A JSON document serialized once per snapshot.
+fn cached_json(bytes: axum::body::Bytes) -> Response {
+    let mut r = (StatusCode::OK, bytes).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// `{"error": message}`.
 pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     json_response(status, &json!({"error": message}))
@@ -87,7 +94,7 @@ pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
     let severity = param(&params, "severity");
     let code = param(&params, "code");
     if severity.is_none() && code.is_none() {
-        return ok(&s.check);
+        return cached_json(s.check_text.clone());
     }
     if let Some(sev) = severity
         && !["all", "error", "warning", "info", "suppressed"].contains(&sev)
@@ -107,8 +114,8 @@ pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
 /// `GET /api/plan`: the CLI's plan document.
 pub(crate) async fn plan(State(state): St) -> Response {
     let s = state.snapshot();
-    match &s.plan {
-        Some(plan) => ok(plan),
+    match &s.plan_text {
+        Some(text) => cached_json(text.clone()),
         None => json_error(StatusCode::NOT_FOUND, s.plan_note.as_deref().unwrap_or("no plan")),
     }
 }

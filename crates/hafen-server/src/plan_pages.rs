@@ -267,28 +267,33 @@ pub(crate) fn scenarios(
     let rows: Vec<&Value> =
         selected.iter().copied().skip((current - 1) * PER_PAGE).take(PER_PAGE).collect();
 
-    // columns: apps hurt in any selected scenario (all pages), else those of this page
-    let mut columns: BTreeMap<(String, String), ()> = BTreeMap::new();
-    for sc in &selected {
+    // Columns: the apps hurt in any selected scenario when they are few; else those hurt on
+    // this page. Borrowed keys and an early stop keep this cheap on thousands of scenarios.
+    const MAX_COLS: usize = 48;
+    let mut columns: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
+    let mut too_many = false;
+    'all: for sc in &selected {
         for a in arr(&sc["apps"]) {
-            columns.insert((text(&a["cluster"]).to_owned(), text(&a["app"]).to_owned()), ());
+            columns.insert((text(&a["cluster"]), text(&a["app"])));
+            if columns.len() > MAX_COLS {
+                too_many = true;
+                break 'all;
+            }
         }
     }
     let mut note = String::new();
-    const MAX_COLS: usize = 48;
-    if columns.len() > MAX_COLS {
-        let total = columns.len();
+    if too_many {
         columns.clear();
-        for sc in &rows {
+        'page: for sc in &rows {
             for a in arr(&sc["apps"]) {
-                if columns.len() < MAX_COLS {
-                    columns
-                        .insert((text(&a["cluster"]).to_owned(), text(&a["app"]).to_owned()), ());
+                if columns.len() >= MAX_COLS {
+                    break 'page;
                 }
+                columns.insert((text(&a["cluster"]), text(&a["app"])));
             }
         }
         note = format!(
-            "{total} apps lose replicas across these scenarios; the matrix shows the first {} hurt on this page. The table under each failing scenario and the API list them all.",
+            "More than {MAX_COLS} apps lose replicas across these scenarios; the matrix shows {} of those hurt on this page. The buffer advice below and /api/scenarios list every app.",
             columns.len()
         );
     }
@@ -297,7 +302,7 @@ pub(crate) fn scenarios(
         body.push_str(&empty("No scenario matches."));
     } else {
         body.push_str(r#"<div class="matrix-wrap"><table class="matrix"><thead><tr><th>Scenario</th><th>Outcome</th>"#);
-        for (cluster, app) in columns.keys() {
+        for (cluster, app) in &columns {
             body.push_str(&format!(
                 r#"<th class="app" title="{c}: {a}">{a} <span class="muted">{c}</span></th>"#,
                 c = esc(cluster),
@@ -336,8 +341,8 @@ pub(crate) fn scenarios(
                 md(&sc["description"]),
                 esc(text(&sc["kind"])),
             ));
-            for (cluster, app) in columns.keys() {
-                match impacts.get(&(cluster.as_str(), app.as_str())) {
+            for (cluster, app) in &columns {
+                match impacts.get(&(*cluster, *app)) {
                     Some(a) => {
                         let (class, mark) = outcome(a);
                         body.push_str(&format!(

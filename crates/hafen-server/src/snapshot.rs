@@ -60,6 +60,17 @@ pub struct Snapshot {
     pub redactor: Redactor,
     /// The loaded platform, for engine calls a page asks for (exit plans).
     pub loaded: Option<Arc<LoadedPlatform>>,
+    /// `check` serialized once, as the CLI prints it (pretty, newline-terminated).
+    pub check_text: axum::body::Bytes,
+    /// `plan` serialized once, likewise (tens of MB on a large platform).
+    pub plan_text: Option<axum::body::Bytes>,
+}
+
+/// Pretty JSON with a final newline, exactly as the CLI's `--format json`.
+pub(crate) fn pretty(value: &Value) -> axum::body::Bytes {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    text.push('\n');
+    axum::body::Bytes::from(text)
 }
 
 fn now_ms() -> i64 {
@@ -116,6 +127,7 @@ pub(crate) fn compute(
                 None,
                 trigger,
             );
+            let check_text = pretty(&check);
             return Snapshot {
                 at_ms,
                 spec_digest: String::new(),
@@ -133,6 +145,8 @@ pub(crate) fn compute(
                 store_error: store_errors.pop(),
                 redactor: Redactor::default(),
                 loaded: None,
+                check_text,
+                plan_text: None,
             };
         }
     };
@@ -203,7 +217,10 @@ pub(crate) fn compute(
         store_error: None,
         redactor,
         loaded: loaded_platform.clone(),
+        check_text: axum::body::Bytes::new(),
+        plan_text: None,
     };
+    snapshot.check_text = pretty(&snapshot.check);
     let Some(loaded) = loaded_platform.as_deref() else {
         let note = "the spec could not be loaded; the findings say why".to_string();
         snapshot.plan_note = Some(note.clone());
@@ -232,6 +249,7 @@ pub(crate) fn compute(
         None,
         trigger,
     );
+    snapshot.plan_text = Some(pretty(&plan));
     snapshot.plan = Some(plan);
 
     // Render, as `hafen render` does: not while check reports errors.

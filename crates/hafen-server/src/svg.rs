@@ -8,7 +8,7 @@ use crate::html::esc;
 pub(crate) const SERIES: [&str; 5] = ["#1f5f8b", "#c2410c", "#6b7f2a", "#7c4d9e", "#8a8f98"];
 
 const WIDTH: f64 = 960.0;
-const VALUE_W: f64 = 120.0;
+const VALUE_W: f64 = 150.0;
 const ROW_H: f64 = 24.0;
 /// Longest label shown whole; longer ones are cut with an ellipsis (full text on hover).
 const MAX_LABEL_CHARS: usize = 44;

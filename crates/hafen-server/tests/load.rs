@@ -193,9 +193,39 @@ fn every_page_of_the_largest_example_meets_the_latency_target() {
     }
 }
 
+/// The synthetic platform with its error findings accepted by suppressions, so that it
+/// renders (the server, like `hafen render`, does not render a spec with errors).
+fn renderable_large() -> String {
+    let text = hafen_synth::platform_yaml(hafen_synth::Shape::LARGE);
+    let server = start_text(&text, Opts::default());
+    let check = get(server.addr, "/api/check?severity=error").json();
+    let mut codes: Vec<String> = check["diagnostics"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|d| d["code"].as_str().map(str::to_owned))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    server.stop().expect("stops");
+    if codes.is_empty() {
+        return text;
+    }
+    assert!(!text.contains("suppressions:"), "the synthetic spec grew suppressions; merge them");
+    let mut out = text.trim_end().to_owned();
+    out.push_str("\n  suppressions:\n");
+    for code in &codes {
+        out.push_str(&format!(
+            "    - {{ code: {code}, reason: load test of the dashboard on a large platform }}\n"
+        ));
+    }
+    out
+}
+
 #[test]
 fn a_large_synthetic_platform_stays_usable_under_load() {
-    let text = hafen_synth::platform_yaml(hafen_synth::Shape::LARGE);
+    let text = renderable_large();
     let t = Instant::now();
     let server = start_text(&text, fast_limits());
     eprintln!(
@@ -204,19 +234,69 @@ fn a_large_synthetic_platform_stays_usable_under_load() {
     );
     let ov = get(server.addr, "/api/overview").json();
     eprintln!("  totals: {}", ov["inventory"]["totals"]);
+    eprintln!("  check: {} {}", ov["check"]["status"], ov["check"]["summary"]);
+    let repo = get(server.addr, "/api/repo");
+    if repo.status == 200 {
+        eprintln!(
+            "  rendered files: {}",
+            repo.json()["files"].as_array().map(Vec::len).unwrap_or(0)
+        );
+    } else {
+        // The renderer refuses this platform; the repository page then lists its findings,
+        // and that is what gets measured.
+        let runs = get(server.addr, "/api/history?kind=render").json();
+        let id = runs["runs"][0]["id"].as_i64().expect("render run");
+        let run = get(server.addr, &format!("/api/runs/{id}")).json();
+        let codes: Vec<&str> = run["result"]["diagnostics"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .collect();
+        eprintln!(
+            "  not rendered: the renderer reports {} findings ({:?}…)",
+            codes.len(),
+            &codes[..codes.len().min(3)]
+        );
+    }
+    // The CLI's whole plan document is served as is (tens of MB here): timed alone.
+    for doc in ["/api/plan", "/api/check"] {
+        let t = Instant::now();
+        let a = get(server.addr, doc);
+        assert_eq!(a.status, 200);
+        eprintln!(
+            "  {doc}: {} bytes in {:.1} ms (one reader)",
+            a.body.len(),
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let mut pages = pages_of(server.addr);
-    pages.retain(|p| {
-        !p.starts_with("/api/plan") && !p.starts_with("/api/check") && !p.starts_with("/api/repo")
-    });
+    pages.retain(|p| p != "/api/plan" && (repo.status == 200 || p != "/api/repo"));
     pages.extend([
         "/findings?page=2".to_string(),
         "/scenarios?page=3".to_string(),
         "/history?kind=render".to_string(),
     ]);
+    eprintln!("  one reader at a time (median of 5):");
     for p in &pages {
         let a = get(server.addr, p);
         assert_eq!(a.status, 200, "{p}");
         assert!(a.body.len() < 4_000_000, "{p} is {} bytes: paginate it", a.body.len());
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                get(server.addr, p);
+                t.elapsed()
+            })
+            .collect();
+        times.sort_unstable();
+        eprintln!(
+            "    {:<32} {:>8.2} ms {:>9} bytes",
+            p,
+            times[2].as_secs_f64() * 1000.0,
+            a.body.len()
+        );
     }
     let started = Instant::now();
     let stats = load(server.addr, &pages, 5);
