@@ -85,6 +85,9 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// (spec digest, source, target) of a computed exit plan.
+pub(crate) type ExitKey = (String, String, String);
+
 /// Shared state of a running server.
 pub(crate) struct AppState {
     pub(crate) snapshot: RwLock<Arc<Snapshot>>,
@@ -100,7 +103,7 @@ pub(crate) struct AppState {
     /// The address the server listens on, for Host and Origin checks.
     pub(crate) listen: SocketAddr,
     /// Exit plans computed on request, newest last: (spec digest, source, target) → plan.
-    pub(crate) exit_cache: Mutex<Vec<((String, String, String), Arc<serde_json::Value>)>>,
+    pub(crate) exit_cache: Mutex<Vec<(ExitKey, Arc<serde_json::Value>)>>,
 }
 
 impl AppState {

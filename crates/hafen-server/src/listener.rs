@@ -31,10 +31,7 @@ impl Listener for Limited {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = match Arc::clone(&self.permits).acquire_owned().await {
-            Ok(p) => Some(p),
-            Err(_) => None,
-        };
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
         loop {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {

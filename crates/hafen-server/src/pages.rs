@@ -68,9 +68,9 @@ pub(crate) async fn overview(State(state): St) -> Response {
         body.push_str(&format!(r#"<p class="lead">{}</p>"#, esc(desc)));
     }
     if ov.is_null() {
-        body.push_str(&format!(
-            r#"<p>The spec could not be loaded, so there is nothing to show yet. The <a href="/findings">findings</a> say why.</p>"#
-        ));
+        body.push_str(
+            r#"<p>The spec could not be loaded, so there is nothing to show yet. The <a href="/findings">findings</a> say why.</p>"#,
+        );
     } else {
         let t = &ov["totals"];
         body.push_str(r#"<div class="cards">"#);

@@ -179,7 +179,7 @@ pub(crate) fn overview(loaded: &LoadedPlatform) -> Value {
                 clusters.push(json!({
                     "name": cluster.name,
                     "kubernetes": cluster.kubernetes,
-                    "os": serde_json::to_value(&cluster.os).unwrap_or_default(),
+                    "os": serde_json::to_value(cluster.os).unwrap_or_default(),
                     "controlPlane": cluster.control_plane.replicas,
                     "workerNodes": pools,
                     "nodes": nodes,

@@ -153,8 +153,7 @@ fn parse(bytes: &[u8]) -> Answer {
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(
             String::from_utf8_lossy(&data[..eol]).split(';').next().unwrap_or("0").trim(),
             16,
