@@ -44,12 +44,24 @@ pub(crate) fn overview_health(s: &Snapshot) -> String {
         }
         out.push_str("</div>");
     }
-    let total = &plan["cost"]["total"];
-    let monthly = total.get("monthlyEUR").or_else(|| plan["cost"].get("monthlyEUR"));
-    if let Some(m) = monthly.filter(|m| m.is_number()) {
+    let cost = &plan["cost"];
+    if cost["totalMonthlyEUR"].is_number() {
         out.push_str(&format!(
-            r#"<p>Monthly cost: <strong>{}</strong> — <a href="/cost">details</a></p>"#,
-            eur(m)
+            r#"<p id="plan-cost">Monthly cost: <strong>{}</strong> (infrastructure {}) — <a href="/cost">details and comparison</a></p>"#,
+            eur(&cost["totalMonthlyEUR"]),
+            eur(&cost["infrastructureMonthlyEUR"])
+        ));
+    }
+    let sov = &plan["sovereignty"];
+    if sov["platform"].is_object() {
+        let f = &sov["platform"];
+        let score = |v: &Value| format!("{} ({})", num(&v["score"]), text(&v["level"]));
+        out.push_str(&format!(
+            r#"<p id="plan-sovereignty">Sovereignty: <strong>{}</strong> · data protection {} · independence {} · lock-in {} — <a href="/sovereignty">derivation</a></p>"#,
+            esc(text(&sov["seal"]["level"])),
+            esc(&score(&f["dataProtection"])),
+            esc(&score(&f["independence"])),
+            esc(&score(&f["lockIn"])),
         ));
     }
     out.push_str(r#"<p><a href="/scenarios">Failure scenarios</a> · <a href="/cost">cost</a> · <a href="/sovereignty">sovereignty</a></p>"#);

@@ -305,6 +305,31 @@ fn hostile_requests_are_refused_cleanly() {
 }
 
 #[test]
+fn silent_connections_are_closed() {
+    let limits = hafen_server::Limits {
+        idle_timeout: std::time::Duration::from_millis(500),
+        max_connections: 4,
+        ..Opts::default().limits
+    };
+    let server = start_text(&example("two-stack-hetzner"), Opts { limits, ..Opts::default() });
+    // Slowloris: more connections than allowed, each sending half a request line.
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        let mut s = std::net::TcpStream::connect(server.addr).expect("connect");
+        std::io::Write::write_all(&mut s, b"GET / HT").expect("write");
+        held.push(s);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The silent ones were dropped; a real reader gets through.
+    assert_eq!(get(server.addr, "/healthz").status, 200);
+    let mut first = held.remove(0);
+    first.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+    let mut buf = [0u8; 16];
+    let n = std::io::Read::read(&mut first, &mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the idle connection was closed by the server");
+}
+
+#[test]
 fn a_read_only_server_refuses_mutations() {
     let server = start_text(&example("two-stack-hetzner"), Opts::default());
     let addr = server.addr;
