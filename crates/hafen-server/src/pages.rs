@@ -261,7 +261,7 @@ pub(crate) fn finding_card(d: &Value) -> String {
         r#"<div class="head"><span class="sev {sev}">{sev}</span><a href="/explain/{}"><code>{}</code></a><span class="msg">{}</span></div>"#,
         url_encode(code),
         esc(code),
-        esc(d["message"].as_str().unwrap_or("")),
+        crate::markdown::inline(d["message"].as_str().unwrap_or("")),
         sev = esc(sev),
     ));
     let mut loc = Vec::new();
@@ -278,12 +278,15 @@ pub(crate) fn finding_card(d: &Value) -> String {
         s.push_str(&format!("<pre>{}</pre>", esc(excerpt)));
     }
     if let Some(help) = d["help"].as_str() {
-        s.push_str(&format!(r#"<p class="help"><strong>Fix:</strong> {}</p>"#, esc(help)));
+        s.push_str(&format!(
+            r#"<p class="help"><strong>Fix:</strong> {}</p>"#,
+            crate::markdown::inline(help)
+        ));
     }
     for note in d["notes"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
         s.push_str(&format!(
             r#"<p class="help muted">Note: {}</p>"#,
-            esc(note.as_str().unwrap_or(""))
+            crate::markdown::inline(note.as_str().unwrap_or(""))
         ));
     }
     for label in d["labels"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
@@ -292,7 +295,7 @@ pub(crate) fn finding_card(d: &Value) -> String {
             esc(label["file"].as_str().unwrap_or("")),
             num(&label["line"]),
             num(&label["column"]),
-            esc(label["message"].as_str().unwrap_or(""))
+            crate::markdown::inline(label["message"].as_str().unwrap_or(""))
         ));
     }
     if let Some(reason) = d["suppressed"].as_str() {
