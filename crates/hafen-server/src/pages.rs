@@ -257,10 +257,14 @@ pub(crate) fn finding_card(d: &Value) -> String {
     let sev = bucket(d);
     let code = d["code"].as_str().unwrap_or("");
     let mut s = format!(r#"<article class="finding {}">"#, esc(sev));
+    // Link the code to its explanation when it has one (`hafen explain CODE`).
+    let code_html = if hafen_engine::explain(code).is_some() {
+        format!(r#"<a href="/explain/{}"><code>{}</code></a>"#, url_encode(code), esc(code))
+    } else {
+        format!("<code>{}</code>", esc(code))
+    };
     s.push_str(&format!(
-        r#"<div class="head"><span class="sev {sev}">{sev}</span><a href="/explain/{}"><code>{}</code></a><span class="msg">{}</span></div>"#,
-        url_encode(code),
-        esc(code),
+        r#"<div class="head"><span class="sev {sev}">{sev}</span>{code_html}<span class="msg">{}</span></div>"#,
         crate::markdown::inline(d["message"].as_str().unwrap_or("")),
         sev = esc(sev),
     ));

@@ -510,14 +510,14 @@ fn capacity_table(plan: &Value) -> String {
         r#"<details><summary>Capacity with every node healthy</summary><table><thead><tr><th>Cluster</th><th class="num">Nodes</th><th class="num">App nodes</th><th class="num">CPU requested / allocatable</th><th class="num">Memory requested / allocatable</th><th class="num">Pods</th><th class="num">CPU %</th><th class="num">Memory %</th><th>Unplaced at baseline</th></tr></thead><tbody>"#,
     );
     for c in caps.iter().take(200) {
-        let cpu = |v: &Value| format!("{:.1}", v["cpuMillis"].as_f64().unwrap_or(0.0) / 1000.0);
-        let gib = |v: &Value| format!("{:.1} GiB", v["memoryMiB"].as_f64().unwrap_or(0.0) / 1024.0);
+        let cpu = |v: &Value| num(&v["cpuMillis"]);
+        let gib = |v: &Value| format!("{} MiB", num(&v["memoryMiB"]));
         let unplaced: Vec<String> = arr(&c["unplacedAtBaseline"])
             .iter()
             .map(|u| format!("{} ({})", text(&u["app"]), num(&u["replicas"])))
             .collect();
         out.push_str(&format!(
-            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{} / {} cores</td><td class="num">{} / {}</td><td class="num">{} / {}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{} m / {} m</td><td class="num">{} / {}</td><td class="num">{} / {}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
             esc(text(&c["cluster"])),
             num(&c["nodes"]),
             num(&c["appNodes"]),
@@ -1044,11 +1044,10 @@ fn exit_section(
     out
 }
 
-/// Bytes in GB (10^9, as the planner's figures), or MB for small sizes.
+/// Bytes exactly as the JSON has them, with GB (10^9, as the planner writes them) to read.
 fn bytes_text(v: &Value) -> String {
     match v.as_f64() {
-        Some(b) if b >= 1e9 => format!("{:.1} GB", b / 1e9),
-        Some(b) => format!("{:.1} MB", b / 1e6),
+        Some(b) => format!("{} bytes (≈ {:.1} GB)", num(v), b / 1e9),
         None => "—".into(),
     }
 }

@@ -97,9 +97,9 @@ pub(crate) fn format_time(ms: i64) -> String {
     )
 }
 
-/// A number as the JSON has it, with thousands separated by a thin space for reading.
-/// Integers stay integers; fractions keep at most two decimals (the JSON's own rounding
-/// is shown in the API).
+/// A number exactly as the JSON has it (Rust's shortest round-trip form, the same digits
+/// serde_json writes), with thousands separated by a narrow space for reading. Never rounded:
+/// every figure on a page must equal the CLI's JSON.
 pub(crate) fn num(v: &Value) -> String {
     match v {
         Value::Number(n) => {
@@ -109,9 +109,8 @@ pub(crate) fn num(v: &Value) -> String {
                 group(&u.to_string())
             } else {
                 let f = n.as_f64().unwrap_or(0.0);
-                let s = format!("{f:.2}");
+                let s = format!("{f}");
                 let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-                let frac = frac.trim_end_matches('0');
                 if frac.is_empty() { group(int) } else { format!("{}.{frac}", group(int)) }
             }
         }
@@ -122,12 +121,14 @@ pub(crate) fn num(v: &Value) -> String {
     }
 }
 
-/// Euros with two decimals and grouped thousands: `1 234.50 €`.
+/// Euros: at least two decimals, more when the JSON has more (a price per GB), grouped
+/// thousands: `1 234.50 €`, `0.0572 €`.
 pub(crate) fn eur(v: &Value) -> String {
     match v.as_f64() {
         Some(f) => {
-            let s = format!("{f:.2}");
-            let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+            let s = format!("{f}");
+            let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+            let frac = if frac.len() < 2 { format!("{frac:0<2}") } else { frac.to_owned() };
             format!("{}.{frac} €", group(int))
         }
         None => "—".into(),
@@ -236,6 +237,9 @@ mod tests {
         assert_eq!(format_time(1_777_777_777_000), "2026-05-03 03:09:37 UTC");
         assert_eq!(num(&json!(1234567)), "1\u{202f}234\u{202f}567");
         assert_eq!(num(&json!(12.5)), "12.5");
+        assert_eq!(num(&json!(0.075)), "0.075", "never rounded");
+        assert_eq!(eur(&json!(0.0572)), "0.0572 €");
+        assert_eq!(eur(&json!(35.5)), "35.50 €");
         assert_eq!(num(&json!(-1234.0)), "-1\u{202f}234");
         assert_eq!(eur(&json!(1500.0)), "1\u{202f}500.00 €");
     }

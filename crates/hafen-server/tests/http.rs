@@ -151,6 +151,83 @@ fn answers_are_the_clis_own_documents() {
     }
 }
 
+/// A figure as the pages print it, thousands separators removed.
+fn figure(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if v.is_f64() => format!("{f}"),
+        _ => v.to_string(),
+    }
+}
+
+fn euro(v: &Value) -> String {
+    let s = figure(v);
+    match s.split_once('.') {
+        Some((i, f)) if f.len() < 2 => format!("{i}.{f:0<2} €"),
+        Some(_) => format!("{s} €"),
+        None => format!("{s}.00 €"),
+    }
+}
+
+#[test]
+fn plan_figures_on_the_pages_equal_the_clis_json() {
+    for name in examples() {
+        let text = example(&name);
+        let plan = cli_plan_json(&text);
+        let server = start_text(&text, Opts::default());
+        let cost_page = get(server.addr, "/cost").body.replace('\u{202f}', "");
+        let cost = &plan["cost"];
+        for key in ["infrastructureMonthlyEUR", "totalMonthlyEUR"] {
+            assert!(cost_page.contains(&euro(&cost[key])), "{name}: {key} {}", euro(&cost[key]));
+        }
+        for c in cost["clusters"].as_array().expect("clusters") {
+            assert!(cost_page.contains(&euro(&c["monthlyEUR"])), "{name}: cluster cost");
+            for l in c["lines"].as_array().expect("lines") {
+                for k in ["unitEUR", "monthlyEUR"] {
+                    assert!(cost_page.contains(&euro(&l[k])), "{name}: line {k} {}", euro(&l[k]));
+                }
+                assert!(
+                    cost_page.contains(&figure(&l["quantity"])),
+                    "{name}: quantity {}",
+                    l["quantity"]
+                );
+            }
+        }
+        for o in cost["comparison"].as_array().expect("offers") {
+            for k in ["computeEUR", "controlPlaneEUR", "egressEUR", "otherEUR", "totalEUR"] {
+                assert!(cost_page.contains(&euro(&o[k])), "{name}: offer {k}");
+            }
+        }
+        let sov_page = get(server.addr, "/sovereignty").body.replace('\u{202f}', "");
+        let sov = &plan["sovereignty"];
+        for fear in ["dataProtection", "independence", "lockIn"] {
+            let f = &sov["platform"][fear];
+            assert!(
+                sov_page.contains(&format!(">{} <small>", figure(&f["score"]))),
+                "{name}: {fear}"
+            );
+            for c in f["contributions"].as_array().expect("contributions") {
+                assert!(
+                    sov_page.contains(&format!(">{}</td>", figure(&c["points"]))),
+                    "{name}: {fear} points"
+                );
+            }
+        }
+        for d in sov["dependencies"].as_array().expect("deps") {
+            assert!(sov_page.contains(d["host"].as_str().expect("host")), "{name}: BOM host");
+        }
+        let sc_page = get(server.addr, "/scenarios").body.replace('\u{202f}', "");
+        for (k, v) in plan["summary"].as_object().expect("summary") {
+            if v.is_number() {
+                assert!(
+                    sc_page.contains(&format!(r#"<div class="v">{}</div>"#, figure(v))),
+                    "{name}: summary {k}"
+                );
+            }
+        }
+        server.stop().expect("stops");
+    }
+}
+
 #[test]
 fn exit_plans_equal_the_clis() {
     let text = example("two-stack-hetzner");
