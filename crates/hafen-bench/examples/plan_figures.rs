@@ -14,6 +14,13 @@ fn main() {
         return;
     };
     let load = t.elapsed();
+    // Where the time goes (single thread): without samples, without adversarial rounds.
+    for (label, samples, rounds) in [("breakdown: no samples", 0, 16), ("breakdown: no samples, no swaps", 0, 0)] {
+        let opts = hafen_plan::Options { threads: 1, samples, adversarial_rounds: rounds, ..hafen_plan::Options::default() };
+        let t = Instant::now();
+        let _ = hafen_plan::plan(&loaded, &opts, &mut |_, _| {});
+        println!("  {label}: {:.3} s", t.elapsed().as_secs_f64());
+    }
     for threads in [1, 2] {
         let opts = hafen_plan::Options { threads, ..hafen_plan::Options::default() };
         let t = Instant::now();

@@ -225,8 +225,28 @@ pub struct ClusterInfo {
     pub stable_ip_apps: Vec<String>,
     /// Primary site.
     pub site: usize,
-    /// Server types of workload pools per site (for buffer advice), in spec order.
+    /// Server types of workload pools per site, in spec order.
     pub worker_types: Vec<(usize, String)>,
+    /// Candidates for buffer advice: the pools' own types and every other type the site's
+    /// provider offers there.
+    pub buffer_types: Vec<BufferType>,
+}
+
+/// A server type that could be added as buffer at a site.
+#[derive(Debug, Clone)]
+pub struct BufferType {
+    /// Site.
+    pub site: usize,
+    /// Server type.
+    pub server_type: String,
+    /// Allocatable of one such worker in this cluster.
+    pub alloc: Res,
+    /// Monthly price.
+    pub price: f64,
+    /// False when the catalogue records that the provider currently refuses orders.
+    pub orderable: bool,
+    /// True for a type a pool of this cluster already uses.
+    pub own: bool,
 }
 
 /// Everything the scenarios run over.
@@ -521,6 +541,41 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             }
         }
         let end = nodes.len();
+        let mut buffer_types = Vec::new();
+        for site_name in cluster.sites() {
+            let Some(si) = site_idx(site_name) else { continue };
+            let Some(site) = spec.sites.get(si) else { continue };
+            let Some(info) = spec.provider(&site.provider).and_then(|p| catalog.provider(&p.type_))
+            else {
+                continue;
+            };
+            for st in &info.server_types {
+                let own = worker_types.contains(&(si, st.name.clone()));
+                let here = st.locations.as_ref().is_none_or(|l| l.contains(&site.location));
+                if !own && !here {
+                    continue;
+                }
+                let orderable = st.availability.as_ref().is_none_or(|a| a.orderable);
+                if !own && !orderable {
+                    continue;
+                }
+                let (alloc, _) = allocation(
+                    cluster,
+                    Some(info.category),
+                    st,
+                    NodeKind::Worker,
+                    !has_storage_role,
+                );
+                buffer_types.push(BufferType {
+                    site: si,
+                    server_type: st.name.clone(),
+                    alloc,
+                    price: st.price.monthly_eur,
+                    orderable,
+                    own,
+                });
+            }
+        }
         let backups = cluster.backups.as_ref();
         clusters.push(ClusterInfo {
             name: cluster.name.clone(),
@@ -536,6 +591,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             stable_ip_apps: Vec::new(),
             site: site_idx(&cluster.site).unwrap_or(0),
             worker_types,
+            buffer_types,
         });
     }
     for tenant in &spec.tenants {

@@ -485,6 +485,7 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
                 count: b.count,
                 lower_bound: b.lower_bound,
                 monthly_eur: round2(b.count as f64 * b.unit_eur),
+                orderable: b.orderable,
             });
         }
         if let Some(why) = &c.no_buffer {
