@@ -390,6 +390,10 @@ pub fn plan(
             .into(),
     );
     assumptions.push(
+        "User scenarios with `nodes: N` lose the N most loaded nodes of each listed pool; buffer advice considers every type the site's provider sells there now and the pools' own types."
+            .into(),
+    );
+    assumptions.push(
         "Data copies: Hetzner Cloud volumes survive node loss but not site loss; Piraeus/Longhorn keep `storage.replicas` copies on storage nodes; other volumes live on the node. A database's replica cluster is a copy in that cluster."
             .into(),
     );
