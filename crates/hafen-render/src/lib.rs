@@ -2,11 +2,78 @@
 //!
 //! Rendering is pure and deterministic: the same platform gives the same bytes. Paths are built
 //! only from validated DNS-label names and fixed segments, and [`Repo::insert`] refuses any
-//! path that could leave the output folder, so no spec can make the writer escape it.
+//! path that could leave the output folder; a refused path fails the render with a diagnostic
+//! instead of silently dropping a file. Before anything is returned, every file is scanned for
+//! secret values (see [`guard`]).
+//!
+//! Layout of the rendered repository (explained to its readers in the rendered `README.md`):
+//! `management/` for the Cluster API management cluster, `clusters/<cluster>/` per workload
+//! cluster (delivery objects and platform components), `tenants/<tenant>/` with one shared base
+//! and per-cluster overlays, and `bootstrap/` with the files used by hand on day 0.
 
-use hafen_diag::Diagnostic;
-use hafen_spec::LoadedPlatform;
+pub mod components;
+mod delivery;
+mod docs;
+pub mod guard;
+mod k3s;
+mod management;
+mod out;
+mod platform;
+mod talos;
+mod tenants;
+
+pub use components::{
+    Chart, Component, Daemon, DaemonNodes, Endpoint, GitChart, Operator, components,
+    daemon_overhead, management_components,
+};
+
+use hafen_diag::{CodeInfo, Diagnostic, Severity};
+use hafen_spec::{LoadedPlatform, PlatformSpec};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+
+/// Diagnostic codes of the renderer.
+pub mod codes {
+    /// An output path would leave the output folder (a renderer bug or a hostile name).
+    pub const UNSAFE_PATH: &str = "RENDER001";
+    /// A secret value would be written into the repository.
+    pub const SECRET_IN_OUTPUT: &str = "RENDER002";
+    /// The spec asks for a combination the rendered tools cannot express.
+    pub const UNSUPPORTED: &str = "RENDER003";
+    /// The spec lacks a fact the rendered objects need.
+    pub const MISSING: &str = "RENDER004";
+    /// A name collides with a name the platform reserves.
+    pub const RESERVED_NAME: &str = "RENDER005";
+}
+
+/// Metadata for the codes above.
+pub const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: codes::UNSAFE_PATH,
+        severity: Severity::Error,
+        summary: "an output path that would leave the output folder",
+    },
+    CodeInfo {
+        code: codes::SECRET_IN_OUTPUT,
+        severity: Severity::Error,
+        summary: "a secret value that would be committed to the rendered repository",
+    },
+    CodeInfo {
+        code: codes::UNSUPPORTED,
+        severity: Severity::Error,
+        summary: "a combination the rendered tools (Cluster API, Flux, Argo CD) cannot express",
+    },
+    CodeInfo {
+        code: codes::MISSING,
+        severity: Severity::Error,
+        summary: "a fact the rendered objects need is missing from the spec",
+    },
+    CodeInfo {
+        code: codes::RESERVED_NAME,
+        severity: Severity::Error,
+        summary: "a name that collides with a namespace or name the platform itself uses",
+    },
+];
 
 /// A rendered repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,18 +94,197 @@ impl Repo {
 }
 
 /// True for `a/b/c.yaml`-style paths: no absolute paths, no `.`/`..` segments, no empty
-/// segments, no backslashes, no control characters.
+/// segments, no backslashes, no control characters, no drive prefixes.
 pub fn is_safe_relative_path(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
         && !path.contains('\\')
+        && !path.contains(':')
         && !path.chars().any(char::is_control)
         && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
+/// Everything a render step needs: the platform, the output so far, and the diagnostics.
+pub(crate) struct Ctx<'a> {
+    pub(crate) loaded: &'a LoadedPlatform,
+    pub(crate) spec: &'a PlatformSpec,
+    pub(crate) platform: &'a str,
+    /// Labels added to every rendered object (the spec's `metadata.labels`).
+    pub(crate) base_labels: Map<String, Value>,
+    /// Sub-folder of the Git repository that holds the rendered output (no slashes at the ends).
+    pub(crate) root: String,
+    pub(crate) out: out::Out,
+}
+
+impl Ctx<'_> {
+    /// Records an error located at the spec path (or its nearest written ancestor).
+    pub(crate) fn error(&mut self, code: &'static str, message: String, path: &str, help: &str) {
+        let d = Diagnostic::error(code, message)
+            .with_span(self.loaded.spans.nearest(path))
+            .with_path(path)
+            .with_help(help);
+        self.out.diagnostics.push(d);
+    }
+
+    /// A folder of the output as the delivery engine sees it inside the Git repository.
+    pub(crate) fn git_path(&self, path: &str) -> String {
+        if self.root.is_empty() { format!("./{path}") } else { format!("./{}/{path}", self.root) }
+    }
+
+    /// Labels of every object, merged with `extra`.
+    pub(crate) fn labels(&self, extra: &[(&str, &str)]) -> Map<String, Value> {
+        let mut m = self.base_labels.clone();
+        for (k, v) in extra {
+            m.insert((*k).to_owned(), json!(v));
+        }
+        m
+    }
+}
+
+/// Namespaces the platform itself uses on workload clusters; tenants may not take them.
+pub(crate) const PLATFORM_NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "flux-system",
+    "argocd",
+    "monitoring",
+    "cert-manager",
+    "traefik",
+    "external-dns",
+    "external-secrets",
+    "openbao",
+    "metallb-system",
+    "piraeus-datastore",
+    "longhorn-system",
+    "local-path-storage",
+    "cnpg-system",
+    "velero",
+];
+
+/// Namespaces of the management cluster besides one per workload cluster.
+pub(crate) const MANAGEMENT_NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "flux-system",
+    "argocd",
+    "capi-system",
+    "caph-system",
+    "cabpt-system",
+    "cacppt-system",
+    "cert-manager",
+];
+
 /// Renders the platform.
 pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
+    let spec = &loaded.platform.spec;
+    let mut ctx = Ctx {
+        loaded,
+        spec,
+        platform: &loaded.platform.metadata.name,
+        base_labels: loaded
+            .platform
+            .metadata
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect(),
+        root: spec.gitops.path.trim_matches('/').to_owned(),
+        out: out::Out::default(),
+    };
+    if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
+        ctx.error(
+            codes::UNSAFE_PATH,
+            format!("`gitops.path` `{}` is not a relative folder inside the repository", spec.gitops.path),
+            "spec.gitops.path",
+            "write a folder such as `platform` or leave it empty for the repository root",
+        );
+    }
+    check_names(&mut ctx);
+    management::render(&mut ctx);
+    for (index, cluster) in spec.clusters.iter().enumerate() {
+        platform::render(&mut ctx, index, cluster);
+        delivery::render_cluster(&mut ctx, index, cluster);
+    }
+    delivery::render_management(&mut ctx);
+    tenants::render(&mut ctx);
+    docs::render(&mut ctx);
+
+    let mut diagnostics = std::mem::take(&mut ctx.out.diagnostics);
     let mut repo = Repo::default();
-    repo.insert("README.md".into(), format!("# {}\n", loaded.platform.metadata.name));
-    Ok(repo)
+    for (path, file) in &ctx.out.files {
+        let bytes = out::file_bytes(file);
+        if !repo.insert(path.clone(), bytes) {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::UNSAFE_PATH,
+                    format!("refusing to write `{}`: the path would leave the output folder", path.escape_debug()),
+                )
+                .with_help("names become folder names; use DNS labels (lowercase letters, digits, `-`)"),
+            );
+        }
+    }
+    diagnostics.extend(guard::scan(loaded, &repo));
+    if diagnostics.is_empty() {
+        Ok(repo)
+    } else {
+        hafen_diag::sort(&mut diagnostics);
+        Err(diagnostics)
+    }
+}
+
+/// Names that would collide with what the platform itself uses.
+fn check_names(ctx: &mut Ctx<'_>) {
+    let spec = ctx.spec;
+    for (i, tenant) in spec.tenants.iter().enumerate() {
+        if PLATFORM_NAMESPACES.contains(&tenant.name.as_str()) || tenant.name.starts_with("kube-") {
+            ctx.error(
+                codes::RESERVED_NAME,
+                format!("tenant `{}` would take the platform namespace of the same name", tenant.name),
+                &format!("spec.tenants[{i}].name"),
+                "rename the tenant; its name becomes its namespace on every cluster",
+            );
+        }
+    }
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str()) || cluster.name.starts_with("kube-") {
+            ctx.error(
+                codes::RESERVED_NAME,
+                format!("cluster `{}` would take a namespace of the management cluster", cluster.name),
+                &format!("spec.clusters[{i}].name"),
+                "rename the cluster; its Cluster API objects live in a namespace of its name",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        let mut repo = Repo::default();
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "c:/x",
+            "a/\u{0}b",
+            "a/\nb",
+            ".",
+            "..",
+        ] {
+            assert!(!repo.insert(bad.into(), String::new()), "{bad:?} was accepted");
+        }
+        assert!(repo.files.is_empty());
+        assert!(repo.insert("clusters/prod/kustomization.yaml".into(), String::new()));
+    }
 }

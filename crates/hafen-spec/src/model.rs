@@ -370,6 +370,10 @@ pub struct ControlPlane {
     /// Sites to spread control-plane nodes over; default the cluster's site.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// Hetzner Robot server numbers of the dedicated control-plane servers (one
+    /// `HetznerBareMetalHost` each); more than `replicas` keeps spares ready for replacement.
+    #[serde(default)]
+    pub server_ids: Vec<u64>,
     /// Let workloads run on control-plane nodes (small clusters with no worker pool).
     #[serde(default)]
     pub schedulable: bool,
@@ -411,6 +415,10 @@ pub struct NodePool {
     /// Node taints, `key=value:Effect`.
     #[serde(default)]
     pub taints: Vec<String>,
+    /// Hetzner Robot server numbers of the dedicated servers of this pool (one
+    /// `HetznerBareMetalHost` each); more than `count` keeps spares ready for replacement.
+    #[serde(default)]
+    pub server_ids: Vec<u64>,
 }
 
 /// Container network interface.
@@ -539,6 +547,11 @@ pub struct ClusterNetwork {
     /// Cluster Mesh membership.
     #[serde(default)]
     pub mesh: Option<Mesh>,
+    /// Addresses MetalLB may hand to LoadBalancer services on bare-metal sites (single
+    /// addresses, CIDRs or `first-last` ranges routed to the site). Default: the top of the
+    /// site's vSwitch subnet (`.240`–`.254`), announced on the VLAN.
+    #[serde(default, rename = "loadBalancerIPs")]
+    pub load_balancer_ips: Vec<String>,
 }
 
 /// Storage backend for persistent volumes.
@@ -1086,6 +1099,10 @@ pub struct Endpoint {
     /// True when a US company controls the operator.
     #[serde(default)]
     pub us_parent: Option<bool>,
+    /// The site this service runs at, when it runs on the platform's own infrastructure
+    /// (a self-hosted Git server or registry); clusters must reach it privately.
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// What fails in a user-defined scenario.

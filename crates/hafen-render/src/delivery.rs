@@ -1,0 +1,621 @@
+//! Delivery: how Flux or Argo CD applies the rendered repository.
+//!
+//! Flux runs in every workload cluster and in the management cluster. Each applies its own
+//! folder through one `GitRepository` and a chain of `Kustomization`s ordered by `dependsOn`:
+//! secret operators → secrets → controllers → configs → tenants. Third-party charts are pinned
+//! `HelmRelease`s with explicit values; Helm keeps at most three revisions and drift detection
+//! puts back anything changed by hand, so the repository stays the only truth.
+//!
+//! Argo CD runs once, in the management cluster, and applies to every workload cluster by
+//! name: per cluster an `Application` per component (Helm source with the same pinned chart and
+//! values) ordered by sync waves, and per tenant an `ApplicationSet` over the clusters it names,
+//! so one definition is deployed identically everywhere.
+
+use crate::components::{self, lookup};
+use crate::out::{meta, name};
+use crate::platform::{Layer, Platform, Release};
+use crate::tenants;
+use crate::{Ctx, codes};
+use hafen_spec::{Cluster, GitOpsEngine, SecretsBackend};
+use serde_json::{Map, Value, json};
+
+const FLUX_NS: &str = "flux-system";
+const ARGO_NS: &str = "argocd";
+/// Name of the GitRepository every Flux Kustomization reads from.
+pub(crate) const SOURCE: &str = "platform";
+
+fn is_flux(ctx: &Ctx<'_>) -> bool {
+    ctx.spec.gitops.engine == GitOpsEngine::Flux
+}
+
+fn header(cluster: &Cluster, what: &str) -> String {
+    format!("{what} of cluster `{}`.\nRendered by Hafen from the platform spec; edit the spec, not this file.", cluster.name)
+}
+
+/// The Git URL as the delivery engines accept it, or an error.
+fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
+    let url = ctx.spec.gitops.repo.clone();
+    if url.starts_with("ssh://") || url.starts_with("https://") || url.starts_with("http://") {
+        return Some(url);
+    }
+    let help = match url.split_once(':') {
+        Some((user_host, path)) if user_host.contains('@') && !path.starts_with("//") => {
+            format!("write it as a URL: `ssh://{user_host}/{path}`")
+        }
+        _ => "write `ssh://git@host/path.git` or `https://host/path.git`".to_owned(),
+    };
+    ctx.error(
+        codes::UNSUPPORTED,
+        format!("the Git repository `{url}` is not a URL Flux and Argo CD accept"),
+        "spec.gitops.repo",
+        &help,
+    );
+    None
+}
+
+fn git_repository(ctx: &Ctx<'_>, url: &str, labels: &Map<String, Value>) -> Value {
+    let mut spec = Map::new();
+    spec.insert("interval".into(), json!(ctx.spec.gitops.interval));
+    spec.insert("url".into(), json!(url));
+    spec.insert("ref".into(), json!({ "branch": ctx.spec.gitops.branch }));
+    if let Some(secret) = &ctx.spec.gitops.secret_ref {
+        spec.insert("secretRef".into(), json!({ "name": secret.name }));
+    }
+    json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": meta(SOURCE, Some(FLUX_NS), labels),
+        "spec": spec,
+    })
+}
+
+/// A Flux Kustomization reading `path` from the platform repository.
+fn flux_kustomization(
+    ctx: &Ctx<'_>,
+    name: &str,
+    path: &str,
+    depends_on: &[String],
+    wait: bool,
+    sops: bool,
+    labels: &Map<String, Value>,
+) -> Value {
+    let mut spec = Map::new();
+    spec.insert("interval".into(), json!(ctx.spec.gitops.interval));
+    spec.insert("retryInterval".into(), json!("2m"));
+    spec.insert("timeout".into(), json!("10m"));
+    spec.insert("sourceRef".into(), json!({ "kind": "GitRepository", "name": SOURCE }));
+    spec.insert("path".into(), json!(ctx.git_path(path)));
+    spec.insert("prune".into(), json!(true));
+    spec.insert("wait".into(), json!(wait));
+    if !depends_on.is_empty() {
+        spec.insert("dependsOn".into(), Value::Array(depends_on.iter().map(|d| json!({ "name": d })).collect()));
+    }
+    if sops {
+        spec.insert("decryption".into(), json!({ "provider": "sops", "secretRef": { "name": "sops-age" } }));
+    }
+    json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": meta(name, Some(FLUX_NS), labels),
+        "spec": spec,
+    })
+}
+
+fn namespace(ns: &str, extra: &[(&str, &str)], labels: &Map<String, Value>) -> Value {
+    let mut l = labels.clone();
+    for (k, v) in extra {
+        l.insert((*k).to_owned(), json!(v));
+    }
+    json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &l) })
+}
+
+/// Namespaces that exist on every cluster before Flux runs.
+fn preexisting(ns: &str) -> bool {
+    matches!(ns, "kube-system" | "default" | FLUX_NS)
+}
+
+/// The Flux objects of one release: its namespace, chart source and `HelmRelease`.
+fn flux_release(
+    release: &Release,
+    all: &[Release],
+    with_namespace: bool,
+    labels: &Map<String, Value>,
+) -> Vec<Value> {
+    let Some(component) = lookup(release.component) else { return Vec::new() };
+    let mut docs = Vec::new();
+    if with_namespace && !preexisting(&release.namespace) {
+        // Pod Security labels of every release sharing the namespace.
+        let mut ns_labels: Vec<(&str, &str)> = Vec::new();
+        for r in all.iter().filter(|r| r.namespace == release.namespace) {
+            for l in &r.namespace_labels {
+                if !ns_labels.contains(l) {
+                    ns_labels.push(*l);
+                }
+            }
+        }
+        docs.push(namespace(&release.namespace, &ns_labels, labels));
+    }
+    let source_name = name(&[&release.name]);
+    let (source, chart_spec) = if let Some(chart) = &component.chart {
+        (
+            json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "HelmRepository",
+                "metadata": meta(&source_name, Some(FLUX_NS), labels),
+                "spec": { "interval": "24h", "url": chart.repository },
+            }),
+            json!({
+                "chart": chart.name,
+                "version": chart.version,
+                "sourceRef": { "kind": "HelmRepository", "name": source_name, "namespace": FLUX_NS },
+            }),
+        )
+    } else if let Some(git) = &component.git {
+        (
+            json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": meta(&source_name, Some(FLUX_NS), labels),
+                "spec": { "interval": "24h", "url": git.url, "ref": { "tag": git.tag } },
+            }),
+            json!({
+                "chart": git.path,
+                "reconcileStrategy": "Revision",
+                "sourceRef": { "kind": "GitRepository", "name": source_name, "namespace": FLUX_NS },
+            }),
+        )
+    } else {
+        return docs;
+    };
+    docs.push(source);
+    let mut spec = Map::new();
+    spec.insert("interval".into(), json!("1h"));
+    spec.insert("releaseName".into(), json!(release.name));
+    spec.insert("chart".into(), json!({ "spec": chart_spec }));
+    let depends: Vec<Value> = release
+        .depends_on
+        .iter()
+        .filter_map(|d| all.iter().find(|r| &r.name == d))
+        .map(|r| json!({ "name": r.name, "namespace": r.namespace }))
+        .collect();
+    if !depends.is_empty() {
+        spec.insert("dependsOn".into(), Value::Array(depends));
+    }
+    spec.insert(
+        "install".into(),
+        json!({ "crds": "CreateReplace", "remediation": { "retries": 3 } }),
+    );
+    spec.insert(
+        "upgrade".into(),
+        json!({ "crds": "CreateReplace", "cleanupOnFail": true, "remediation": { "retries": 3, "strategy": "rollback" } }),
+    );
+    // The repository is the truth: changes made by hand are reverted, and Helm keeps only a
+    // short history in the cluster.
+    spec.insert("driftDetection".into(), json!({ "mode": "enabled" }));
+    spec.insert("maxHistory".into(), json!(3));
+    spec.insert("values".into(), release.values.clone());
+    docs.push(json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": meta(&release.name, Some(&release.namespace), labels),
+        "spec": spec,
+    }));
+    docs
+}
+
+fn write_folder(ctx: &mut Ctx<'_>, dir: &str, files: Vec<(String, String, Vec<Value>)>) {
+    let mut resources = Vec::new();
+    for (file, head, docs) in files {
+        resources.push(file.clone());
+        ctx.out.yaml(format!("{dir}/{file}"), &head, docs);
+    }
+    ctx.out.kustomization(dir, resources);
+}
+
+fn sops_readme(cluster: &Cluster, folder: &str, expected: &[String], recipient: Option<&str>) -> String {
+    let mut text = format!(
+        "# Secrets of `{folder}` (cluster `{}`)\n\nThis folder holds SOPS-encrypted Secrets only. Flux decrypts them with the age key in the\n`sops-age` Secret of `flux-system`; the repository never holds a value in plain text.\n\nExpected files:\n\n",
+        cluster.name
+    );
+    for e in expected {
+        text.push_str(&format!("- `{e}`\n"));
+    }
+    text.push_str("\nCreate one with\n\n```sh\nkubectl create secret generic NAME -n NAMESPACE --from-literal=KEY=VALUE --dry-run=client -o yaml \\\n  | sops --encrypt --age ");
+    text.push_str(recipient.unwrap_or("<age recipient>"));
+    text.push_str(" --encrypted-regex '^(data|stringData)$' --input-type yaml --output-type yaml /dev/stdin > FILE.sops.yaml\n```\n");
+    text
+}
+
+/// The secrets a SOPS cluster's platform expects as encrypted files.
+fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    if components::has_cloud(ctx.spec, cluster) {
+        out.push("hcloud.sops.yaml: Secret `hcloud` in `kube-system` (keys `token`, `network`)".to_owned());
+    }
+    if cluster.dns.as_ref().is_some_and(|d| d.secret_ref.is_some()) {
+        out.push("external-dns.sops.yaml: Secret `external-dns` in `external-dns`".to_owned());
+    }
+    if cluster.backups.is_some() {
+        out.push("velero-s3.sops.yaml: Secret `velero-s3` in `velero` (key `cloud`, an AWS credentials file)".to_owned());
+    }
+    out
+}
+
+/// Renders a cluster's platform folders and its delivery objects.
+pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, platform: &Platform) {
+    let c = cluster.name.as_str();
+    let labels = ctx.labels(&[]);
+    let sops = cluster.secrets.backend == SecretsBackend::Sops;
+    if sops && !is_flux(ctx) {
+        ctx.error(
+            codes::UNSUPPORTED,
+            format!("cluster `{c}` keeps secrets with SOPS, which Argo CD cannot decrypt without a plugin"),
+            &format!("spec.clusters[{index}].secrets.backend"),
+            "use `backend: openbao` with Argo CD, or deliver with Flux (`gitops.engine: flux`)",
+        );
+        return;
+    }
+    let base = format!("clusters/{c}/platform");
+
+    // Plain-object folders, the same for both engines.
+    let has_secrets = !platform.secrets.is_empty() || sops;
+    if sops {
+        let text = sops_readme(cluster, &format!("{base}/secrets"), &sops_expected(ctx, cluster), cluster.secrets.age_recipient.as_deref());
+        ctx.out.text(format!("{base}/secrets/README.md"), text);
+    } else if !platform.secrets.is_empty() {
+        let files = platform
+            .secrets
+            .iter()
+            .map(|(f, docs)| (f.clone(), header(cluster, "Platform secrets (references into OpenBao, no values)"), docs.clone()))
+            .collect();
+        write_folder(ctx, &format!("{base}/secrets"), files);
+    }
+    let has_storage_configs = !platform.storage_configs.is_empty();
+    let has_configs = !platform.configs.is_empty();
+    for (folder, configs) in [("storage-config", &platform.storage_configs), ("configs", &platform.configs)] {
+        if configs.is_empty() {
+            continue;
+        }
+        let files = configs
+            .iter()
+            .map(|(f, docs)| (f.clone(), header(cluster, "Platform configuration"), docs.clone()))
+            .collect();
+        write_folder(ctx, &format!("{base}/{folder}"), files);
+    }
+    bootstrap_values(ctx, cluster, platform);
+
+    if is_flux(ctx) {
+        let mut namespaces: Vec<&str> = Vec::new();
+        for layer in Layer::ALL {
+            let mut files: Vec<(String, String, Vec<Value>)> = Vec::new();
+            for r in platform.releases.iter().filter(|r| r.layer == layer) {
+                let first = !namespaces.contains(&r.namespace.as_str());
+                namespaces.push(&r.namespace);
+                let head = release_header(ctx, cluster, r);
+                files.push((format!("{}.yaml", r.name), head, flux_release(r, &platform.releases, first, &labels)));
+            }
+            if !files.is_empty() {
+                write_folder(ctx, &format!("{base}/{}", layer.folder()), files);
+            }
+        }
+        let Some(url) = repo_url(ctx) else { return };
+        // Entry point, applied once by hand: the source and the Kustomization of this folder.
+        let sync = vec![
+            git_repository(ctx, &url, &labels),
+            flux_kustomization(ctx, "cluster", &format!("clusters/{c}"), &[], false, false, &labels),
+        ];
+        ctx.out.yaml(format!("clusters/{c}/flux/sync.yaml"), &header(cluster, "Flux source and entry point"), sync);
+        ctx.out.kustomization(&format!("clusters/{c}/flux"), vec!["sync.yaml".into()]);
+
+        // The layers, each waiting for the one before: network → storage → (storage
+        // configuration) → secret operators → secrets → controllers → configuration.
+        let mut chain: Vec<Value> = Vec::new();
+        let mut previous: Vec<String> = Vec::new();
+        let mut step = |ctx: &Ctx<'_>, chain: &mut Vec<Value>, previous: &mut Vec<String>, name: &str, folder: &str, sops: bool| {
+            chain.push(flux_kustomization(ctx, name, &format!("{base}/{folder}"), previous, true, sops, &labels));
+            *previous = vec![name.to_owned()];
+        };
+        for layer in Layer::ALL {
+            if layer == Layer::Controllers && has_secrets {
+                step(ctx, &mut chain, &mut previous, "platform-secrets", "secrets", sops);
+            }
+            if platform.releases.iter().any(|r| r.layer == layer) {
+                step(ctx, &mut chain, &mut previous, &format!("platform-{}", layer.folder()), layer.folder(), false);
+            }
+            if layer == Layer::Storage && has_storage_configs {
+                step(ctx, &mut chain, &mut previous, "platform-storage-config", "storage-config", false);
+            }
+        }
+        if has_configs {
+            step(ctx, &mut chain, &mut previous, "platform-configs", "configs", false);
+        }
+        ctx.out.yaml(
+            format!("clusters/{c}/platform.yaml"),
+            &header(cluster, "Flux Kustomizations of the platform layers, applied in dependency order"),
+            chain,
+        );
+        let mut tenant_ks = Vec::new();
+        for tenant in tenants::tenants_on(ctx.spec, c) {
+            let ks = flux_kustomization(
+                ctx,
+                &name(&["tenant", &tenant.name]),
+                &format!("tenants/{}/overlays/{c}", tenant.name),
+                &previous,
+                false,
+                false,
+                &labels,
+            );
+            tenant_ks.push(ks);
+            if sops && tenants::tenant_has_secrets(tenant) {
+                tenant_ks.push(flux_kustomization(
+                    ctx,
+                    &name(&["tenant", &tenant.name, "secrets"]),
+                    &format!("tenants/{}/secrets", tenant.name),
+                    &previous,
+                    false,
+                    true,
+                    &labels,
+                ));
+            }
+        }
+        let mut resources = vec!["flux".to_owned(), "platform.yaml".to_owned()];
+        if !tenant_ks.is_empty() {
+            ctx.out.yaml(
+                format!("clusters/{c}/tenants.yaml"),
+                &header(cluster, "Flux Kustomizations of the tenants, each after the platform"),
+                tenant_ks,
+            );
+            resources.push("tenants.yaml".into());
+        }
+        ctx.out.kustomization(&format!("clusters/{c}"), resources);
+    } else {
+        argo_cluster(ctx, cluster, platform, has_secrets, has_storage_configs, has_configs);
+    }
+}
+
+fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String {
+    let component = lookup(release.component);
+    let version = component.map(|c| c.version.clone()).unwrap_or_default();
+    let mut text = format!(
+        "{} {} for cluster `{}`: {}.",
+        component.map(|c| c.display_name.clone()).unwrap_or_default(),
+        version,
+        cluster.name,
+        component.map(|c| c.purpose.clone()).unwrap_or_default()
+    );
+    if release.component == "cilium" {
+        text.push_str(&format!("\nPod MTU {}.", crate::docs::mtu_line(ctx, cluster)));
+    }
+    text.push_str("\nRendered by Hafen from the platform spec; edit the spec, not this file.");
+    text
+}
+
+/// Day-0 copies of the values of the releases installed by hand before the delivery engine
+/// runs (the CNI, and the cloud controller that removes the uninitialised taint).
+fn bootstrap_values(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform) {
+    for release in &platform.releases {
+        if !matches!(release.component, "cilium" | "hcloud-ccm") {
+            continue;
+        }
+        let Some(component) = lookup(release.component) else { continue };
+        let Some(chart) = &component.chart else { continue };
+        let text = format!(
+            "# Values of `{}` ({} {} from {}) for the day-0 install on cluster `{}`,\n# identical to the release in clusters/{}/platform. Rendered by Hafen; see RUNBOOK.md.\n{}",
+            release.name,
+            chart.name,
+            chart.version,
+            chart.repository,
+            cluster.name,
+            cluster.name,
+            hafen_yaml::emit(&release.values)
+        );
+        ctx.out.text(format!("bootstrap/{}/{}-values.yaml", cluster.name, release.name), text);
+    }
+}
+
+fn sync_policy(namespace_labels: &[(&str, &str)]) -> Value {
+    let mut policy = json!({
+        "automated": { "prune": true, "selfHeal": true },
+        "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+        "retry": { "limit": 10, "backoff": { "duration": "30s", "factor": 2, "maxDuration": "10m" } },
+    });
+    if !namespace_labels.is_empty()
+        && let Some(obj) = policy.as_object_mut()
+    {
+        let labels: Map<String, Value> = namespace_labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        obj.insert("managedNamespaceMetadata".into(), json!({ "labels": labels }));
+    }
+    policy
+}
+
+fn argo_app(name: &str, wave: i32, project: &str, source: Value, destination: Value, policy: Value, labels: &Map<String, Value>) -> Value {
+    let mut metadata = meta(name, Some(ARGO_NS), labels);
+    if let Some(m) = metadata.as_object_mut() {
+        m.insert("annotations".into(), json!({ "argocd.argoproj.io/sync-wave": wave.to_string() }));
+        m.insert("finalizers".into(), json!(["resources-finalizer.argocd.argoproj.io"]));
+    }
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": metadata,
+        "spec": { "project": project, "source": source, "destination": destination, "syncPolicy": policy },
+    })
+}
+
+fn argo_cluster(
+    ctx: &mut Ctx<'_>,
+    cluster: &Cluster,
+    platform: &Platform,
+    has_secrets: bool,
+    has_storage_configs: bool,
+    has_configs: bool,
+) {
+    let Some(url) = repo_url(ctx) else { return };
+    let c = cluster.name.as_str();
+    let labels = ctx.labels(&[("hafen.dev/cluster", c)]);
+    let branch = ctx.spec.gitops.branch.clone();
+    let mut apps = Vec::new();
+    for release in &platform.releases {
+        let Some(component) = lookup(release.component) else { continue };
+        let wave = match release.layer {
+            Layer::Network => -5,
+            Layer::Storage => -4,
+            Layer::SecretOperators => -2,
+            Layer::Controllers => 0,
+        };
+        let mut helm = Map::new();
+        helm.insert("releaseName".into(), json!(release.name));
+        helm.insert("valuesObject".into(), release.values.clone());
+        let source = if let Some(chart) = &component.chart {
+            json!({ "repoURL": chart.repository, "chart": chart.name, "targetRevision": chart.version, "helm": helm })
+        } else if let Some(git) = &component.git {
+            json!({ "repoURL": git.url, "path": git.path, "targetRevision": git.tag, "helm": helm })
+        } else {
+            continue;
+        };
+        apps.push(argo_app(
+            &name(&[c, &release.name]),
+            wave,
+            "platform",
+            source,
+            json!({ "name": c, "namespace": release.namespace }),
+            sync_policy(&release.namespace_labels),
+            &labels,
+        ));
+    }
+    let folder = |sub: &str| ctx.git_path(&format!("clusters/{c}/platform/{sub}")).trim_start_matches("./").to_owned();
+    if has_storage_configs {
+        apps.push(argo_app(
+            &name(&[c, "platform-storage-config"]),
+            -3,
+            "platform",
+            json!({ "repoURL": url, "targetRevision": branch, "path": folder("storage-config") }),
+            json!({ "name": c }),
+            sync_policy(&[]),
+            &labels,
+        ));
+    }
+    if has_secrets {
+        apps.push(argo_app(
+            &name(&[c, "platform-secrets"]),
+            -1,
+            "platform",
+            json!({ "repoURL": url, "targetRevision": branch, "path": folder("secrets") }),
+            json!({ "name": c }),
+            sync_policy(&[]),
+            &labels,
+        ));
+    }
+    if has_configs {
+        apps.push(argo_app(
+            &name(&[c, "platform-configs"]),
+            1,
+            "platform",
+            json!({ "repoURL": url, "targetRevision": branch, "path": folder("configs") }),
+            json!({ "name": c }),
+            sync_policy(&[]),
+            &labels,
+        ));
+    }
+    ctx.out.yaml(
+        format!("management/delivery/clusters/{c}.yaml"),
+        &header(cluster, "Argo CD Applications of the platform (sync waves: network, storage, secrets, controllers, configuration)"),
+        apps,
+    );
+}
+
+/// Renders `management/delivery/`: how the management cluster applies `management/`, and with
+/// Argo CD the projects, per-cluster applications and per-tenant application sets.
+pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
+    let Some(url) = repo_url(ctx) else { return };
+    let labels = ctx.labels(&[]);
+    let head = |what: &str| format!("{what} of the management cluster.\nRendered by Hafen from the platform spec; edit the spec, not this file.");
+    if is_flux(ctx) {
+        let docs = vec![
+            git_repository(ctx, &url, &labels),
+            flux_kustomization(ctx, "management", "management", &[], false, false, &labels),
+        ];
+        ctx.out.yaml("management/delivery/sync.yaml", &head("Flux source and entry point"), docs);
+        ctx.out.kustomization("management/delivery", vec!["sync.yaml".into()]);
+        return;
+    }
+    let mut resources = vec!["projects.yaml".to_owned(), "management.yaml".to_owned()];
+    let mut projects = vec![json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": meta("platform", Some(ARGO_NS), &labels),
+        "spec": {
+            "description": "Platform components of every cluster, and the management cluster itself",
+            "sourceRepos": ["*"],
+            "destinations": [{ "name": "*", "namespace": "*" }],
+            "clusterResourceWhitelist": [{ "group": "*", "kind": "*" }],
+        }
+    })];
+    let mut sets = Vec::new();
+    for tenant in &ctx.spec.tenants {
+        let clusters = tenants::tenant_clusters(ctx.spec, tenant);
+        let destinations: Vec<Value> = clusters.iter().map(|c| json!({ "name": c, "namespace": tenant.name })).collect();
+        projects.push(json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": meta(&tenant.name, Some(ARGO_NS), &labels),
+            "spec": {
+                "description": format!("Tenant {}: its namespace on each of its clusters, nothing else", tenant.name),
+                "sourceRepos": [url],
+                "destinations": destinations,
+                "clusterResourceWhitelist": [{ "group": "", "kind": "Namespace" }],
+            }
+        }));
+        let elements: Vec<Value> = clusters.iter().map(|c| json!({ "cluster": c })).collect();
+        let path = ctx.git_path(&format!("tenants/{}/overlays", tenant.name));
+        let path = path.trim_start_matches("./");
+        sets.push(json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": meta(&tenant.name, Some(ARGO_NS), &labels),
+            "spec": {
+                "goTemplate": true,
+                "goTemplateOptions": ["missingkey=error"],
+                "generators": [{ "list": { "elements": elements } }],
+                "template": {
+                    "metadata": {
+                        "name": format!("{}-{{{{ .cluster }}}}", tenant.name),
+                        "labels": { "hafen.dev/tenant": tenant.name },
+                    },
+                    "spec": {
+                        "project": tenant.name,
+                        "source": { "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": format!("{path}/{{{{ .cluster }}}}") },
+                        "destination": { "name": "{{ .cluster }}", "namespace": tenant.name },
+                        "syncPolicy": sync_policy(&[]),
+                    },
+                },
+            }
+        }));
+    }
+    ctx.out.yaml("management/delivery/projects.yaml", &head("Argo CD projects"), projects);
+    let root = argo_app(
+        "management",
+        0,
+        "platform",
+        json!({ "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": ctx.git_path("management").trim_start_matches("./") }),
+        json!({ "name": "in-cluster", "namespace": ARGO_NS }),
+        sync_policy(&[]),
+        &labels,
+    );
+    ctx.out.yaml("management/delivery/management.yaml", &head("Argo CD entry point (applies management/, including this file)"), vec![root]);
+    if !sets.is_empty() {
+        ctx.out.yaml("management/delivery/tenants.yaml", &head("Argo CD application sets of the tenants, one definition per tenant over its clusters"), sets);
+        resources.push("tenants.yaml".into());
+    }
+    for cluster in &ctx.spec.clusters {
+        let path = format!("management/delivery/clusters/{}.yaml", cluster.name);
+        if ctx.out.files.contains_key(&path) {
+            resources.push(format!("clusters/{}.yaml", cluster.name));
+        }
+    }
+    ctx.out.kustomization("management/delivery", resources);
+}
+
+/// Flux per-cluster objects that do not depend on the platform (kept for symmetry with
+/// [`render_management`]); everything is written by [`render_platform`].
+pub(crate) fn render_cluster(_ctx: &mut Ctx<'_>, _index: usize, _cluster: &Cluster) {}

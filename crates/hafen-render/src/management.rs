@@ -1,0 +1,704 @@
+//! Cluster API objects for the management cluster: per Talos workload cluster a `Cluster`,
+//! the Hetzner provider's infrastructure (`HetznerCluster`, machine templates for cloud and
+//! bare-metal sites, `HetznerBareMetalHost`s), the Talos control plane and bootstrap templates
+//! with the patches the spec implies, a `MachineDeployment` per node pool and
+//! `MachineHealthCheck`s that stop remediating when too much is unhealthy at once.
+//!
+//! Explicit objects rather than a `ClusterClass`: the clusters of a platform differ in
+//! providers, sites and patches, and a class would move that difference into variables and
+//! patches the reader has to evaluate in their head. Explicit objects are what Cluster API
+//! reconciles, so they are also what a reviewer should read.
+//!
+//! K3s clusters and clusters on servers without a Cluster API provider get plain files under
+//! `bootstrap/` instead.
+
+use crate::components::{SiteKind, site_kind};
+use crate::out::{content_hash, label_map, meta, name};
+use crate::talos::{self, Role};
+use crate::{Ctx, codes};
+use hafen_spec::{Cluster, Os};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const CAPI: &str = "cluster.x-k8s.io/v1beta2";
+const INFRA: &str = "infrastructure.cluster.x-k8s.io/v1beta1";
+const INFRA_GROUP: &str = "infrastructure.cluster.x-k8s.io";
+const BOOTSTRAP: &str = "bootstrap.cluster.x-k8s.io/v1alpha3";
+const CONTROLPLANE: &str = "controlplane.cluster.x-k8s.io/v1alpha3";
+
+/// The secret in each cluster namespace of the management cluster that holds the Hetzner
+/// credentials CAPH uses. It stays in the management cluster: CAPH is told not to copy it.
+pub(crate) const HETZNER_SECRET: &str = "hetzner";
+/// The secret with the SSH key CAPH uses for the Robot rescue system.
+pub(crate) const ROBOT_SSH_SECRET: &str = "robot-ssh";
+/// The command file CAPH runs in the rescue system to write the Talos image to disk.
+pub(crate) const IMAGE_COMMAND: &str = "hafen-talos-image";
+
+/// How a cluster's machines are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Machines {
+    /// Cluster API with the Hetzner provider and the Talos providers.
+    ClusterApi,
+    /// Talos installed by hand from rendered patches (servers without a Cluster API provider).
+    TalosByHand,
+    /// K3s installed by hand from rendered configuration files.
+    K3s,
+}
+
+/// How the machines of `cluster` are created.
+pub(crate) fn machines(ctx: &Ctx<'_>, cluster: &Cluster) -> Machines {
+    if cluster.os == Os::K3s {
+        return Machines::K3s;
+    }
+    let any_capi = cluster.sites().iter().any(|s| site_kind(ctx.spec, s) != SiteKind::Other);
+    if any_capi { Machines::ClusterApi } else { Machines::TalosByHand }
+}
+
+fn file_header(cluster: &Cluster, what: &str) -> String {
+    format!(
+        "{what} of workload cluster `{}`. Applied to the Cluster API management cluster.\nRendered by Hafen from the platform spec; edit the spec, not this file.",
+        cluster.name
+    )
+}
+
+fn patch_text(value: &Value) -> String {
+    hafen_yaml::emit(value)
+}
+
+struct Pending {
+    cluster: String,
+    files: Vec<String>,
+}
+
+/// Renders `management/` and the day-0 files under `bootstrap/`.
+pub(crate) fn render(ctx: &mut Ctx<'_>) {
+    let mut clusters: Vec<Pending> = Vec::new();
+    // The vSwitch of a site is shared by every cluster there, so node addresses count per site.
+    let mut next_address: BTreeMap<String, u32> = BTreeMap::new();
+    for (index, cluster) in ctx.spec.clusters.iter().enumerate() {
+        match machines(ctx, cluster) {
+            Machines::K3s => crate::k3s::render(&mut ctx.out, ctx.spec, cluster),
+            Machines::TalosByHand => talos_by_hand(ctx, cluster),
+            Machines::ClusterApi => {
+                if let Some(files) = cluster_api(ctx, index, cluster, &mut next_address) {
+                    clusters.push(Pending { cluster: cluster.name.clone(), files });
+                }
+            }
+        }
+    }
+    let mut resources = Vec::new();
+    for pending in &clusters {
+        let dir = format!("management/clusters/{}", pending.cluster);
+        ctx.out.kustomization(&dir, pending.files.clone());
+        resources.push(format!("clusters/{}", pending.cluster));
+    }
+    if clusters.iter().any(|_| true) && needs_image_command(ctx) {
+        image_command(ctx);
+    }
+    resources.insert(0, "delivery".into());
+    ctx.out.kustomization("management", resources);
+}
+
+fn needs_image_command(ctx: &Ctx<'_>) -> bool {
+    ctx.spec.clusters.iter().any(|c| {
+        machines(ctx, c) == Machines::ClusterApi
+            && c.sites().iter().any(|s| site_kind(ctx.spec, s) == SiteKind::HetznerDedicated)
+    })
+}
+
+/// The script CAPH copies into the Robot rescue system to write Talos to the first NVMe disk.
+fn image_command(ctx: &mut Ctx<'_>) {
+    let script = "#!/bin/sh\n\
+# Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host with the\n\
+# image URL as its first argument (see installImage.imageURLCommand). It writes the Talos raw\n\
+# image to the first NVMe disk; CAPH treats the last output line IMAGE_URL_DONE as success.\n\
+# Mount it into the CAPH controller below /shared (RUNBOOK.md, day 0, step 2).\n\
+set -eu\n\
+url=\"$1\"\n\
+disk=/dev/nvme0n1\n\
+for d in $(lsblk -dpno NAME | grep -E 'md'); do mdadm --stop \"$d\" || true; done\n\
+wipefs -a \"$disk\"\n\
+curl -fsSL \"$url\" | zstd -dc | dd of=\"$disk\" bs=4M conv=fsync\n\
+sync\n\
+echo IMAGE_URL_DONE\n";
+    ctx.out.text(format!("bootstrap/management/caph/{IMAGE_COMMAND}"), script.to_owned());
+}
+
+fn talos_by_hand(ctx: &mut Ctx<'_>, cluster: &Cluster) {
+    let dir = format!("bootstrap/{}/talos", cluster.name);
+    let header = |what: &str| {
+        format!(
+            "Talos machine-config patch for the {what} of cluster `{}` (Talos {}).\nUse with `talosctl gen config --config-patch-{}` (RUNBOOK.md). Rendered by Hafen.",
+            cluster.name,
+            talos::version(cluster),
+            if what == "control plane" { "control-plane" } else { "worker" },
+        )
+    };
+    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp = talos::patch(ctx.spec, cluster, Role::ControlPlane, &cp_site);
+    ctx.out.yaml(format!("{dir}/controlplane.patch.yaml"), &header("control plane"), vec![cp]);
+    for pool in &cluster.node_pools {
+        let site = cluster.pool_site(pool).to_owned();
+        let patch = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
+        ctx.out.yaml(format!("{dir}/worker-{}.patch.yaml", pool.name), &header(&format!("pool `{}`", pool.name)), vec![patch]);
+    }
+    ctx.out.text(format!("{dir}/schematic.yaml"), talos::schematic(&talos::extensions(cluster)));
+}
+
+/// The kind of machines of the control plane, when all its sites agree.
+fn control_plane_kind(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Option<SiteKind> {
+    let kinds: Vec<SiteKind> =
+        cluster.control_plane_sites().iter().map(|s| site_kind(ctx.spec, s)).collect();
+    let first = *kinds.first()?;
+    if kinds.iter().any(|k| *k != first) || first == SiteKind::Other {
+        ctx.error(
+            codes::UNSUPPORTED,
+            format!(
+                "the control plane of cluster `{}` spans sites of different kinds (cloud, bare metal, own servers)",
+                cluster.name
+            ),
+            &format!("spec.clusters[{index}].controlPlane.sites"),
+            "a Talos control plane has one machine template; place it on sites of one provider kind",
+        );
+        return None;
+    }
+    Some(first)
+}
+
+fn k8s_version(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Option<String> {
+    let v = cluster.kubernetes.trim_start_matches('v');
+    if v.split('.').count() != 3 {
+        ctx.error(
+            codes::MISSING,
+            format!("Cluster API needs a full Kubernetes version, `{}` has no patch release", cluster.kubernetes),
+            &format!("spec.clusters[{index}].kubernetes"),
+            "write the patch release too, e.g. `\"1.34.5\"`",
+        );
+        return None;
+    }
+    Some(format!("v{v}"))
+}
+
+/// Locations of the control-plane sites, deduplicated, in placement order.
+fn control_plane_regions(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for site in cluster.control_plane_sites() {
+        if let Some(s) = ctx.spec.site(site)
+            && !out.contains(&s.location)
+        {
+            out.push(s.location.clone());
+        }
+    }
+    out
+}
+
+fn location(ctx: &Ctx<'_>, site: &str) -> String {
+    ctx.spec.site(site).map(|s| s.location.clone()).unwrap_or_default()
+}
+
+/// `maxUnhealthy` of a worker MachineHealthCheck as an int-or-string.
+fn max_unhealthy(cluster: &Cluster) -> Value {
+    match cluster.max_unhealthy.as_deref() {
+        Some(v) if !v.ends_with('%') => v.parse::<u64>().map_or(json!(v), |n| json!(n)),
+        Some(v) => json!(v),
+        None => json!("33%"),
+    }
+}
+
+fn cluster_api(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    cluster: &Cluster,
+    next_address: &mut BTreeMap<String, u32>,
+) -> Option<Vec<String>> {
+    let path = format!("spec.clusters[{index}]");
+    let cp_kind = control_plane_kind(ctx, index, cluster)?;
+    let version = k8s_version(ctx, index, cluster)?;
+    for (j, pool) in cluster.node_pools.iter().enumerate() {
+        if site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::Other {
+            ctx.error(
+                codes::UNSUPPORTED,
+                format!(
+                    "pool `{}` of cluster `{}` is on servers without a Cluster API provider while the rest of the cluster is managed by Cluster API",
+                    pool.name, cluster.name
+                ),
+                &format!("{path}.nodePools[{j}].site"),
+                "put the pool on a Hetzner site, or run the whole cluster on own servers",
+            );
+            return None;
+        }
+    }
+    for site in cluster.sites() {
+        let s = ctx.spec.site(site);
+        let has_vswitch = s.is_some_and(|s| s.network.vswitch.is_some());
+        if has_vswitch && talos::public_interface(ctx.spec, site).is_none() {
+            let i = ctx.spec.sites.iter().position(|x| x.name == site).unwrap_or(0);
+            ctx.error(
+                codes::MISSING,
+                format!("site `{site}` has a vSwitch but its servers' public interface is not named"),
+                &format!("spec.sites[{i}].network"),
+                "add `interface:` with the real name, e.g. `enp7s0` (see `talosctl get links`); `eth0` does not exist on bare metal",
+            );
+            return None;
+        }
+    }
+
+    let ns = cluster.name.as_str();
+    let labels = ctx.labels(&[("hafen.dev/cluster", ns)]);
+    let talos_version = talos::version(cluster);
+    let mut files = vec!["namespace.yaml".to_owned(), "cluster.yaml".to_owned()];
+    ctx.out.yaml(
+        format!("management/clusters/{ns}/namespace.yaml"),
+        &file_header(cluster, "Namespace of the Cluster API objects"),
+        vec![json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &labels) })],
+    );
+
+    // Cluster and HetznerCluster.
+    let regions = control_plane_regions(ctx, cluster);
+    let primary = regions.first().cloned().unwrap_or_default();
+    let cloud_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud);
+    let network = cloud_site
+        .and_then(|s| ctx.spec.site(s))
+        .and_then(|s| s.network.private_network.as_ref().map(|p| (p.subnet.clone(), s.location.clone())));
+    let mut hetzner = serde_json::Map::new();
+    hetzner.insert("controlPlaneRegions".into(), json!(regions));
+    hetzner.insert("controlPlaneLoadBalancer".into(), json!({ "enabled": true, "region": primary, "type": "lb11" }));
+    match &network {
+        Some((cidr, loc)) => {
+            let zone = ctx
+                .loaded
+                .catalog
+                .providers
+                .iter()
+                .flat_map(|p| &p.locations)
+                .find(|l| &l.name == loc)
+                .and_then(|l| l.network_zone.clone())
+                .unwrap_or_else(|| "eu-central".into());
+            let subnet = server_subnet(ctx, cidr);
+            hetzner.insert(
+                "hcloudNetwork".into(),
+                json!({ "enabled": true, "cidrBlock": cidr, "subnetCidrBlock": subnet, "networkZone": zone }),
+            );
+        }
+        None => {
+            hetzner.insert("hcloudNetwork".into(), json!({ "enabled": false }));
+        }
+    }
+    let mut groups = Vec::new();
+    if cp_kind == SiteKind::HetznerCloud {
+        groups.push(json!({ "name": "control-plane", "type": "spread" }));
+    }
+    let group_limit = ctx
+        .loaded
+        .catalog
+        .provider("hetzner-cloud")
+        .and_then(|p| p.limits.as_ref())
+        .and_then(|l| l.servers_per_placement_group)
+        .unwrap_or(10);
+    for pool in &cluster.node_pools {
+        if site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud && pool.count <= group_limit {
+            groups.push(json!({ "name": pool.name, "type": "spread" }));
+        }
+    }
+    if !groups.is_empty() {
+        hetzner.insert("hcloudPlacementGroups".into(), Value::Array(groups));
+    }
+    hetzner.insert(
+        "hetznerSecretRef".into(),
+        json!({
+            "name": HETZNER_SECRET,
+            "key": { "hcloudToken": "hcloud", "hetznerRobotUser": "robot-user", "hetznerRobotPassword": "robot-password" }
+        }),
+    );
+    // The Robot credential is account-wide (it can reinstall or cancel any server): it stays
+    // in the management cluster and is never copied into the workload cluster.
+    hetzner.insert("skipCreatingHetznerSecretInWorkloadCluster".into(), json!(true));
+    let has_dedicated = cluster.sites().iter().any(|s| site_kind(ctx.spec, s) == SiteKind::HetznerDedicated);
+    if has_dedicated {
+        hetzner.insert("sshKeys".into(), json!({ "robotRescueSecretRef": ssh_ref() }));
+    } else {
+        hetzner.insert("sshKeys".into(), json!({}));
+    }
+    let capi_cluster = json!({
+        "apiVersion": CAPI,
+        "kind": "Cluster",
+        "metadata": meta(ns, Some(ns), &labels),
+        "spec": {
+            "clusterNetwork": {
+                "pods": { "cidrBlocks": [cluster.network.pod_cidr] },
+                "services": { "cidrBlocks": [cluster.network.service_cidr] },
+            },
+            "controlPlaneRef": { "apiGroup": "controlplane.cluster.x-k8s.io", "kind": "TalosControlPlane", "name": name(&[ns, "control-plane"]) },
+            "infrastructureRef": { "apiGroup": INFRA_GROUP, "kind": "HetznerCluster", "name": ns },
+        }
+    });
+    let hetzner_cluster = json!({
+        "apiVersion": INFRA,
+        "kind": "HetznerCluster",
+        "metadata": meta(ns, Some(ns), &labels),
+        "spec": hetzner,
+    });
+    ctx.out.yaml(
+        format!("management/clusters/{ns}/cluster.yaml"),
+        &file_header(cluster, "Cluster and Hetzner infrastructure"),
+        vec![capi_cluster, hetzner_cluster],
+    );
+
+    // Control plane.
+    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp_labels = crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", "control-plane")])]);
+    let (cp_template, cp_template_kind) = machine_template(ctx, cluster, cp_kind, "control-plane", &cluster.control_plane.server_type, Some("control-plane"), &cp_labels);
+    let cp_patch = talos::patch(ctx.spec, cluster, Role::ControlPlane, &cp_site);
+    let spares = cluster.control_plane.server_ids.len() > cluster.control_plane.replicas as usize;
+    let surge = if cp_kind == SiteKind::HetznerCloud || spares { 1 } else { 0 };
+    let tcp = json!({
+        "apiVersion": CONTROLPLANE,
+        "kind": "TalosControlPlane",
+        "metadata": meta(&name(&[ns, "control-plane"]), Some(ns), &labels),
+        "spec": {
+            "version": version,
+            "replicas": cluster.control_plane.replicas,
+            "infrastructureTemplate": { "apiVersion": INFRA, "kind": cp_template_kind, "name": cp_template["metadata"]["name"] },
+            "controlPlaneConfig": {
+                "controlplane": {
+                    "generateType": "controlplane",
+                    "talosVersion": talos_version,
+                    "strategicPatches": [patch_text(&cp_patch)],
+                }
+            },
+            "rolloutStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": surge } },
+        }
+    });
+    let (cp_mhc, cp_remediation) = health_check(
+        ns,
+        &name(&[ns, "control-plane"]),
+        json!({ "matchLabels": { "cluster.x-k8s.io/control-plane": "" } }),
+        cp_kind,
+        // Remediate one control-plane machine at a time: two at once can cost etcd its quorum.
+        json!(1),
+        &labels,
+    );
+    ctx.out.yaml(
+        format!("management/clusters/{ns}/control-plane.yaml"),
+        &file_header(cluster, &format!("Control plane ({} × {})", cluster.control_plane.replicas, cluster.control_plane.server_type)),
+        vec![tcp, cp_template, cp_remediation, cp_mhc],
+    );
+    files.push("control-plane.yaml".into());
+
+    // Node pools.
+    for pool in &cluster.node_pools {
+        let site = cluster.pool_site(pool).to_owned();
+        let kind = site_kind(ctx.spec, &site);
+        let pool_labels = crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
+        let group = (kind == SiteKind::HetznerCloud && pool.count <= group_limit).then_some(pool.name.as_str());
+        let (template, template_kind) = machine_template(ctx, cluster, kind, &pool.name, &pool.server_type, group, &pool_labels);
+        let patch = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
+        let bootstrap_spec = json!({
+            "template": { "spec": {
+                "generateType": "worker",
+                "talosVersion": talos_version,
+                "strategicPatches": [patch_text(&patch)],
+            } }
+        });
+        let bootstrap_name = name(&[ns, &pool.name, &content_hash(&bootstrap_spec)]);
+        let bootstrap = json!({
+            "apiVersion": BOOTSTRAP,
+            "kind": "TalosConfigTemplate",
+            "metadata": meta(&bootstrap_name, Some(ns), &pool_labels),
+            "spec": bootstrap_spec,
+        });
+        let md_name = name(&[ns, &pool.name]);
+        let selector = json!({ "cluster.x-k8s.io/cluster-name": ns, "hafen.dev/pool": pool.name });
+        let spares = pool.server_ids.len() > pool.count as usize;
+        let (max_surge, max_unavailable) =
+            if kind == SiteKind::HetznerCloud || spares { (1, 0) } else { (0, 1) };
+        let mut template_spec = serde_json::Map::new();
+        template_spec.insert("clusterName".into(), json!(ns));
+        template_spec.insert("version".into(), json!(version));
+        template_spec.insert("bootstrap".into(), json!({ "configRef": { "apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "TalosConfigTemplate", "name": bootstrap_name } }));
+        template_spec.insert("infrastructureRef".into(), json!({ "apiGroup": INFRA_GROUP, "kind": template_kind, "name": template["metadata"]["name"] }));
+        if kind == SiteKind::HetznerCloud {
+            template_spec.insert("failureDomain".into(), json!(location(ctx, &site)));
+        }
+        let md = json!({
+            "apiVersion": CAPI,
+            "kind": "MachineDeployment",
+            "metadata": meta(&md_name, Some(ns), &pool_labels),
+            "spec": {
+                "clusterName": ns,
+                "replicas": pool.count,
+                "selector": { "matchLabels": selector },
+                "template": {
+                    "metadata": { "labels": selector },
+                    "spec": template_spec,
+                },
+                "rollout": { "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": max_surge, "maxUnavailable": max_unavailable } } },
+            }
+        });
+        let (mhc, remediation) = health_check(ns, &md_name, json!({ "matchLabels": selector }), kind, max_unhealthy(cluster), &pool_labels);
+        let file = format!("pool-{}.yaml", pool.name);
+        ctx.out.yaml(
+            format!("management/clusters/{ns}/{file}"),
+            &file_header(cluster, &format!("Node pool `{}` ({} × {} at {})", pool.name, pool.count, pool.server_type, site)),
+            vec![md, template, bootstrap, remediation, mhc],
+        );
+        files.push(file);
+    }
+
+    // Bare-metal hosts and the per-node network patches.
+    let hosts = bare_metal_hosts(ctx, cluster, &labels);
+    if !hosts.is_empty() {
+        ctx.out.yaml(
+            format!("management/clusters/{ns}/hosts.yaml"),
+            &file_header(cluster, "Hetzner Robot servers CAPH may provision (by server number)"),
+            hosts,
+        );
+        files.push("hosts.yaml".into());
+    }
+    node_patches(ctx, index, cluster, next_address);
+    egress_patches(ctx, cluster);
+    ctx.out.text(
+        format!("bootstrap/{ns}/talos/schematic.yaml"),
+        talos::schematic(&talos::extensions(cluster)),
+    );
+    Some(files)
+}
+
+/// The first /24 of the cloud network that overlaps no vSwitch subnet of the platform (the
+/// vSwitch subnets of a coupled network live inside the same range).
+fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
+    let Ok(net) = hafen_spec::net::Cidr::parse(cidr) else { return cidr.to_owned() };
+    let std::net::IpAddr::V4(base) = net.addr else { return cidr.to_owned() };
+    if net.prefix > 24 {
+        return cidr.to_owned();
+    }
+    let vswitches: Vec<hafen_spec::net::Cidr> = ctx
+        .spec
+        .sites
+        .iter()
+        .filter_map(|s| s.network.vswitch.as_ref())
+        .filter_map(|v| hafen_spec::net::Cidr::parse(&v.subnet).ok())
+        .collect();
+    let count = 1u32 << (24 - u32::from(net.prefix));
+    for i in 0..count.min(256) {
+        let Some(addr) = u32::from(base).checked_add(i << 8) else { break };
+        let candidate = format!("{}/24", std::net::Ipv4Addr::from(addr));
+        let Ok(c) = hafen_spec::net::Cidr::parse(&candidate) else { continue };
+        if !vswitches.iter().any(|v| v.overlaps(&c)) {
+            return candidate;
+        }
+    }
+    cidr.to_owned()
+}
+
+fn ssh_ref() -> Value {
+    json!({
+        "name": ROBOT_SSH_SECRET,
+        "key": { "name": "sshkey-name", "publicKey": "ssh-publickey", "privateKey": "ssh-privatekey" }
+    })
+}
+
+/// The infrastructure machine template of a pool (or the control plane): an
+/// `HCloudMachineTemplate` on cloud sites, a `HetznerBareMetalMachineTemplate` that claims
+/// hosts by label on dedicated sites. Its name carries a hash of its content, so a change
+/// makes a new template and Cluster API rolls the machines.
+fn machine_template(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    kind: SiteKind,
+    pool: &str,
+    server_type: &str,
+    placement_group: Option<&str>,
+    labels: &serde_json::Map<String, Value>,
+) -> (Value, &'static str) {
+    let ns = cluster.name.as_str();
+    let _ = ctx;
+    let (kind_name, spec) = if kind == SiteKind::HetznerCloud {
+        let mut spec = serde_json::Map::new();
+        spec.insert("type".into(), json!(server_type));
+        spec.insert("imageName".into(), json!(talos::hcloud_image_name(cluster)));
+        if let Some(group) = placement_group {
+            spec.insert("placementGroupName".into(), json!(group));
+        }
+        spec.insert("publicNetwork".into(), json!({ "enableIPv4": true, "enableIPv6": true }));
+        ("HCloudMachineTemplate", json!({ "template": { "spec": spec } }))
+    } else {
+        let image_url = format!(
+            "{}/image/{}/{}/metal-amd64.raw.zst",
+            crate::components::data().defaults.image_factory,
+            talos::schematic_id(cluster),
+            talos::version(cluster)
+        );
+        (
+            "HetznerBareMetalMachineTemplate",
+            json!({ "template": { "spec": {
+                "hostSelector": { "matchLabels": { "hafen.dev/cluster": ns, "hafen.dev/pool": pool } },
+                "installImage": {
+                    "image": { "name": "talos", "url": image_url },
+                    "imageURLCommand": IMAGE_COMMAND,
+                    "partitions": [{ "mount": "/", "fileSystem": "ext4", "size": "all" }],
+                },
+                "sshSpec": { "secretRef": ssh_ref(), "noSSHAfterInstallImage": true },
+            } } }),
+        )
+    };
+    let template_name = name(&[ns, pool, &content_hash(&spec)]);
+    (
+        json!({
+            "apiVersion": INFRA,
+            "kind": kind_name,
+            "metadata": meta(&template_name, Some(ns), labels),
+            "spec": spec,
+        }),
+        kind_name,
+    )
+}
+
+/// A MachineHealthCheck and its remediation template (reboot once, then replace).
+fn health_check(
+    ns: &str,
+    target: &str,
+    selector: Value,
+    kind: SiteKind,
+    guard: Value,
+    labels: &serde_json::Map<String, Value>,
+) -> (Value, Value) {
+    let (remediation_kind, startup, strategy) = if kind == SiteKind::HetznerCloud {
+        ("HCloudRemediationTemplate", 1200, json!({ "type": "Reboot", "retryLimit": 1, "timeout": "180s" }))
+    } else {
+        // A bare-metal install through the rescue system takes long, and a dead server waits
+        // for the provider's staff where remote power-on is missing: give it time.
+        ("HetznerBareMetalRemediationTemplate", 3600, json!({ "type": "Reboot", "retryLimit": 1, "timeout": "600s" }))
+    };
+    let remediation_name = name(&[target, "remediation"]);
+    let remediation = json!({
+        "apiVersion": INFRA,
+        "kind": remediation_kind,
+        "metadata": meta(&remediation_name, Some(ns), labels),
+        "spec": { "template": { "spec": { "strategy": strategy } } },
+    });
+    let mhc = json!({
+        "apiVersion": CAPI,
+        "kind": "MachineHealthCheck",
+        "metadata": meta(target, Some(ns), labels),
+        "spec": {
+            "clusterName": ns,
+            "selector": selector,
+            "checks": {
+                "nodeStartupTimeoutSeconds": startup,
+                "unhealthyNodeConditions": [
+                    { "type": "Ready", "status": "Unknown", "timeoutSeconds": 300 },
+                    { "type": "Ready", "status": "False", "timeoutSeconds": 300 },
+                ],
+            },
+            "remediation": {
+                // The maxUnhealthy guard: when more than this is unhealthy at once, the cause is
+                // not the machines (network, provider outage) and replacing them makes it worse.
+                "triggerIf": { "unhealthyLessThanOrEqualTo": guard },
+                "templateRef": { "apiVersion": INFRA, "kind": remediation_kind, "name": remediation_name },
+            },
+        }
+    });
+    (mhc, remediation)
+}
+
+fn host_objects(ns: &str, pool: &str, site: &str, ids: &[u64], labels: &serde_json::Map<String, Value>) -> Vec<Value> {
+    ids.iter()
+        .map(|id| {
+            let l = crate::out::labels(&[labels, &label_map(&[("hafen.dev/pool", pool), ("hafen.dev/site", site)])]);
+            json!({
+                "apiVersion": INFRA,
+                "kind": "HetznerBareMetalHost",
+                "metadata": meta(&name(&["bm", &id.to_string()]), Some(ns), &l),
+                "spec": { "serverID": id, "description": format!("{pool} of {ns} at {site}") },
+            })
+        })
+        .collect()
+}
+
+fn bare_metal_hosts(ctx: &Ctx<'_>, cluster: &Cluster, labels: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let ns = cluster.name.as_str();
+    let mut out = Vec::new();
+    if let Some(site) = cluster.control_plane_sites().first()
+        && site_kind(ctx.spec, site) == SiteKind::HetznerDedicated
+    {
+        out.extend(host_objects(ns, "control-plane", site, &cluster.control_plane.server_ids, labels));
+    }
+    for pool in &cluster.node_pools {
+        let site = cluster.pool_site(pool);
+        if site_kind(ctx.spec, site) == SiteKind::HetznerDedicated {
+            out.extend(host_objects(ns, &pool.name, site, &pool.server_ids, labels));
+        }
+    }
+    out
+}
+
+/// One patch per bare-metal node on a vSwitch site: the VLAN with the node's own address (a
+/// machine template is shared by the whole pool, so per-node addresses cannot live there).
+fn node_patches(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, next_address: &mut BTreeMap<String, u32>) {
+    let mut slots: Vec<(String, String, usize, Option<u64>)> = Vec::new();
+    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp_count = (cluster.control_plane.replicas as usize).max(cluster.control_plane.server_ids.len());
+    for n in 0..cp_count {
+        slots.push(("control-plane".into(), cp_site.clone(), n, cluster.control_plane.server_ids.get(n).copied()));
+    }
+    for pool in &cluster.node_pools {
+        let count = (pool.count as usize).max(pool.server_ids.len());
+        for n in 0..count {
+            slots.push((pool.name.clone(), cluster.pool_site(pool).to_owned(), n, pool.server_ids.get(n).copied()));
+        }
+    }
+    for (pool, site, n, id) in slots {
+        let Some(s) = ctx.spec.site(&site) else { continue };
+        let Some(vswitch) = s.network.vswitch.clone() else { continue };
+        if site_kind(ctx.spec, &site) != SiteKind::HetznerDedicated {
+            continue;
+        }
+        let Some(interface) = talos::public_interface(ctx.spec, &site) else { continue };
+        let counter = next_address.entry(site.clone()).or_insert(0);
+        let Some((address, prefix)) = talos::host_address(&vswitch.subnet, *counter) else {
+            let i = ctx.spec.sites.iter().position(|x| x.name == site).unwrap_or(0);
+            ctx.error(
+                codes::MISSING,
+                format!("the vSwitch subnet `{}` of site `{site}` has no address left for node {} of pool `{pool}`", vswitch.subnet, n + 1),
+                &format!("spec.sites[{i}].network.vswitch.subnet"),
+                "use a larger subnet (node addresses start at .10)",
+            );
+            let _ = index;
+            return;
+        };
+        *counter += 1;
+        let mut patch = talos::node_network_patch(&interface, vswitch.vlan, &address, prefix, vswitch.mtu);
+        if let (Some(id), Some(machine)) = (id, patch.get_mut("machine").and_then(Value::as_object_mut)) {
+            // CAPH names bare-metal machines `hcloud://bm-<server number>`; the kubelet may set
+            // its own provider ID while the node's is still empty.
+            machine.insert("kubelet".into(), json!({ "extraConfig": { "providerID": format!("hcloud://bm-{id}") } }));
+        }
+        let slot = match id {
+            Some(id) => format!("{pool}-bm-{id}"),
+            None => format!("{pool}-{}", n + 1),
+        };
+        let header = format!(
+            "Network of node `{slot}` of cluster `{}` at {site}: public interface {interface} keeps DHCP,\nVLAN {} carries {address}/{prefix} with MTU {}.\nApply once the node runs: talosctl -n <public address> patch machineconfig --patch @this-file\nRendered by Hafen.",
+            cluster.name, vswitch.vlan, vswitch.mtu
+        );
+        ctx.out.yaml(format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name), &header, vec![patch]);
+    }
+}
+
+/// One patch per fixed egress address, for the egress node that holds it.
+fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
+    let Some(egress) = &cluster.network.egress else { return };
+    let Some(pool) = crate::platform::egress_pool(cluster) else { return };
+    let site = cluster.pool_site(pool).to_owned();
+    let Some(interface) = talos::public_interface(ctx.spec, &site) else { return };
+    for ip in &egress.ips {
+        let patch = talos::egress_ip_patch(&interface, ip);
+        let header = format!(
+            "Fixed egress address {ip} of cluster `{}`: apply to the one egress node (pool `{}`) that holds it,\nafter the provider routes the address to that server. Rendered by Hafen.",
+            cluster.name, pool.name
+        );
+        let file = ip.replace([':', '.'], "-");
+        ctx.out.yaml(format!("bootstrap/{}/egress/{file}.patch.yaml", cluster.name), &header, vec![patch]);
+    }
+}

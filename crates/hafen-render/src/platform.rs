@@ -1,0 +1,1273 @@
+//! The platform components of one workload cluster: which Helm releases with which explicit
+//! values, and the plain objects configuring them (issuers, pools, egress policy, storage
+//! classes, backup locations, secret stores). Delivery (Flux or Argo CD) is decided in
+//! [`crate::delivery`]; this module only says what is installed and how it is configured.
+
+use crate::components::{self, SiteKind, has_cloud, has_metal, lookup, site_kind};
+use crate::out::meta;
+use crate::{Ctx, PLATFORM_NAMESPACES, codes, talos};
+use hafen_spec::{
+    Cluster, Dns, DnsProvider, IngressController, LogsStack, MetricsStack, NodePool, NodeRole, Os,
+    Routing, SecretRef, SecretsBackend, StorageDriver, TunnelProtocol,
+};
+use serde_json::{Map, Value, json};
+
+/// Which Flux Kustomization (or Argo CD sync wave) a release belongs to. The order is the
+/// order of dependencies: the network first (installed by hand on day 0 and adopted), then
+/// storage (OpenBao keeps its data on a volume), then secret delivery (everything else reads
+/// its credentials through it), then the other controllers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Layer {
+    /// CNI, cloud controller, load-balancer controller.
+    Network,
+    /// CSI drivers and storage operators.
+    Storage,
+    /// Secret delivery (External Secrets, OpenBao).
+    SecretOperators,
+    /// The other controllers.
+    Controllers,
+}
+
+impl Layer {
+    /// The layer of a component.
+    fn of(component: &str) -> Layer {
+        match component {
+            "cilium" | "hcloud-ccm" | "metallb" => Layer::Network,
+            "hcloud-csi" | "piraeus" | "longhorn" | "local-path" => Layer::Storage,
+            "openbao" | "external-secrets" => Layer::SecretOperators,
+            _ => Layer::Controllers,
+        }
+    }
+
+    /// Folder under `clusters/<c>/platform/` and the name of its Flux Kustomization.
+    pub(crate) fn folder(self) -> &'static str {
+        match self {
+            Layer::Network => "network",
+            Layer::Storage => "storage",
+            Layer::SecretOperators => "secret-operators",
+            Layer::Controllers => "controllers",
+        }
+    }
+
+    /// Every layer, in order.
+    pub(crate) const ALL: [Layer; 4] = [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
+}
+
+/// A Helm release of a platform component.
+#[derive(Debug, Clone)]
+pub(crate) struct Release {
+    /// Component id in `data/components.yaml`.
+    pub(crate) component: &'static str,
+    /// Release name.
+    pub(crate) name: String,
+    /// Namespace it installs into.
+    pub(crate) namespace: String,
+    /// Explicit values.
+    pub(crate) values: Value,
+    /// Releases (by name, same cluster) that must be ready first.
+    pub(crate) depends_on: Vec<String>,
+    /// Its layer.
+    pub(crate) layer: Layer,
+    /// Namespace labels (Pod Security levels for privileged daemons).
+    pub(crate) namespace_labels: Vec<(&'static str, &'static str)>,
+}
+
+/// The platform of one cluster.
+#[derive(Debug, Default)]
+pub(crate) struct Platform {
+    pub(crate) releases: Vec<Release>,
+    /// `clusters/<c>/platform/secrets/<file>` → objects (ExternalSecrets and the store).
+    pub(crate) secrets: Vec<(String, Vec<Value>)>,
+    /// `clusters/<c>/platform/storage-config/<file>` → objects the storage needs before any
+    /// volume can be claimed (storage pools, classes).
+    pub(crate) storage_configs: Vec<(String, Vec<Value>)>,
+    /// `clusters/<c>/platform/configs/<file>` → objects.
+    pub(crate) configs: Vec<(String, Vec<Value>)>,
+}
+
+/// The ClusterSecretStore of the platform's own credentials; platform namespaces only.
+pub(crate) const SECRET_STORE: &str = "openbao";
+/// The ClusterSecretStore tenants' databases read the backup credential from; it can read
+/// nothing else.
+pub(crate) const BACKUP_STORE: &str = "openbao-backups";
+
+/// Which store an ExternalSecret reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    /// The platform's ClusterSecretStore.
+    Platform,
+    /// The backup credential's ClusterSecretStore.
+    Backups,
+    /// The tenant's own SecretStore in its namespace.
+    Tenant,
+}
+
+impl Store {
+    fn reference(self) -> Value {
+        match self {
+            Store::Platform => json!({ "kind": "ClusterSecretStore", "name": SECRET_STORE }),
+            Store::Backups => json!({ "kind": "ClusterSecretStore", "name": BACKUP_STORE }),
+            Store::Tenant => json!({ "kind": "SecretStore", "name": SECRET_STORE }),
+        }
+    }
+}
+
+/// An OpenBao store (ClusterSecretStore or a tenant's SecretStore) with Kubernetes auth.
+pub(crate) fn openbao_store(
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    cluster: &Cluster,
+    role: &str,
+    service_account: (&str, &str),
+    conditions: Option<Value>,
+    labels: &Map<String, Value>,
+) -> Value {
+    let server = cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
+    let mut sa = Map::new();
+    sa.insert("name".into(), json!(service_account.0));
+    if kind == "ClusterSecretStore" {
+        sa.insert("namespace".into(), json!(service_account.1));
+    }
+    let mut spec = Map::new();
+    spec.insert(
+        "provider".into(),
+        json!({ "vault": {
+            "server": server,
+            "path": "secret",
+            "version": "v2",
+            "auth": { "kubernetes": {
+                "mountPath": format!("kubernetes-{}", cluster.name),
+                "role": role,
+                "serviceAccountRef": sa,
+            } },
+        } }),
+    );
+    if let Some(c) = conditions {
+        spec.insert("conditions".into(), c);
+    }
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": kind,
+        "metadata": meta(name, namespace, labels),
+        "spec": spec,
+    })
+}
+
+/// Namespaces whose traffic never goes through the egress gateways: the platform's own.
+pub(crate) fn egress_excluded_namespaces() -> Vec<&'static str> {
+    PLATFORM_NAMESPACES.to_vec()
+}
+
+/// The pool holding the egress gateways of a cluster.
+pub(crate) fn egress_pool(cluster: &Cluster) -> Option<&NodePool> {
+    let egress = cluster.network.egress.as_ref()?;
+    match &egress.pool {
+        Some(name) => cluster.node_pools.iter().find(|p| &p.name == name),
+        None => cluster.node_pools.iter().find(|p| p.roles().contains(&NodeRole::EgressGateway)),
+    }
+}
+
+/// The endpoint ExternalDNS talks to.
+pub(crate) fn dns_endpoint(dns: &Dns) -> String {
+    match (dns.provider, &dns.server) {
+        (_, Some(server)) => server.clone(),
+        (DnsProvider::Rfc2136 | DnsProvider::Pdns, None) => format!("ns1.{}", dns.zone),
+        (DnsProvider::Hetzner, None) => "https://api.hetzner.cloud/v1".into(),
+        (DnsProvider::Ovh, None) => "https://eu.api.ovh.com/1.0".into(),
+        (DnsProvider::Cloudflare, None) => "https://api.cloudflare.com/client/v4".into(),
+        (DnsProvider::Route53, None) => "https://route53.amazonaws.com".into(),
+    }
+}
+
+fn requests(cpu: &str, memory: &str) -> Value {
+    json!({ "requests": { "cpu": cpu, "memory": memory } })
+}
+
+/// The requests of a component's daemon, exactly as in `data/components.yaml`.
+fn daemon_requests(component: &str, daemon: &str) -> Value {
+    lookup(component)
+        .and_then(|c| c.daemons.iter().find(|d| d.name == daemon))
+        .map_or_else(|| requests("10m", "32Mi"), |d| requests(&d.cpu, &d.memory))
+}
+
+fn pin(component: &str, key: &str) -> String {
+    lookup(component).and_then(|c| c.pins.get(key).cloned()).unwrap_or_default()
+}
+
+/// The ExternalSecret delivering one platform secret from OpenBao.
+pub(crate) fn external_secret(
+    name: &str,
+    namespace: &str,
+    store: Store,
+    data: Vec<(String, &SecretRef, Option<String>)>,
+    template: Option<Value>,
+    labels: &Map<String, Value>,
+) -> Value {
+    let data: Vec<Value> = data
+        .into_iter()
+        .map(|(secret_key, reference, property)| {
+            let mut remote = Map::new();
+            remote.insert("key".into(), json!(reference.name));
+            if let Some(p) = property.or_else(|| reference.key.clone()) {
+                remote.insert("property".into(), json!(p));
+            }
+            json!({ "secretKey": secret_key, "remoteRef": remote })
+        })
+        .collect();
+    let mut target = Map::new();
+    target.insert("name".into(), json!(name));
+    target.insert("creationPolicy".into(), json!("Owner"));
+    if let Some(t) = template {
+        target.insert("template".into(), t);
+    }
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": meta(name, Some(namespace), labels),
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": store.reference(),
+            "target": target,
+            "data": data,
+        }
+    })
+}
+
+/// The project credential of a Hetzner Cloud provider delivered to `cluster`, if any.
+fn cloud_credential<'a>(ctx: &Ctx<'a>, cluster: &Cluster) -> Option<&'a SecretRef> {
+    ctx.spec
+        .providers
+        .iter()
+        .filter(|p| p.type_ == "hetzner-cloud")
+        .flat_map(|p| &p.credentials)
+        .find(|c| {
+            c.scope == hafen_spec::CredentialScope::Project && c.delivered_to.contains(&cluster.name)
+        })
+        .map(|c| &c.secret_ref)
+}
+
+/// The platform of `cluster`. Errors are recorded in `ctx` (located at the spec).
+pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platform {
+    let spec = ctx.spec;
+    let path = format!("spec.clusters[{index}]");
+    let labels = ctx.labels(&[]);
+    let mut p = Platform::default();
+    let openbao = cluster.secrets.backend == SecretsBackend::Openbao;
+    let names = components::names_for(spec, cluster);
+
+    // Secret delivery first: the other components read their credentials through it.
+    if openbao {
+        if cluster.secrets.address.is_none() {
+            p.releases.push(Release {
+                component: "openbao",
+                name: "openbao".into(),
+                namespace: "openbao".into(),
+                values: json!({
+                    "injector": { "enabled": false },
+                    "ui": { "enabled": false },
+                    "server": {
+                        "ha": { "enabled": true, "replicas": 3, "raft": { "enabled": true } },
+                        "dataStorage": { "enabled": true, "size": "10Gi" },
+                        "resources": requests("100m", "256Mi"),
+                    },
+                }),
+                depends_on: vec![],
+                layer: Layer::SecretOperators,
+                namespace_labels: vec![],
+            });
+        }
+        p.releases.push(Release {
+            component: "external-secrets",
+            name: "external-secrets".into(),
+            namespace: "external-secrets".into(),
+            values: json!({
+                "installCRDs": true,
+                "replicaCount": 2,
+                "resources": requests("50m", "128Mi"),
+                "webhook": { "replicaCount": 2 },
+            }),
+            depends_on: vec![],
+            layer: Layer::SecretOperators,
+            namespace_labels: vec![],
+        });
+        // Tenants cannot use this store: it reads the platform's credentials.
+        let mut stores = vec![openbao_store(
+            "ClusterSecretStore",
+            SECRET_STORE,
+            None,
+            cluster,
+            "external-secrets",
+            ("external-secrets", "external-secrets"),
+            Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
+            &labels,
+        )];
+        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some()) && names.contains(&"cloudnative-pg") {
+            stores.push(openbao_store(
+                "ClusterSecretStore",
+                BACKUP_STORE,
+                None,
+                cluster,
+                "backups",
+                ("external-secrets", "external-secrets"),
+                Some(json!([{ "namespaceSelector": { "matchExpressions": [{ "key": "hafen.dev/tenant", "operator": "Exists" }] } }])),
+                &labels,
+            ));
+        }
+        p.secrets.push(("cluster-secret-stores.yaml".into(), stores));
+    }
+
+    // Cilium.
+    p.releases.push(Release {
+        component: "cilium",
+        name: "cilium".into(),
+        namespace: "kube-system".into(),
+        values: cilium_values(ctx, cluster),
+        depends_on: vec![],
+        layer: Layer::Controllers,
+        namespace_labels: vec![],
+    });
+    if let Some(egress) = &cluster.network.egress
+        && !egress.ips.is_empty()
+    {
+        match egress_pool(cluster) {
+            Some(_) => p.configs.push(("egress-gateway.yaml".into(), vec![egress_policy(ctx, cluster)])),
+            None => ctx.error(
+                codes::MISSING,
+                format!("cluster `{}` has fixed egress addresses but no egress gateway nodes", cluster.name),
+                &format!("{path}.network.egress"),
+                "add a node pool with `roles: [egress-gateway]`, or name it in `egress.pool`",
+            ),
+        }
+    }
+
+    // Cloud controller and CSI for Hetzner Cloud.
+    if has_cloud(spec, cluster) {
+        let private = cluster
+            .sites()
+            .iter()
+            .filter(|s| site_kind(spec, s) == SiteKind::HetznerCloud)
+            .any(|s| spec.site(s).is_some_and(|s| s.network.private_network.is_some()));
+        p.releases.push(Release {
+            component: "hcloud-ccm",
+            name: "hcloud-cloud-controller-manager".into(),
+            namespace: "kube-system".into(),
+            values: hcloud_ccm_values(cluster, private),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+        let default_class = components::storage_driver(cluster) == Some(StorageDriver::HcloudVolumes);
+        p.releases.push(Release {
+            component: "hcloud-csi",
+            name: "hcloud-csi".into(),
+            namespace: "kube-system".into(),
+            values: json!({
+                "controller": { "hcloudToken": { "existingSecret": { "name": "hcloud", "key": "token" } } },
+                "node": {
+                    "hcloudCSIDriver": { "resources": requests("10m", "20Mi") },
+                    "csiNodeDriverRegistrar": { "resources": requests("10m", "20Mi") },
+                    "livenessProbe": { "resources": requests("10m", "20Mi") },
+                },
+                "storageClasses": [{ "name": "hcloud-volumes", "defaultStorageClass": default_class, "reclaimPolicy": "Retain" }],
+            }),
+            depends_on: vec!["hcloud-cloud-controller-manager".into()],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+        match (openbao, cloud_credential(ctx, cluster)) {
+            (true, Some(reference)) => {
+                let mut es = external_secret(
+                    "hcloud",
+                    "kube-system",
+                    Store::Platform,
+                    vec![("token".into(), reference, None)],
+                    Some(json!({
+                        "engineVersion": "v2",
+                        "mergePolicy": "Merge",
+                        // CAPH names the cluster's network after the cluster.
+                        "data": { "network": cluster.name },
+                    })),
+                    &labels,
+                );
+                // The Secret exists from day 0 (created by hand for the cloud controller);
+                // External Secrets keeps it current from then on.
+                if let Some(target) = es.pointer_mut("/spec/target") {
+                    target["creationPolicy"] = json!("Merge");
+                }
+                p.secrets.push(("hcloud.yaml".into(), vec![es]));
+            }
+            (true, None) => ctx.error(
+                codes::MISSING,
+                format!("cluster `{}` runs on Hetzner Cloud but no project credential is delivered to it", cluster.name),
+                &format!("{path}.name"),
+                "add the cluster to `deliveredTo` of the Hetzner Cloud project token (never the account-wide Robot credential)",
+            ),
+            _ => {}
+        }
+    }
+
+    // Load balancers on bare metal.
+    if has_metal(spec, cluster) {
+        p.releases.push(Release {
+            component: "metallb",
+            name: "metallb".into(),
+            namespace: "metallb-system".into(),
+            values: json!({
+                "speaker": { "frr": { "enabled": false }, "resources": daemon_requests("metallb", "metallb-speaker") },
+                "controller": { "resources": requests("25m", "64Mi") },
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+        });
+        match metallb_config(ctx, cluster) {
+            Some(objects) => p.configs.push(("metallb.yaml".into(), objects)),
+            None => ctx.error(
+                codes::MISSING,
+                format!("bare-metal cluster `{}` has no addresses for load balancers", cluster.name),
+                &format!("{path}.network"),
+                "add `loadBalancerIPs:` (addresses routed to the site), or a vSwitch whose top addresses MetalLB may announce",
+            ),
+        }
+    }
+
+    // Ingress.
+    if cluster.ingress == IngressController::Traefik {
+        p.releases.push(Release {
+            component: "traefik",
+            name: "traefik".into(),
+            namespace: "traefik".into(),
+            values: traefik_values(ctx, cluster),
+            depends_on: if has_metal(spec, cluster) { vec!["metallb".into()] } else { vec![] },
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+    }
+
+    // Certificates.
+    if let Some(certs) = &cluster.certificates {
+        p.releases.push(Release {
+            component: "cert-manager",
+            name: "cert-manager".into(),
+            namespace: "cert-manager".into(),
+            values: json!({
+                "crds": { "enabled": true, "keep": true },
+                "replicaCount": 2,
+                "resources": requests("25m", "64Mi"),
+                "webhook": { "replicaCount": 2 },
+                "cainjector": { "replicaCount": 1 },
+                "podDisruptionBudget": { "enabled": true, "minAvailable": 1 },
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+        let server = certs.acme_server.clone().unwrap_or_else(|| components::data().defaults.acme_server.clone());
+        let solver = if cluster.ingress == IngressController::Traefik {
+            json!({ "http01": { "ingress": { "ingressClassName": "traefik" } } })
+        } else {
+            json!({ "http01": { "ingress": {} } })
+        };
+        p.configs.push((
+            "cluster-issuer.yaml".into(),
+            vec![json!({
+                "apiVersion": "cert-manager.io/v1",
+                "kind": "ClusterIssuer",
+                "metadata": meta("acme", None, &labels),
+                "spec": { "acme": {
+                    "server": server,
+                    "email": certs.email,
+                    "privateKeySecretRef": { "name": "acme-account-key" },
+                    "solvers": [solver],
+                } }
+            })],
+        ));
+    }
+
+    // DNS records.
+    if let Some(dns) = &cluster.dns {
+        let (values, secret) = external_dns(ctx, cluster, dns, &labels, openbao);
+        p.releases.push(Release {
+            component: "external-dns",
+            name: "external-dns".into(),
+            namespace: "external-dns".into(),
+            values,
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+        if let Some(secret) = secret {
+            p.secrets.push(("external-dns.yaml".into(), vec![secret]));
+        }
+    }
+
+    // Storage.
+    storage(ctx, index, cluster, &mut p, &labels);
+
+    // Databases.
+    if names.contains(&"cloudnative-pg") {
+        p.releases.push(Release {
+            component: "cloudnative-pg",
+            name: "cloudnative-pg".into(),
+            namespace: "cnpg-system".into(),
+            values: json!({
+                "crds": { "create": true },
+                "config": { "clusterWide": true },
+                "monitoring": { "podMonitorEnabled": false },
+                "resources": requests("50m", "128Mi"),
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+    }
+
+    monitoring(cluster, &mut p);
+    backups(ctx, index, cluster, &mut p, &labels, openbao);
+    for release in &mut p.releases {
+        release.layer = Layer::of(release.component);
+    }
+    p
+}
+
+fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
+    let net = &cluster.network;
+    let mtu = hafen_spec::mtu::pod_mtu(ctx.spec, cluster);
+    let mut v = Map::new();
+    v.insert("ipam".into(), json!({ "mode": "kubernetes" }));
+    match net.routing {
+        Routing::Native => {
+            v.insert("routingMode".into(), json!("native"));
+            v.insert("ipv4NativeRoutingCIDR".into(), json!(net.pod_cidr));
+            // On a shared layer 2 (a vSwitch VLAN) nodes route pod ranges to each other
+            // directly; in a Hetzner Cloud network the cloud controller programs the routes.
+            v.insert("autoDirectNodeRoutes".into(), json!(!has_cloud(ctx.spec, cluster)));
+        }
+        Routing::Tunnel => {
+            v.insert("routingMode".into(), json!("tunnel"));
+            v.insert(
+                "tunnelProtocol".into(),
+                json!(match net.tunnel {
+                    TunnelProtocol::Vxlan => "vxlan",
+                    TunnelProtocol::Geneve => "geneve",
+                }),
+            );
+        }
+    }
+    v.insert("MTU".into(), json!(mtu));
+    if net.encryption == hafen_spec::Encryption::Wireguard {
+        v.insert("encryption".into(), json!({ "enabled": true, "type": "wireguard" }));
+    }
+    let kpr = net.kube_proxy_replacement && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
+    v.insert("kubeProxyReplacement".into(), json!(kpr));
+    match cluster.os {
+        Os::Talos => {
+            // KubePrism: Talos' node-local API load balancer, reachable before any Service works.
+            v.insert("k8sServiceHost".into(), json!("localhost"));
+            v.insert("k8sServicePort".into(), json!(7445));
+            v.insert("cgroup".into(), json!({ "autoMount": { "enabled": false }, "hostRoot": "/sys/fs/cgroup" }));
+            v.insert(
+                "securityContext".into(),
+                json!({ "capabilities": {
+                    "ciliumAgent": ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+                    "cleanCiliumState": ["NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"],
+                } }),
+            );
+        }
+        Os::K3s => {
+            if let Some(host) = crate::k3s::api_host(cluster)
+                && kpr
+            {
+                v.insert("k8sServiceHost".into(), json!(host));
+                v.insert("k8sServicePort".into(), json!(6443));
+            }
+        }
+    }
+    let egress = net.egress.as_ref().is_some_and(|e| !e.ips.is_empty());
+    if egress {
+        v.insert("egressGateway".into(), json!({ "enabled": true }));
+    }
+    // The egress gateway and WireGuard need eBPF masquerading.
+    v.insert("bpf".into(), json!({ "masquerade": kpr }));
+    let mut cl = Map::new();
+    cl.insert("name".into(), json!(cluster.name));
+    if let Some(mesh) = &net.mesh {
+        cl.insert("id".into(), json!(mesh.id));
+    }
+    v.insert("cluster".into(), Value::Object(cl));
+    if net.mesh.is_some() {
+        v.insert("clustermesh".into(), clustermesh(ctx, cluster));
+    }
+    v.insert("operator".into(), json!({ "replicas": 2, "resources": requests("50m", "128Mi") }));
+    v.insert("resources".into(), daemon_requests("cilium", "cilium-agent"));
+    v.insert("envoy".into(), json!({ "resources": daemon_requests("cilium", "cilium-envoy") }));
+    v.insert("hubble".into(), json!({ "enabled": true, "relay": { "enabled": true } }));
+    Value::Object(v)
+}
+
+/// Cluster Mesh: the API server of this cluster published under a name in the DNS zone, and
+/// the other members of the same mesh by their published names.
+fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
+    let mesh_name = |c: &Cluster| {
+        c.network.mesh.as_ref().map(|m| m.name.clone().unwrap_or_else(|| ctx.platform.to_owned()))
+    };
+    let mine = mesh_name(cluster);
+    let host = |c: &Cluster| {
+        c.dns.as_ref().map_or_else(|| format!("clustermesh.{}", c.name), |d| format!("clustermesh.{}.{}", c.name, d.zone))
+    };
+    let peers: Vec<Value> = ctx
+        .spec
+        .clusters
+        .iter()
+        .filter(|c| c.name != cluster.name && mesh_name(c).is_some() && mesh_name(c) == mine)
+        .map(|c| json!({ "name": c.name, "address": host(c), "port": 2379 }))
+        .collect();
+    let mut annotations = Map::new();
+    if cluster.dns.is_some() {
+        annotations.insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
+    }
+    json!({
+        "useAPIServer": true,
+        "apiserver": {
+            "replicas": 2,
+            "service": { "type": "LoadBalancer", "annotations": annotations },
+            "tls": { "auto": { "enabled": true, "method": "cronJob" } },
+        },
+        "config": { "enabled": true, "clusters": peers },
+    })
+}
+
+/// Sends every tenant namespace's traffic through the egress gateways and their fixed
+/// addresses; platform namespaces (kube-system, the GitOps engine, monitoring, …) keep the
+/// node's own address.
+fn egress_policy(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
+    let egress = cluster.network.egress.clone().unwrap_or_default();
+    let gateways: Vec<Value> = egress
+        .ips
+        .iter()
+        .map(|ip| {
+            json!({
+                "nodeSelector": { "matchLabels": { "hafen.dev/egress-gateway": "true", "hafen.dev/egress-ip": ip } },
+                "egressIP": ip,
+            })
+        })
+        .collect();
+    let first = gateways.first().cloned().unwrap_or(Value::Null);
+    json!({
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumEgressGatewayPolicy",
+        "metadata": meta("tenants", None, &ctx.labels(&[])),
+        "spec": {
+            "selectors": [{
+                "namespaceSelector": { "matchExpressions": [
+                    { "key": "hafen.dev/tenant", "operator": "Exists" },
+                    { "key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": egress_excluded_namespaces() },
+                ] }
+            }],
+            "destinationCIDRs": ["0.0.0.0/0"],
+            // In-cluster, node and private-network traffic stays direct.
+            "excludedCIDRs": excluded_cidrs(ctx, cluster),
+            "egressGateway": first,
+            "egressGateways": gateways,
+        }
+    })
+}
+
+fn excluded_cidrs(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    for cidr in [Some(cluster.network.pod_cidr.clone()), Some(cluster.network.service_cidr.clone())]
+        .into_iter()
+        .chain(cluster.sites().iter().map(|s| talos::node_subnet(ctx.spec, cluster, s)))
+        .flatten()
+    {
+        if cidr.contains('.') && !out.contains(&cidr) {
+            out.push(cidr);
+        }
+    }
+    out
+}
+
+fn hcloud_ccm_values(cluster: &Cluster, private: bool) -> Value {
+    let mut v = json!({
+        "networking": { "enabled": private, "clusterCIDR": cluster.network.pod_cidr },
+        "robot": { "enabled": false },
+        "replicaCount": 1,
+        "resources": requests("25m", "64Mi"),
+    });
+    if !private && let Some(obj) = v.as_object_mut() {
+        obj.insert("networking".into(), json!({ "enabled": false }));
+    }
+    v
+}
+
+/// The top addresses of a vSwitch subnet that MetalLB may announce on the VLAN.
+pub(crate) fn vswitch_pool(subnet: &str) -> Option<String> {
+    let cidr = hafen_spec::net::Cidr::parse(subnet).ok()?;
+    let std::net::IpAddr::V4(base) = cidr.addr else { return None };
+    if cidr.prefix > 24 {
+        return None;
+    }
+    let first = std::net::Ipv4Addr::from(u32::from(base).checked_add(240)?);
+    let last = std::net::Ipv4Addr::from(u32::from(base).checked_add(254)?);
+    Some(format!("{first}-{last}"))
+}
+
+fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
+    let labels = ctx.labels(&[]);
+    let metal_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
+    let site = ctx.spec.site(metal_site)?;
+    let (addresses, interfaces) = if cluster.network.load_balancer_ips.is_empty() {
+        let vswitch = site.network.vswitch.as_ref()?;
+        let pool = vswitch_pool(&vswitch.subnet)?;
+        let iface = talos::public_interface(ctx.spec, metal_site)?;
+        (vec![pool], vec![format!("{iface}.{}", vswitch.vlan)])
+    } else {
+        (cluster.network.load_balancer_ips.clone(), Vec::new())
+    };
+    let pool = json!({
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": meta("default", Some("metallb-system"), &labels),
+        "spec": { "addresses": addresses, "autoAssign": true },
+    });
+    let mut l2 = Map::new();
+    l2.insert("ipAddressPools".into(), json!(["default"]));
+    if !interfaces.is_empty() {
+        l2.insert("interfaces".into(), json!(interfaces));
+    }
+    let adv = json!({
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "L2Advertisement",
+        "metadata": meta("default", Some("metallb-system"), &labels),
+        "spec": l2,
+    });
+    Some(vec![pool, adv])
+}
+
+fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
+    let mut annotations = Map::new();
+    if site_kind(ctx.spec, &cluster.site) == SiteKind::HetznerCloud {
+        let location = ctx.spec.site(&cluster.site).map(|s| s.location.clone()).unwrap_or_default();
+        annotations.insert("load-balancer.hetzner.cloud/name".into(), json!(format!("{}-ingress", cluster.name)));
+        annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(location));
+        annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
+    }
+    let workers: u32 = cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
+    let replicas = workers.clamp(1, 3);
+    json!({
+        "deployment": { "replicas": replicas },
+        "ingressClass": { "enabled": true, "isDefaultClass": true, "name": "traefik" },
+        "providers": {
+            "kubernetesIngress": { "enabled": true, "publishedService": { "enabled": true } },
+            "kubernetesCRD": { "enabled": true },
+        },
+        "service": { "type": "LoadBalancer", "annotations": annotations },
+        "podDisruptionBudget": { "enabled": true, "minAvailable": 1 },
+        "topologySpreadConstraints": [{
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": { "matchLabels": { "app.kubernetes.io/name": "traefik" } },
+        }],
+        "resources": requests("100m", "128Mi"),
+        "logs": { "access": { "enabled": true } },
+        // No update checks, no anonymous usage reports.
+        "globalArguments": ["--global.checknewversion=false", "--global.sendanonymoususage=false"],
+    })
+}
+
+fn external_dns(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    dns: &Dns,
+    labels: &Map<String, Value>,
+    openbao: bool,
+) -> (Value, Option<Value>) {
+    let owner = format!("{}-{}", ctx.platform, cluster.name);
+    let mut v = Map::new();
+    v.insert("sources".into(), json!(["ingress", "service"]));
+    v.insert("domainFilters".into(), json!([dns.zone]));
+    v.insert("policy".into(), json!("sync"));
+    v.insert("registry".into(), json!("txt"));
+    v.insert("txtOwnerId".into(), json!(owner));
+    v.insert("resources".into(), requests("25m", "64Mi"));
+    let secret_env = |name: &str, key: &str| json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": key } } });
+    let mut secret_keys: Vec<(String, Option<String>)> = Vec::new();
+    match dns.provider {
+        DnsProvider::Rfc2136 => {
+            let server = dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone));
+            v.insert("provider".into(), json!({ "name": "rfc2136" }));
+            v.insert(
+                "extraArgs".into(),
+                json!([
+                    format!("--rfc2136-host={server}"),
+                    "--rfc2136-port=53",
+                    format!("--rfc2136-zone={}", dns.zone),
+                    "--rfc2136-tsig-secret-alg=hmac-sha256",
+                    "--rfc2136-tsig-axfr",
+                ]),
+            );
+            if dns.secret_ref.is_some() {
+                v.insert(
+                    "env".into(),
+                    json!([
+                        secret_env("EXTERNAL_DNS_RFC2136_TSIG_KEYNAME", "keyname"),
+                        secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret"),
+                    ]),
+                );
+                secret_keys = vec![("keyname".into(), Some("keyname".into())), ("secret".into(), None)];
+            }
+        }
+        DnsProvider::Pdns => {
+            v.insert("provider".into(), json!({ "name": "pdns" }));
+            v.insert("extraArgs".into(), json!([format!("--pdns-server={}", dns_endpoint(dns))]));
+            v.insert("env".into(), json!([secret_env("EXTERNAL_DNS_PDNS_API_KEY", "api-key")]));
+            secret_keys = vec![("api-key".into(), None)];
+        }
+        DnsProvider::Hetzner => {
+            v.insert(
+                "provider".into(),
+                json!({ "name": "webhook", "webhook": {
+                    "image": { "repository": "ghcr.io/mconfalonieri/external-dns-hetzner-webhook", "tag": pin("external-dns", "hetzner-webhook") },
+                    "env": [{ "name": "HETZNER_API_KEY", "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": "api-key" } } }],
+                } }),
+            );
+            secret_keys = vec![("api-key".into(), None)];
+        }
+        DnsProvider::Ovh => {
+            v.insert("provider".into(), json!({ "name": "ovh" }));
+            v.insert(
+                "env".into(),
+                json!([
+                    { "name": "OVH_ENDPOINT", "value": "ovh-eu" },
+                    secret_env("OVH_APPLICATION_KEY", "application-key"),
+                    secret_env("OVH_APPLICATION_SECRET", "application-secret"),
+                    secret_env("OVH_CONSUMER_KEY", "consumer-key"),
+                ]),
+            );
+            secret_keys = vec![
+                ("application-key".into(), Some("application-key".into())),
+                ("application-secret".into(), Some("application-secret".into())),
+                ("consumer-key".into(), Some("consumer-key".into())),
+            ];
+        }
+        DnsProvider::Cloudflare => {
+            v.insert("provider".into(), json!({ "name": "cloudflare" }));
+            v.insert("env".into(), json!([secret_env("CF_API_TOKEN", "api-token")]));
+            secret_keys = vec![("api-token".into(), None)];
+        }
+        DnsProvider::Route53 => {
+            v.insert("provider".into(), json!({ "name": "aws" }));
+            v.insert(
+                "env".into(),
+                json!([
+                    secret_env("AWS_ACCESS_KEY_ID", "access-key-id"),
+                    secret_env("AWS_SECRET_ACCESS_KEY", "secret-access-key"),
+                ]),
+            );
+            secret_keys = vec![
+                ("access-key-id".into(), Some("access-key-id".into())),
+                ("secret-access-key".into(), Some("secret-access-key".into())),
+            ];
+        }
+    }
+    let secret = match (&dns.secret_ref, openbao) {
+        (Some(reference), true) if !secret_keys.is_empty() => Some(external_secret(
+            "external-dns",
+            "external-dns",
+            Store::Platform,
+            secret_keys.into_iter().map(|(k, prop)| (k, reference, prop)).collect(),
+            None,
+            labels,
+        )),
+        _ => None,
+    };
+    (Value::Object(v), secret)
+}
+
+fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>) {
+    match components::storage_driver(cluster) {
+        Some(StorageDriver::Piraeus) => {
+            if cluster.os == Os::K3s {
+                ctx.error(
+                    codes::UNSUPPORTED,
+                    format!("Piraeus needs the DRBD kernel module, which Hafen provides only on Talos (cluster `{}` runs K3s)", cluster.name),
+                    &format!("spec.clusters[{index}].storage.default"),
+                    "use `longhorn` or `local-path` on K3s, or run the cluster on Talos",
+                );
+                return;
+            }
+            p.releases.push(Release {
+                component: "piraeus",
+                name: "piraeus-operator".into(),
+                namespace: "piraeus-datastore".into(),
+                values: json!({ "installCRDs": true, "resources": requests("25m", "64Mi") }),
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            });
+            let replicas = cluster.storage.as_ref().and_then(|s| s.replicas).unwrap_or(2);
+            let storage_selector = json!({ "hafen.dev/storage": "true" });
+            let objects = vec![
+                json!({
+                    "apiVersion": "piraeus.io/v1",
+                    "kind": "LinstorCluster",
+                    "metadata": meta("linstorcluster", None, labels),
+                    "spec": {
+                        "csiNode": { "podTemplate": { "spec": { "containers": [{ "name": "linstor-csi", "resources": daemon_requests("piraeus", "linstor-csi-node") }] } } },
+                        "highAvailabilityController": { "podTemplate": { "spec": { "containers": [{ "name": "ha-controller", "resources": daemon_requests("piraeus", "ha-controller") }] } } },
+                    }
+                }),
+                json!({
+                    "apiVersion": "piraeus.io/v1",
+                    "kind": "LinstorSatelliteConfiguration",
+                    "metadata": meta("storage-nodes", None, labels),
+                    "spec": {
+                        "nodeSelector": storage_selector,
+                        // The second NVMe disk of each storage node; Talos is installed on the first.
+                        "storagePools": [{
+                            "name": "nvme",
+                            "lvmThinPool": { "volumeGroup": "linstor_nvme", "thinPool": "thin" },
+                            "source": { "hostDevices": ["/dev/nvme1n1"] },
+                        }],
+                        "podTemplate": { "spec": { "containers": [{ "name": "linstor-satellite", "resources": daemon_requests("piraeus", "linstor-satellite") }] } },
+                    }
+                }),
+                json!({
+                    "apiVersion": "piraeus.io/v1",
+                    "kind": "LinstorSatelliteConfiguration",
+                    "metadata": meta("talos", None, labels),
+                    "spec": {
+                        // Talos ships DRBD as a system extension and loads it at boot; the
+                        // satellite must not try to build or load the module itself.
+                        "podTemplate": { "spec": {
+                            "initContainers": [
+                                { "name": "drbd-shutdown-guard", "$patch": "delete" },
+                                { "name": "drbd-module-loader", "$patch": "delete" },
+                            ],
+                            "volumes": [
+                                { "name": "run-systemd-system", "$patch": "delete" },
+                                { "name": "run-drbd-shutdown-guard", "$patch": "delete" },
+                                { "name": "systemd-bus-socket", "$patch": "delete" },
+                                { "name": "lib-modules", "$patch": "delete" },
+                                { "name": "usr-src", "$patch": "delete" },
+                                { "name": "etc-lvm-backup", "hostPath": { "path": "/var/etc/lvm/backup", "type": "DirectoryOrCreate" } },
+                                { "name": "etc-lvm-archive", "hostPath": { "path": "/var/etc/lvm/archive", "type": "DirectoryOrCreate" } },
+                            ],
+                        } },
+                    }
+                }),
+                storage_class(
+                    "linstor-replicated",
+                    "linstor.csi.linbit.com",
+                    json!({
+                        "linstor.csi.linbit.com/storagePool": "nvme",
+                        "linstor.csi.linbit.com/placementCount": replicas.to_string(),
+                        "linstor.csi.linbit.com/allowRemoteVolumeAccess": "false",
+                    }),
+                    true,
+                    labels,
+                ),
+            ];
+            p.storage_configs.push(("storage.yaml".into(), objects));
+        }
+        Some(StorageDriver::Longhorn) => {
+            let replicas = cluster.storage.as_ref().and_then(|s| s.replicas).unwrap_or(2);
+            p.releases.push(Release {
+                component: "longhorn",
+                name: "longhorn".into(),
+                namespace: "longhorn-system".into(),
+                values: json!({
+                    "persistence": { "defaultClass": true, "defaultClassReplicaCount": replicas, "reclaimPolicy": "Retain" },
+                    "defaultSettings": {
+                        "defaultReplicaCount": replicas,
+                        "upgradeChecker": false,
+                        "allowCollectingLonghornUsageMetrics": false,
+                    },
+                    // The pre-upgrade job is a Helm hook; GitOps upgrades do not need it.
+                    "preUpgradeChecker": { "jobEnabled": false },
+                    "longhornManager": { "resources": daemon_requests("longhorn", "longhorn-manager") },
+                }),
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            });
+        }
+        Some(StorageDriver::LocalPath) if cluster.os == Os::Talos => {
+            p.releases.push(Release {
+                component: "local-path",
+                name: "local-path-provisioner".into(),
+                namespace: "local-path-storage".into(),
+                values: json!({
+                    "storageClass": { "defaultClass": true, "name": "local-path", "reclaimPolicy": "Retain" },
+                    // Talos' root is read-only; /var is the writable system disk.
+                    "nodePathMap": [{ "node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": ["/var/local-path-provisioner"] }],
+                }),
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            });
+        }
+        _ => {}
+    }
+}
+
+fn storage_class(name: &str, provisioner: &str, parameters: Value, default: bool, labels: &Map<String, Value>) -> Value {
+    let mut metadata = meta(name, None, labels);
+    if default && let Some(m) = metadata.as_object_mut() {
+        m.insert(
+            "annotations".into(),
+            json!({ "storageclass.kubernetes.io/is-default-class": "true" }),
+        );
+    }
+    json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": metadata,
+        "provisioner": provisioner,
+        "parameters": parameters,
+        "reclaimPolicy": "Retain",
+        "allowVolumeExpansion": true,
+        "volumeBindingMode": "WaitForFirstConsumer",
+    })
+}
+
+fn grafana_values(loki: bool) -> Value {
+    let mut g = json!({
+        "enabled": true,
+        "grafana.ini": {
+            "analytics": { "reporting_enabled": false, "check_for_updates": false, "check_for_plugin_updates": false },
+            "news": { "news_feed_enabled": false },
+        },
+    });
+    if loki && let Some(obj) = g.as_object_mut() {
+        obj.insert(
+            "additionalDataSources".into(),
+            json!([{ "name": "Loki", "type": "loki", "access": "proxy", "url": "http://loki.monitoring.svc:3100" }]),
+        );
+    }
+    g
+}
+
+fn monitoring(cluster: &Cluster, p: &mut Platform) {
+    let retention = cluster.monitoring.retention.clone().unwrap_or_else(|| "30d".into());
+    let loki = cluster.monitoring.logs == LogsStack::Loki;
+    match cluster.monitoring.metrics {
+        MetricsStack::VictoriaMetrics => p.releases.push(Release {
+            component: "victoria-metrics",
+            name: "victoria-metrics".into(),
+            namespace: "monitoring".into(),
+            values: json!({
+                "vmsingle": { "spec": {
+                    "retentionPeriod": retention,
+                    "storage": { "resources": { "requests": { "storage": "50Gi" } } },
+                } },
+                "grafana": grafana_values(loki),
+                "defaultDashboards": { "enabled": true },
+                "prometheus-node-exporter": { "resources": daemon_requests("victoria-metrics", "node-exporter") },
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+        }),
+        MetricsStack::Prometheus => p.releases.push(Release {
+            component: "kube-prometheus-stack",
+            name: "kube-prometheus-stack".into(),
+            namespace: "monitoring".into(),
+            values: json!({
+                "prometheus": { "prometheusSpec": {
+                    "retention": retention,
+                    "storageSpec": { "volumeClaimTemplate": { "spec": { "resources": { "requests": { "storage": "50Gi" } } } } },
+                } },
+                "grafana": grafana_values(loki),
+                "prometheus-node-exporter": { "resources": daemon_requests("kube-prometheus-stack", "node-exporter") },
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+        }),
+        MetricsStack::None => {}
+    }
+    if loki {
+        p.releases.push(Release {
+            component: "loki",
+            name: "loki".into(),
+            namespace: "monitoring".into(),
+            values: json!({
+                "deploymentMode": "SingleBinary",
+                "loki": {
+                    "auth_enabled": false,
+                    "commonConfig": { "replication_factor": 1 },
+                    "storage": { "type": "filesystem" },
+                    "schemaConfig": { "configs": [{
+                        "from": "2024-04-01", "store": "tsdb", "object_store": "filesystem", "schema": "v13",
+                        "index": { "prefix": "index_", "period": "24h" },
+                    }] },
+                    "limits_config": { "retention_period": "720h" },
+                    "compactor": { "retention_enabled": true, "delete_request_store": "filesystem" },
+                    "analytics": { "reporting_enabled": false },
+                },
+                "singleBinary": { "replicas": 1, "persistence": { "size": "50Gi" } },
+                "read": { "replicas": 0 },
+                "write": { "replicas": 0 },
+                "backend": { "replicas": 0 },
+                "chunksCache": { "enabled": false },
+                "resultsCache": { "enabled": false },
+                "lokiCanary": { "enabled": false },
+                "test": { "enabled": false },
+            }),
+            depends_on: vec![],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+        p.releases.push(Release {
+            component: "fluent-bit",
+            name: "fluent-bit".into(),
+            namespace: "monitoring".into(),
+            values: json!({
+                "resources": daemon_requests("fluent-bit", "fluent-bit"),
+                "tolerations": [{ "operator": "Exists" }],
+                "config": { "outputs": format!(
+                    "[OUTPUT]\n    Name loki\n    Match kube.*\n    Host loki.monitoring.svc\n    Port 3100\n    Labels job=fluent-bit, cluster={}\n    Auto_Kubernetes_Labels on\n",
+                    cluster.name
+                ) },
+            }),
+            depends_on: vec!["loki".into()],
+            layer: Layer::Controllers,
+            namespace_labels: vec![],
+        });
+    }
+}
+
+/// Bucket and prefix of an `s3://bucket/prefix` target.
+pub(crate) fn bucket_prefix(target: &str) -> (String, String) {
+    let rest = target.strip_prefix("s3://").unwrap_or(target);
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    (bucket.to_owned(), prefix.trim_matches('/').to_owned())
+}
+
+/// The S3 region for an endpoint: Hetzner object storage names it in the host.
+pub(crate) fn s3_region(endpoint: Option<&str>) -> String {
+    endpoint
+        .map(crate::components::host_of)
+        .and_then(|h| h.split('.').next().map(str::to_owned))
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "eu-central".into())
+}
+
+/// The ExternalSecret template building an AWS-style credentials file from two properties.
+pub(crate) fn s3_template() -> Value {
+    json!({
+        "engineVersion": "v2",
+        "data": { "cloud": "[default]\naws_access_key_id={{ .accessKeyId }}\naws_secret_access_key={{ .secretAccessKey }}\n" },
+    })
+}
+
+fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>, openbao: bool) {
+    let Some(b) = &cluster.backups else { return };
+    p.releases.push(Release {
+        component: "velero",
+        name: "velero".into(),
+        namespace: "velero".into(),
+        values: json!({
+            "initContainers": [{
+                "name": "velero-plugin-for-aws",
+                "image": format!("docker.io/velero/velero-plugin-for-aws:{}", pin("velero", "velero-plugin-for-aws")),
+                "volumeMounts": [{ "mountPath": "/target", "name": "plugins" }],
+            }],
+            "configuration": {
+                // Locations and schedules are plain objects next to this release.
+                "backupStorageLocation": [],
+                "volumeSnapshotLocation": [],
+                "uploaderType": "kopia",
+                "defaultVolumesToFsBackup": true,
+            },
+            "credentials": { "useSecret": true, "existingSecret": "velero-s3" },
+            "snapshotsEnabled": false,
+            "deployNodeAgent": true,
+            "nodeAgent": { "resources": daemon_requests("velero", "velero-node-agent") },
+            "upgradeCRDs": false,
+            "resources": requests("100m", "256Mi"),
+        }),
+        depends_on: vec![],
+        layer: Layer::Controllers,
+        namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+    });
+    let (bucket, prefix) = bucket_prefix(&b.target);
+    let mut storage = Map::new();
+    storage.insert("bucket".into(), json!(bucket));
+    if !prefix.is_empty() {
+        storage.insert("prefix".into(), json!(prefix));
+    }
+    let mut config = Map::new();
+    config.insert("region".into(), json!(s3_region(b.endpoint.as_deref())));
+    config.insert("s3ForcePathStyle".into(), json!("true"));
+    if let Some(endpoint) = &b.endpoint {
+        config.insert("s3Url".into(), json!(endpoint));
+    }
+    let bsl = json!({
+        "apiVersion": "velero.io/v1",
+        "kind": "BackupStorageLocation",
+        "metadata": meta("default", Some("velero"), labels),
+        "spec": {
+            "provider": "aws",
+            "default": true,
+            "objectStorage": storage,
+            "config": config,
+            "credential": { "name": "velero-s3", "key": "cloud" },
+        }
+    });
+    let schedule = json!({
+        "apiVersion": "velero.io/v1",
+        "kind": "Schedule",
+        "metadata": meta("daily", Some("velero"), labels),
+        "spec": {
+            "schedule": b.schedule,
+            "useOwnerReferencesInBackup": false,
+            "template": {
+                "includedNamespaces": ["*"],
+                "excludedNamespaces": ["kube-system", "velero"],
+                "storageLocation": "default",
+                "snapshotVolumes": false,
+                "defaultVolumesToFsBackup": true,
+                "ttl": b.retention,
+            },
+        }
+    });
+    p.configs.push(("backups.yaml".into(), vec![bsl, schedule]));
+    match (&b.secret_ref, openbao) {
+        (Some(reference), true) => {
+            let es = external_secret(
+                "velero-s3",
+                "velero",
+                Store::Platform,
+                vec![
+                    ("accessKeyId".into(), reference, Some("accessKeyId".into())),
+                    ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
+                ],
+                Some(s3_template()),
+                labels,
+            );
+            p.secrets.push(("velero.yaml".into(), vec![es]));
+        }
+        (None, _) => ctx.error(
+            codes::MISSING,
+            format!("backups of cluster `{}` have no credentials", cluster.name),
+            &format!("spec.clusters[{index}].backups"),
+            "add `secretRef: {name: …}` naming the S3 credential in your secret store",
+        ),
+        _ => {}
+    }
+}
+
+/// Renders the cluster's platform through the delivery engine.
+pub(crate) fn render(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) {
+    let platform = build(ctx, index, cluster);
+    crate::delivery::render_platform(ctx, index, cluster, &platform);
+}
+
+/// The value of a label selecting ingress-controller pods for tenant network policies.
+pub(crate) fn ingress_namespace(cluster: &Cluster) -> Option<&'static str> {
+    (cluster.ingress == IngressController::Traefik).then_some("traefik")
+}

@@ -1,0 +1,331 @@
+//! Talos machine configuration patches the spec implies: install image (with the system
+//! extensions the storage needs), time servers, registry mirrors, node labels and taints, the
+//! CNI and kube-proxy switches, discovery, and for bare metal the per-node network patch that
+//! keeps `dhcp: true` on the public interface while adding the vSwitch VLAN.
+//!
+//! Patches use the classic `v1alpha1` layout (`machine.network.interfaces`), which Talos up to
+//! v1.12 reads; they are strategic merge patches for CABPT/CACPPT and `talosctl`.
+
+use crate::components::{SiteKind, data, site_kind};
+use hafen_spec::{Cluster, NodePool, NodeRole, PlatformSpec, StorageDriver};
+use serde_json::{Map, Value, json};
+
+/// Time servers of a cluster's nodes: the spec's, else the EU defaults of the data file.
+pub(crate) fn time_servers(cluster: &Cluster) -> Vec<String> {
+    if cluster.time_servers.is_empty() {
+        data().defaults.time_servers.clone()
+    } else {
+        cluster.time_servers.clone()
+    }
+}
+
+/// The Talos version of a cluster.
+pub(crate) fn version(cluster: &Cluster) -> String {
+    cluster.os_version.clone().unwrap_or_else(|| data().defaults.talos_version.clone())
+}
+
+/// Official system extensions the cluster's nodes need.
+pub(crate) fn extensions(cluster: &Cluster) -> Vec<&'static str> {
+    let mut out = match crate::components::storage_driver(cluster) {
+        Some(StorageDriver::Piraeus) => vec!["siderolabs/drbd"],
+        Some(StorageDriver::Longhorn) => vec!["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"],
+        _ => Vec::new(),
+    };
+    out.sort_unstable();
+    out
+}
+
+/// The Image Factory schematic as the factory stores it. Its id is the SHA-256 of exactly these
+/// bytes (the factory marshals with four-space indentation), so it can be computed offline:
+/// `customization: {}` gives the well-known default `376567988ad370…`.
+pub(crate) fn schematic(extensions: &[&str]) -> String {
+    if extensions.is_empty() {
+        return "customization: {}\n".into();
+    }
+    let mut text =
+        String::from("customization:\n    systemExtensions:\n        officialExtensions:\n");
+    for ext in extensions {
+        text.push_str("            - ");
+        text.push_str(ext);
+        text.push('\n');
+    }
+    text
+}
+
+/// The schematic id of a cluster's nodes.
+pub(crate) fn schematic_id(cluster: &Cluster) -> String {
+    crate::out::sha256_hex(schematic(&extensions(cluster)).as_bytes())
+}
+
+/// The installer image of a cluster's nodes (served by the Image Factory, or its mirror).
+pub(crate) fn installer_image(cluster: &Cluster) -> String {
+    format!("factory.talos.dev/installer/{}:{}", schematic_id(cluster), version(cluster))
+}
+
+/// The name Hetzner Cloud snapshots of this Talos build carry (label `caph-image-name`).
+pub(crate) fn hcloud_image_name(cluster: &Cluster) -> String {
+    let id = schematic_id(cluster);
+    format!("talos-{}-{}", version(cluster), id.get(..8).unwrap_or(&id))
+}
+
+/// The public interface of a site's servers: the spec's name, or `eth0` on Hetzner Cloud
+/// (Talos' hcloud image keeps kernel names). `None` for bare metal without a name.
+pub(crate) fn public_interface(spec: &PlatformSpec, site: &str) -> Option<String> {
+    let declared = spec.site(site).and_then(|s| s.network.interface.clone());
+    match (declared, site_kind(spec, site)) {
+        (Some(name), _) => Some(name),
+        (None, SiteKind::HetznerCloud) => Some("eth0".into()),
+        (None, _) => None,
+    }
+}
+
+/// The subnet node IPs come from: the vSwitch VLAN, the provider's private network, or the
+/// cluster's `nodeCIDR`.
+pub(crate) fn node_subnet(spec: &PlatformSpec, cluster: &Cluster, site: &str) -> Option<String> {
+    let s = spec.site(site)?;
+    s.network
+        .vswitch
+        .as_ref()
+        .map(|v| v.subnet.clone())
+        .or_else(|| s.network.private_network.as_ref().map(|p| p.subnet.clone()))
+        .or_else(|| cluster.network.node_cidr.clone())
+}
+
+fn mirrors(cluster: &Cluster) -> Option<Value> {
+    let mirror = cluster.registry_mirror.as_ref()?;
+    let mut map = Map::new();
+    for registry in &data().defaults.mirrored_registries {
+        map.insert(registry.clone(), json!({ "endpoints": [mirror] }));
+    }
+    Some(Value::Object(map))
+}
+
+/// Node labels Hafen sets on every node of a pool (`None`: control plane).
+pub(crate) fn node_labels(cluster: &Cluster, pool: Option<&NodePool>, site: &str) -> Map<String, Value> {
+    let mut labels = Map::new();
+    labels.insert("hafen.dev/cluster".into(), json!(cluster.name));
+    labels.insert("hafen.dev/site".into(), json!(site));
+    match pool {
+        Some(pool) => {
+            labels.insert("hafen.dev/pool".into(), json!(pool.name));
+            for role in pool.roles() {
+                let key = match role {
+                    NodeRole::Worker => "hafen.dev/worker",
+                    NodeRole::EgressGateway => "hafen.dev/egress-gateway",
+                    NodeRole::Ingress => "hafen.dev/ingress",
+                    NodeRole::Storage => "hafen.dev/storage",
+                };
+                labels.insert(key.into(), json!("true"));
+            }
+            for (k, v) in &pool.labels {
+                labels.insert(k.clone(), json!(v));
+            }
+        }
+        None => {
+            labels.insert("hafen.dev/pool".into(), json!("control-plane"));
+        }
+    }
+    labels
+}
+
+/// Taints of a pool as Talos `nodeTaints` (`key: value:Effect`). Egress gateways carry a taint
+/// so ordinary workloads stay off the nodes whose addresses must keep a clean reputation.
+pub(crate) fn node_taints(pool: &NodePool) -> Map<String, Value> {
+    let mut taints = Map::new();
+    let roles = pool.roles();
+    if roles.contains(&NodeRole::EgressGateway) && !pool.runs_workloads() {
+        taints.insert("hafen.dev/egress-gateway".into(), json!("true:NoSchedule"));
+    }
+    for taint in &pool.taints {
+        if let Some((kv, effect)) = taint.rsplit_once(':') {
+            let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
+            taints.insert(key.into(), json!(format!("{value}:{effect}")));
+        }
+    }
+    taints
+}
+
+/// What a patch is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Role<'a> {
+    /// Control-plane nodes.
+    ControlPlane,
+    /// Workers of a pool.
+    Worker(&'a NodePool),
+}
+
+/// The machine configuration patch for the nodes of `role` at `site`.
+pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site: &str) -> Value {
+    let pool = match role {
+        Role::ControlPlane => None,
+        Role::Worker(pool) => Some(pool),
+    };
+    let kind = site_kind(spec, site);
+    let mut machine = Map::new();
+    let disk = if kind == SiteKind::HetznerCloud { "/dev/sda" } else { "/dev/nvme0n1" };
+    machine.insert("install".into(), json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }));
+    machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
+    if let Some(mirrors) = mirrors(cluster) {
+        machine.insert("registries".into(), json!({ "mirrors": mirrors }));
+    }
+    let mut kubelet = Map::new();
+    if let Some(subnet) = node_subnet(spec, cluster, site) {
+        kubelet.insert("nodeIP".into(), json!({ "validSubnets": [subnet] }));
+    }
+    if !kubelet.is_empty() {
+        machine.insert("kubelet".into(), Value::Object(kubelet));
+    }
+    machine.insert(
+        "features".into(),
+        json!({ "kubePrism": { "enabled": true, "port": 7445 } }),
+    );
+    if extensions(cluster).contains(&"siderolabs/drbd")
+        && pool.is_some_and(|p| p.roles().contains(&NodeRole::Storage))
+    {
+        machine.insert(
+            "kernel".into(),
+            json!({ "modules": [
+                { "name": "drbd", "parameters": ["usermode_helper=disabled"] },
+                { "name": "drbd_transport_tcp" }
+            ] }),
+        );
+    }
+    machine.insert("nodeLabels".into(), Value::Object(node_labels(cluster, pool, site)));
+    if let Some(pool) = pool {
+        let taints = node_taints(pool);
+        if !taints.is_empty() {
+            machine.insert("nodeTaints".into(), Value::Object(taints));
+        }
+    }
+
+    let mut cl = Map::new();
+    cl.insert(
+        "network".into(),
+        json!({
+            "cni": { "name": "none" },
+            "podSubnets": [cluster.network.pod_cidr],
+            "serviceSubnets": [cluster.network.service_cidr],
+        }),
+    );
+    if cluster.network.kube_proxy_replacement {
+        cl.insert("proxy".into(), json!({ "disabled": true }));
+    }
+    cl.insert("discovery".into(), discovery(cluster));
+    if crate::components::has_cloud(spec, cluster) {
+        cl.insert("externalCloudProvider".into(), json!({ "enabled": true }));
+    }
+    if matches!(role, Role::ControlPlane)
+        && let Some(vswitch) = spec.site(site).and_then(|s| s.network.vswitch.as_ref())
+    {
+        // etcd peers talk over the private VLAN only, never over public addresses.
+        cl.insert("etcd".into(), json!({ "advertisedSubnets": [vswitch.subnet] }));
+    }
+    json!({ "machine": machine, "cluster": cl })
+}
+
+fn discovery(cluster: &Cluster) -> Value {
+    if !cluster.discovery.enabled {
+        return json!({ "enabled": false });
+    }
+    match &cluster.discovery.endpoint {
+        Some(endpoint) => json!({
+            "enabled": true,
+            "registries": { "kubernetes": { "disabled": true }, "service": { "endpoint": endpoint } }
+        }),
+        None => json!({
+            "enabled": true,
+            "registries": { "kubernetes": { "disabled": true }, "service": { "disabled": false } }
+        }),
+    }
+}
+
+/// One bare-metal node's own patch: the public interface by its real name with `dhcp: true`
+/// kept (omitting it in a patch loses the server's public address), plus the vSwitch VLAN with
+/// the node's private address and the VLAN's MTU.
+pub(crate) fn node_network_patch(interface: &str, vlan: u16, address: &str, prefix: u8, mtu: u32) -> Value {
+    json!({
+        "machine": {
+            "network": {
+                "interfaces": [{
+                    "interface": interface,
+                    "dhcp": true,
+                    "vlans": [{
+                        "vlanId": vlan,
+                        "addresses": [format!("{address}/{prefix}")],
+                        "mtu": mtu,
+                    }]
+                }]
+            }
+        }
+    })
+}
+
+/// A node's patch for one fixed egress address: added to the public interface next to DHCP.
+pub(crate) fn egress_ip_patch(interface: &str, ip: &str) -> Value {
+    let prefix = if ip.contains(':') { 128 } else { 32 };
+    json!({
+        "machine": {
+            "network": {
+                "interfaces": [{
+                    "interface": interface,
+                    "dhcp": true,
+                    "addresses": [format!("{ip}/{prefix}")],
+                }]
+            },
+            "nodeLabels": { "hafen.dev/egress-ip": ip }
+        }
+    })
+}
+
+/// The `n`-th usable host address of an IPv4 subnet, counting from `.10` (the first nine are
+/// left for gateways and hand-placed hosts). `None` when the subnet is too small or not IPv4.
+pub(crate) fn host_address(subnet: &str, n: u32) -> Option<(String, u8)> {
+    let cidr = hafen_spec::net::Cidr::parse(subnet).ok()?;
+    let std::net::IpAddr::V4(base) = cidr.addr else { return None };
+    let size: u64 = 1u64 << (32 - u32::from(cidr.prefix.min(32)));
+    let offset = 10u64 + u64::from(n);
+    if offset >= size.saturating_sub(1) {
+        return None;
+    }
+    let ip = u32::from(base).checked_add(u32::try_from(offset).ok()?)?;
+    Some((std::net::Ipv4Addr::from(ip).to_string(), cidr.prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schematic_ids_match_the_image_factory() {
+        // Published ids: the default schematic and the DRBD-only schematic.
+        assert_eq!(
+            crate::out::sha256_hex(schematic(&[]).as_bytes()),
+            "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
+        );
+        assert_eq!(
+            crate::out::sha256_hex(schematic(&["siderolabs/drbd"]).as_bytes()),
+            "e048aaf4461ff9f9576c9a42f760f2fef566559bd4933f322853ac291e46f238"
+        );
+    }
+
+    #[test]
+    fn host_addresses_start_at_ten_and_stay_inside_the_subnet() {
+        assert_eq!(host_address("10.0.1.0/24", 0), Some(("10.0.1.10".into(), 24)));
+        assert_eq!(host_address("10.0.1.0/24", 5), Some(("10.0.1.15".into(), 24)));
+        assert_eq!(host_address("10.0.1.0/24", 244), Some(("10.0.1.254".into(), 24)));
+        assert_eq!(host_address("10.0.1.0/24", 245), None);
+        assert_eq!(host_address("10.0.1.0/29", 0), None);
+        assert_eq!(host_address("fd00::/64", 0), None);
+    }
+
+    #[test]
+    fn the_node_patch_keeps_dhcp_on_the_public_interface() {
+        let p = node_network_patch("enp7s0", 4000, "10.0.1.10", 24, 1400);
+        let iface = &p["machine"]["network"]["interfaces"][0];
+        assert_eq!(iface["interface"], "enp7s0");
+        assert_eq!(iface["dhcp"], true);
+        assert_eq!(iface["vlans"][0]["vlanId"], 4000);
+        assert_eq!(iface["vlans"][0]["mtu"], 1400);
+        assert_eq!(iface["vlans"][0]["addresses"][0], "10.0.1.10/24");
+    }
+}

@@ -1,0 +1,814 @@
+//! Tenants and their apps: one definition per tenant, rendered identically to every cluster it
+//! names. `tenants/<t>/namespace/` holds the tenant's namespace and its guard rails (quota,
+//! limits, default-deny network policy with the allowances the apps need, RBAC);
+//! `tenants/<t>/base/` adds the apps; `tenants/<t>/overlays/<cluster>/` carries only true
+//! per-cluster differences (database backups to that cluster's bucket, spreading over sites,
+//! a database standby). A cluster that only holds a tenant's database standby gets the
+//! namespace and the standby, not the apps.
+
+use crate::out::{label_map, meta, name};
+use crate::platform::{Store, bucket_prefix, external_secret, openbao_store, s3_region};
+use crate::{Ctx, codes};
+use hafen_spec::{App, AppKind, Cluster, PlatformSpec, SecretsBackend, Spread, Tenant};
+use serde_json::{Map, Value, json};
+
+/// Clusters that get an overlay of `tenant`: the ones it names and those holding a database
+/// standby of one of its apps; sorted by name.
+pub(crate) fn tenant_clusters(spec: &PlatformSpec, tenant: &Tenant) -> Vec<String> {
+    let mut out: Vec<String> = tenant.clusters.clone();
+    for app in &tenant.apps {
+        if let Some(replica) = app.postgres.as_ref().and_then(|p| p.replica_cluster.clone())
+            && !out.contains(&replica)
+        {
+            out.push(replica);
+        }
+    }
+    out.retain(|c| spec.cluster(c).is_some());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Tenants with an overlay on `cluster`, sorted by name.
+pub(crate) fn tenants_on<'a>(spec: &'a PlatformSpec, cluster: &str) -> Vec<&'a Tenant> {
+    let mut out: Vec<&Tenant> =
+        spec.tenants.iter().filter(|t| tenant_clusters(spec, t).iter().any(|c| c == cluster)).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// True when some app of the tenant takes secrets.
+pub(crate) fn tenant_has_secrets(tenant: &Tenant) -> bool {
+    tenant.apps.iter().any(|a| !a.secrets.is_empty())
+}
+
+fn sorted_apps(tenant: &Tenant) -> Vec<&App> {
+    let mut apps: Vec<&App> = tenant.apps.iter().collect();
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    apps
+}
+
+fn header(tenant: &Tenant, what: &str) -> String {
+    format!(
+        "{what} of tenant `{}`.\nRendered by Hafen from the platform spec; edit the spec, not this file.",
+        tenant.name
+    )
+}
+
+fn app_labels(tenant: &Tenant, app: &App) -> Map<String, Value> {
+    label_map(&[
+        ("app.kubernetes.io/name", &app.name),
+        ("app.kubernetes.io/part-of", &tenant.name),
+        ("hafen.dev/tenant", &tenant.name),
+    ])
+}
+
+fn selector(app: &App) -> Value {
+    json!({ "app.kubernetes.io/name": app.name })
+}
+
+/// The Postgres image of an app's database.
+fn postgres_image(app: &App) -> String {
+    let major = app.postgres.as_ref().and_then(|p| p.version).unwrap_or(17);
+    format!("ghcr.io/cloudnative-pg/postgresql:{major}")
+}
+
+fn db_name(app: &App) -> String {
+    name(&[&app.name, "db"])
+}
+
+/// Renders every tenant.
+pub(crate) fn render(ctx: &mut Ctx<'_>) {
+    let mut tenants: Vec<(usize, &Tenant)> = ctx.spec.tenants.iter().enumerate().collect();
+    tenants.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (index, tenant) in tenants {
+        render_tenant(ctx, index, tenant);
+    }
+}
+
+fn namespace_objects(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
+    let t = tenant.name.as_str();
+    let mut ns_labels = ctx.labels(&[
+        ("hafen.dev/tenant", t),
+        // Baseline is enforced so arbitrary images still run; restricted is reported.
+        ("pod-security.kubernetes.io/enforce", "baseline"),
+        ("pod-security.kubernetes.io/warn", "restricted"),
+        ("pod-security.kubernetes.io/audit", "restricted"),
+    ]);
+    if tenant.personal_data {
+        ns_labels.insert("hafen.dev/personal-data".into(), json!("true"));
+    }
+    let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
+    let mut docs = vec![json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(t, None, &ns_labels) })];
+    if let Some(quota) = &tenant.quota {
+        let mut hard = Map::new();
+        hard.insert("requests.cpu".into(), json!(quota.cpu));
+        hard.insert("requests.memory".into(), json!(quota.memory));
+        if let Some(storage) = &quota.storage {
+            hard.insert("requests.storage".into(), json!(storage));
+        }
+        docs.push(json!({
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": meta("tenant-quota", Some(t), &labels),
+            "spec": { "hard": hard },
+        }));
+    }
+    docs.push(json!({
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": meta("defaults", Some(t), &labels),
+        "spec": { "limits": [{
+            "type": "Container",
+            // Containers without requests would be invisible to the scheduler and the quota.
+            "defaultRequest": { "cpu": "100m", "memory": "128Mi" },
+            "default": { "memory": "512Mi" },
+        }] },
+    }));
+    if let Some(group) = &tenant.group {
+        docs.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta("tenant-edit", Some(t), &labels),
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit" },
+            "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group }],
+        }));
+    }
+    docs
+}
+
+fn policy(name: &str, ns: &str, labels: &Map<String, Value>, spec: Value) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(name, Some(ns), labels),
+        "spec": spec,
+    })
+}
+
+fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
+    let t = tenant.name.as_str();
+    let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
+    let mut docs = vec![
+        policy("default-deny", t, &labels, json!({ "podSelector": {}, "policyTypes": ["Ingress", "Egress"] })),
+        policy(
+            "allow-dns",
+            t,
+            &labels,
+            json!({
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{
+                    "to": [{
+                        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "kube-system" } },
+                        "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } },
+                    }],
+                    "ports": [{ "protocol": "UDP", "port": 53 }, { "protocol": "TCP", "port": 53 }],
+                }],
+            }),
+        ),
+        // The namespace is the tenant's isolation boundary: its apps may talk to each other
+        // (and to their databases), nothing else may reach in unless allowed below.
+        policy(
+            "allow-same-namespace",
+            t,
+            &labels,
+            json!({
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{ "from": [{ "podSelector": {} }] }],
+                "egress": [{ "to": [{ "podSelector": {} }] }],
+            }),
+        ),
+        policy(
+            "allow-monitoring",
+            t,
+            &labels,
+            json!({
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{ "from": [{ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "monitoring" } } }] }],
+            }),
+        ),
+    ];
+    for app in sorted_apps(tenant) {
+        let sel = selector(app);
+        if !app.domains.is_empty() && app.kind != AppKind::Worker {
+            docs.push(policy(
+                &name(&[&app.name, "from-ingress"]),
+                t,
+                &labels,
+                json!({
+                    "podSelector": { "matchLabels": sel },
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{
+                        "from": [{ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } } }],
+                        "ports": [{ "protocol": "TCP", "port": app.port() }],
+                    }],
+                }),
+            ));
+        }
+        if app.egress.stable_ip {
+            // Outgoing internet traffic (mail, allow-listed APIs); it leaves through the
+            // cluster's egress gateways and their fixed addresses.
+            docs.push(policy(
+                &name(&[&app.name, "to-internet"]),
+                t,
+                &labels,
+                json!({
+                    "podSelector": { "matchLabels": sel },
+                    "policyTypes": ["Egress"],
+                    "egress": [{ "to": [{ "ipBlock": { "cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] } }] }],
+                }),
+            ));
+        }
+        if app.postgres.is_some() {
+            docs.push(database_policy(ctx, tenant, app));
+        }
+    }
+    docs
+}
+
+/// What a CloudNativePG instance needs besides its own namespace: the operator's status
+/// checks, the Kubernetes API (the instance manager watches its Cluster) and object storage.
+fn database_policy(ctx: &Ctx<'_>, tenant: &Tenant, app: &App) -> Value {
+    let labels = ctx.labels(&[("hafen.dev/tenant", tenant.name.as_str())]);
+    json!({
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": meta(&db_name(app), Some(&tenant.name), &labels),
+        "spec": {
+            "endpointSelector": { "matchLabels": { "cnpg.io/cluster": db_name(app) } },
+            "ingress": [{
+                "fromEndpoints": [{ "matchLabels": { "k8s:io.kubernetes.pod.namespace": "cnpg-system" } }],
+                "toPorts": [{ "ports": [{ "port": "8000", "protocol": "TCP" }] }],
+            }],
+            "egress": [
+                { "toEntities": ["kube-apiserver"] },
+                { "toEntities": ["world"], "toPorts": [{ "ports": [{ "port": "443", "protocol": "TCP" }] }] },
+            ],
+        }
+    })
+}
+
+/// The workload, service, disruption budget, ingress, secrets and database of one app.
+fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: &App, certificates: bool) -> Vec<Value> {
+    let t = tenant.name.as_str();
+    let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
+    let sel = selector(app);
+    let serves = app.kind != AppKind::Worker;
+    let mut docs = vec![json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(&app.name, Some(t), &labels),
+        "automountServiceAccountToken": false,
+    })];
+
+    let mut env: Vec<Value> = app.env.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
+    if !app.secrets.is_empty() {
+        let secret = name(&[&app.name, "secrets"]);
+        for s in &app.secrets {
+            env.push(json!({ "name": s.env, "valueFrom": { "secretKeyRef": { "name": secret, "key": s.env } } }));
+        }
+    }
+    if app.postgres.is_some() {
+        // CloudNativePG writes the app's credentials into `<db>-app`; nothing is in the repo.
+        env.push(json!({ "name": "DATABASE_URL", "valueFrom": { "secretKeyRef": { "name": format!("{}-app", db_name(app)), "key": "uri" } } }));
+        env.push(json!({ "name": "DATABASE_HOST", "value": format!("{}-rw", db_name(app)) }));
+    }
+    let mut container = Map::new();
+    container.insert("name".into(), json!(app.name));
+    container.insert("image".into(), json!(app.image));
+    if serves {
+        container.insert("ports".into(), json!([{ "name": "http", "containerPort": app.port(), "protocol": "TCP" }]));
+    }
+    if !env.is_empty() {
+        container.insert("env".into(), Value::Array(env));
+    }
+    container.insert(
+        "resources".into(),
+        json!({
+            "requests": { "cpu": app.resources.cpu, "memory": app.resources.memory },
+            // Memory is not compressible: the limit equals the request. CPU is left unlimited
+            // so a busy app borrows idle cores instead of being throttled.
+            "limits": { "memory": app.resources.memory },
+        }),
+    );
+    if serves {
+        container.insert(
+            "readinessProbe".into(),
+            json!({ "tcpSocket": { "port": "http" }, "periodSeconds": 10, "failureThreshold": 3 }),
+        );
+    }
+    container.insert(
+        "securityContext".into(),
+        json!({ "allowPrivilegeEscalation": false, "capabilities": { "drop": ["ALL"] }, "seccompProfile": { "type": "RuntimeDefault" } }),
+    );
+    if !app.volumes.is_empty() {
+        let mounts: Vec<Value> =
+            app.volumes.iter().map(|v| json!({ "name": v.name, "mountPath": v.mount_path })).collect();
+        container.insert("volumeMounts".into(), Value::Array(mounts));
+    }
+    let mut pod = Map::new();
+    pod.insert("serviceAccountName".into(), json!(app.name));
+    pod.insert("automountServiceAccountToken".into(), json!(false));
+    let spread = app.spread();
+    if spread != Spread::None && app.replicas >= 2 {
+        pod.insert(
+            "topologySpreadConstraints".into(),
+            json!([{
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": { "matchLabels": sel },
+            }]),
+        );
+    }
+    pod.insert("containers".into(), json!([container]));
+    let template = json!({ "metadata": { "labels": labels }, "spec": pod });
+    let workload = if app.volumes.is_empty() {
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta(&app.name, Some(t), &labels),
+            "spec": {
+                "replicas": app.replicas,
+                "revisionHistoryLimit": 5,
+                "selector": { "matchLabels": sel },
+                "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
+                "template": template,
+            }
+        })
+    } else {
+        let claims: Vec<Value> = app
+            .volumes
+            .iter()
+            .map(|v| {
+                json!({
+                    "metadata": { "name": v.name },
+                    "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": v.size } } },
+                })
+            })
+            .collect();
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": meta(&app.name, Some(t), &labels),
+            "spec": {
+                "replicas": app.replicas,
+                "serviceName": app.name,
+                "revisionHistoryLimit": 5,
+                "selector": { "matchLabels": sel },
+                "podManagementPolicy": "Parallel",
+                "template": template,
+                "volumeClaimTemplates": claims,
+            }
+        })
+    };
+    docs.push(workload);
+    if serves {
+        docs.push(json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta(&app.name, Some(t), &labels),
+            "spec": {
+                "selector": sel,
+                "ports": [{ "name": "http", "port": 80, "targetPort": "http", "protocol": "TCP" }],
+            }
+        }));
+    }
+    let min = app.min_available();
+    let budget = if min >= 1 { json!({ "minAvailable": min }) } else { json!({ "maxUnavailable": 1 }) };
+    let mut pdb_spec = budget.as_object().cloned().unwrap_or_default();
+    pdb_spec.insert("selector".into(), json!({ "matchLabels": sel }));
+    docs.push(json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta(&app.name, Some(t), &labels),
+        "spec": pdb_spec,
+    }));
+    if serves && !app.domains.is_empty() {
+        let mut metadata = meta(&app.name, Some(t), &labels);
+        let mut spec = Map::new();
+        spec.insert("ingressClassName".into(), json!("traefik"));
+        if certificates {
+            if let Some(m) = metadata.as_object_mut() {
+                m.insert("annotations".into(), json!({ "cert-manager.io/cluster-issuer": "acme" }));
+            }
+            spec.insert("tls".into(), json!([{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }]));
+        }
+        let rules: Vec<Value> = app
+            .domains
+            .iter()
+            .map(|d| {
+                json!({ "host": d, "http": { "paths": [{
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": { "service": { "name": app.name, "port": { "name": "http" } } },
+                }] } })
+            })
+            .collect();
+        spec.insert("rules".into(), Value::Array(rules));
+        docs.push(json!({ "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec }));
+    }
+    if !app.secrets.is_empty() && tenant_backend(ctx.spec, tenant) == SecretsBackend::Openbao {
+        let data = app.secrets.iter().map(|s| (s.env.clone(), &s.secret_ref, None)).collect();
+        docs.push(external_secret(&name(&[&app.name, "secrets"]), t, Store::Tenant, data, None, &labels));
+    }
+    if let Some(pg) = &app.postgres {
+        let resources = pg.resources.clone().unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
+        let _ = (index, j);
+        docs.push(json!({
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": meta(&db_name(app), Some(t), &labels),
+            "spec": {
+                "instances": pg.replicas,
+                "imageName": postgres_image(app),
+                "storage": { "size": pg.size },
+                "resources": { "requests": { "cpu": resources.cpu, "memory": resources.memory }, "limits": { "memory": resources.memory } },
+                "affinity": { "enablePodAntiAffinity": true, "podAntiAffinityType": "required", "topologyKey": "kubernetes.io/hostname" },
+                "bootstrap": { "initdb": { "database": "app", "owner": "app" } },
+                "enablePDB": true,
+            }
+        }));
+    }
+    docs
+}
+
+/// The secret backend of a tenant's clusters when they agree (mixed backends: OpenBao, and the
+/// SOPS clusters drop the ExternalSecrets in their overlays).
+fn tenant_backend(spec: &PlatformSpec, tenant: &Tenant) -> SecretsBackend {
+    let all_sops = tenant
+        .clusters
+        .iter()
+        .filter_map(|c| spec.cluster(c))
+        .all(|c| c.secrets.backend == SecretsBackend::Sops);
+    if all_sops && !tenant.clusters.is_empty() { SecretsBackend::Sops } else { SecretsBackend::Openbao }
+}
+
+/// The cluster holding the primary database of an app that has a standby elsewhere.
+fn primary_cluster<'a>(tenant: &'a Tenant, app: &App) -> Option<&'a str> {
+    let replica = app.postgres.as_ref()?.replica_cluster.as_deref()?;
+    tenant.clusters.iter().map(String::as_str).find(|c| *c != replica)
+}
+
+fn barman_store(cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> Option<Value> {
+    let backups = cluster.backups.as_ref()?;
+    let (bucket, prefix) = bucket_prefix(&backups.target);
+    let path = if prefix.is_empty() {
+        format!("s3://{bucket}/cnpg/{}/{}", tenant.name, app.name)
+    } else {
+        format!("s3://{bucket}/{prefix}/cnpg/{}/{}", tenant.name, app.name)
+    };
+    let mut store = Map::new();
+    store.insert("destinationPath".into(), json!(path));
+    if let Some(endpoint) = &backups.endpoint {
+        store.insert("endpointURL".into(), json!(endpoint));
+    }
+    store.insert(
+        "s3Credentials".into(),
+        json!({
+            "accessKeyId": { "name": secret, "key": "accessKeyId" },
+            "secretAccessKey": { "name": secret, "key": "secretAccessKey" },
+            "region": { "name": secret, "key": "region" },
+        }),
+    );
+    store.insert("wal".into(), json!({ "compression": "gzip", "maxParallel": 4 }));
+    store.insert("data".into(), json!({ "compression": "gzip" }));
+    Some(Value::Object(store))
+}
+
+fn s3_secret(ctx: &Ctx<'_>, cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> Option<Value> {
+    let backups = cluster.backups.as_ref()?;
+    let reference = backups.secret_ref.as_ref()?;
+    if cluster.secrets.backend != SecretsBackend::Openbao {
+        return None;
+    }
+    let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
+    let template = json!({
+        "engineVersion": "v2",
+        "data": {
+            "accessKeyId": "{{ .accessKeyId }}",
+            "secretAccessKey": "{{ .secretAccessKey }}",
+            "region": s3_region(backups.endpoint.as_deref()),
+        },
+    });
+    Some(external_secret(
+        secret,
+        &tenant.name,
+        Store::Backups,
+        vec![
+            ("accessKeyId".into(), reference, Some("accessKeyId".into())),
+            ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
+        ],
+        Some(template),
+        &labels,
+    ))
+}
+
+struct Overlay {
+    resources: Vec<String>,
+    patches: Vec<(String, Value)>,
+    files: Vec<(String, Vec<Value>)>,
+}
+
+#[allow(clippy::too_many_lines)]
+fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
+    let t = tenant.name.clone();
+    let spec = ctx.spec;
+    let deployed: Vec<&Cluster> = tenant.clusters.iter().filter_map(|c| spec.cluster(c)).collect();
+    // Certificates in the base when every cluster of the tenant issues them.
+    let certificates = !deployed.is_empty() && deployed.iter().all(|c| c.certificates.is_some());
+
+    let ns_objects = namespace_objects(ctx, tenant);
+    ctx.out.yaml(format!("tenants/{t}/namespace/namespace.yaml"), &header(tenant, "Namespace, quota, limits and access"), ns_objects);
+    let policies = network_policies(ctx, tenant);
+    ctx.out.yaml(format!("tenants/{t}/namespace/network-policies.yaml"), &header(tenant, "Network policies: deny by default, then what the apps need"), policies);
+    ctx.out.kustomization(&format!("tenants/{t}/namespace"), vec!["namespace.yaml".into(), "network-policies.yaml".into()]);
+
+    let mut base = vec!["../namespace".to_owned()];
+    let mut apps: Vec<(usize, &App)> = tenant.apps.iter().enumerate().collect();
+    apps.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (j, app) in &apps {
+        let docs = app_objects(ctx, index, *j, tenant, app, certificates);
+        let file = format!("{}.yaml", app.name);
+        ctx.out.yaml(format!("tenants/{t}/base/{file}"), &header(tenant, &format!("App `{}`", app.name)), docs);
+        base.push(file);
+    }
+    ctx.out.kustomization(&format!("tenants/{t}/base"), base);
+
+    if tenant_has_secrets(tenant) && deployed.iter().any(|c| c.secrets.backend == SecretsBackend::Sops) {
+        let mut text = format!(
+            "# Secrets of tenant `{t}`\n\nSOPS-encrypted Secrets only; Flux decrypts them on clusters whose secrets backend is `sops`.\n\nExpected files:\n\n"
+        );
+        for app in sorted_apps(tenant) {
+            if app.secrets.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = app.secrets.iter().map(|s| format!("`{}`", s.env)).collect();
+            text.push_str(&format!(
+                "- `{}.sops.yaml`: Secret `{}` in namespace `{t}` with keys {}\n",
+                app.name,
+                name(&[&app.name, "secrets"]),
+                keys.join(", ")
+            ));
+        }
+        ctx.out.text(format!("tenants/{t}/secrets/README.md"), text);
+    }
+
+    for cluster_name in tenant_clusters(spec, tenant) {
+        let Some(cluster) = spec.cluster(&cluster_name) else { continue };
+        let deployed_here = tenant.clusters.contains(&cluster_name);
+        let mut overlay = Overlay { resources: Vec::new(), patches: Vec::new(), files: Vec::new() };
+        if deployed_here {
+            overlay.resources.push("../../base".into());
+        } else {
+            overlay.resources.push("../../namespace".into());
+        }
+        if deployed_here {
+            overlay_differences(ctx, tenant, cluster, certificates, &mut overlay);
+            if tenant_has_secrets(tenant) && cluster.secrets.backend == SecretsBackend::Openbao {
+                overlay.files.push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
+            }
+        }
+        for app in sorted_apps(tenant) {
+            database_overlay(ctx, index, tenant, app, cluster, deployed_here, &mut overlay);
+        }
+        let dir = format!("tenants/{t}/overlays/{cluster_name}");
+        for (file, docs) in &overlay.files {
+            ctx.out.yaml(format!("{dir}/{file}"), &header(tenant, &format!("Cluster `{cluster_name}` only")), docs.clone());
+            overlay.resources.push(file.clone());
+        }
+        let mut extra = Map::new();
+        if !overlay.patches.is_empty() {
+            let mut patch_list = Vec::new();
+            for (file, patch) in &overlay.patches {
+                ctx.out.yaml(
+                    format!("{dir}/patches/{file}"),
+                    &header(tenant, &format!("Patch for cluster `{cluster_name}`")),
+                    vec![patch.clone()],
+                );
+                patch_list.push(json!({ "path": format!("patches/{file}") }));
+            }
+            extra.insert("patches".into(), Value::Array(patch_list));
+        }
+        ctx.out.kustomization_with(&dir, overlay.resources.clone(), extra);
+    }
+}
+
+/// The tenant's own SecretStore on one cluster: OpenBao's Kubernetes auth for that cluster,
+/// with a role that reads only the tenant's paths.
+fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value> {
+    let t = tenant.name.as_str();
+    let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
+    vec![
+        json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta("openbao", Some(t), &labels),
+            "automountServiceAccountToken": false,
+        }),
+        openbao_store("SecretStore", "openbao", Some(t), cluster, &format!("tenant-{t}"), ("openbao", t), None, &labels),
+    ]
+}
+
+/// Per-cluster differences of a deployed tenant: spreading over sites, no certificates, the
+/// secret backend.
+fn overlay_differences(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster, certificates: bool, overlay: &mut Overlay) {
+    let worker_sites: Vec<&str> = {
+        let mut s: Vec<&str> = cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| cluster.pool_site(p)).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    for app in sorted_apps(tenant) {
+        let kind = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+        if worker_sites.len() >= 2 && app.replicas >= 2 && matches!(app.spread(), Spread::Site | Spread::Node) {
+            overlay.patches.push((
+                format!("{}-spread-sites.yaml", app.name),
+                json!({
+                    "apiVersion": "apps/v1",
+                    "kind": kind,
+                    "metadata": { "name": app.name, "namespace": tenant.name },
+                    "spec": { "template": { "spec": { "topologySpreadConstraints": [{
+                        "maxSkew": 1,
+                        "topologyKey": "hafen.dev/site",
+                        "whenUnsatisfiable": if app.spread() == Spread::Site { "DoNotSchedule" } else { "ScheduleAnyway" },
+                        "labelSelector": { "matchLabels": selector(app) },
+                    }] } } },
+                }),
+            ));
+        }
+        if certificates || app.domains.is_empty() || app.kind == AppKind::Worker {
+            // Certificates are in the base, or there is no Ingress.
+        } else if cluster.certificates.is_some() {
+            overlay.patches.push((
+                format!("{}-tls.yaml", app.name),
+                json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {
+                        "name": app.name,
+                        "namespace": tenant.name,
+                        "annotations": { "cert-manager.io/cluster-issuer": "acme" },
+                    },
+                    "spec": { "tls": [{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }] },
+                }),
+            ));
+        }
+        if !app.secrets.is_empty()
+            && cluster.secrets.backend == SecretsBackend::Sops
+            && tenant_backend(ctx.spec, tenant) == SecretsBackend::Openbao
+        {
+            overlay.patches.push((
+                format!("{}-no-external-secret.yaml", app.name),
+                json!({
+                    "$patch": "delete",
+                    "apiVersion": "external-secrets.io/v1",
+                    "kind": "ExternalSecret",
+                    "metadata": { "name": name(&[&app.name, "secrets"]), "namespace": tenant.name },
+                }),
+            ));
+        }
+    }
+}
+
+/// The database of an app on one cluster: backups to the cluster's bucket, and the standby
+/// that follows the primary's archive where the spec asks for one.
+#[allow(clippy::too_many_arguments)]
+fn database_overlay(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    tenant: &Tenant,
+    app: &App,
+    cluster: &Cluster,
+    deployed_here: bool,
+    overlay: &mut Overlay,
+) {
+    let Some(pg) = &app.postgres else { return };
+    let db = db_name(app);
+    let secret = name(&[&db, "s3"]);
+    let j = tenant.apps.iter().position(|a| a.name == app.name).unwrap_or(0);
+    let is_standby = pg.replica_cluster.as_deref() == Some(cluster.name.as_str());
+    if !deployed_here && !is_standby {
+        return;
+    }
+    let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
+    let own_store = barman_store(cluster, tenant, app, &secret);
+    let mut need_secret = own_store.is_some();
+    if is_standby {
+        let Some(primary) = primary_cluster(tenant, app).and_then(|c| ctx.spec.cluster(c)) else {
+            ctx.error(
+                codes::UNSUPPORTED,
+                format!("app `{}` keeps its database standby on `{}`, but the tenant runs on no other cluster", app.name, cluster.name),
+                &format!("spec.tenants[{index}].apps[{j}].postgres.replicaCluster"),
+                "name a cluster other than the one holding the primary",
+            );
+            return;
+        };
+        let primary_secret = name(&[&db, "primary", "s3"]);
+        let Some(source_store) = barman_store(primary, tenant, app, &primary_secret) else {
+            ctx.error(
+                codes::MISSING,
+                format!(
+                    "the database standby of app `{}` on `{}` follows the primary's archive, but cluster `{}` has no backups",
+                    app.name, cluster.name, primary.name
+                ),
+                &format!("spec.tenants[{index}].apps[{j}].postgres.replicaCluster"),
+                "add `backups:` (an S3 target) to the primary's cluster",
+            );
+            return;
+        };
+        let mut source = source_store;
+        if let Some(obj) = source.as_object_mut() {
+            obj.insert("serverName".into(), json!(db));
+        }
+        let source_name = name(&[&db, "primary"]);
+        let replica_spec = json!({
+            "bootstrap": { "initdb": null, "recovery": { "source": source_name } },
+            "replica": { "enabled": true, "source": source_name },
+            "externalClusters": [{ "name": source_name, "barmanObjectStore": source }],
+        });
+        if let Some(s) = s3_secret(ctx, primary, tenant, app, &primary_secret) {
+            overlay.files.push((format!("{primary_secret}.yaml"), vec![s]));
+        }
+        if deployed_here {
+            let mut patch = json!({
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": { "name": db, "namespace": tenant.name },
+                "spec": replica_spec,
+            });
+            if let (Some(store), Some(spec)) = (&own_store, patch.get_mut("spec").and_then(Value::as_object_mut)) {
+                spec.insert("backup".into(), json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }));
+            }
+            overlay.patches.push((format!("{db}-standby.yaml"), patch));
+        } else {
+            let resources = pg.resources.clone().unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
+            let mut spec = json!({
+                "instances": pg.replicas,
+                "imageName": postgres_image(app),
+                "storage": { "size": pg.size },
+                "resources": { "requests": { "cpu": resources.cpu, "memory": resources.memory }, "limits": { "memory": resources.memory } },
+                "affinity": { "enablePodAntiAffinity": true, "podAntiAffinityType": "required", "topologyKey": "kubernetes.io/hostname" },
+                "bootstrap": { "recovery": { "source": source_name } },
+                "replica": { "enabled": true, "source": source_name },
+                "externalClusters": [{ "name": source_name, "barmanObjectStore": source_store_or_null(&replica_spec) }],
+                "enablePDB": true,
+            });
+            if let (Some(store), Some(obj)) = (&own_store, spec.as_object_mut()) {
+                obj.insert("backup".into(), json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }));
+            }
+            overlay.files.push((
+                format!("{db}-standby.yaml"),
+                vec![json!({
+                    "apiVersion": "postgresql.cnpg.io/v1",
+                    "kind": "Cluster",
+                    "metadata": meta(&db, Some(&tenant.name), &labels),
+                    "spec": spec,
+                })],
+            ));
+            need_secret = own_store.is_some();
+        }
+    } else if let Some(store) = &own_store {
+        overlay.patches.push((
+            format!("{db}-backup.yaml"),
+            json!({
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": { "name": db, "namespace": tenant.name },
+                "spec": { "backup": { "barmanObjectStore": store, "retentionPolicy": "30d" } },
+            }),
+        ));
+    }
+    if need_secret {
+        if let Some(s) = s3_secret(ctx, cluster, tenant, app, &secret) {
+            overlay.files.push((format!("{secret}.yaml"), vec![s]));
+        }
+        if !is_standby {
+            overlay.files.push((
+                format!("{db}-backup-schedule.yaml"),
+                vec![json!({
+                    "apiVersion": "postgresql.cnpg.io/v1",
+                    "kind": "ScheduledBackup",
+                    "metadata": meta(&db, Some(&tenant.name), &labels),
+                    "spec": {
+                        // Seconds first: CloudNativePG schedules use six fields.
+                        "schedule": format!("0 {}", cluster.backups.as_ref().map_or("0 3 * * *", |b| b.schedule.as_str())),
+                        "backupOwnerReference": "self",
+                        "cluster": { "name": db },
+                        "method": "barmanObjectStore",
+                    }
+                })],
+            ));
+        }
+    }
+}
+
+fn source_store_or_null(replica_spec: &Value) -> Value {
+    replica_spec
+        .pointer("/externalClusters/0/barmanObjectStore")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
