@@ -375,8 +375,8 @@ pub fn plan(
             .iter()
             .map(|(ci, a)| ClusterAllocation { cluster: world.clusters[*ci].name.clone(), allocation: a.clone() })
             .collect(),
-        daemon_table: "data/plan/daemons.yaml — LOCAL planning table of per-node DaemonSet requests, \
-                       to be replaced by hafen_render::components once the renderer lands (rows are verified: false)"
+        daemon_table: "per-node DaemonSet requests from hafen_render::components (data/components.yaml): \
+                       the requests the rendered values carry, so planner and repository agree"
             .into(),
     };
     let exit = options.exit.as_ref().map(|(s, t)| exit::plan_exit(loaded, s, t));
