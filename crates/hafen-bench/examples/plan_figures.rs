@@ -14,6 +14,29 @@ fn main() {
         return;
     };
     let load = t.elapsed();
+    // `plan_figures N once THREADS`: one plan only, for profilers and CPU-time measurements.
+    if std::env::args().nth(2).as_deref() == Some("once") {
+        let threads = std::env::args().nth(3).and_then(|a| a.parse().ok()).unwrap_or(1);
+        let opts = hafen_plan::Options { threads, ..hafen_plan::Options::default() };
+        let t = Instant::now();
+        let report = hafen_plan::plan(&loaded, &opts, &mut |_, _| {});
+        println!("{} scenarios in {:.3} s", report.summary.scenarios, t.elapsed().as_secs_f64());
+        return;
+    }
+    // Where the time goes (single thread): without samples, without adversarial rounds.
+    for (label, samples, rounds) in
+        [("breakdown: no samples", 0, 16), ("breakdown: no samples, no swaps", 0, 0)]
+    {
+        let opts = hafen_plan::Options {
+            threads: 1,
+            samples,
+            adversarial_rounds: rounds,
+            ..hafen_plan::Options::default()
+        };
+        let t = Instant::now();
+        let _ = hafen_plan::plan(&loaded, &opts, &mut |_, _| {});
+        println!("  {label}: {:.3} s", t.elapsed().as_secs_f64());
+    }
     for threads in [1, 2] {
         let opts = hafen_plan::Options { threads, ..hafen_plan::Options::default() };
         let t = Instant::now();

@@ -1,12 +1,11 @@
-//! Facts the planner reasons with — kubelet reservations, daemon requests, comparison prices,
-//! endpoint jurisdictions — kept as dated, sourced YAML under `data/plan/` and embedded here,
+//! Facts the planner reasons with — kubelet reservations, comparison prices, endpoint
+//! jurisdictions — kept as dated, sourced YAML under `data/plan/` and embedded here,
 //! so a price or an operator changes in a data file, never in code.
 
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
 const RESERVATION: &str = include_str!("../../../data/plan/reservation.yaml");
-const DAEMONS: &str = include_str!("../../../data/plan/daemons.yaml");
 const COMPARISON: &str = include_str!("../../../data/plan/comparison.yaml");
 const ENDPOINTS: &str = include_str!("../../../data/plan/endpoints.yaml");
 
@@ -99,49 +98,6 @@ pub struct Reservation {
     pub system_reserved: SystemReservedByOs,
     /// Pod limit.
     pub max_pods: MaxPods,
-}
-
-/// When a daemon runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum When {
-    /// `always`.
-    Word(String),
-    /// `{key: value}` conditions, all of which must hold.
-    Keys(std::collections::BTreeMap<String, serde_json::Value>),
-}
-
-/// One per-node daemon.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Daemon {
-    /// Component name.
-    pub name: String,
-    /// Condition.
-    pub when: When,
-    /// `all`, `storage` or `workers`.
-    #[serde(default = "all")]
-    pub nodes: String,
-    /// CPU request.
-    pub cpu: String,
-    /// Memory request.
-    pub memory: String,
-    /// Source.
-    pub source: String,
-    /// Date.
-    pub date: String,
-    /// False when not checked against a primary source.
-    #[serde(default)]
-    pub verified: bool,
-}
-
-fn all() -> String {
-    "all".into()
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct DaemonFile {
-    daemons: Vec<Daemon>,
 }
 
 /// An egress price slice.
@@ -245,27 +201,12 @@ pub struct HostFact {
     pub substitutes: Vec<String>,
 }
 
-/// A dependency of the rendered platform itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlatformDependency {
-    /// Component.
-    pub component: String,
-    /// Purpose (`registry`, `charts`, ...).
-    pub purpose: String,
-    /// Host.
-    pub host: String,
-    /// Detail.
-    pub note: String,
-}
-
 /// `data/plan/endpoints.yaml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     /// Host facts.
     pub hosts: Vec<HostFact>,
-    /// Platform dependencies.
-    pub platform_dependencies: Vec<PlatformDependency>,
     /// EU and EEA countries.
     #[serde(default)]
     pub eu_countries: EuCountries,
@@ -344,14 +285,6 @@ pub fn reservation() -> &'static Reservation {
     })
 }
 
-/// The embedded daemon table.
-pub fn daemons() -> &'static [Daemon] {
-    static D: OnceLock<Vec<Daemon>> = OnceLock::new();
-    D.get_or_init(|| {
-        parse::<DaemonFile>("daemons.yaml", DAEMONS).map(|f| f.daemons).unwrap_or_default()
-    })
-}
-
 /// The embedded comparison prices.
 pub fn comparison() -> Option<&'static Comparison> {
     static C: OnceLock<Option<Comparison>> = OnceLock::new();
@@ -370,9 +303,6 @@ pub fn check_files() -> Vec<String> {
     if let Err(e) = parse::<Reservation>("reservation.yaml", RESERVATION) {
         errors.push(e);
     }
-    if let Err(e) = parse::<DaemonFile>("daemons.yaml", DAEMONS) {
-        errors.push(e);
-    }
     if let Err(e) = parse::<Comparison>("comparison.yaml", COMPARISON) {
         errors.push(e);
     }
@@ -389,16 +319,12 @@ mod tests {
     #[test]
     fn every_embedded_file_parses() {
         assert_eq!(check_files(), Vec::<String>::new());
-        assert!(!daemons().is_empty());
         assert!(comparison().is_some_and(|c| c.offers.len() >= 4));
     }
 
     #[test]
     fn every_fact_has_a_date_and_a_source() {
         let dated = |d: &str| d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-';
-        for d in daemons() {
-            assert!(dated(&d.date) && !d.source.is_empty(), "daemon {}", d.name);
-        }
         for h in &endpoints().hosts {
             assert!(dated(&h.date) && !h.source.is_empty(), "host {}", h.host);
             if h.us_parent {

@@ -375,8 +375,8 @@ pub fn plan(
             .iter()
             .map(|(ci, a)| ClusterAllocation { cluster: world.clusters[*ci].name.clone(), allocation: a.clone() })
             .collect(),
-        daemon_table: "data/plan/daemons.yaml — LOCAL planning table of per-node DaemonSet requests, \
-                       to be replaced by hafen_render::components once the renderer lands (rows are verified: false)"
+        daemon_table: "per-node DaemonSet requests from hafen_render::components (data/components.yaml): \
+                       the requests the rendered values carry, so planner and repository agree"
             .into(),
     };
     let exit = options.exit.as_ref().map(|(s, t)| exit::plan_exit(loaded, s, t));
@@ -387,6 +387,10 @@ pub fn plan(
     );
     assumptions.push(
         "Worst third: ⌈n/3⌉ of a cluster's non-control-plane nodes (all nodes when the control plane is the only one), chosen adversarially (four targeted greedy orders, then seeded swaps, each scored by full re-placement); sampled thirds draw ⌈N/3⌉ of all nodes uniformly with the seed."
+            .into(),
+    );
+    assumptions.push(
+        "User scenarios with `nodes: N` lose the N most loaded nodes of each listed pool; buffer advice considers every type the site's provider sells there now and the pools' own types."
             .into(),
     );
     assumptions.push(

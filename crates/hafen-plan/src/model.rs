@@ -10,8 +10,9 @@
 
 use crate::data::{self, Tier};
 use hafen_catalog::{Category, ServerType};
+use hafen_render::components::Component;
 use hafen_spec::{
-    Cluster, LoadedPlatform, LogsStack, MetricsStack, NodeRole, Os, Spread, StorageDriver, quantity,
+    Cluster, LoadedPlatform, NodePool, NodeRole, Os, Spread, StorageDriver, quantity,
 };
 use std::collections::BTreeMap;
 
@@ -225,8 +226,28 @@ pub struct ClusterInfo {
     pub stable_ip_apps: Vec<String>,
     /// Primary site.
     pub site: usize,
-    /// Server types of workload pools per site (for buffer advice), in spec order.
+    /// Server types of workload pools per site, in spec order.
     pub worker_types: Vec<(usize, String)>,
+    /// Candidates for buffer advice: the pools' own types and every other type the site's
+    /// provider offers there.
+    pub buffer_types: Vec<BufferType>,
+}
+
+/// A server type that could be added as buffer at a site.
+#[derive(Debug, Clone)]
+pub struct BufferType {
+    /// Site.
+    pub site: usize,
+    /// Server type.
+    pub server_type: String,
+    /// Allocatable of one such worker in this cluster.
+    pub alloc: Res,
+    /// Monthly price.
+    pub price: f64,
+    /// False when the catalogue records that the provider currently refuses orders.
+    pub orderable: bool,
+    /// True for a type a pool of this cluster already uses.
+    pub own: bool,
 }
 
 /// Everything the scenarios run over.
@@ -278,80 +299,44 @@ pub fn kube_reserved(cores: f64, mem_gib: f64) -> (u64, u64) {
     (cpu.ceil() as u64, mem.ceil() as u64)
 }
 
-fn as_text<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-fn daemon_applies(d: &data::Daemon, cluster: &Cluster, category: Option<Category>) -> bool {
-    match &d.when {
-        data::When::Word(w) => w == "always",
-        data::When::Keys(keys) => keys.iter().all(|(k, v)| {
-            // One value or a list of alternatives; `any` matches everything but `none`.
-            let wanted: Vec<String> = match v {
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
-                    .collect(),
-                x => vec![x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())],
-            };
-            let have = match k.as_str() {
-                "storage" => cluster.storage.as_ref().map(|s| as_text(s.default)),
-                "metrics" => match cluster.monitoring.metrics {
-                    MetricsStack::None => None,
-                    m => Some(as_text(m)),
-                },
-                "logs" => match cluster.monitoring.logs {
-                    LogsStack::None => None,
-                    l => Some(as_text(l)),
-                },
-                "kubeProxyReplacement" => Some(cluster.network.kube_proxy_replacement.to_string()),
-                "os" => Some(as_text(cluster.os)),
-                "providerCategory" => category.map(as_text),
-                "backups" => Some(cluster.backups.is_some().to_string()),
-                _ => None,
-            };
-            have.is_some_and(|h| wanted.iter().any(|w| w == &h || (w == "any" && h != "none")))
-        }),
-    }
-}
-
-/// Daemons on a node of the given role, with their summed requests. `worker` means "not a
-/// control-plane node", as the renderer's `workers` does.
-fn daemons_for(
-    cluster: &Cluster,
-    category: Option<Category>,
-    storage_node: bool,
-    worker: bool,
-) -> (Res, Vec<String>) {
+/// The per-node daemons the renderer writes for a node of `pool` (`None`: control plane), with
+/// their summed requests: the same list `hafen_render::components` renders, so the planner's
+/// overhead and the rendered requests cannot drift.
+pub fn node_daemons(components: &[Component], pool: Option<&NodePool>) -> (Res, Vec<String>) {
     let mut total = Res::default();
     let mut names = Vec::new();
-    for d in data::daemons() {
-        if !daemon_applies(d, cluster, category) {
+    for d in components.iter().flat_map(|c| &c.daemons) {
+        if !d.runs_on(pool) {
             continue;
         }
-        let on = match d.nodes.as_str() {
-            "storage" => storage_node,
-            "workers" => worker,
-            _ => true,
-        };
-        if !on {
-            continue;
-        }
-        let cpu = quantity::cpu_millis(&d.cpu).unwrap_or(0);
-        let mem = quantity::bytes(&d.memory).map(|b| (b as f64 / MIB).ceil() as u64).unwrap_or(0);
-        total.add(&Res { cpu, mem, pods: 1 });
+        let mem = (d.memory_bytes as f64 / MIB).ceil() as u64;
+        total.add(&Res { cpu: d.cpu_millis, mem, pods: 1 });
         names.push(d.name.clone());
     }
     (total, names)
 }
 
+/// A pool of one plain worker of `server_type`: what a buffer or replacement server joins as.
+fn plain_worker(server_type: &str) -> NodePool {
+    NodePool {
+        name: "buffer".into(),
+        server_type: server_type.to_owned(),
+        count: 1,
+        roles: Vec::new(),
+        site: None,
+        labels: BTreeMap::new(),
+        taints: Vec::new(),
+        server_ids: Vec::new(),
+    }
+}
+
 /// Allocatable of one node and the derivation.
 pub fn allocation(
     cluster: &Cluster,
-    category: Option<Category>,
     st: &ServerType,
     kind: NodeKind,
     storage_node: bool,
+    daemons: (Res, Vec<String>),
 ) -> (Res, Allocation) {
     let r = data::reservation();
     let cores = f64::from(st.cores);
@@ -373,8 +358,7 @@ pub fn allocation(
     let kube = Res { cpu: kcpu, mem: kmem, pods: 0 };
     let system = Res { cpu: sys.cpu_millis, mem: sys_mem, pods: 0 };
     let eviction = Res { cpu: 0, mem: r.eviction_hard.memory_mib, pods: 0 };
-    let (daemons, names) =
-        daemons_for(cluster, category, storage_node, kind != NodeKind::ControlPlane);
+    let (daemons, names) = daemons;
     let alloc = capacity.minus(&kube).minus(&system).minus(&eviction).minus(&daemons);
     let role = match kind {
         NodeKind::ControlPlane => "control-plane",
@@ -426,6 +410,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
     let mut seen_alloc: BTreeMap<(usize, String, String), ()> = BTreeMap::new();
     for (ci, cluster) in spec.clusters.iter().enumerate() {
         let start = nodes.len();
+        let components = hafen_render::components(loaded, cluster);
         let has_storage_role =
             cluster.node_pools.iter().any(|p| p.roles().contains(&NodeRole::Storage));
         let cp_sites = cluster.control_plane_sites();
@@ -439,10 +424,11 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                              storage: bool,
                              egress: bool| {
             let Some(site) = site_idx(site_name) else { return };
-            let Some((st, category)) = server_type(site, st_name) else {
+            let Some((st, _)) = server_type(site, st_name) else {
                 return;
             };
-            let (alloc, derivation) = allocation(cluster, category, st, kind, storage);
+            let on = node_daemons(&components, pool.and_then(|p| cluster.node_pools.get(p)));
+            let (alloc, derivation) = allocation(cluster, st, kind, storage, on);
             let key = (ci, st.name.clone(), derivation.role.clone());
             if seen_alloc.insert(key, ()).is_none() {
                 allocations.push((ci, derivation));
@@ -521,6 +507,36 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             }
         }
         let end = nodes.len();
+        let mut buffer_types = Vec::new();
+        for site_name in cluster.sites() {
+            let Some(si) = site_idx(site_name) else { continue };
+            let Some(site) = spec.sites.get(si) else { continue };
+            let Some(info) = spec.provider(&site.provider).and_then(|p| catalog.provider(&p.type_))
+            else {
+                continue;
+            };
+            for st in &info.server_types {
+                let own = worker_types.contains(&(si, st.name.clone()));
+                let here = st.locations.as_ref().is_none_or(|l| l.contains(&site.location));
+                if !own && !here {
+                    continue;
+                }
+                let orderable = st.availability.as_ref().is_none_or(|a| a.orderable);
+                if !own && !orderable {
+                    continue;
+                }
+                let on = node_daemons(&components, Some(&plain_worker(&st.name)));
+                let (alloc, _) = allocation(cluster, st, NodeKind::Worker, !has_storage_role, on);
+                buffer_types.push(BufferType {
+                    site: si,
+                    server_type: st.name.clone(),
+                    alloc,
+                    price: st.price.monthly_eur,
+                    orderable,
+                    own,
+                });
+            }
+        }
         let backups = cluster.backups.as_ref();
         clusters.push(ClusterInfo {
             name: cluster.name.clone(),
@@ -536,6 +552,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             stable_ip_apps: Vec::new(),
             site: site_idx(&cluster.site).unwrap_or(0),
             worker_types,
+            buffer_types,
         });
     }
     for tenant in &spec.tenants {
@@ -626,11 +643,9 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 .find(|c| c.sites().contains(&site.name.as_str()))
                 .or(spec.clusters.first());
             let Some(cluster) = cluster else { continue };
-            let category = spec
-                .provider(&site.provider)
-                .and_then(|p| catalog.provider(&p.type_))
-                .map(|i| i.category);
-            let (alloc, _) = allocation(cluster, category, st, NodeKind::Worker, false);
+            let components = hafen_render::components(loaded, cluster);
+            let on = node_daemons(&components, Some(&plain_worker(&st.name)));
+            let (alloc, _) = allocation(cluster, st, NodeKind::Worker, false, on);
             prices.insert((si, st.name.clone()), st.price.monthly_eur);
             if let Some(slot) = replacement.get_mut(si) {
                 slot.push((st.name.clone(), r.count, alloc, st.price.monthly_eur));

@@ -571,17 +571,18 @@ fn unplaced_lower_bound(
             sizes.push(w.req);
         }
         // Per class: hosts that could ever take one replica.
-        let holders: Vec<u32> =
-            base.placed[pos].iter().copied().filter(|&i| !dead[i as usize]).collect();
+        // Surviving nodes that could take one more replica, minus those already holding one
+        // (anti-affinity): O(nodes + replicas) per class.
+        let fits = |i: u32| !dead[i as usize] && base.free[i as usize].fits(&w.req);
         let mut hosts = 0u64;
-        for &i in &base.app_nodes {
-            if dead[i as usize] || !base.free[i as usize].fits(&w.req) {
-                continue;
+        if w.spread == Spread::None {
+            if base.app_nodes.iter().any(|&i| fits(i)) {
+                hosts = u64::MAX / 4;
             }
-            if w.spread != Spread::None && holders.contains(&i) {
-                continue;
-            }
-            hosts = hosts.saturating_add(if w.spread == Spread::None { u64::MAX / 4 } else { 1 });
+        } else {
+            let open = base.app_nodes.iter().filter(|&&i| fits(i)).count() as u64;
+            let held = base.placed[pos].iter().filter(|&&i| fits(i)).count() as u64;
+            hosts = open.saturating_sub(held);
         }
         for (alloc, c) in &spare {
             if alloc.fits(&w.req) {
@@ -634,6 +635,8 @@ pub struct BufferFit {
     pub lower_bound: u64,
     /// Monthly price of one.
     pub unit_eur: f64,
+    /// False when the catalogue says the provider refuses orders for this type now.
+    pub orderable: bool,
 }
 
 /// The cheapest buffer (one server type at one surviving site of the cluster) that absorbs
@@ -672,57 +675,90 @@ pub fn buffer(
             surviving += 1;
         }
     }
-    let mut best: Option<BufferFit> = None;
-    for (site, st) in &cluster.worker_types {
-        if site_failed(*site) {
+    // Lower bounds first: a candidate whose bound already costs more than the best packing
+    // found cannot win, so most candidates are never packed (branch and bound).
+    let ceil = |a: u64, b: u64| if b == 0 { 0 } else { a.div_ceil(b) };
+    let conflict = unplaced
+        .iter()
+        .map(|&(pos, _)| {
+            let w = &world.workloads[wl[pos as usize]];
+            if w.spread == Spread::None {
+                0
+            } else {
+                u64::from(w.replicas.saturating_sub(base.unplaced[pos as usize]))
+                    .saturating_sub(surviving)
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let mut candidates: Vec<(usize, u64)> = Vec::new();
+    for (i, bt) in cluster.buffer_types.iter().enumerate() {
+        if site_failed(bt.site) {
             continue;
         }
-        let Some(alloc) = world.nodes[cluster.nodes.clone()]
-            .iter()
-            .find(|n| n.site == *site && &n.server_type == st && n.runs_apps())
-            .map(|n| n.alloc)
-        else {
+        let a = bt.alloc;
+        if !items.iter().all(|it| a.fits(&it.size)) {
             continue;
-        };
-        let Some(count) = best_bins(&items, alloc) else { continue };
-        let ceil = |a: u64, b: u64| if b == 0 { 0 } else { a.div_ceil(b) };
+        }
         let l1 = [
-            ceil(demand.cpu.saturating_sub(capacity.cpu), alloc.cpu),
-            ceil(demand.mem.saturating_sub(capacity.mem), alloc.mem),
-            ceil(demand.pods.saturating_sub(capacity.pods), alloc.pods),
+            ceil(demand.cpu.saturating_sub(capacity.cpu), a.cpu),
+            ceil(demand.mem.saturating_sub(capacity.mem), a.mem),
+            ceil(demand.pods.saturating_sub(capacity.pods), a.pods),
         ]
         .into_iter()
         .max()
         .unwrap_or(0);
-        let conflict = unplaced
-            .iter()
-            .map(|&(pos, _)| {
-                let w = &world.workloads[wl[pos as usize]];
-                if w.spread == Spread::None {
-                    0
-                } else {
-                    u64::from(w.replicas.saturating_sub(base.unplaced[pos as usize]))
-                        .saturating_sub(surviving)
-                }
-            })
-            .max()
-            .unwrap_or(0);
-        let lower_bound = l1.max(conflict).max(u64::from(count > 0)).min(count);
-        let unit = world.prices.get(&(*site, st.clone())).copied().unwrap_or(0.0);
-        let candidate =
-            BufferFit { site: *site, server_type: st.clone(), count, lower_bound, unit_eur: unit };
+        let lb = l1.max(conflict).max(lower_bound_bins(&items, a)).max(1);
+        candidates.push((i, lb));
+    }
+    let types = &cluster.buffer_types;
+    candidates.sort_by(|&(i, lb_i), &(j, lb_j)| {
+        let (a, b) = (&types[i], &types[j]);
+        (!a.orderable)
+            .cmp(&!b.orderable)
+            .then((lb_i as f64 * a.price).total_cmp(&(lb_j as f64 * b.price)))
+            .then(lb_i.cmp(&lb_j))
+            .then((!a.own).cmp(&!b.own))
+            .then(i.cmp(&j))
+    });
+    let mut best: Option<(BufferFit, bool)> = None;
+    for (i, lb) in candidates {
+        let bt = &types[i];
+        if let Some((b, _)) = &best {
+            if b.orderable && !bt.orderable {
+                break;
+            }
+            if lb as f64 * bt.price > b.count as f64 * b.unit_eur + 1e-9 {
+                break;
+            }
+        }
+        let Some(count) = best_bins(&items, bt.alloc) else { continue };
+        let candidate = BufferFit {
+            site: bt.site,
+            server_type: bt.server_type.clone(),
+            count,
+            lower_bound: lb.min(count),
+            unit_eur: bt.price,
+            orderable: bt.orderable,
+        };
+        // Orderable first, then cheapest per month, then fewest nodes, then the pools' own types.
         let better = match &best {
             None => true,
-            Some(b) => {
-                let (c1, c2) = (candidate.count as f64 * unit, b.count as f64 * b.unit_eur);
-                c1 < c2 - 1e-9 || ((c1 - c2).abs() <= 1e-9 && candidate.count < b.count)
+            Some((b, own)) => {
+                let (c1, c2) =
+                    (candidate.count as f64 * candidate.unit_eur, b.count as f64 * b.unit_eur);
+                (candidate.orderable && !b.orderable)
+                    || (candidate.orderable == b.orderable
+                        && (c1 < c2 - 1e-9
+                            || ((c1 - c2).abs() <= 1e-9
+                                && (candidate.count, !bt.own) < (b.count, !*own))))
             }
         };
         if better {
-            best = Some(candidate);
+            best = Some((candidate, bt.own));
         }
     }
-    best
+    best.map(|b| b.0)
 }
 
 #[cfg(test)]

@@ -276,14 +276,19 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
     }
     for b in &s.buffer {
         d.item(&format!(
-            "BUFFER that makes it fit: {} × {} at {} for `{}` (€{}/month; lower bound {} node{})",
+            "BUFFER that makes it fit: {} × {} at {} for `{}` (€{}/month; lower bound {} node{}){}",
             b.count,
             b.server_type,
             b.site,
             b.cluster,
             eur(b.monthly_eur),
             b.lower_bound,
-            if b.lower_bound == 1 { "" } else { "s" }
+            if b.lower_bound == 1 { "" } else { "s" },
+            if b.orderable {
+                ""
+            } else {
+                " — the provider refuses orders for this type now: keep it running as spare"
+            }
         ));
     }
     for n in &s.no_buffer_helps {

@@ -217,6 +217,8 @@ pub struct BufferAdvice {
     /// count × monthly price.
     #[serde(rename = "monthlyEUR")]
     pub monthly_eur: f64,
+    /// False when the catalogue says the provider currently refuses orders for this type.
+    pub orderable: bool,
 }
 
 /// Replacement servers a scenario used.

@@ -318,6 +318,20 @@ fn damage(ctx: &Ctx<'_>, eval: &Eval) -> Damage {
 }
 
 fn served_elsewhere(ctx: &Ctx<'_>, eval: &Eval, w: usize) -> Vec<String> {
+    let world = ctx.world;
+    if let Some(wk) = world.workloads.get(w)
+        && wk.kind == WorkloadKind::Postgres
+    {
+        // Another cluster's database of the same app holds other data; only a replica
+        // cluster can take over.
+        let failed = |g: usize| eval.failure.nodes.binary_search(&g).is_ok();
+        return wk
+            .replica_cluster
+            .and_then(|rc| world.clusters.get(rc))
+            .filter(|c| c.nodes.clone().any(|g| world.nodes[g].runs_apps() && !failed(g)))
+            .map(|c| vec![c.name.clone()])
+            .unwrap_or_default();
+    }
     let Some(group) = ctx.group_of.get(w).and_then(|&g| ctx.groups.get(g)) else {
         return Vec::new();
     };
@@ -485,6 +499,7 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
                 count: b.count,
                 lower_bound: b.lower_bound,
                 monthly_eur: round2(b.count as f64 * b.unit_eur),
+                orderable: b.orderable,
             });
         }
         if let Some(why) = &c.no_buffer {

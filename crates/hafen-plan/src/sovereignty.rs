@@ -4,7 +4,8 @@
 //! self-hosted substitutes for US dependencies, and the framework mappings that are mechanical.
 
 use crate::data::{self, HostFact};
-use hafen_spec::{DnsProvider, LoadedPlatform, Os, StorageDriver};
+use hafen_render::components::{Component, Operator};
+use hafen_spec::{DnsProvider, LoadedPlatform, StorageDriver};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -166,6 +167,19 @@ pub fn image_registry(image: &str) -> String {
     }
 }
 
+/// Substitutes by purpose, for US hosts the endpoint facts do not list.
+fn generic_substitutes(purpose: &str) -> Vec<String> {
+    let s: &[&str] = match purpose {
+        "charts" => &["charts mirrored as OCI artifacts into the platform registry"],
+        "registry" => &["self-hosted Harbor or Zot pull-through cache (cluster.registryMirror)"],
+        "dns" => &["deSEC (DE)", "Hetzner DNS (DE)", "own PowerDNS/Knot with RFC 2136"],
+        "git" => &["Codeberg (DE)", "self-hosted Forgejo"],
+        "storage" => &["object storage at an EU provider or a second own site"],
+        _ => &["an EU-operated or self-hosted equivalent"],
+    };
+    s.iter().map(|x| (*x).to_owned()).collect()
+}
+
 struct Collector<'a> {
     loaded: &'a LoadedPlatform,
     own: Vec<String>,
@@ -178,6 +192,10 @@ impl Collector<'_> {
     }
 
     fn add(&mut self, purpose: &str, host: &str, user: &str) {
+        self.add_with(purpose, host, user, None);
+    }
+
+    fn add_with(&mut self, purpose: &str, host: &str, user: &str, rendered: Option<&Operator>) {
         if host.is_empty() {
             return;
         }
@@ -230,6 +248,21 @@ impl Collector<'_> {
                 source: Some(format!("{} ({})", f.source, f.date)),
                 verified: f.verified,
                 substitutes: if f.us_parent { f.substitutes.clone() } else { Vec::new() },
+            }
+        } else if let Some(op) = rendered {
+            Dependency {
+                purpose: purpose.into(),
+                host: host.into(),
+                used_by: vec![user.into()],
+                operator: Some(op.operator.clone()),
+                country: op.country.clone(),
+                us_parent: Some(op.us_parent),
+                known_from: "render-data".into(),
+                source: Some(
+                    "operators of data/components.yaml (the renderer's component facts)".into(),
+                ),
+                verified: false,
+                substitutes: if op.us_parent { generic_substitutes(purpose) } else { Vec::new() },
             }
         } else {
             Dependency {
@@ -300,6 +333,8 @@ fn scores(
             dp.push(c(-5, format!("provider `{}` has no declared seat country", p.provider)));
         }
     }
+    let mut us_by_purpose: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut unknown_hosts: Vec<String> = Vec::new();
     for d in deps {
         let us = d.us_parent == Some(true);
         let unknown = d.us_parent.is_none();
@@ -330,13 +365,6 @@ fn scores(
                 ));
                 lock.push(c(-5, format!("records are managed through `{}`'s API", d.host)));
             }
-            ("registry", true, _) => ind.push(c(
-                -8,
-                format!("images pulled from `{}` ({who}) without a mirror on the path", d.host),
-            )),
-            ("charts", true, _) => {
-                ind.push(c(-3, format!("charts fetched from `{}` ({who})", d.host)))
-            }
             ("discovery", true, _) => {
                 ind.push(c(-10, format!("node discovery through `{}` ({who})", d.host)))
             }
@@ -347,17 +375,43 @@ fn scores(
                     d.host
                 ),
             )),
-            ("time", true, _) => ind.push(c(-5, format!("time from `{}` ({who})", d.host))),
-            (_, true, _) => ind.push(c(-5, format!("`{}` ({who}) for {}", d.host, d.purpose))),
-            (_, _, true) => ind.push(c(
-                -2,
-                format!(
-                    "`{}` ({}) has no known jurisdiction: declare it in spec.endpoints",
-                    d.host, d.purpose
-                ),
-            )),
+            // Many hosts of one kind weigh as one capped fact, listed together below.
+            (purpose, true, _) => {
+                us_by_purpose.entry(purpose.to_owned()).or_default().push(d.host.clone())
+            }
+            (_, _, true) => unknown_hosts.push(format!("{} ({})", d.host, d.purpose)),
             _ => {}
         }
+    }
+    // (points per host, cap, what it means)
+    let weight = |purpose: &str| -> (i32, i32, &'static str) {
+        match purpose {
+            "registry" => (-8, -24, "images pulled without a mirror on the path from"),
+            "image-factory" => (-5, -5, "node images built by"),
+            "charts" => (-2, -8, "charts fetched from"),
+            "time" => (-5, -5, "time from"),
+            _ => (-5, -10, "calls"),
+        }
+    };
+    for (purpose, hosts) in &us_by_purpose {
+        let (per, cap, what) = weight(purpose);
+        let points = (per * hosts.len() as i32).max(cap);
+        ind.push(c(
+            points,
+            format!(
+                "{purpose}: {what} US-controlled {}",
+                hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    if !unknown_hosts.is_empty() {
+        ind.push(c(
+            (-2 * unknown_hosts.len() as i32).max(-6),
+            format!(
+                "no known jurisdiction (declare them in spec.endpoints): {}",
+                unknown_hosts.join(", ")
+            ),
+        ));
     }
     let spec = &loaded.platform.spec;
     // Two accounts (cloud and dedicated) at one company are still one company.
@@ -479,65 +533,39 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
         host_of(repo)
     };
     col.add("git", &git_host, "platform");
-    for k in &spec.clusters {
-        let user = format!("cluster/{}", k.name);
-        let mirror = k.registry_mirror.as_deref().map(host_of);
-        if let Some(m) = &mirror {
-            col.add("registry", m, &user);
+    // What the rendered platform calls, component by component: the renderer's own list
+    // (`hafen_render::components`), so the bill of materials matches the repository.
+    let purpose_of = |p: &str| -> String {
+        match p {
+            "chart-repository" | "provider-manifests" => "charts",
+            "image-registry" | "registry-mirror" => "registry",
+            "acme" => "certificates",
+            "ntp" => "time",
+            "object-storage" => "storage",
+            "secret-store" => "secrets",
+            other => other,
         }
-        for dep in &eu.platform_dependencies {
-            if dep.component == "talos" && k.os != Os::Talos {
-                continue;
-            }
-            // A pull-through mirror takes registries off the runtime path; chart indexes and
-            // the image factory are still fetched by whoever updates the mirror.
-            if dep.purpose == "registry" && mirror.is_some() {
-                continue;
-            }
-            col.add(&dep.purpose, &dep.host, &user);
-        }
-        if let Some(d) = &k.dns {
-            let host = match d.provider {
-                DnsProvider::Cloudflare => "cloudflare.com".to_owned(),
-                DnsProvider::Route53 => "amazonaws.com".to_owned(),
-                DnsProvider::Hetzner => "hetzner.com".to_owned(),
-                DnsProvider::Ovh => "ovh.com".to_owned(),
-                DnsProvider::Rfc2136 | DnsProvider::Pdns => {
-                    d.server.as_deref().map(host_of).unwrap_or_else(|| d.zone.clone())
+        .to_owned()
+    };
+    let add_components = |col: &mut Collector<'_>, comps: &[Component], user: &str| {
+        for c in comps {
+            for e in &c.endpoints {
+                // A pull-through mirror takes the upstream registries off the nodes' path.
+                if e.purpose == "image-registry" && c.mirror.is_some() {
+                    continue;
                 }
-            };
-            col.add("dns", &host, &user);
-        }
-        if k.discovery.enabled {
-            let host = k
-                .discovery
-                .endpoint
-                .as_deref()
-                .map(host_of)
-                .unwrap_or_else(|| "discovery.talos.dev".into());
-            col.add("discovery", &host, &user);
-        }
-        if k.time_servers.is_empty() {
-            col.add("time", "ptbtime1.ptb.de", &user);
-        } else {
-            for t in &k.time_servers {
-                col.add("time", &host_of(t), &user);
+                col.add_with(&purpose_of(&e.purpose), &e.host, user, e.operator.as_ref());
             }
         }
-        if let Some(cert) = &k.certificates {
-            let host = cert
-                .acme_server
-                .as_deref()
-                .map(host_of)
-                .unwrap_or_else(|| "acme-v02.api.letsencrypt.org".into());
-            col.add("certificates", &host, &user);
-        }
-        if let Some(b) = &k.backups {
-            let host = b.endpoint.as_deref().map(host_of).unwrap_or_default();
-            if !host.is_empty() {
-                col.add("storage", &host, &user);
-            }
-        }
+    };
+    add_components(
+        &mut col,
+        &hafen_render::components::management_components(loaded),
+        "management",
+    );
+    for k in &spec.clusters {
+        let comps = hafen_render::components::components(loaded, k);
+        add_components(&mut col, &comps, &format!("cluster/{}", k.name));
     }
     for t in &spec.tenants {
         for a in &t.apps {
