@@ -111,10 +111,10 @@ pub(crate) fn page(snapshot: &Snapshot, active: Nav, title: &str, body: &str) ->
 <h1>{title}</h1>
 {body}
 </main>
-<footer class="wrap">
+<footer class="wrap"><div class="foot">
 <span>spec <code title="SHA-256 of the spec files">{digest}</code> · computed {time}</span>
 <span>Same engine as the CLI · data also at <a href="/openapi.json">/api</a></span>
-</footer>
+</div></footer>
 </body>
 </html>
 "#,
@@ -180,8 +180,8 @@ p { margin: 8px 0; max-width: 80ch; }
 .lead { color: var(--muted); margin-top: -6px; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
-footer { display: flex; justify-content: space-between; gap: 12px; flex-wrap: wrap; color: var(--muted);
-  font-size: 0.85rem; border-top: 1px solid var(--line); padding-top: 14px; padding-bottom: 28px; }
+footer .foot { display: flex; justify-content: space-between; gap: 12px; flex-wrap: wrap; color: var(--muted);
+  font-size: 0.85rem; border-top: 1px solid var(--line); padding: 14px 0 28px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 12px; margin: 16px 0 8px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 .card .k { color: var(--muted); font-size: 0.85rem; }

@@ -330,7 +330,15 @@ pub(crate) async fn findings(State(state): St, uri: Uri) -> Response {
         );
     }
     let all = filter_diagnostics(&s.check, None, None);
-    let list = filter_diagnostics(&s.check, Some(severity), Some(code));
+    let mut list = filter_diagnostics(&s.check, Some(severity), Some(code));
+    // Worst first for reading; within a severity, the engine's order (by file position).
+    let rank = |d: &Value| match bucket(d) {
+        "error" => 0,
+        "warning" => 1,
+        "info" => 2,
+        _ => 3,
+    };
+    list.sort_by_key(|d| rank(d));
     let mut body = String::new();
     let sum = &s.check["summary"];
     body.push_str(&format!(
