@@ -508,8 +508,9 @@ pub(crate) fn names_for(spec: &PlatformSpec, cluster: &Cluster) -> Vec<&'static 
 pub fn management_components(loaded: &LoadedPlatform) -> Vec<Component> {
     let spec = &loaded.platform.spec;
     let mut names = vec!["cluster-api", "cabpt", "cacppt"];
-    if spec.clusters.iter().any(|c| c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other))
-    {
+    if spec.clusters.iter().any(|c| {
+        c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other)
+    }) {
         names.push("caph");
     }
     names.push(delivery(spec));
@@ -552,8 +553,7 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
         let mut c = base.clone();
         c.mirror = cluster.registry_mirror.clone();
         if c.name == "talos" {
-            c.version =
-                cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
+            c.version = cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
         }
         if c.name == "k3s" {
             c.version = crate::k3s::k3s_version(cluster);
@@ -649,10 +649,7 @@ mod tests {
     fn a_broken_data_file_is_an_error_not_a_panic() {
         assert!(parse("components: [").is_err());
         assert!(parse("apiVersion: x\nkind: y\n").is_err());
-        let bad_cpu = DATA.replace(
-            "cpu: 100m, memory: 256Mi, nodes: all",
-            "cpu: lots, memory: 256Mi, nodes: all",
-        );
+        let bad_cpu = DATA.replace("cpu: 100m, memory: 256Mi, nodes: all", "cpu: lots, memory: 256Mi, nodes: all");
         assert!(parse(&bad_cpu).is_err());
     }
 
@@ -663,10 +660,7 @@ mod tests {
         assert_eq!(host_of("ns1.example.eu"), "ns1.example.eu");
         assert_eq!(host_of("https://[2001:db8::1]:8443/"), "[2001:db8::1]");
         let ops = &data().operators;
-        assert_eq!(
-            operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()),
-            Some(Some("DE"))
-        );
+        assert_eq!(operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()), Some(Some("DE")));
         assert!(operator_of(ops, "metallb.github.io").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "acme-v02.api.letsencrypt.org").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "registry.example.eu").is_none());

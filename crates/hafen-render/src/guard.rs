@@ -39,17 +39,8 @@ pub fn url_with_password(text: &str) -> bool {
     false
 }
 
-const SECRET_WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "CREDENTIAL",
-    "ACCESS_KEY",
-];
+const SECRET_WORDS: &[&str] =
+    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL", "ACCESS_KEY"];
 
 /// A `key: value` or `KEY=value` line whose key sounds secret and whose value looks like one
 /// (not a reference, a name, or a template).
@@ -71,9 +62,7 @@ fn secret_assignment(line: &str) -> Option<String> {
         || value.starts_with('<')
         || value.contains("://")
         || value.contains('/')
-        || value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.' || b.is_ascii_digit());
+        || value.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.' || b.is_ascii_digit());
     if harmless {
         return None;
     }
@@ -106,12 +95,7 @@ pub fn findings(repo: &Repo) -> Vec<Finding> {
                     && data_seen
                     && !sops_doc
                 {
-                    out.push(Finding {
-                        path: path.clone(),
-                        line: start,
-                        what: "a Secret whose data is not SOPS-encrypted".into(),
-                        masked: "kind: Secret".into(),
-                    });
+                    out.push(Finding { path: path.clone(), line: start, what: "a Secret whose data is not SOPS-encrypted".into(), masked: "kind: Secret".into() });
                 }
                 secret_doc = None;
                 sops_doc = false;
@@ -128,40 +112,20 @@ pub fn findings(repo: &Repo) -> Vec<Finding> {
                 data_seen = true;
             }
             if url_with_password(line) {
-                out.push(Finding {
-                    path: path.clone(),
-                    line: n,
-                    what: "a password in a URL".into(),
-                    masked: mask(line.trim()),
-                });
+                out.push(Finding { path: path.clone(), line: n, what: "a password in a URL".into(), masked: mask(line.trim()) });
             }
             if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
-                out.push(Finding {
-                    path: path.clone(),
-                    line: n,
-                    what: "a private key".into(),
-                    masked: "-----BEGIN … PRIVATE KEY".into(),
-                });
+                out.push(Finding { path: path.clone(), line: n, what: "a private key".into(), masked: "-----BEGIN … PRIVATE KEY".into() });
             }
             if let Some(key) = secret_assignment(line) {
-                out.push(Finding {
-                    path: path.clone(),
-                    line: n,
-                    what: format!("a secret-looking value for `{key}`"),
-                    masked: mask(line.trim()),
-                });
+                out.push(Finding { path: path.clone(), line: n, what: format!("a secret-looking value for `{key}`"), masked: mask(line.trim()) });
             }
         }
         if let Some(start) = secret_doc
             && data_seen
             && !sops_doc
         {
-            out.push(Finding {
-                path: path.clone(),
-                line: start,
-                what: "a Secret whose data is not SOPS-encrypted".into(),
-                masked: "kind: Secret".into(),
-            });
+            out.push(Finding { path: path.clone(), line: start, what: "a Secret whose data is not SOPS-encrypted".into(), masked: "kind: Secret".into() });
         }
     }
     out
@@ -228,10 +192,7 @@ pub fn scan(loaded: &LoadedPlatform, repo: &Repo) -> Vec<Diagnostic> {
         .with_help("keep only a reference in the spec (`secretRef: {name: …, key: …}`) and the value in OpenBao or a SOPS file")
         .with_note("nothing was written: a value in the rendered repository ends up in Git history");
         if let Some((path, _)) = origin {
-            d = d
-                .with_span(loaded.spans.nearest(path))
-                .with_path(path.clone())
-                .with_span_label("this value would be committed");
+            d = d.with_span(loaded.spans.nearest(path)).with_path(path.clone()).with_span_label("this value would be committed");
         }
         if !out.iter().any(|x| x.message == d.message) {
             out.push(d);
@@ -266,15 +227,9 @@ mod tests {
     fn secret_values_are_found_and_references_are_not() {
         let r = repo(&[
             ("a.yaml", "env:\n- name: X\n  value: y\nAPI_TOKEN: Zk39sLqP0aXw8RtY\n"),
-            (
-                "b.yaml",
-                "secretKeyRef:\n  name: app-secrets\n  key: SMTP_PASSWORD\npassword: app-db-app\n",
-            ),
+            ("b.yaml", "secretKeyRef:\n  name: app-secrets\n  key: SMTP_PASSWORD\npassword: app-db-app\n"),
             ("c.yaml", "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: aGVsbG8=\n"),
-            (
-                "d.yaml",
-                "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: ENC[AES256_GCM,data:abc]\nsops:\n  age: []\n",
-            ),
+            ("d.yaml", "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: ENC[AES256_GCM,data:abc]\nsops:\n  age: []\n"),
             ("e.yaml", "key: |\n  -----BEGIN OPENSSH PRIVATE KEY-----\n"),
         ]);
         let f = findings(&r);

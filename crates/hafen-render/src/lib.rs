@@ -198,10 +198,7 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
     if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
         ctx.error(
             codes::UNSAFE_PATH,
-            format!(
-                "`gitops.path` `{}` is not a relative folder inside the repository",
-                spec.gitops.path
-            ),
+            format!("`gitops.path` `{}` is not a relative folder inside the repository", spec.gitops.path),
             "spec.gitops.path",
             "write a folder such as `platform` or leave it empty for the repository root",
         );
@@ -224,14 +221,9 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
             diagnostics.push(
                 Diagnostic::error(
                     codes::UNSAFE_PATH,
-                    format!(
-                        "refusing to write `{}`: the path would leave the output folder",
-                        path.escape_debug()
-                    ),
+                    format!("refusing to write `{}`: the path would leave the output folder", path.escape_debug()),
                 )
-                .with_help(
-                    "names become folder names; use DNS labels (lowercase letters, digits, `-`)",
-                ),
+                .with_help("names become folder names; use DNS labels (lowercase letters, digits, `-`)"),
             );
         }
     }
@@ -251,25 +243,17 @@ fn check_names(ctx: &mut Ctx<'_>) {
         if PLATFORM_NAMESPACES.contains(&tenant.name.as_str()) || tenant.name.starts_with("kube-") {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!(
-                    "tenant `{}` would take the platform namespace of the same name",
-                    tenant.name
-                ),
+                format!("tenant `{}` would take the platform namespace of the same name", tenant.name),
                 &format!("spec.tenants[{i}].name"),
                 "rename the tenant; its name becomes its namespace on every cluster",
             );
         }
     }
     for (i, cluster) in spec.clusters.iter().enumerate() {
-        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str())
-            || cluster.name.starts_with("kube-")
-        {
+        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str()) || cluster.name.starts_with("kube-") {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!(
-                    "cluster `{}` would take a namespace of the management cluster",
-                    cluster.name
-                ),
+                format!("cluster `{}` would take a namespace of the management cluster", cluster.name),
                 &format!("spec.clusters[{i}].name"),
                 "rename the cluster; its Cluster API objects live in a namespace of its name",
             );

@@ -57,27 +57,16 @@ impl Out {
         let mut k = Map::new();
         k.insert("apiVersion".into(), json!("kustomize.config.k8s.io/v1beta1"));
         k.insert("kind".into(), json!("Kustomization"));
-        k.insert(
-            "resources".into(),
-            Value::Array(resources.into_iter().map(Value::String).collect()),
-        );
+        k.insert("resources".into(), Value::Array(resources.into_iter().map(Value::String).collect()));
         for (key, value) in extra {
             k.insert(key, value);
         }
-        let path = if dir.is_empty() {
-            "kustomization.yaml".into()
-        } else {
-            format!("{dir}/kustomization.yaml")
-        };
-        self.files.insert(
-            path,
-            File::Yaml { header: KUSTOMIZATION_HEADER.into(), docs: vec![Value::Object(k)] },
-        );
+        let path = if dir.is_empty() { "kustomization.yaml".into() } else { format!("{dir}/kustomization.yaml") };
+        self.files.insert(path, File::Yaml { header: KUSTOMIZATION_HEADER.into(), docs: vec![Value::Object(k)] });
     }
 }
 
-const KUSTOMIZATION_HEADER: &str =
-    "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
+const KUSTOMIZATION_HEADER: &str = "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
 
 /// Turns a file into its bytes: the header as `#` comments, then the documents.
 pub(crate) fn file_bytes(file: &File) -> String {
