@@ -216,3 +216,16 @@ fn every_command_has_help_with_an_example() {
         assert!(stdout(&out).contains("Example"), "`hafen {cmd} --help` shows an example");
     }
 }
+
+#[test]
+fn no_output_format_quotes_a_secret_value() {
+    let spec = root().join("tests/cases/plaintext-secret/platform.yaml");
+    for format in ["human", "json", "sarif"] {
+        let out = hafen(&["check", "--format", format, spec.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        for secret in ["hunter2-correct-horse", "s3cr3t-pa55"] {
+            assert!(!text.contains(secret), "{format} output leaks {secret}:\n{text}");
+        }
+    }
+}

@@ -61,7 +61,7 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             span.start.line,
             span.start.col
         );
-        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width);
+        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width, d.redact);
     } else if let Some(path) = &d.path {
         let _ = writeln!(out, "{pad}{}-->{} {path}", style.gutter, style.reset);
     }
@@ -76,7 +76,7 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             label.span.start.col
         );
         let colour = if color { "\x1b[1;34m" } else { "" };
-        snippet(out, sources, label.span, Some(&label.message), '-', colour, &style, width);
+        snippet(out, sources, label.span, Some(&label.message), '-', colour, &style, width, false);
     }
     if let Some(help) = &d.help {
         let _ = writeln!(
@@ -122,18 +122,24 @@ fn snippet(
     colour: &str,
     style: &Style,
     width: usize,
+    redact: bool,
 ) {
     let Some(file) = sources.get(span.file) else { return };
     let Some(line) = file.line(span.start.line) else { return };
     let pad = " ".repeat(width + 1);
     let line_no = span.start.line.to_string();
-    let chars: Vec<char> = line.replace('\t', " ").chars().collect();
+    let mut chars: Vec<char> = line.replace('\t', " ").chars().collect();
     let start = (span.start.col as usize).saturating_sub(1).min(chars.len());
     let end = if span.end.line == span.start.line {
         (span.end.col as usize).saturating_sub(1)
     } else {
         chars.len()
     };
+    if redact {
+        for ch in chars.iter_mut().take(end.min(line.chars().count())).skip(start) {
+            *ch = crate::MASK_CHAR;
+        }
+    }
     // Very long lines (minified or hostile input) are shown as a window around the span.
     let (from, to) = if chars.len() > MAX_LINE {
         let from = start.saturating_sub(MAX_LINE / 3);
@@ -194,6 +200,17 @@ mod tests {
             "error[NET001]: overlay MTU 1450 exceeds the underlay\n --> platform.yaml:2:8\n  |\n2 |   mtu: 1450\n  |        ^^^^ too large\n  = help: set `mtu: 1340`\n"
         );
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn redacted_spans_are_masked() {
+        let mut sources = Sources::new();
+        let file = sources.add("p.yaml", "env:\n  DB_PASSWORD: hunter2-horse\n");
+        let span = Span { file, start: Pos { line: 2, col: 16 }, end: Pos { line: 2, col: 29 } };
+        let d = Diagnostic::error("SPEC011", "secret").with_span(Some(span)).redacted();
+        let text = render(&[d], &sources, false);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("DB_PASSWORD: •••••••••••••"), "{text}");
     }
 
     #[test]

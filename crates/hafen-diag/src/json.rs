@@ -14,6 +14,10 @@ pub fn diagnostic(d: &Diagnostic, sources: &Sources) -> Value {
     obj.insert("severity".into(), json!(d.severity.as_str()));
     obj.insert("message".into(), json!(d.message));
     insert_span(&mut obj, d.span, sources);
+    if d.redact && obj.get("excerpt").is_some_and(|e| !e.is_null()) {
+        obj.insert("excerpt".into(), json!(crate::MASK_CHAR.to_string().repeat(6)));
+    }
+    obj.insert("redacted".into(), json!(d.redact));
     obj.insert("path".into(), json!(d.path));
     obj.insert("help".into(), json!(d.help));
     obj.insert("notes".into(), json!(d.notes));

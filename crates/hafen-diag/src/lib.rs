@@ -85,6 +85,8 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// Set when an in-spec suppression or `--allow` silenced this finding: the reason.
     pub suppressed: Option<String>,
+    /// True when the text under the primary span is a secret: every renderer masks it.
+    pub redact: bool,
 }
 
 impl Diagnostic {
@@ -101,6 +103,7 @@ impl Diagnostic {
             help: None,
             notes: Vec::new(),
             suppressed: None,
+            redact: false,
         }
     }
 
@@ -145,6 +148,12 @@ impl Diagnostic {
         self
     }
 
+    /// Marks the text under the primary span as secret, so no output quotes it.
+    pub fn redacted(mut self) -> Diagnostic {
+        self.redact = true;
+        self
+    }
+
     /// Sets the fix.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
@@ -162,6 +171,9 @@ impl Diagnostic {
         self.suppressed.is_none() && self.severity == Severity::Error
     }
 }
+
+/// What replaces a secret in an excerpt.
+pub const MASK_CHAR: char = '•';
 
 /// Counts per severity of the diagnostics that are not suppressed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -621,6 +621,7 @@ pub(crate) fn validate(
                             .with_span(spans.nearest(&format!("{app_path}.env.{key}")))
                             .with_path(format!("{app_path}.env.{key}"))
                             .with_span_label("this would be committed to Git in plain text")
+                            .redacted()
                             .with_help(format!("move it to `secrets:` as `{{env: {key}, secretRef: {{name: …, key: …}}}}` and keep the value in OpenBao or a SOPS file")),
                     );
                 }

@@ -177,6 +177,7 @@ fn sec003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 format!("the URL of {what} carries credentials for `{host}` in plain text"),
             )
             .with_span_label("this would be committed to Git and rendered into manifests")
+            .redacted()
             .with_help("remove the `user:password@` part and reference the credential instead (a `secretRef` to OpenBao or a SOPS-encrypted file); rotate the exposed credential"),
         );
     }
