@@ -69,13 +69,18 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// True when this daemon runs on a node of `pool`, or on a control-plane node for `None`.
-    pub fn runs_on(&self, pool: Option<&NodePool>) -> bool {
+    /// True when this daemon runs on a node of `pool` of `cluster`, or on one of its
+    /// control-plane nodes for `None` (workers' daemons run there too when the control plane
+    /// is schedulable).
+    pub fn runs_on(&self, cluster: &Cluster, pool: Option<&NodePool>) -> bool {
         match (self.nodes, pool) {
             (DaemonNodes::All, _) => true,
-            (DaemonNodes::Workers, pool) => pool.is_some(),
+            (DaemonNodes::Workers, Some(_)) => true,
+            (DaemonNodes::Workers, None) => cluster.control_plane.schedulable,
             (DaemonNodes::Storage, Some(pool)) => pool.roles().contains(&NodeRole::Storage),
-            (DaemonNodes::Storage, None) => false,
+            (DaemonNodes::Storage, None) => {
+                cluster.control_plane.schedulable && cluster.node_pools.is_empty()
+            }
         }
     }
 }
@@ -611,13 +616,13 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
     out
 }
 
-/// Sum of the daemon requests on one node of `pool` (`None`: a control-plane node), as
-/// (millicores, bytes).
-pub fn daemon_overhead(components: &[Component], pool: Option<&NodePool>) -> (u64, u64) {
+/// Sum of the daemon requests on one node of `pool` of `cluster` (`None`: a control-plane
+/// node), as (millicores, bytes). `components` is what [`components`] returned for the cluster.
+pub fn daemon_overhead(components: &[Component], cluster: &Cluster, pool: Option<&NodePool>) -> (u64, u64) {
     components
         .iter()
         .flat_map(|c| &c.daemons)
-        .filter(|d| d.runs_on(pool))
+        .filter(|d| d.runs_on(cluster, pool))
         .fold((0, 0), |(cpu, mem), d| (cpu + d.cpu_millis, mem + d.memory_bytes))
 }
 
@@ -678,12 +683,21 @@ mod tests {
             serde_json::json!({"name": "w", "serverType": "ax102", "count": 3}),
         )
         .expect("pool");
+        let mut cluster: Cluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "site": "s", "kubernetes": "1.34.5",
+            "controlPlane": {"replicas": 3, "serverType": "ax42"},
+            "network": {"podCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"},
+        }))
+        .expect("cluster");
         let all = [cilium.clone(), piraeus.clone()];
-        let (cp_cpu, _) = daemon_overhead(&all, None);
-        let (storage_cpu, _) = daemon_overhead(&all, Some(&storage_pool));
-        let (plain_cpu, _) = daemon_overhead(&all, Some(&plain_pool));
+        let (cp_cpu, _) = daemon_overhead(&all, &cluster, None);
+        let (storage_cpu, _) = daemon_overhead(&all, &cluster, Some(&storage_pool));
+        let (plain_cpu, _) = daemon_overhead(&all, &cluster, Some(&plain_pool));
         assert_eq!(cp_cpu, 125, "control plane runs only cilium's daemons");
         assert_eq!(storage_cpu, 125 + 140);
         assert_eq!(plain_cpu, 125 + 40);
+        cluster.control_plane.schedulable = true;
+        let (cp_cpu, _) = daemon_overhead(&all, &cluster, None);
+        assert_eq!(cp_cpu, 125 + 40 + 100, "a schedulable control plane without pools also stores data");
     }
 }

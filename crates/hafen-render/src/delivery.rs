@@ -311,7 +311,7 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
         // configuration) → secret operators → secrets → controllers → configuration.
         let mut chain: Vec<Value> = Vec::new();
         let mut previous: Vec<String> = Vec::new();
-        let mut step = |ctx: &Ctx<'_>, chain: &mut Vec<Value>, previous: &mut Vec<String>, name: &str, folder: &str, sops: bool| {
+        let step = |ctx: &Ctx<'_>, chain: &mut Vec<Value>, previous: &mut Vec<String>, name: &str, folder: &str, sops: bool| {
             chain.push(flux_kustomization(ctx, name, &format!("{base}/{folder}"), previous, true, sops, &labels));
             *previous = vec![name.to_owned()];
         };

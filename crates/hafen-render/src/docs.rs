@@ -73,7 +73,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s, "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |", engine(ctx));
     match spec.gitops.engine {
         GitOpsEngine::Flux => {
-            let _ = writeln!(s, "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (components: `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |");
+            let _ = writeln!(s, "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |");
         }
         GitOpsEngine::Argocd => {
             let _ = writeln!(s, "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |");
@@ -169,6 +169,13 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     ];
     for n in notes {
         let _ = writeln!(s, "- {n}");
+    }
+    if !ctx.open_items.is_empty() {
+        let _ = writeln!(s, "\n## Open items\n");
+        let _ = writeln!(s, "The spec leaves these to be done by hand (`hafen check` reports them too):\n");
+        for item in &ctx.open_items {
+            let _ = writeln!(s, "- {item}");
+        }
     }
     let _ = writeln!(s, "\n## Known limits\n");
     let _ = writeln!(s, "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK).");

@@ -60,10 +60,7 @@ fn common(spec: &PlatformSpec, cluster: &Cluster, server: bool) -> serde_json::M
             c.insert("tls-san".into(), json!([host]));
         }
     }
-    if let Some(subnet) = talos::node_subnet(spec, cluster, &cluster.site) {
-        // K3s picks the node address itself; the comment in the runbook names the subnet.
-        let _ = subnet;
-    }
+    let _ = spec;
     c
 }
 
@@ -73,12 +70,18 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
     let mut first = common(spec, cluster, true);
     first.insert("cluster-init".into(), json!(true));
     first.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
+    if !cluster.control_plane.schedulable {
+        first.insert("node-taint".into(), json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]));
+    }
     out.text(format!("{dir}/server-first.yaml"), header(cluster, "First server") + &hafen_yaml::emit(&Value::Object(first)));
     if cluster.control_plane.replicas > 1 {
         let mut join = common(spec, cluster, true);
         let host = api_host(cluster).unwrap_or_else(|| "<first server address>".into());
         join.insert("server".into(), json!(format!("https://{host}:6443")));
         join.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
+        if !cluster.control_plane.schedulable {
+            join.insert("node-taint".into(), json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]));
+        }
         out.text(format!("{dir}/server-join.yaml"), header(cluster, "Further servers") + &hafen_yaml::emit(&Value::Object(join)));
     }
     for pool in &cluster.node_pools {

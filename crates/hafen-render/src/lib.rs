@@ -114,6 +114,68 @@ pub(crate) struct Ctx<'a> {
     /// Sub-folder of the Git repository that holds the rendered output (no slashes at the ends).
     pub(crate) root: String,
     pub(crate) out: out::Out,
+    /// Gaps that do not stop the render but leave something to do by hand; listed in README.md.
+    pub(crate) open_items: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over the same platform with an empty output, for rendering a disjoint part
+    /// on another thread; [`Ctx::join`] takes its output back.
+    pub(crate) fn fork(&self) -> Ctx<'a> {
+        Ctx {
+            loaded: self.loaded,
+            spec: self.spec,
+            platform: self.platform,
+            base_labels: self.base_labels.clone(),
+            root: self.root.clone(),
+            out: out::Out::default(),
+            open_items: Vec::new(),
+        }
+    }
+
+    /// Takes back the output of a fork.
+    pub(crate) fn join(&mut self, part: Ctx<'a>) {
+        self.out.merge(part.out);
+        self.open_items.extend(part.open_items);
+    }
+}
+
+/// Runs `work` over `items` split into two halves on two threads and joins the outputs in
+/// order, so the result does not depend on scheduling. Output paths of the halves must be
+/// disjoint.
+pub(crate) fn in_parallel<'a, T: Sync>(
+    ctx: &mut Ctx<'a>,
+    items: &[T],
+    work: impl Fn(&mut Ctx<'a>, &T) + Sync,
+) {
+    let mid = items.len().div_ceil(2);
+    let (left, right) = items.split_at(mid);
+    let forks = [ctx.fork(), ctx.fork()];
+    let work = &work;
+    let parts: Vec<Option<Ctx<'a>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = forks
+            .into_iter()
+            .zip([left, right])
+            .map(|(mut fork, half)| {
+                scope.spawn(move || {
+                    for item in half {
+                        work(&mut fork, item);
+                    }
+                    fork
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    for part in parts {
+        match part {
+            Some(part) => ctx.join(part),
+            None => ctx.out.diagnostics.push(Diagnostic::error(
+                codes::UNSUPPORTED,
+                "internal error: a render worker stopped; nothing was written".to_owned(),
+            )),
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -194,6 +256,7 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
             .collect(),
         root: spec.gitops.path.trim_matches('/').to_owned(),
         out: out::Out::default(),
+        open_items: Vec::new(),
     };
     if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
         ctx.error(
@@ -215,9 +278,9 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
 
     let mut diagnostics = std::mem::take(&mut ctx.out.diagnostics);
     let mut repo = Repo::default();
-    for (path, file) in &ctx.out.files {
-        let bytes = out::file_bytes(file);
-        if !repo.insert(path.clone(), bytes) {
+    let files = std::mem::take(&mut ctx.out.files);
+    for (path, bytes) in files {
+        if !is_safe_relative_path(&path) {
             diagnostics.push(
                 Diagnostic::error(
                     codes::UNSAFE_PATH,
@@ -225,7 +288,9 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
                 )
                 .with_help("names become folder names; use DNS labels (lowercase letters, digits, `-`)"),
             );
+            continue;
         }
+        repo.files.insert(path, bytes);
     }
     diagnostics.extend(guard::scan(loaded, &repo));
     if diagnostics.is_empty() {

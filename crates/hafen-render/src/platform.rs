@@ -397,12 +397,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
                 }
                 p.secrets.push(("hcloud.yaml".into(), vec![es]));
             }
-            (true, None) => ctx.error(
-                codes::MISSING,
-                format!("cluster `{}` runs on Hetzner Cloud but no project credential is delivered to it", cluster.name),
-                &format!("{path}.name"),
-                "add the cluster to `deliveredTo` of the Hetzner Cloud project token (never the account-wide Robot credential)",
-            ),
+            (true, None) => ctx.open_items.push(format!(
+                "Cluster `{}` runs on Hetzner Cloud but no project token is delivered to it (`deliveredTo`): the Secret `hcloud` in `kube-system` stays as created on day 0 and is not kept current.",
+                cluster.name
+            )),
             _ => {}
         }
     }
@@ -423,12 +421,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
         });
         match metallb_config(ctx, cluster) {
             Some(objects) => p.configs.push(("metallb.yaml".into(), objects)),
-            None => ctx.error(
-                codes::MISSING,
-                format!("bare-metal cluster `{}` has no addresses for load balancers", cluster.name),
-                &format!("{path}.network"),
-                "add `loadBalancerIPs:` (addresses routed to the site), or a vSwitch whose top addresses MetalLB may announce",
-            ),
+            None => ctx.open_items.push(format!(
+                "Bare-metal cluster `{}` has no addresses for load balancers: MetalLB is installed without a pool, so LoadBalancer services (the ingress) stay pending until `network.loadBalancerIPs` is set.",
+                cluster.name
+            )),
         }
     }
 
@@ -524,7 +520,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
     }
 
     monitoring(cluster, &mut p);
-    backups(ctx, index, cluster, &mut p, &labels, openbao);
+    backups(ctx, cluster, &mut p, &labels, openbao);
     for release in &mut p.releases {
         release.layer = Layer::of(release.component);
     }
@@ -717,13 +713,20 @@ fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
     let labels = ctx.labels(&[]);
     let metal_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
     let site = ctx.spec.site(metal_site)?;
-    let (addresses, interfaces) = if cluster.network.load_balancer_ips.is_empty() {
-        let vswitch = site.network.vswitch.as_ref()?;
+    let (addresses, interfaces) = if !cluster.network.load_balancer_ips.is_empty() {
+        (cluster.network.load_balancer_ips.clone(), Vec::new())
+    } else if let Some(vswitch) = &site.network.vswitch {
+        // The VLAN is a real layer 2 between the servers: announce there, not on the
+        // provider's public network (which drops foreign ARP answers).
         let pool = vswitch_pool(&vswitch.subnet)?;
         let iface = talos::public_interface(ctx.spec, metal_site)?;
         (vec![pool], vec![format!("{iface}.{}", vswitch.vlan)])
+    } else if site_kind(ctx.spec, metal_site) == SiteKind::Other {
+        // Own servers on their own LAN: the top of the node network.
+        let pool = vswitch_pool(cluster.network.node_cidr.as_deref()?)?;
+        (vec![pool], Vec::new())
     } else {
-        (cluster.network.load_balancer_ips.clone(), Vec::new())
+        return None;
     };
     let pool = json!({
         "apiVersion": "metallb.io/v1beta1",
@@ -1164,7 +1167,7 @@ pub(crate) fn s3_template() -> Value {
     })
 }
 
-fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>, openbao: bool) {
+fn backups(ctx: &mut Ctx<'_>, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>, openbao: bool) {
     let Some(b) = &cluster.backups else { return };
     p.releases.push(Release {
         component: "velero",
@@ -1251,12 +1254,10 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
             );
             p.secrets.push(("velero.yaml".into(), vec![es]));
         }
-        (None, _) => ctx.error(
-            codes::MISSING,
-            format!("backups of cluster `{}` have no credentials", cluster.name),
-            &format!("spec.clusters[{index}].backups"),
-            "add `secretRef: {name: …}` naming the S3 credential in your secret store",
-        ),
+        (None, _) => ctx.open_items.push(format!(
+            "Backups of cluster `{}` name no credential (`backups.secretRef`): create the Secret `velero-s3` in `velero` (key `cloud`) by hand.",
+            cluster.name
+        )),
         _ => {}
     }
 }
@@ -1265,9 +1266,4 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
 pub(crate) fn render(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) {
     let platform = build(ctx, index, cluster);
     crate::delivery::render_platform(ctx, index, cluster, &platform);
-}
-
-/// The value of a label selecting ingress-controller pods for tenant network policies.
-pub(crate) fn ingress_namespace(cluster: &Cluster) -> Option<&'static str> {
-    (cluster.ingress == IngressController::Traefik).then_some("traefik")
 }

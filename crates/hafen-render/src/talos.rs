@@ -172,6 +172,21 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     if let Some(subnet) = node_subnet(spec, cluster, site) {
         kubelet.insert("nodeIP".into(), json!({ "validSubnets": [subnet] }));
     }
+    // Local volumes need a host path the kubelet can propagate into pods; on Talos only /var
+    // is writable.
+    let local_volumes = match crate::components::storage_driver(cluster) {
+        Some(StorageDriver::Longhorn) => Some("/var/lib/longhorn"),
+        Some(StorageDriver::LocalPath) => Some("/var/local-path-provisioner"),
+        _ => None,
+    };
+    if let Some(path) = local_volumes
+        && (pool.is_some() || cluster.control_plane.schedulable)
+    {
+        kubelet.insert(
+            "extraMounts".into(),
+            json!([{ "destination": path, "type": "bind", "source": path, "options": ["bind", "rshared", "rw"] }]),
+        );
+    }
     if !kubelet.is_empty() {
         machine.insert("kubelet".into(), Value::Object(kubelet));
     }
@@ -213,6 +228,9 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     cl.insert("discovery".into(), discovery(cluster));
     if crate::components::has_cloud(spec, cluster) {
         cl.insert("externalCloudProvider".into(), json!({ "enabled": true }));
+    }
+    if matches!(role, Role::ControlPlane) && cluster.control_plane.schedulable {
+        cl.insert("allowSchedulingOnControlPlanes".into(), json!(true));
     }
     if matches!(role, Role::ControlPlane)
         && let Some(vswitch) = spec.site(site).and_then(|s| s.network.vswitch.as_ref())

@@ -79,11 +79,11 @@ fn db_name(app: &App) -> String {
 
 /// Renders every tenant.
 pub(crate) fn render(ctx: &mut Ctx<'_>) {
-    let mut tenants: Vec<(usize, &Tenant)> = ctx.spec.tenants.iter().enumerate().collect();
+    let spec = ctx.spec;
+    let mut tenants: Vec<(usize, &Tenant)> = spec.tenants.iter().enumerate().collect();
     tenants.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    for (index, tenant) in tenants {
-        render_tenant(ctx, index, tenant);
-    }
+    // Tenants render into their own folders, so they can be rendered side by side.
+    crate::in_parallel(ctx, &tenants, |ctx, (index, tenant)| render_tenant(ctx, *index, tenant));
 }
 
 fn namespace_objects(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
