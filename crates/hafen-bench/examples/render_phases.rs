@@ -14,7 +14,8 @@ fn main() {
         let t = Instant::now();
         let repo = hafen_engine::render(&loaded);
         let files = repo.as_ref().map(|r| r.files.len()).unwrap_or(0);
-        let bytes: usize = repo.as_ref().map(|r| r.files.values().map(String::len).sum()).unwrap_or(0);
+        let bytes: usize =
+            repo.as_ref().map(|r| r.files.values().map(String::len).sum()).unwrap_or(0);
         println!("render {:?}: {files} files, {bytes} bytes", t.elapsed());
     }
 }

@@ -513,9 +513,8 @@ pub(crate) fn names_for(spec: &PlatformSpec, cluster: &Cluster) -> Vec<&'static 
 pub fn management_components(loaded: &LoadedPlatform) -> Vec<Component> {
     let spec = &loaded.platform.spec;
     let mut names = vec!["cluster-api", "cabpt", "cacppt"];
-    if spec.clusters.iter().any(|c| {
-        c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other)
-    }) {
+    if spec.clusters.iter().any(|c| c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other))
+    {
         names.push("caph");
     }
     names.push(delivery(spec));
@@ -558,7 +557,8 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
         let mut c = base.clone();
         c.mirror = cluster.registry_mirror.clone();
         if c.name == "talos" {
-            c.version = cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
+            c.version =
+                cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
         }
         if c.name == "k3s" {
             c.version = crate::k3s::k3s_version(cluster);
@@ -618,7 +618,11 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
 
 /// Sum of the daemon requests on one node of `pool` of `cluster` (`None`: a control-plane
 /// node), as (millicores, bytes). `components` is what [`components`] returned for the cluster.
-pub fn daemon_overhead(components: &[Component], cluster: &Cluster, pool: Option<&NodePool>) -> (u64, u64) {
+pub fn daemon_overhead(
+    components: &[Component],
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+) -> (u64, u64) {
     components
         .iter()
         .flat_map(|c| &c.daemons)
@@ -654,7 +658,10 @@ mod tests {
     fn a_broken_data_file_is_an_error_not_a_panic() {
         assert!(parse("components: [").is_err());
         assert!(parse("apiVersion: x\nkind: y\n").is_err());
-        let bad_cpu = DATA.replace("cpu: 100m, memory: 256Mi, nodes: all", "cpu: lots, memory: 256Mi, nodes: all");
+        let bad_cpu = DATA.replace(
+            "cpu: 100m, memory: 256Mi, nodes: all",
+            "cpu: lots, memory: 256Mi, nodes: all",
+        );
         assert!(parse(&bad_cpu).is_err());
     }
 
@@ -665,7 +672,10 @@ mod tests {
         assert_eq!(host_of("ns1.example.eu"), "ns1.example.eu");
         assert_eq!(host_of("https://[2001:db8::1]:8443/"), "[2001:db8::1]");
         let ops = &data().operators;
-        assert_eq!(operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()), Some(Some("DE")));
+        assert_eq!(
+            operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()),
+            Some(Some("DE"))
+        );
         assert!(operator_of(ops, "metallb.github.io").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "acme-v02.api.letsencrypt.org").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "registry.example.eu").is_none());
@@ -698,6 +708,10 @@ mod tests {
         assert_eq!(plain_cpu, 125 + 40);
         cluster.control_plane.schedulable = true;
         let (cp_cpu, _) = daemon_overhead(&all, &cluster, None);
-        assert_eq!(cp_cpu, 125 + 40 + 100, "a schedulable control plane without pools also stores data");
+        assert_eq!(
+            cp_cpu,
+            125 + 40 + 100,
+            "a schedulable control plane without pools also stores data"
+        );
     }
 }

@@ -32,11 +32,26 @@ fn version(cluster: &Cluster) -> String {
 }
 
 fn pools(cluster: &Cluster) -> String {
-    let mut parts = vec![format!("control plane {} × {}", cluster.control_plane.replicas, cluster.control_plane.server_type)];
+    let mut parts = vec![format!(
+        "control plane {} × {}",
+        cluster.control_plane.replicas, cluster.control_plane.server_type
+    )];
     for p in &cluster.node_pools {
         parts.push(format!("{} {} × {}", p.name, p.count, p.server_type));
     }
     parts.join("; ")
+}
+
+fn sorted_tenants<'a>(ctx: &Ctx<'a>) -> Vec<&'a hafen_spec::Tenant> {
+    let mut t: Vec<&hafen_spec::Tenant> = ctx.spec.tenants.iter().collect();
+    t.sort_by(|a, b| a.name.cmp(&b.name));
+    t
+}
+
+fn sorted_apps(tenant: &hafen_spec::Tenant) -> Vec<&hafen_spec::App> {
+    let mut a: Vec<&hafen_spec::App> = tenant.apps.iter().collect();
+    a.sort_by(|x, y| x.name.cmp(&y.name));
+    a
 }
 
 /// Writes README.md and RUNBOOK.md.
@@ -65,25 +80,48 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         engine(ctx),
         engine(ctx)
     );
-    let _ = writeln!(s, "Change the platform by editing the spec and rendering again (`hafen render platform.yaml --out .`);\nCI runs `hafen render --check` so that a hand edit here and the spec cannot drift apart. Files\nHafen did not write are never changed or deleted by a render.\n");
+    let _ = writeln!(
+        s,
+        "Change the platform by editing the spec and rendering again (`hafen render platform.yaml --out .`);\nCI runs `hafen render --check` so that a hand edit here and the spec cannot drift apart. Files\nHafen did not write are never changed or deleted by a render.\n"
+    );
     let _ = writeln!(s, "To bring it up, follow [RUNBOOK.md](RUNBOOK.md) (day 0, then day 2).\n");
 
     let _ = writeln!(s, "## Layout\n");
     let _ = writeln!(s, "| Folder | What | Applied by |\n|---|---|---|");
-    let _ = writeln!(s, "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |", engine(ctx));
+    let _ = writeln!(
+        s,
+        "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |",
+        engine(ctx)
+    );
     match spec.gitops.engine {
         GitOpsEngine::Flux => {
-            let _ = writeln!(s, "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |");
+            let _ = writeln!(
+                s,
+                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
+            );
         }
         GitOpsEngine::Argocd => {
-            let _ = writeln!(s, "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |");
+            let _ = writeln!(
+                s,
+                "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |"
+            );
         }
     }
-    let _ = writeln!(s, "| `tenants/<tenant>/` | `namespace/` (namespace, quota, limits, network policies, RBAC), `base/` (the apps, defined once), `overlays/<cluster>/` (only true per-cluster differences) | the cluster's {} |", engine(ctx));
-    let _ = writeln!(s, "| `bootstrap/` | files used by hand on day 0: Talos patches per bare-metal node, Cilium values for the first install, K3s configuration, the Talos image schematic | people, following the runbook |\n");
+    let _ = writeln!(
+        s,
+        "| `tenants/<tenant>/` | `namespace/` (namespace, quota, limits, network policies, RBAC), `base/` (the apps, defined once), `overlays/<cluster>/` (only true per-cluster differences) | the cluster's {} |",
+        engine(ctx)
+    );
+    let _ = writeln!(
+        s,
+        "| `bootstrap/` | files used by hand on day 0: Talos patches per bare-metal node, Cilium values for the first install, K3s configuration, the Talos image schematic | people, following the runbook |\n"
+    );
 
     let _ = writeln!(s, "## Clusters\n");
-    let _ = writeln!(s, "| Cluster | Sites | OS | Kubernetes | Machines | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| Cluster | Sites | OS | Kubernetes | Machines | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|"
+    );
     for c in &spec.clusters {
         let egress = c.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
         let _ = writeln!(
@@ -101,7 +139,10 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s);
 
     let _ = writeln!(s, "## Components\n");
-    let _ = writeln!(s, "Every third-party chart is pinned to one version with explicit values. Versions marked *unverified*\nwere inferred from the chart's release line; confirm them with `helm search repo` before a rollout.\n");
+    let _ = writeln!(
+        s,
+        "Every third-party chart is pinned to one version with explicit values. Versions marked *unverified*\nwere inferred from the chart's release line; confirm them with `helm search repo` before a rollout.\n"
+    );
     let mut seen: Vec<String> = Vec::new();
     let _ = writeln!(s, "| Component | Version | Chart | Clusters |\n|---|---|---|---|");
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -124,10 +165,16 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             .chart
             .as_ref()
             .map(|ch| format!("`{}` {} from {}", ch.name, ch.version, ch.repository))
-            .or_else(|| comp.git.as_ref().map(|g| format!("`{}` at {} in {}", g.path, g.tag, g.url)))
+            .or_else(|| {
+                comp.git.as_ref().map(|g| format!("`{}` at {} in {}", g.path, g.tag, g.url))
+            })
             .unwrap_or_else(|| "—".into());
         let verified = if comp.verified { "" } else { " (*unverified*)" };
-        let _ = writeln!(s, "| {} | {}{} | {} | {} |", comp.display_name, comp.version, verified, chart, clusters);
+        let _ = writeln!(
+            s,
+            "| {} | {}{} | {} | {} |",
+            comp.display_name, comp.version, verified, chart, clusters
+        );
     }
     let _ = writeln!(s);
 
@@ -140,7 +187,14 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
                 let op = e
                     .operator
                     .as_ref()
-                    .map(|o| format!("{} ({}{})", o.operator, o.country.clone().unwrap_or_else(|| "?".into()), if o.us_parent { ", US parent" } else { "" }))
+                    .map(|o| {
+                        format!(
+                            "{} ({}{})",
+                            o.operator,
+                            o.country.clone().unwrap_or_else(|| "?".into()),
+                            if o.us_parent { ", US parent" } else { "" }
+                        )
+                    })
                     .unwrap_or_else(|| "yours or unknown".into());
                 let row = (e.purpose.clone(), e.host.clone(), op);
                 if !endpoints.contains(&row) {
@@ -172,15 +226,27 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     }
     if !ctx.open_items.is_empty() {
         let _ = writeln!(s, "\n## Open items\n");
-        let _ = writeln!(s, "The spec leaves these to be done by hand (`hafen check` reports them too):\n");
+        let _ = writeln!(
+            s,
+            "The spec leaves these to be done by hand (`hafen check` reports them too):\n"
+        );
         for item in &ctx.open_items {
             let _ = writeln!(s, "- {item}");
         }
     }
     let _ = writeln!(s, "\n## Known limits\n");
-    let _ = writeln!(s, "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK).");
-    let _ = writeln!(s, "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK).");
-    let _ = writeln!(s, "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node.");
+    let _ = writeln!(
+        s,
+        "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."
+    );
+    let _ = writeln!(
+        s,
+        "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
+    );
+    let _ = writeln!(
+        s,
+        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node."
+    );
     s
 }
 
@@ -191,7 +257,11 @@ fn runbook(ctx: &Ctx<'_>) -> String {
     let data = components::data();
     let v = |name: &str| components::lookup(name).map(|c| c.version.clone()).unwrap_or_default();
     let _ = writeln!(s, "# Runbook of platform `{}`\n", ctx.platform);
-    let sites: Vec<String> = spec.sites.iter().map(|x| format!("`{}` ({} {})", x.name, x.provider, x.location)).collect();
+    let sites: Vec<String> = spec
+        .sites
+        .iter()
+        .map(|x| format!("`{}` ({} {})", x.name, x.provider, x.location))
+        .collect();
     let clusters: Vec<String> = spec.clusters.iter().map(|c| format!("`{}`", c.name)).collect();
     let _ = writeln!(
         s,
@@ -213,8 +283,19 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
 
     let _ = writeln!(s, "## Day 0: bootstrap\n");
     let _ = writeln!(s, "### 0. Before you start\n");
-    let _ = writeln!(s, "Tools: `kubectl`, `clusterctl` {}, `talosctl` matching the Talos versions below, `helm`, {}.", v("cluster-api"), match spec.gitops.engine { GitOpsEngine::Flux => format!("`flux` {}", v("flux")), GitOpsEngine::Argocd => "`argocd`".to_owned() });
-    let _ = writeln!(s, "\nSecrets this platform reads (create them in your secret store first; the repository holds only these references):\n");
+    let _ = writeln!(
+        s,
+        "Tools: `kubectl`, `clusterctl` {}, `talosctl` matching the Talos versions below, `helm`, {}.",
+        v("cluster-api"),
+        match spec.gitops.engine {
+            GitOpsEngine::Flux => format!("`flux` {}", v("flux")),
+            GitOpsEngine::Argocd => "`argocd`".to_owned(),
+        }
+    );
+    let _ = writeln!(
+        s,
+        "\nSecrets this platform reads (create them in your secret store first; the repository holds only these references):\n"
+    );
     for p in &spec.providers {
         for c in &p.credentials {
             let _ = writeln!(
@@ -232,35 +313,80 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     }
     for c in &spec.clusters {
         if let Some(r) = c.dns.as_ref().and_then(|d| d.secret_ref.as_ref()) {
-            let _ = writeln!(s, "- DNS credential of `{}`: `{}` (properties `keyname`, `secret` for RFC 2136, or the provider's API key)", c.name, r.name);
+            let _ = writeln!(
+                s,
+                "- DNS credential of `{}`: `{}` (properties `keyname`, `secret` for RFC 2136, or the provider's API key)",
+                c.name, r.name
+            );
         }
         if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
-            let _ = writeln!(s, "- S3 credential of `{}`: `{}` (properties `accessKeyId`, `secretAccessKey`)", c.name, r.name);
+            let _ = writeln!(
+                s,
+                "- S3 credential of `{}`: `{}` (properties `accessKeyId`, `secretAccessKey`)",
+                c.name, r.name
+            );
         }
     }
-    for t in &spec.tenants {
-        for a in &t.apps {
+    for t in sorted_tenants(ctx) {
+        for a in sorted_apps(t) {
             for sec in &a.secrets {
-                let _ = writeln!(s, "- `{}/{}` env `{}`: `{}`{}", t.name, a.name, sec.env, sec.secret_ref.name, sec.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "- `{}/{}` env `{}`: `{}`{}",
+                    t.name,
+                    a.name,
+                    sec.env,
+                    sec.secret_ref.name,
+                    sec.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default()
+                );
             }
         }
     }
 
-    let mgmt_site = spec.management.as_ref().map(|m| m.site.clone()).unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
+    let mgmt_site = spec
+        .management
+        .as_ref()
+        .map(|m| m.site.clone())
+        .unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
     let _ = writeln!(s, "\n### 1. Management cluster at `{mgmt_site}`\n");
-    let _ = writeln!(s, "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party.\nInstall the providers:\n");
+    let _ = writeln!(
+        s,
+        "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party.\nInstall the providers:\n"
+    );
     let _ = writeln!(
         s,
         "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\n```\n",
-        v("cluster-api"), v("cabpt"), v("cacppt"), v("caph")
+        v("cluster-api"),
+        v("cabpt"),
+        v("cacppt"),
+        v("caph")
     );
-    let dedicated = spec.clusters.iter().any(|c| machines(ctx, c) == Machines::ClusterApi && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated));
+    let dedicated = spec.clusters.iter().any(|c| {
+        machines(ctx, c) == Machines::ClusterApi
+            && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated)
+    });
     if dedicated {
-        let _ = writeln!(s, "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n");
-        let _ = writeln!(s, "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n");
+        let _ = writeln!(
+            s,
+            "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n"
+        );
+        let _ = writeln!(
+            s,
+            "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n"
+        );
     }
     let _ = writeln!(s, "### 2. Credentials in the management cluster\n");
-    let _ = writeln!(s, "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace (keys `hcloud`, `robot-user`, `robot-password`){}:\n", if dedicated { format!(", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)") } else { String::new() });
+    let _ = writeln!(
+        s,
+        "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace (keys `hcloud`, `robot-user`, `robot-password`){}:\n",
+        if dedicated {
+            format!(
+                ", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)"
+            )
+        } else {
+            String::new()
+        }
+    );
     for c in spec.clusters.iter().filter(|c| machines(ctx, c) == Machines::ClusterApi) {
         let _ = writeln!(
             s,
@@ -268,14 +394,23 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             n = c.name
         );
     }
-    let _ = writeln!(s, "\nThese stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n");
+    let _ = writeln!(
+        s,
+        "\nThese stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n"
+    );
 
     let _ = writeln!(s, "### 3. Talos images\n");
     for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
         let id = talos::schematic_id(c);
         let ver = talos::version(c);
         let ext = talos::extensions(c);
-        let _ = writeln!(s, "Cluster `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).", c.name, if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") }, c.name);
+        let _ = writeln!(
+            s,
+            "Cluster `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
+            c.name,
+            if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
+            c.name
+        );
         if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud) {
             let _ = writeln!(
                 s,
@@ -291,12 +426,27 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     let _ = writeln!(s, "### 4. Delivery in the management cluster\n");
     match spec.gitops.engine {
         GitOpsEngine::Flux => {
-            let _ = writeln!(s, "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n", v("flux"), spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()), spec.gitops.repo);
+            let _ = writeln!(
+                s,
+                "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                v("flux"),
+                spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
+                spec.gitops.repo
+            );
         }
         GitOpsEngine::Argocd => {
             let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
-            let _ = writeln!(s, "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace \\\n  --set configs.params.\"server\\.insecure\"=false --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n", chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(), chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(), spec.gitops.repo);
-            let _ = writeln!(s, "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n");
+            let _ = writeln!(
+                s,
+                "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace \\\n  --set configs.params.\"server\\.insecure\"=false --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
+                chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+                spec.gitops.repo
+            );
+            let _ = writeln!(
+                s,
+                "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n"
+            );
         }
     }
     let _ = writeln!(s, "The management cluster now creates the Cluster API clusters below.\n");
@@ -305,55 +455,132 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     let mut first = true;
     for (i, c) in spec.clusters.iter().enumerate() {
         let n = &c.name;
-        let _ = writeln!(s, "#### {}. `{n}` at {}{}\n", i + 1, c.sites().join(", "), if first { " (first workload cluster)" } else { "" });
+        let _ = writeln!(
+            s,
+            "#### {}. `{n}` at {}{}\n",
+            i + 1,
+            c.sites().join(", "),
+            if first { " (first workload cluster)" } else { "" }
+        );
         first = false;
-        let _ = writeln!(s, "{} · Kubernetes {} · {} · pod MTU {}\n", version(c), c.kubernetes, pools(c), mtu_line(ctx, c));
+        let _ = writeln!(
+            s,
+            "{} · Kubernetes {} · {} · pod MTU {}\n",
+            version(c),
+            c.kubernetes,
+            pools(c),
+            mtu_line(ctx, c)
+        );
         match machines(ctx, c) {
             Machines::ClusterApi => {
-                let _ = writeln!(s, "1. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`.");
+                let _ = writeln!(
+                    s,
+                    "1. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`."
+                );
                 if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated) {
-                    let listed = c.control_plane.server_ids.len() + c.node_pools.iter().map(|p| p.server_ids.len()).sum::<usize>();
+                    let listed = c.control_plane.server_ids.len()
+                        + c.node_pools.iter().map(|p| p.server_ids.len()).sum::<usize>();
                     if listed == 0 {
-                        let _ = writeln!(s, "   Register the Robot servers: one `HetznerBareMetalHost` each in namespace `{n}` with labels `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>` (or list their numbers under `serverIds:` in the spec and render).");
+                        let _ = writeln!(
+                            s,
+                            "   Register the Robot servers: one `HetznerBareMetalHost` each in namespace `{n}` with labels `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>` (or list their numbers under `serverIds:` in the spec and render)."
+                        );
                     }
-                    let _ = writeln!(s, "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`.");
-                    let _ = writeln!(s, "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it).");
+                    let _ = writeln!(
+                        s,
+                        "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
+                    );
+                    let _ = writeln!(
+                        s,
+                        "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it)."
+                    );
                 }
-                let _ = writeln!(s, "2. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`.");
+                let _ = writeln!(
+                    s,
+                    "2. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`."
+                );
             }
             Machines::TalosByHand => {
-                let _ = writeln!(s, "1. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml`, then `talosctl apply-config` per node and `talosctl bootstrap` once.", c.kubernetes);
+                let _ = writeln!(
+                    s,
+                    "1. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml`, then `talosctl apply-config` per node and `talosctl bootstrap` once.",
+                    c.kubernetes
+                );
             }
             Machines::K3s => {
                 let host = k3s::api_host(c).unwrap_or_else(|| "<first server address>".into());
-                let _ = writeln!(s, "1. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.", if c.registry_mirror.is_some() { format!(" and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`") } else { String::new() }, k3s::k3s_version(c), k3s::k3s_version(c));
-                let _ = writeln!(s, "   Further servers use `server-join.yaml`, agents `agent-<pool>.yaml`; every node gets `chrony.sources` (time from {}).", talos::time_servers(c).join(", "));
+                let _ = writeln!(
+                    s,
+                    "1. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.",
+                    if c.registry_mirror.is_some() {
+                        format!(
+                            " and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`"
+                        )
+                    } else {
+                        String::new()
+                    },
+                    k3s::k3s_version(c),
+                    k3s::k3s_version(c)
+                );
+                let _ = writeln!(
+                    s,
+                    "   Further servers use `server-join.yaml`, agents `agent-<pool>.yaml`; every node gets `chrony.sources` (time from {}).",
+                    talos::time_servers(c).join(", ")
+                );
             }
         }
-        let _ = writeln!(s, "3. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.", v("cilium"));
+        let _ = writeln!(
+            s,
+            "3. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
+            v("cilium")
+        );
         if components::has_cloud(spec, c) {
-            let _ = writeln!(s, "4. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.", components::lookup("hcloud-ccm").and_then(|x| x.chart.clone()).map(|ch| ch.version).unwrap_or_default());
+            let _ = writeln!(
+                s,
+                "4. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.",
+                components::lookup("hcloud-ccm")
+                    .and_then(|x| x.chart.clone())
+                    .map(|ch| ch.version)
+                    .unwrap_or_default()
+            );
         }
         match c.secrets.backend {
             SecretsBackend::Openbao => {
                 let addr = c.secrets.address.clone().unwrap_or_else(|| "the in-cluster OpenBao (initialise and unseal it first: `kubectl -n openbao exec openbao-0 -- bao operator init`)".into());
-                let _ = writeln!(s, "5. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster and a role `external-secrets` bound to the service account `external-secrets/external-secrets` with read access to the paths listed in step 0.");
+                let _ = writeln!(
+                    s,
+                    "5. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster and a role `external-secrets` bound to the service account `external-secrets/external-secrets` with read access to the paths listed in step 0."
+                );
             }
             SecretsBackend::Sops => {
-                let _ = writeln!(s, "5. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md`.");
+                let _ = writeln!(
+                    s,
+                    "5. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md`."
+                );
             }
         }
         match spec.gitops.engine {
             GitOpsEngine::Flux => {
-                let _ = writeln!(s, "6. Delivery: `flux install --version={}`, the Git secret as in step 4, then `kubectl apply -k clusters/{n}/flux`. Flux takes over Cilium and the cloud controller (same release names) and applies the platform in order: {}.", v("flux"), "secret operators → secrets → controllers → configs → tenants");
+                let _ = writeln!(
+                    s,
+                    "6. Delivery: `flux install --version={}`, the Git secret as in step 4, then `kubectl apply -k clusters/{n}/flux`. Flux takes over Cilium and the cloud controller (same release names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    v("flux")
+                );
             }
             GitOpsEngine::Argocd => {
-                let _ = writeln!(s, "6. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.");
+                let _ = writeln!(
+                    s,
+                    "6. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order."
+                );
             }
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
-            let _ = writeln!(s, "7. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.", e.ips.join(", "));
+            let _ = writeln!(
+                s,
+                "7. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",
+                e.ips.join(", ")
+            );
         }
         let _ = writeln!(s);
     }
@@ -363,7 +590,10 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     for c in &spec.clusters {
         let _ = writeln!(s, "- `{}` runs {} and Kubernetes {}.", c.name, version(c), c.kubernetes);
     }
-    let _ = writeln!(s, "\nChange `kubernetes:` (one minor version at a time) or `osVersion:` in the spec, render, review, commit.\nCluster API replaces the control plane one machine at a time (`TalosControlPlane`), then each pool's machines\n(new machine templates, `maxSurge` 1 where spare capacity exists). Watch with `kubectl -n <cluster> get machines -w`.\nOn K3s, run the K3s installer with the new `INSTALL_K3S_VERSION` server by server, then agent by agent.\nCheck the plan first (`hafen plan platform.yaml`): a rolling upgrade needs room for one node's pods.\n");
+    let _ = writeln!(
+        s,
+        "\nChange `kubernetes:` (one minor version at a time) or `osVersion:` in the spec, render, review, commit.\nCluster API replaces the control plane one machine at a time (`TalosControlPlane`), then each pool's machines\n(new machine templates, `maxSurge` 1 where spare capacity exists). Watch with `kubectl -n <cluster> get machines -w`.\nOn K3s, run the K3s installer with the new `INSTALL_K3S_VERSION` server by server, then agent by agent.\nCheck the plan first (`hafen plan platform.yaml`): a rolling upgrade needs room for one node's pods.\n"
+    );
 
     let _ = writeln!(s, "### Add a node pool\n");
     if let Some(c) = spec.clusters.first() {
@@ -371,7 +601,9 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             s,
             "Add it to the cluster in the spec, for example to `{}`:\n\n```yaml\nnodePools:\n  - {{ name: workers-2, serverType: {}, count: 3 }}\n```\n\nRun `hafen check` and `hafen plan` (capacity, placement group limits), render and commit. {} creates the machines\n(`management/clusters/{}/pool-workers-2.yaml`); on bare metal first order the servers and list them under `serverIds:`.\n",
             c.name,
-            c.node_pools.first().map_or(c.control_plane.server_type.as_str(), |p| p.server_type.as_str()),
+            c.node_pools
+                .first()
+                .map_or(c.control_plane.server_type.as_str(), |p| p.server_type.as_str()),
             engine(ctx),
             c.name
         );
@@ -381,37 +613,63 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     let mut any_metal = false;
     for c in &spec.clusters {
         for site in c.sites() {
-            if site_kind(spec, site) != SiteKind::HetznerDedicated && !(c.os == Os::K3s || machines(ctx, c) == Machines::TalosByHand) {
+            if site_kind(spec, site) != SiteKind::HetznerDedicated
+                && !(c.os == Os::K3s || machines(ctx, c) == Machines::TalosByHand)
+            {
                 continue;
             }
             if site_kind(spec, site) == SiteKind::HetznerCloud {
                 continue;
             }
             any_metal = true;
-            let power_on = spec.site(site).and_then(|x| x.remote_power_on).or_else(|| {
-                spec.site_provider(site).and_then(|p| p.remote_power_on)
-            });
+            let power_on = spec
+                .site(site)
+                .and_then(|x| x.remote_power_on)
+                .or_else(|| spec.site_provider(site).and_then(|p| p.remote_power_on));
             let _ = writeln!(
                 s,
                 "- `{}` at `{site}`{}:",
                 c.name,
                 match power_on {
-                    Some(false) => " (no remote power-on: a dead server waits for the provider's staff)",
+                    Some(false) =>
+                        " (no remote power-on: a dead server waits for the provider's staff)",
                     _ => "",
                 }
             );
             if machines(ctx, c) == Machines::ClusterApi {
-                let _ = writeln!(s, "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).", n = c.name);
-                let _ = writeln!(s, "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).", c.name);
-                let _ = writeln!(s, "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit.");
-                let _ = writeln!(s, "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.", c.name);
+                let _ = writeln!(
+                    s,
+                    "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).",
+                    n = c.name
+                );
+                let _ = writeln!(
+                    s,
+                    "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).",
+                    c.name
+                );
+                let _ = writeln!(
+                    s,
+                    "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit."
+                );
+                let _ = writeln!(
+                    s,
+                    "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.",
+                    c.name
+                );
             } else {
-                let _ = writeln!(s, "  Reinstall the replacement with the same files from `bootstrap/{}/` and join it; remove the dead node with `kubectl delete node`.", c.name);
+                let _ = writeln!(
+                    s,
+                    "  Reinstall the replacement with the same files from `bootstrap/{}/` and join it; remove the dead node with `kubectl delete node`.",
+                    c.name
+                );
             }
         }
     }
     if !any_metal {
-        let _ = writeln!(s, "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck.");
+        let _ = writeln!(
+            s,
+            "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck."
+        );
     }
     let _ = writeln!(s);
 
@@ -433,22 +691,41 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             n = c.name
         );
     }
-    for t in &spec.tenants {
-        for a in &t.apps {
+    for t in sorted_tenants(ctx) {
+        for a in sorted_apps(t) {
             let Some(pg) = &a.postgres else { continue };
             let db = crate::out::name(&[&a.name, "db"]);
-            let _ = writeln!(s, "- Database `{}/{db}`: restore into a new cluster with `bootstrap.recovery` from its object-store archive (`s3://…/cnpg/{}/{}`), then point the app at it.", t.name, t.name, a.name);
+            let _ = writeln!(
+                s,
+                "- Database `{}/{db}`: restore into a new cluster with `bootstrap.recovery` from its object-store archive (`s3://…/cnpg/{}/{}`), then point the app at it.",
+                t.name, t.name, a.name
+            );
             if let Some(r) = &pg.replica_cluster {
-                let _ = writeln!(s, "  Its standby on `{r}` follows the primary's archive. To fail over: `kubectl cnpg promote {db} -n {} --kubeconfig {r}.kubeconfig` after setting `replica.enabled: false` for it (in the spec: move the primary).", t.name);
+                let _ = writeln!(
+                    s,
+                    "  Its standby on `{r}` follows the primary's archive. To fail over: `kubectl cnpg promote {db} -n {} --kubeconfig {r}.kubeconfig` after setting `replica.enabled: false` for it (in the spec: move the primary).",
+                    t.name
+                );
             }
         }
     }
-    let _ = writeln!(s, "\nTest a restore into a scratch namespace at least every {} days and record the date in the spec (`lastRestoreTest`).\n", spec.operations.as_ref().and_then(|o| o.restore_test_max_age_days).unwrap_or(90));
+    let _ = writeln!(
+        s,
+        "\nTest a restore into a scratch namespace at least every {} days and record the date in the spec (`lastRestoreTest`).\n",
+        spec.operations.as_ref().and_then(|o| o.restore_test_max_age_days).unwrap_or(90)
+    );
 
     let _ = writeln!(s, "### Tenants\n");
-    for t in &spec.tenants {
+    for t in sorted_tenants(ctx) {
         let clusters = tenants::tenant_clusters(spec, t);
-        let _ = writeln!(s, "- `{}` on {}: namespace `{}`{}.", t.name, clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "), t.name, t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "- `{}` on {}: namespace `{}`{}.",
+            t.name,
+            clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+            t.name,
+            t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
+        );
     }
     s
 }

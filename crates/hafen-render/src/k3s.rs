@@ -71,18 +71,30 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
     first.insert("cluster-init".into(), json!(true));
     first.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
     if !cluster.control_plane.schedulable {
-        first.insert("node-taint".into(), json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]));
+        first.insert(
+            "node-taint".into(),
+            json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]),
+        );
     }
-    out.text(format!("{dir}/server-first.yaml"), header(cluster, "First server") + &hafen_yaml::emit(&Value::Object(first)));
+    out.text(
+        format!("{dir}/server-first.yaml"),
+        header(cluster, "First server") + &hafen_yaml::emit(&Value::Object(first)),
+    );
     if cluster.control_plane.replicas > 1 {
         let mut join = common(spec, cluster, true);
         let host = api_host(cluster).unwrap_or_else(|| "<first server address>".into());
         join.insert("server".into(), json!(format!("https://{host}:6443")));
         join.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
         if !cluster.control_plane.schedulable {
-            join.insert("node-taint".into(), json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]));
+            join.insert(
+                "node-taint".into(),
+                json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]),
+            );
         }
-        out.text(format!("{dir}/server-join.yaml"), header(cluster, "Further servers") + &hafen_yaml::emit(&Value::Object(join)));
+        out.text(
+            format!("{dir}/server-join.yaml"),
+            header(cluster, "Further servers") + &hafen_yaml::emit(&Value::Object(join)),
+        );
     }
     for pool in &cluster.node_pools {
         let mut agent = common(spec, cluster, false);
@@ -92,7 +104,8 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
         let taints: Vec<Value> = talos::node_taints(pool)
             .iter()
             .map(|(k, v)| {
-                let (value, effect) = v.as_str().unwrap_or_default().split_once(':').unwrap_or(("", "NoSchedule"));
+                let (value, effect) =
+                    v.as_str().unwrap_or_default().split_once(':').unwrap_or(("", "NoSchedule"));
                 json!(format!("{k}={value}:{effect}"))
             })
             .collect();
@@ -101,7 +114,8 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
         }
         out.text(
             format!("{dir}/agent-{}.yaml", pool.name),
-            header(cluster, &format!("Agents of pool `{}`", pool.name)) + &hafen_yaml::emit(&Value::Object(agent)),
+            header(cluster, &format!("Agents of pool `{}`", pool.name))
+                + &hafen_yaml::emit(&Value::Object(agent)),
         );
     }
     if let Some(mirror) = &cluster.registry_mirror {

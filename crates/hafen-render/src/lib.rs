@@ -116,6 +116,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) out: out::Out,
     /// Gaps that do not stop the render but leave something to do by hand; listed in README.md.
     pub(crate) open_items: Vec<String>,
+    /// The Git URL the delivery engines clone, when it is one they accept.
+    pub(crate) repo_url: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -130,6 +132,7 @@ impl<'a> Ctx<'a> {
             root: self.root.clone(),
             out: out::Out::default(),
             open_items: Vec::new(),
+            repo_url: self.repo_url.clone(),
         }
     }
 
@@ -257,11 +260,16 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
         root: spec.gitops.path.trim_matches('/').to_owned(),
         out: out::Out::default(),
         open_items: Vec::new(),
+        repo_url: None,
     };
+    ctx.repo_url = delivery::repo_url(&mut ctx);
     if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
         ctx.error(
             codes::UNSAFE_PATH,
-            format!("`gitops.path` `{}` is not a relative folder inside the repository", spec.gitops.path),
+            format!(
+                "`gitops.path` `{}` is not a relative folder inside the repository",
+                spec.gitops.path
+            ),
             "spec.gitops.path",
             "write a folder such as `platform` or leave it empty for the repository root",
         );
@@ -284,9 +292,14 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
             diagnostics.push(
                 Diagnostic::error(
                     codes::UNSAFE_PATH,
-                    format!("refusing to write `{}`: the path would leave the output folder", path.escape_debug()),
+                    format!(
+                        "refusing to write `{}`: the path would leave the output folder",
+                        path.escape_debug()
+                    ),
                 )
-                .with_help("names become folder names; use DNS labels (lowercase letters, digits, `-`)"),
+                .with_help(
+                    "names become folder names; use DNS labels (lowercase letters, digits, `-`)",
+                ),
             );
             continue;
         }
@@ -308,17 +321,25 @@ fn check_names(ctx: &mut Ctx<'_>) {
         if PLATFORM_NAMESPACES.contains(&tenant.name.as_str()) || tenant.name.starts_with("kube-") {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!("tenant `{}` would take the platform namespace of the same name", tenant.name),
+                format!(
+                    "tenant `{}` would take the platform namespace of the same name",
+                    tenant.name
+                ),
                 &format!("spec.tenants[{i}].name"),
                 "rename the tenant; its name becomes its namespace on every cluster",
             );
         }
     }
     for (i, cluster) in spec.clusters.iter().enumerate() {
-        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str()) || cluster.name.starts_with("kube-") {
+        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str())
+            || cluster.name.starts_with("kube-")
+        {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!("cluster `{}` would take a namespace of the management cluster", cluster.name),
+                format!(
+                    "cluster `{}` would take a namespace of the management cluster",
+                    cluster.name
+                ),
                 &format!("spec.clusters[{i}].name"),
                 "rename the cluster; its Cluster API objects live in a namespace of its name",
             );

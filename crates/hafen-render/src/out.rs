@@ -65,11 +65,18 @@ impl Out {
         let mut k = Map::new();
         k.insert("apiVersion".into(), json!("kustomize.config.k8s.io/v1beta1"));
         k.insert("kind".into(), json!("Kustomization"));
-        k.insert("resources".into(), Value::Array(resources.into_iter().map(Value::String).collect()));
+        k.insert(
+            "resources".into(),
+            Value::Array(resources.into_iter().map(Value::String).collect()),
+        );
         for (key, value) in extra {
             k.insert(key, value);
         }
-        let path = if dir.is_empty() { "kustomization.yaml".into() } else { format!("{dir}/kustomization.yaml") };
+        let path = if dir.is_empty() {
+            "kustomization.yaml".into()
+        } else {
+            format!("{dir}/kustomization.yaml")
+        };
         self.files.remove(&path);
         self.yaml(path, KUSTOMIZATION_HEADER, vec![Value::Object(k)]);
     }
@@ -81,7 +88,8 @@ impl Out {
     }
 }
 
-const KUSTOMIZATION_HEADER: &str = "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
+const KUSTOMIZATION_HEADER: &str =
+    "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
 
 /// Object metadata: name, namespace (when namespaced) and labels.
 pub(crate) fn meta(name: &str, namespace: Option<&str>, labels: &Map<String, Value>) -> Value {

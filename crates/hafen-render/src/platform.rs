@@ -50,7 +50,8 @@ impl Layer {
     }
 
     /// Every layer, in order.
-    pub(crate) const ALL: [Layer; 4] = [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
+    pub(crate) const ALL: [Layer; 4] =
+        [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
 }
 
 /// A Helm release of a platform component.
@@ -113,6 +114,7 @@ impl Store {
 }
 
 /// An OpenBao store (ClusterSecretStore or a tenant's SecretStore) with Kubernetes auth.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn openbao_store(
     kind: &str,
     name: &str,
@@ -123,7 +125,8 @@ pub(crate) fn openbao_store(
     conditions: Option<Value>,
     labels: &Map<String, Value>,
 ) -> Value {
-    let server = cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
+    let server =
+        cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
     let mut sa = Map::new();
     sa.insert("name".into(), json!(service_account.0));
     if kind == "ClusterSecretStore" {
@@ -242,7 +245,8 @@ fn cloud_credential<'a>(ctx: &Ctx<'a>, cluster: &Cluster) -> Option<&'a SecretRe
         .filter(|p| p.type_ == "hetzner-cloud")
         .flat_map(|p| &p.credentials)
         .find(|c| {
-            c.scope == hafen_spec::CredentialScope::Project && c.delivered_to.contains(&cluster.name)
+            c.scope == hafen_spec::CredentialScope::Project
+                && c.delivered_to.contains(&cluster.name)
         })
         .map(|c| &c.secret_ref)
 }
@@ -302,7 +306,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
             &labels,
         )];
-        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some()) && names.contains(&"cloudnative-pg") {
+        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some())
+            && names.contains(&"cloudnative-pg")
+        {
             stores.push(openbao_store(
                 "ClusterSecretStore",
                 BACKUP_STORE,
@@ -331,10 +337,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
         && !egress.ips.is_empty()
     {
         match egress_pool(cluster) {
-            Some(_) => p.configs.push(("egress-gateway.yaml".into(), vec![egress_policy(ctx, cluster)])),
+            Some(_) => {
+                p.configs.push(("egress-gateway.yaml".into(), vec![egress_policy(ctx, cluster)]))
+            }
             None => ctx.error(
                 codes::MISSING,
-                format!("cluster `{}` has fixed egress addresses but no egress gateway nodes", cluster.name),
+                format!(
+                    "cluster `{}` has fixed egress addresses but no egress gateway nodes",
+                    cluster.name
+                ),
                 &format!("{path}.network.egress"),
                 "add a node pool with `roles: [egress-gateway]`, or name it in `egress.pool`",
             ),
@@ -357,7 +368,8 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::Controllers,
             namespace_labels: vec![],
         });
-        let default_class = components::storage_driver(cluster) == Some(StorageDriver::HcloudVolumes);
+        let default_class =
+            components::storage_driver(cluster) == Some(StorageDriver::HcloudVolumes);
         p.releases.push(Release {
             component: "hcloud-csi",
             name: "hcloud-csi".into(),
@@ -459,7 +471,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::Controllers,
             namespace_labels: vec![],
         });
-        let server = certs.acme_server.clone().unwrap_or_else(|| components::data().defaults.acme_server.clone());
+        let server = certs
+            .acme_server
+            .clone()
+            .unwrap_or_else(|| components::data().defaults.acme_server.clone());
         let solver = if cluster.ingress == IngressController::Traefik {
             json!({ "http01": { "ingress": { "ingressClassName": "traefik" } } })
         } else {
@@ -555,14 +570,18 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     if net.encryption == hafen_spec::Encryption::Wireguard {
         v.insert("encryption".into(), json!({ "enabled": true, "type": "wireguard" }));
     }
-    let kpr = net.kube_proxy_replacement && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
+    let kpr = net.kube_proxy_replacement
+        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
     v.insert("kubeProxyReplacement".into(), json!(kpr));
     match cluster.os {
         Os::Talos => {
             // KubePrism: Talos' node-local API load balancer, reachable before any Service works.
             v.insert("k8sServiceHost".into(), json!("localhost"));
             v.insert("k8sServicePort".into(), json!(7445));
-            v.insert("cgroup".into(), json!({ "autoMount": { "enabled": false }, "hostRoot": "/sys/fs/cgroup" }));
+            v.insert(
+                "cgroup".into(),
+                json!({ "autoMount": { "enabled": false }, "hostRoot": "/sys/fs/cgroup" }),
+            );
             v.insert(
                 "securityContext".into(),
                 json!({ "capabilities": {
@@ -610,7 +629,10 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     };
     let mine = mesh_name(cluster);
     let host = |c: &Cluster| {
-        c.dns.as_ref().map_or_else(|| format!("clustermesh.{}", c.name), |d| format!("clustermesh.{}.{}", c.name, d.zone))
+        c.dns.as_ref().map_or_else(
+            || format!("clustermesh.{}", c.name),
+            |d| format!("clustermesh.{}.{}", c.name, d.zone),
+        )
     };
     let peers: Vec<Value> = ctx
         .spec
@@ -621,7 +643,8 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         .collect();
     let mut annotations = Map::new();
     if cluster.dns.is_some() {
-        annotations.insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
+        annotations
+            .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
     }
     json!({
         "useAPIServer": true,
@@ -711,7 +734,8 @@ pub(crate) fn vswitch_pool(subnet: &str) -> Option<String> {
 
 fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
     let labels = ctx.labels(&[]);
-    let metal_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
+    let metal_site =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
     let site = ctx.spec.site(metal_site)?;
     let (addresses, interfaces) = if !cluster.network.load_balancer_ips.is_empty() {
         (cluster.network.load_balancer_ips.clone(), Vec::new())
@@ -752,11 +776,15 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     let mut annotations = Map::new();
     if site_kind(ctx.spec, &cluster.site) == SiteKind::HetznerCloud {
         let location = ctx.spec.site(&cluster.site).map(|s| s.location.clone()).unwrap_or_default();
-        annotations.insert("load-balancer.hetzner.cloud/name".into(), json!(format!("{}-ingress", cluster.name)));
+        annotations.insert(
+            "load-balancer.hetzner.cloud/name".into(),
+            json!(format!("{}-ingress", cluster.name)),
+        );
         annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(location));
         annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
     }
-    let workers: u32 = cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
+    let workers: u32 =
+        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
     let replicas = workers.clamp(1, 3);
     json!({
         "deployment": { "replicas": replicas },
@@ -819,7 +847,8 @@ fn external_dns(
                         secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret"),
                     ]),
                 );
-                secret_keys = vec![("keyname".into(), Some("keyname".into())), ("secret".into(), None)];
+                secret_keys =
+                    vec![("keyname".into(), Some("keyname".into())), ("secret".into(), None)];
             }
         }
         DnsProvider::Pdns => {
@@ -889,7 +918,13 @@ fn external_dns(
     (Value::Object(v), secret)
 }
 
-fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>) {
+fn storage(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    cluster: &Cluster,
+    p: &mut Platform,
+    labels: &Map<String, Value>,
+) {
     match components::storage_driver(cluster) {
         Some(StorageDriver::Piraeus) => {
             if cluster.os == Os::K3s {
@@ -1016,7 +1051,13 @@ fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
     }
 }
 
-fn storage_class(name: &str, provisioner: &str, parameters: Value, default: bool, labels: &Map<String, Value>) -> Value {
+fn storage_class(
+    name: &str,
+    provisioner: &str,
+    parameters: Value,
+    default: bool,
+    labels: &Map<String, Value>,
+) -> Value {
     let mut metadata = meta(name, None, labels);
     if default && let Some(m) = metadata.as_object_mut() {
         m.insert(
@@ -1167,7 +1208,13 @@ pub(crate) fn s3_template() -> Value {
     })
 }
 
-fn backups(ctx: &mut Ctx<'_>, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>, openbao: bool) {
+fn backups(
+    ctx: &mut Ctx<'_>,
+    cluster: &Cluster,
+    p: &mut Platform,
+    labels: &Map<String, Value>,
+    openbao: bool,
+) {
     let Some(b) = &cluster.backups else { return };
     p.releases.push(Release {
         component: "velero",

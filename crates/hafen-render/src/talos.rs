@@ -28,7 +28,9 @@ pub(crate) fn version(cluster: &Cluster) -> String {
 pub(crate) fn extensions(cluster: &Cluster) -> Vec<&'static str> {
     let mut out = match crate::components::storage_driver(cluster) {
         Some(StorageDriver::Piraeus) => vec!["siderolabs/drbd"],
-        Some(StorageDriver::Longhorn) => vec!["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"],
+        Some(StorageDriver::Longhorn) => {
+            vec!["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"]
+        }
         _ => Vec::new(),
     };
     out.sort_unstable();
@@ -101,7 +103,11 @@ fn mirrors(cluster: &Cluster) -> Option<Value> {
 }
 
 /// Node labels Hafen sets on every node of a pool (`None`: control plane).
-pub(crate) fn node_labels(cluster: &Cluster, pool: Option<&NodePool>, site: &str) -> Map<String, Value> {
+pub(crate) fn node_labels(
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+    site: &str,
+) -> Map<String, Value> {
     let mut labels = Map::new();
     labels.insert("hafen.dev/cluster".into(), json!(cluster.name));
     labels.insert("hafen.dev/site".into(), json!(site));
@@ -163,7 +169,10 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     let kind = site_kind(spec, site);
     let mut machine = Map::new();
     let disk = if kind == SiteKind::HetznerCloud { "/dev/sda" } else { "/dev/nvme0n1" };
-    machine.insert("install".into(), json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }));
+    machine.insert(
+        "install".into(),
+        json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }),
+    );
     machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
     if let Some(mirrors) = mirrors(cluster) {
         machine.insert("registries".into(), json!({ "mirrors": mirrors }));
@@ -190,10 +199,7 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     if !kubelet.is_empty() {
         machine.insert("kubelet".into(), Value::Object(kubelet));
     }
-    machine.insert(
-        "features".into(),
-        json!({ "kubePrism": { "enabled": true, "port": 7445 } }),
-    );
+    machine.insert("features".into(), json!({ "kubePrism": { "enabled": true, "port": 7445 } }));
     if extensions(cluster).contains(&"siderolabs/drbd")
         && pool.is_some_and(|p| p.roles().contains(&NodeRole::Storage))
     {
@@ -260,7 +266,13 @@ fn discovery(cluster: &Cluster) -> Value {
 /// One bare-metal node's own patch: the public interface by its real name with `dhcp: true`
 /// kept (omitting it in a patch loses the server's public address), plus the vSwitch VLAN with
 /// the node's private address and the VLAN's MTU.
-pub(crate) fn node_network_patch(interface: &str, vlan: u16, address: &str, prefix: u8, mtu: u32) -> Value {
+pub(crate) fn node_network_patch(
+    interface: &str,
+    vlan: u16,
+    address: &str,
+    prefix: u8,
+    mtu: u32,
+) -> Value {
     json!({
         "machine": {
             "network": {
