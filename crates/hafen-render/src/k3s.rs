@@ -102,12 +102,8 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
         agent.insert("server".into(), json!(format!("https://{host}:6443")));
         agent.insert("node-label".into(), Value::Array(labels_args(cluster, Some(pool))));
         let taints: Vec<Value> = talos::node_taints(pool)
-            .iter()
-            .map(|(k, v)| {
-                let (value, effect) =
-                    v.as_str().unwrap_or_default().split_once(':').unwrap_or(("", "NoSchedule"));
-                json!(format!("{k}={value}:{effect}"))
-            })
+            .into_iter()
+            .map(|(key, value, effect)| json!(format!("{key}={value}:{effect}")))
             .collect();
         if !taints.is_empty() {
             agent.insert("node-taint".into(), Value::Array(taints));

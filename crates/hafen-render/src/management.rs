@@ -61,8 +61,9 @@ fn file_header(cluster: &Cluster, what: &str) -> String {
     )
 }
 
-fn patch_text(value: &Value) -> String {
-    hafen_yaml::emit(value)
+/// One strategic patch string per document.
+fn patch_texts(docs: &[Value]) -> Vec<Value> {
+    docs.iter().map(|d| Value::String(hafen_yaml::emit(d))).collect()
 }
 
 struct Pending {
@@ -137,14 +138,14 @@ fn talos_by_hand(ctx: &mut Ctx<'_>, cluster: &Cluster) {
     let cp_site =
         cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
     let cp = talos::patch(ctx.spec, cluster, Role::ControlPlane, &cp_site);
-    ctx.out.yaml(format!("{dir}/controlplane.patch.yaml"), &header("control plane"), vec![cp]);
+    ctx.out.yaml(format!("{dir}/controlplane.patch.yaml"), &header("control plane"), cp);
     for pool in &cluster.node_pools {
         let site = cluster.pool_site(pool).to_owned();
         let patch = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
         ctx.out.yaml(
             format!("{dir}/worker-{}.patch.yaml", pool.name),
             &header(&format!("pool `{}`", pool.name)),
-            vec![patch],
+            patch,
         );
     }
     ctx.out.text(format!("{dir}/schematic.yaml"), talos::schematic(&talos::extensions(cluster)));
@@ -390,7 +391,7 @@ fn cluster_api(
                 "controlplane": {
                     "generateType": "controlplane",
                     "talosVersion": talos_version,
-                    "strategicPatches": [patch_text(&cp_patch)],
+                    "strategicPatches": patch_texts(&cp_patch),
                 }
             },
             "rolloutStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": surge } },
@@ -440,7 +441,7 @@ fn cluster_api(
             "template": { "spec": {
                 "generateType": "worker",
                 "talosVersion": talos_version,
-                "strategicPatches": [patch_text(&patch)],
+                "strategicPatches": patch_texts(&patch),
             } }
         });
         let bootstrap_name = name(&[ns, &pool.name, &content_hash(&bootstrap_spec)]);
@@ -768,16 +769,20 @@ fn node_patches(
             return;
         };
         *counter += 1;
-        let mut patch =
-            talos::node_network_patch(&interface, vswitch.vlan, &address, prefix, vswitch.mtu);
-        if let (Some(id), Some(machine)) =
-            (id, patch.get_mut("machine").and_then(Value::as_object_mut))
-        {
+        let mut patch = talos::node_network_patch(
+            cluster,
+            &interface,
+            vswitch.vlan,
+            &address,
+            prefix,
+            vswitch.mtu,
+        );
+        if let Some(id) = id {
             // CAPH names bare-metal machines `hcloud://bm-<server number>`; the kubelet may set
             // its own provider ID while the node's is still empty.
-            machine.insert(
-                "kubelet".into(),
-                json!({ "extraConfig": { "providerID": format!("hcloud://bm-{id}") } }),
+            patch.insert(
+                0,
+                json!({ "machine": { "kubelet": { "extraConfig": { "providerID": format!("hcloud://bm-{id}") } } } }),
             );
         }
         let slot = match id {
@@ -788,11 +793,7 @@ fn node_patches(
             "Network of node `{slot}` of cluster `{}` at {site}: public interface {interface} keeps DHCP,\nVLAN {} carries {address}/{prefix} with MTU {}.\nApply once the node runs: talosctl -n <public address> patch machineconfig --patch @this-file\nRendered by Hafen.",
             cluster.name, vswitch.vlan, vswitch.mtu
         );
-        ctx.out.yaml(
-            format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name),
-            &header,
-            vec![patch],
-        );
+        ctx.out.yaml(format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name), &header, patch);
     }
 }
 
@@ -803,7 +804,7 @@ fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
     let site = cluster.pool_site(pool).to_owned();
     let Some(interface) = talos::public_interface(ctx.spec, &site) else { return };
     for ip in &egress.ips {
-        let patch = talos::egress_ip_patch(&interface, ip);
+        let patch = talos::egress_ip_patch(cluster, &interface, ip);
         let header = format!(
             "Fixed egress address {ip} of cluster `{}`: apply to the one egress node (pool `{}`) that holds it,\nafter the provider routes the address to that server. Rendered by Hafen.",
             cluster.name, pool.name
@@ -812,7 +813,7 @@ fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
         ctx.out.yaml(
             format!("bootstrap/{}/egress/{file}.patch.yaml", cluster.name),
             &header,
-            vec![patch],
+            patch,
         );
     }
 }
