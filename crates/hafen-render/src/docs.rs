@@ -250,6 +250,95 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     s
 }
 
+/// Numbered steps whose numbers follow what this platform needs.
+struct Steps(usize);
+
+impl Steps {
+    fn next(&mut self) -> usize {
+        self.0 += 1;
+        self.0
+    }
+}
+
+/// The secret-store paths each OpenBao role must read, for the runbook.
+fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
+    let spec = ctx.spec;
+    let mut platform: Vec<String> = Vec::new();
+    let mut backups: Vec<String> = Vec::new();
+    let push = |v: &mut Vec<String>, item: String| {
+        if !v.contains(&item) {
+            v.push(item);
+        }
+    };
+    for c in spec.clusters.iter().filter(|c| c.secrets.backend == SecretsBackend::Openbao) {
+        for p in &spec.providers {
+            for cred in &p.credentials {
+                if p.type_ == "hetzner-cloud" && cred.delivered_to.contains(&c.name) {
+                    push(
+                        &mut platform,
+                        format!(
+                            "`{}` (property `{}`) for `{}`",
+                            cred.secret_ref.name,
+                            cred.secret_ref.key.clone().unwrap_or_else(|| "token".into()),
+                            c.name
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(dns) = &c.dns
+            && let Some(r) = &dns.secret_ref
+        {
+            let props: Vec<String> = crate::platform::dns_secret_keys(dns)
+                .into_iter()
+                .map(|(_, p)| format!("`{p}`"))
+                .collect();
+            push(
+                &mut platform,
+                format!("`{}` (properties {}) for `{}`", r.name, props.join(", "), c.name),
+            );
+        }
+        if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
+            push(
+                &mut platform,
+                format!(
+                    "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
+                    r.name, c.name
+                ),
+            );
+            if components::needs_postgres(spec, c) {
+                push(&mut backups, format!("`{}` for `{}`", r.name, c.name));
+            }
+        }
+    }
+    let mut out = vec![("external-secrets".to_owned(), platform)];
+    if !backups.is_empty() {
+        out.push(("backups".to_owned(), backups));
+    }
+    for t in sorted_tenants(ctx) {
+        let mut paths = Vec::new();
+        for a in sorted_apps(t) {
+            for sec in &a.secrets {
+                paths.push(format!(
+                    "`{}`{} as `{}` of app `{}`",
+                    sec.secret_ref.name,
+                    sec.secret_ref
+                        .key
+                        .as_ref()
+                        .map(|k| format!(" (property `{k}`)"))
+                        .unwrap_or_default(),
+                    sec.env,
+                    a.name
+                ));
+            }
+        }
+        if !paths.is_empty() {
+            out.push((format!("tenant-{}", t.name), paths));
+        }
+    }
+    out
+}
+
 #[allow(clippy::too_many_lines)]
 fn runbook(ctx: &Ctx<'_>) -> String {
     let spec = ctx.spec;
@@ -280,181 +369,236 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             let _ = writeln!(s, "Runbook last reviewed by a person: {d}.\n");
         }
     }
+    let capi: Vec<&Cluster> =
+        spec.clusters.iter().filter(|c| machines(ctx, c) == Machines::ClusterApi).collect();
+    let dedicated = capi
+        .iter()
+        .any(|c| c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated));
+    let argo = spec.gitops.engine == GitOpsEngine::Argocd;
+    let needs_management = !capi.is_empty() || argo;
+    let self_managed = spec
+        .management
+        .as_ref()
+        .and_then(|m| m.cluster.clone())
+        .filter(|c| capi.iter().any(|x| &x.name == c));
+    let mut steps = Steps(0);
 
     let _ = writeln!(s, "## Day 0: bootstrap\n");
-    let _ = writeln!(s, "### 0. Before you start\n");
-    let _ = writeln!(
-        s,
-        "Tools: `kubectl`, `clusterctl` {}, `talosctl` matching the Talos versions below, `helm`, {}.",
-        v("cluster-api"),
-        match spec.gitops.engine {
-            GitOpsEngine::Flux => format!("`flux` {}", v("flux")),
-            GitOpsEngine::Argocd => "`argocd`".to_owned(),
+    let _ = writeln!(s, "### {}. Before you start\n", steps.next());
+    let mut tools = vec!["`kubectl`".to_owned(), "`helm`".to_owned()];
+    if !capi.is_empty() {
+        tools.push(format!("`clusterctl` {}", v("cluster-api")));
+    }
+    if spec.clusters.iter().any(|c| c.os == Os::Talos) {
+        tools.push("`talosctl` matching the Talos versions below".into());
+    }
+    tools.push(if argo { "`argocd`".to_owned() } else { format!("`flux` {}", v("flux")) });
+    let _ = writeln!(s, "Tools: {}.", tools.join(", "));
+    let paths = store_paths(ctx);
+    if paths.iter().any(|(_, p)| !p.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\nSecrets this platform reads, by OpenBao role (create them first; the repository holds only these references):\n"
+        );
+        for (role, items) in &paths {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "- role `{role}`:");
+            for item in items {
+                let _ = writeln!(s, "  - {item}");
+            }
         }
-    );
-    let _ = writeln!(
-        s,
-        "\nSecrets this platform reads (create them in your secret store first; the repository holds only these references):\n"
-    );
+    }
     for p in &spec.providers {
         for c in &p.credentials {
-            let _ = writeln!(
-                s,
-                "- `{}` ({} credential of provider `{}`, scope {:?}): `{}`{} → delivered to {}",
-                c.name,
-                p.type_,
-                p.name,
-                c.scope,
-                c.secret_ref.name,
-                c.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default(),
-                c.delivered_to.join(", ")
-            );
-        }
-    }
-    for c in &spec.clusters {
-        if let Some(r) = c.dns.as_ref().and_then(|d| d.secret_ref.as_ref()) {
-            let _ = writeln!(
-                s,
-                "- DNS credential of `{}`: `{}` (properties `keyname`, `secret` for RFC 2136, or the provider's API key)",
-                c.name, r.name
-            );
-        }
-        if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
-            let _ = writeln!(
-                s,
-                "- S3 credential of `{}`: `{}` (properties `accessKeyId`, `secretAccessKey`)",
-                c.name, r.name
-            );
-        }
-    }
-    for t in sorted_tenants(ctx) {
-        for a in sorted_apps(t) {
-            for sec in &a.secrets {
+            if c.scope == hafen_spec::CredentialScope::Account {
                 let _ = writeln!(
                     s,
-                    "- `{}/{}` env `{}`: `{}`{}",
-                    t.name,
-                    a.name,
-                    sec.env,
-                    sec.secret_ref.name,
-                    sec.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default()
+                    "\n`{}` of provider `{}` is account-wide: it goes into the management cluster only (step below), never into a workload cluster.",
+                    c.name, p.name
                 );
             }
         }
     }
 
-    let mgmt_site = spec
-        .management
-        .as_ref()
-        .map(|m| m.site.clone())
-        .unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
-    let _ = writeln!(s, "\n### 1. Management cluster at `{mgmt_site}`\n");
-    let _ = writeln!(
-        s,
-        "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party.\nInstall the providers:\n"
-    );
-    let _ = writeln!(
-        s,
-        "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\n```\n",
-        v("cluster-api"),
-        v("cabpt"),
-        v("cacppt"),
-        v("caph")
-    );
-    let dedicated = spec.clusters.iter().any(|c| {
-        machines(ctx, c) == Machines::ClusterApi
-            && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated)
-    });
-    if dedicated {
-        let _ = writeln!(
-            s,
-            "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n"
-        );
-        let _ = writeln!(
-            s,
-            "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n"
-        );
-    }
-    let _ = writeln!(s, "### 2. Credentials in the management cluster\n");
-    let _ = writeln!(
-        s,
-        "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace (keys `hcloud`, `robot-user`, `robot-password`){}:\n",
+    if needs_management {
+        let mgmt_site = spec
+            .management
+            .as_ref()
+            .map(|m| m.site.clone())
+            .unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
+        let _ = writeln!(s, "\n### {}. Management cluster at `{mgmt_site}`\n", steps.next());
+        match &self_managed {
+            Some(c) => {
+                let _ = writeln!(
+                    s,
+                    "The management cluster is `{c}` itself. Start from a temporary cluster on your workstation (`talosctl cluster create` is enough),\ninstall the providers there, let it create `{c}` (step 5), then move the Cluster API objects into `{c}`:\n"
+                );
+                let _ = writeln!(
+                    s,
+                    "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nkubectl apply -k management/clusters/{c}\n# ... after step 5 has brought up {c}:\nclusterctl init --kubeconfig {c}.kubeconfig --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nclusterctl move --to-kubeconfig {c}.kubeconfig -n {c}\n```\n\nFrom then on `{c}` manages itself and the other clusters; run the delivery step on `{c}`.\n",
+                    v("cluster-api"),
+                    v("cabpt"),
+                    v("cacppt"),
+                    v("caph"),
+                    v("cluster-api"),
+                    v("cabpt"),
+                    v("cacppt"),
+                    v("caph")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party."
+                );
+                if !capi.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "Install the providers:\n\n```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\n```\n",
+                        v("cluster-api"),
+                        v("cabpt"),
+                        v("cacppt"),
+                        v("caph")
+                    );
+                } else {
+                    let _ = writeln!(s);
+                }
+            }
+        }
         if dedicated {
-            format!(
-                ", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)"
-            )
-        } else {
-            String::new()
+            let _ = writeln!(
+                s,
+                "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n"
+            );
+            let _ = writeln!(
+                s,
+                "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n"
+            );
         }
-    );
-    for c in spec.clusters.iter().filter(|c| machines(ctx, c) == Machines::ClusterApi) {
+    }
+    if !capi.is_empty() {
+        let _ = writeln!(s, "### {}. Credentials in the management cluster\n", steps.next());
+        let keys = if dedicated {
+            "keys `hcloud`, `robot-user`, `robot-password`"
+        } else {
+            "key `hcloud`: the Hetzner Cloud project token"
+        };
         let _ = writeln!(
             s,
-            "```sh\nkubectl create namespace {n}\nkubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\" --from-literal=robot-user=\"$ROBOT_USER\" --from-literal=robot-password=\"$ROBOT_PASSWORD\"\n```",
-            n = c.name
+            "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace ({keys}){}:\n",
+            if dedicated {
+                format!(
+                    ", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)"
+                )
+            } else {
+                String::new()
+            }
         );
-    }
-    let _ = writeln!(
-        s,
-        "\nThese stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n"
-    );
-
-    let _ = writeln!(s, "### 3. Talos images\n");
-    for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
-        let id = talos::schematic_id(c);
-        let ver = talos::version(c);
-        let ext = talos::extensions(c);
-        let _ = writeln!(
-            s,
-            "Cluster `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
-            c.name,
-            if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
-            c.name
-        );
-        if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud) {
+        let _ = writeln!(s, "```sh");
+        for c in &capi {
+            let n = &c.name;
+            let robot = c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated);
+            let _ = writeln!(s, "kubectl create namespace {n}");
+            if robot {
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\" --from-literal=robot-user=\"$ROBOT_USER\" --from-literal=robot-password=\"$ROBOT_PASSWORD\""
+                );
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {ROBOT_SSH_SECRET} --from-literal=sshkey-name=hafen-rescue --from-file=ssh-publickey=./rescue.pub --from-file=ssh-privatekey=./rescue"
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\""
+                );
+            }
+        }
+        let _ = writeln!(s, "```\n");
+        if dedicated {
             let _ = writeln!(
                 s,
-                "\n```sh\nhcloud-upload-image upload --architecture x86 \\\n  --image-url {}/image/{id}/{ver}/hcloud-amd64.raw.xz \\\n  --labels caph-image-name={}\n```\n",
-                data.defaults.image_factory,
-                talos::hcloud_image_name(c)
+                "These stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n"
             );
-        } else {
-            let _ = writeln!(s);
         }
     }
 
-    let _ = writeln!(s, "### 4. Delivery in the management cluster\n");
-    match spec.gitops.engine {
-        GitOpsEngine::Flux => {
+    if spec.clusters.iter().any(|c| c.os == Os::Talos) {
+        let _ = writeln!(s, "### {}. Talos images\n", steps.next());
+        let mut uploaded: Vec<String> = Vec::new();
+        for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
+            let id = talos::schematic_id(c);
+            let ver = talos::version(c);
+            let ext = talos::extensions(c);
             let _ = writeln!(
                 s,
-                "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
-                v("flux"),
-                spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
-                spec.gitops.repo
+                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
+                c.name,
+                if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
+                c.name
             );
+            let image = talos::hcloud_image_name(c);
+            if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud)
+                && !uploaded.contains(&image)
+            {
+                uploaded.push(image.clone());
+                let _ = writeln!(
+                    s,
+                    "\n  ```sh\n  hcloud-upload-image upload --architecture x86 \\\n    --image-url {}/image/{id}/{ver}/hcloud-amd64.raw.xz \\\n    --labels caph-image-name={image}\n  ```\n",
+                    data.defaults.image_factory
+                );
+            }
         }
-        GitOpsEngine::Argocd => {
-            let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
-            let _ = writeln!(
-                s,
-                "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace \\\n  --set configs.params.\"server\\.insecure\"=false --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
-                chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
-                chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
-                spec.gitops.repo
-            );
-            let _ = writeln!(
-                s,
-                "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n"
-            );
+        let _ = writeln!(s);
+    }
+
+    if needs_management {
+        let _ = writeln!(s, "### {}. Delivery in the management cluster\n", steps.next());
+        match spec.gitops.engine {
+            GitOpsEngine::Flux => {
+                let _ = writeln!(
+                    s,
+                    "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    v("flux"),
+                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
+                    spec.gitops.repo
+                );
+            }
+            GitOpsEngine::Argocd => {
+                let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
+                let _ = writeln!(
+                    s,
+                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
+                    chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+                    spec.gitops.repo
+                );
+                let _ = writeln!(
+                    s,
+                    "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n"
+                );
+                if let Some(c) = &self_managed {
+                    let _ = writeln!(
+                        s,
+                        "Argo CD runs in `{c}`; name its own cluster `{c}` so the Applications find it: `argocd cluster set in-cluster --name {c}`.\n"
+                    );
+                }
+            }
+        }
+        if !capi.is_empty() {
+            let _ =
+                writeln!(s, "The management cluster now creates the Cluster API clusters below.\n");
         }
     }
-    let _ = writeln!(s, "The management cluster now creates the Cluster API clusters below.\n");
 
-    let _ = writeln!(s, "### 5. Workload clusters\n");
+    let _ = writeln!(s, "### {}. Workload clusters\n", steps.next());
     let mut first = true;
     for (i, c) in spec.clusters.iter().enumerate() {
         let n = &c.name;
+        let mut step = Steps(0);
         let _ = writeln!(
             s,
             "#### {}. `{n}` at {}{}\n",
@@ -475,7 +619,8 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             Machines::ClusterApi => {
                 let _ = writeln!(
                     s,
-                    "1. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`."
+                    "{}. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`.",
+                    step.next()
                 );
                 if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated) {
                     let listed = c.control_plane.server_ids.len()
@@ -497,21 +642,31 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 }
                 let _ = writeln!(
                     s,
-                    "2. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`."
+                    "{}. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`.",
+                    step.next()
                 );
             }
             Machines::TalosByHand => {
                 let _ = writeln!(
                     s,
-                    "1. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml`, then `talosctl apply-config` per node and `talosctl bootstrap` once.",
-                    c.kubernetes
+                    "{}. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml{}`, then `talosctl apply-config` per node and `talosctl bootstrap` once.",
+                    step.next(),
+                    c.kubernetes,
+                    if c.node_pools.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml"
+                        )
+                    }
                 );
             }
             Machines::K3s => {
                 let host = k3s::api_host(c).unwrap_or_else(|| "<first server address>".into());
                 let _ = writeln!(
                     s,
-                    "1. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.",
+                    "{}. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.",
+                    step.next(),
                     if c.registry_mirror.is_some() {
                         format!(
                             " and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`"
@@ -524,20 +679,27 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
                 let _ = writeln!(
                     s,
-                    "   Further servers use `server-join.yaml`, agents `agent-<pool>.yaml`; every node gets `chrony.sources` (time from {}).",
+                    "   Further servers use `server-join.yaml`{}; every node gets `chrony.sources` (time from {}).",
+                    if c.node_pools.is_empty() {
+                        String::new()
+                    } else {
+                        ", agents `agent-<pool>.yaml`".to_owned()
+                    },
                     talos::time_servers(c).join(", ")
                 );
             }
         }
         let _ = writeln!(
             s,
-            "3. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
+            "{}. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
+            step.next(),
             v("cilium")
         );
         if components::has_cloud(spec, c) {
             let _ = writeln!(
                 s,
-                "4. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.",
+                "{}. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.",
+                step.next(),
                 components::lookup("hcloud-ccm")
                     .and_then(|x| x.chart.clone())
                     .map(|ch| ch.version)
@@ -546,16 +708,24 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         }
         match c.secrets.backend {
             SecretsBackend::Openbao => {
-                let addr = c.secrets.address.clone().unwrap_or_else(|| "the in-cluster OpenBao (initialise and unseal it first: `kubectl -n openbao exec openbao-0 -- bao operator init`)".into());
+                let addr = c.secrets.address.clone().map_or_else(|| "the in-cluster OpenBao (once it runs, initialise and unseal it: `kubectl -n openbao exec openbao-0 -- bao operator init`)".to_owned(), |a| format!("`{a}`"));
+                let roles: Vec<String> = store_paths(ctx)
+                    .into_iter()
+                    .filter(|(_, p)| !p.is_empty())
+                    .map(|(r, _)| format!("`{r}`"))
+                    .collect();
                 let _ = writeln!(
                     s,
-                    "5. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster and a role `external-secrets` bound to the service account `external-secrets/external-secrets` with read access to the paths listed in step 0."
+                    "{}. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster, with the roles {} (bound to `external-secrets/external-secrets`, and each tenant's `<tenant>/openbao` service account) reading the paths of step 1.",
+                    step.next(),
+                    roles.join(", ")
                 );
             }
             SecretsBackend::Sops => {
                 let _ = writeln!(
                     s,
-                    "5. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md`."
+                    "{}. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md`.",
+                    step.next()
                 );
             }
         }
@@ -563,24 +733,36 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             GitOpsEngine::Flux => {
                 let _ = writeln!(
                     s,
-                    "6. Delivery: `flux install --version={}`, the Git secret as in step 4, then `kubectl apply -k clusters/{n}/flux`. Flux takes over Cilium and the cloud controller (same release names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`, the Git secret as for the management cluster, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    step.next(),
                     v("flux")
                 );
             }
             GitOpsEngine::Argocd => {
                 let _ = writeln!(
                     s,
-                    "6. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order."
+                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.",
+                    step.next()
                 );
             }
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "7. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",
-                e.ips.join(", ")
-            );
+            if c.os == Os::Talos {
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",
+                    step.next(),
+                    e.ips.join(", ")
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: route each fixed address ({}) to one node of pool `{pool}`, add it to that node's public interface, and label the node: `kubectl label node <node> hafen.dev/egress-ip=<address>` (the egress policy selects by this label).",
+                    step.next(),
+                    e.ips.join(", ")
+                );
+            }
         }
         let _ = writeln!(s);
     }

@@ -149,6 +149,7 @@ fn talos_by_hand(ctx: &mut Ctx<'_>, cluster: &Cluster) {
         );
     }
     ctx.out.text(format!("{dir}/schematic.yaml"), talos::schematic(&talos::extensions(cluster)));
+    egress_patches(ctx, cluster);
 }
 
 /// The kind of machines of the control plane, when all its sites agree.

@@ -171,6 +171,27 @@ pub(crate) fn egress_pool(cluster: &Cluster) -> Option<&NodePool> {
     }
 }
 
+/// The keys of the `external-dns` Secret and the properties of the spec's DNS credential
+/// they are read from (the credential's own `key` for the main secret).
+pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
+    let main = |fallback: &str| {
+        dns.secret_ref.as_ref().and_then(|r| r.key.clone()).unwrap_or_else(|| fallback.to_owned())
+    };
+    let same = |k: &str| (k.to_owned(), k.to_owned());
+    if dns.secret_ref.is_none() {
+        return Vec::new();
+    }
+    match dns.provider {
+        DnsProvider::Rfc2136 => vec![same("keyname"), ("secret".into(), main("secret"))],
+        DnsProvider::Pdns | DnsProvider::Hetzner => vec![("api-key".into(), main("api-key"))],
+        DnsProvider::Ovh => {
+            vec![same("application-key"), same("application-secret"), same("consumer-key")]
+        }
+        DnsProvider::Cloudflare => vec![("api-token".into(), main("api-token"))],
+        DnsProvider::Route53 => vec![same("access-key-id"), same("secret-access-key")],
+    }
+}
+
 /// The endpoint ExternalDNS talks to.
 pub(crate) fn dns_endpoint(dns: &Dns) -> String {
     match (dns.provider, &dns.server) {
@@ -824,7 +845,6 @@ fn external_dns(
     v.insert("txtOwnerId".into(), json!(owner));
     v.insert("resources".into(), requests("25m", "64Mi"));
     let secret_env = |name: &str, key: &str| json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": key } } });
-    let mut secret_keys: Vec<(String, Option<String>)> = Vec::new();
     match dns.provider {
         DnsProvider::Rfc2136 => {
             let server = dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone));
@@ -847,15 +867,12 @@ fn external_dns(
                         secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret"),
                     ]),
                 );
-                secret_keys =
-                    vec![("keyname".into(), Some("keyname".into())), ("secret".into(), None)];
             }
         }
         DnsProvider::Pdns => {
             v.insert("provider".into(), json!({ "name": "pdns" }));
             v.insert("extraArgs".into(), json!([format!("--pdns-server={}", dns_endpoint(dns))]));
             v.insert("env".into(), json!([secret_env("EXTERNAL_DNS_PDNS_API_KEY", "api-key")]));
-            secret_keys = vec![("api-key".into(), None)];
         }
         DnsProvider::Hetzner => {
             v.insert(
@@ -865,7 +882,6 @@ fn external_dns(
                     "env": [{ "name": "HETZNER_API_KEY", "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": "api-key" } } }],
                 } }),
             );
-            secret_keys = vec![("api-key".into(), None)];
         }
         DnsProvider::Ovh => {
             v.insert("provider".into(), json!({ "name": "ovh" }));
@@ -878,16 +894,10 @@ fn external_dns(
                     secret_env("OVH_CONSUMER_KEY", "consumer-key"),
                 ]),
             );
-            secret_keys = vec![
-                ("application-key".into(), Some("application-key".into())),
-                ("application-secret".into(), Some("application-secret".into())),
-                ("consumer-key".into(), Some("consumer-key".into())),
-            ];
         }
         DnsProvider::Cloudflare => {
             v.insert("provider".into(), json!({ "name": "cloudflare" }));
             v.insert("env".into(), json!([secret_env("CF_API_TOKEN", "api-token")]));
-            secret_keys = vec![("api-token".into(), None)];
         }
         DnsProvider::Route53 => {
             v.insert("provider".into(), json!({ "name": "aws" }));
@@ -898,18 +908,15 @@ fn external_dns(
                     secret_env("AWS_SECRET_ACCESS_KEY", "secret-access-key"),
                 ]),
             );
-            secret_keys = vec![
-                ("access-key-id".into(), Some("access-key-id".into())),
-                ("secret-access-key".into(), Some("secret-access-key".into())),
-            ];
         }
     }
+    let secret_keys = dns_secret_keys(dns);
     let secret = match (&dns.secret_ref, openbao) {
         (Some(reference), true) if !secret_keys.is_empty() => Some(external_secret(
             "external-dns",
             "external-dns",
             Store::Platform,
-            secret_keys.into_iter().map(|(k, prop)| (k, reference, prop)).collect(),
+            secret_keys.into_iter().map(|(k, prop)| (k, reference, Some(prop))).collect(),
             None,
             labels,
         )),
