@@ -215,7 +215,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         "**Control-plane placement.** Control-plane machines are spread over the control-plane sites by the Talos control-plane provider (least-used failure domain first) and, on Hetzner Cloud, over different hosts by a spread placement group. The control-plane MachineHealthCheck remediates one machine at a time, so remediation never costs etcd its quorum.",
         "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse.",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
-        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster. A value one byte too large means silent packet loss.",
+        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster (a Hetzner vSwitch carries 1400; WireGuard over IPv4 takes 60, so 1340). A value one byte too large means silent packet loss. Cilium reserves its own WireGuard allowance on top for routes between nodes, so pods end up a little below this value: a safe margin, never above the underlay.",
         "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
         "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
@@ -433,11 +433,11 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             Some(c) => {
                 let _ = writeln!(
                     s,
-                    "The management cluster is `{c}` itself. Start from a temporary cluster on your workstation (`talosctl cluster create` is enough),\ninstall the providers there, let it create `{c}` (step 5), then move the Cluster API objects into `{c}`:\n"
+                    "The management cluster is `{c}` itself. Start from a temporary cluster on your workstation (`talosctl cluster create` is enough),\ninstall the providers there, let it create `{c}` (see its steps under Workload clusters), then move the Cluster API objects into `{c}`:\n"
                 );
                 let _ = writeln!(
                     s,
-                    "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nkubectl apply -k management/clusters/{c}\n# ... after step 5 has brought up {c}:\nclusterctl init --kubeconfig {c}.kubeconfig --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nclusterctl move --to-kubeconfig {c}.kubeconfig -n {c}\n```\n\nFrom then on `{c}` manages itself and the other clusters; run the delivery step on `{c}`.\n",
+                    "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nkubectl apply -k management/clusters/{c}\n# ... once {c} runs (its network and cloud controller installed):\nclusterctl init --kubeconfig {c}.kubeconfig --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nclusterctl move --to-kubeconfig {c}.kubeconfig -n {c}\n```\n\nFrom then on `{c}` manages itself and the other clusters; run the delivery step on `{c}`.\n",
                     v("cluster-api"),
                     v("cabpt"),
                     v("cacppt"),
@@ -885,7 +885,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             if let Some(r) = &pg.replica_cluster {
                 let _ = writeln!(
                     s,
-                    "  Its standby on `{r}` follows the primary's archive. To fail over: `kubectl cnpg promote {db} -n {} --kubeconfig {r}.kubeconfig` after setting `replica.enabled: false` for it (in the spec: move the primary).",
+                    "  Its standby on `{r}` replays the primary's archive (namespace `{}`). To fail over when the primary's city is lost: make `{r}` the primary in the spec (first in the tenant's `clusters`, the other one as `replicaCluster`), render and commit; the rendered `{db}` on `{r}` then has no `replica` section and CloudNativePG promotes it. DNS follows the Ingress.",
                     t.name
                 );
             }

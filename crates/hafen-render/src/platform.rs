@@ -1284,7 +1284,7 @@ fn backups(
             "useOwnerReferencesInBackup": false,
             "template": {
                 "includedNamespaces": ["*"],
-                "excludedNamespaces": ["kube-system", "velero"],
+                "excludedNamespaces": ["kube-system", "velero", "monitoring"],
                 "storageLocation": "default",
                 "snapshotVolumes": false,
                 "defaultVolumesToFsBackup": true,
