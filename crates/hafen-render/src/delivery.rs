@@ -616,9 +616,34 @@ fn argo_cluster(
     );
 }
 
+/// The repositories the platform project may deploy from: the platform repository and every
+/// chart repository a component of some cluster uses.
+fn platform_sources(ctx: &Ctx<'_>, url: &str) -> Vec<String> {
+    let mut out = vec![url.to_owned()];
+    for cluster in &ctx.spec.clusters {
+        for c in components::components(ctx.loaded, cluster) {
+            let source = c
+                .chart
+                .as_ref()
+                .map(|ch| ch.repository.clone())
+                .or_else(|| c.git.as_ref().map(|g| g.url.clone()));
+            if let Some(source) = source
+                && !out.contains(&source)
+            {
+                out.push(source);
+            }
+        }
+    }
+    out[1..].sort();
+    out
+}
+
 /// Renders `management/delivery/`: how the management cluster applies `management/`, and with
 /// Argo CD the projects, per-cluster applications and per-tenant application sets.
 pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
+    if !crate::management::needs_management(ctx) {
+        return;
+    }
     let Some(url) = ctx.repo_url.clone() else { return };
     let labels = ctx.labels(&[]);
     let head = |what: &str| {
@@ -642,7 +667,7 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
         "metadata": meta("platform", Some(ARGO_NS), &labels),
         "spec": {
             "description": "Platform components of every cluster, and the management cluster itself",
-            "sourceRepos": ["*"],
+            "sourceRepos": platform_sources(ctx, &url),
             "destinations": [{ "name": "*", "namespace": "*" }],
             "clusterResourceWhitelist": [{ "group": "*", "kind": "*" }],
         }

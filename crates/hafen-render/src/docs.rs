@@ -54,6 +54,42 @@ fn sorted_apps(tenant: &hafen_spec::Tenant) -> Vec<&hafen_spec::App> {
     a
 }
 
+/// How many control-plane members each control-plane site holds: the Talos control-plane
+/// provider places each new machine in the least-used failure domain, so they fill evenly.
+pub(crate) fn control_plane_spread(cluster: &Cluster) -> Vec<(String, u32)> {
+    let sites = cluster.control_plane_sites();
+    let n = u32::try_from(sites.len()).unwrap_or(1).max(1);
+    sites
+        .iter()
+        .enumerate()
+        .map(|(i, site)| {
+            let i = u32::try_from(i).unwrap_or(0);
+            let extra = u32::from(i < cluster.control_plane.replicas % n);
+            ((*site).to_owned(), cluster.control_plane.replicas / n + extra)
+        })
+        .collect()
+}
+
+fn placement(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
+    let spread = control_plane_spread(cluster);
+    if let [(site, count)] = spread.as_slice() {
+        let hosts = if site_kind(ctx.spec, site) == SiteKind::HetznerCloud {
+            "on different hosts (spread placement group)"
+        } else {
+            "one per server"
+        };
+        return format!("{count} at {site}, {hosts}");
+    }
+    let parts: Vec<String> = spread.iter().map(|(s, n)| format!("{n} at {s}")).collect();
+    let quorum = cluster.control_plane.replicas / 2 + 1;
+    let safe = spread.iter().all(|(_, n)| *n < quorum);
+    format!(
+        "{}{}",
+        parts.join(", "),
+        if safe { "; no site holds a quorum" } else { "; one site holds a quorum" }
+    )
+}
+
 /// Writes README.md and RUNBOOK.md.
 pub(crate) fn render(ctx: &mut Ctx<'_>) {
     let readme = readme(ctx);
@@ -88,11 +124,13 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
 
     let _ = writeln!(s, "## Layout\n");
     let _ = writeln!(s, "| Folder | What | Applied by |\n|---|---|---|");
-    let _ = writeln!(
-        s,
-        "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |",
-        engine(ctx)
-    );
+    if crate::management::needs_management(ctx) {
+        let _ = writeln!(
+            s,
+            "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |",
+            engine(ctx)
+        );
+    }
     match spec.gitops.engine {
         GitOpsEngine::Flux => {
             let _ = writeln!(
@@ -120,18 +158,19 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s, "## Clusters\n");
     let _ = writeln!(
         s,
-        "| Cluster | Sites | OS | Kubernetes | Machines | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|"
+        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
     );
     for c in &spec.clusters {
         let egress = c.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
             c.name,
             c.sites().join(", "),
             version(c),
             c.kubernetes,
             pools(c),
+            placement(ctx, c),
             mtu_line(ctx, c),
             if egress.is_empty() { "none".into() } else { egress }
         );
@@ -226,10 +265,8 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     }
     if !ctx.open_items.is_empty() {
         let _ = writeln!(s, "\n## Open items\n");
-        let _ = writeln!(
-            s,
-            "The spec leaves these to be done by hand (`hafen check` reports them too):\n"
-        );
+        let _ =
+            writeln!(s, "The spec leaves these open; they need a decision or a step by hand:\n");
         for item in &ctx.open_items {
             let _ = writeln!(s, "- {item}");
         }

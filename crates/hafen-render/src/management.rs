@@ -96,8 +96,17 @@ pub(crate) fn render(ctx: &mut Ctx<'_>) {
     if clusters.iter().any(|_| true) && needs_image_command(ctx) {
         image_command(ctx);
     }
-    resources.insert(0, "delivery".into());
-    ctx.out.kustomization("management", resources);
+    if needs_management(ctx) {
+        resources.insert(0, "delivery".into());
+        ctx.out.kustomization("management", resources);
+    }
+}
+
+/// True when the platform needs a management cluster: Cluster API creates machines, or Argo CD
+/// runs there for every cluster.
+pub(crate) fn needs_management(ctx: &Ctx<'_>) -> bool {
+    ctx.spec.gitops.engine == hafen_spec::GitOpsEngine::Argocd
+        || ctx.spec.clusters.iter().any(|c| machines(ctx, c) == Machines::ClusterApi)
 }
 
 fn needs_image_command(ctx: &Ctx<'_>) -> bool {
@@ -419,6 +428,37 @@ fn cluster_api(
         vec![tcp, cp_template, cp_remediation, cp_mhc],
     );
     files.push("control-plane.yaml".into());
+
+    let spread = crate::docs::control_plane_spread(cluster);
+    let quorum = cluster.control_plane.replicas / 2 + 1;
+    if spread.len() > 1
+        && let Some((site, n)) = spread.iter().find(|(_, n)| *n >= quorum)
+    {
+        ctx.open_items.push(format!(
+            "The control plane of `{}` places {n} of {} members at `{site}`: losing that site loses the etcd quorum. Spread it over at least three sites, or keep it at one site and rely on the other cluster.",
+            cluster.name, cluster.control_plane.replicas
+        ));
+    }
+    for pool in &cluster.node_pools {
+        let cloud = site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud;
+        if cloud && pool.count > group_limit {
+            ctx.open_items.push(format!(
+                "Pool `{}` of `{}` has {} servers, more than a Hetzner spread placement group holds ({group_limit}): it gets no placement group, so several of its servers may share a host.",
+                pool.name, cluster.name, pool.count
+            ));
+        }
+    }
+    if cluster.network.routing == hafen_spec::Routing::Native
+        && cluster.sites().iter().any(|s| {
+            site_kind(ctx.spec, s) == SiteKind::HetznerCloud
+                && ctx.spec.site(s).is_some_and(|x| x.network.private_network.is_none())
+        })
+    {
+        ctx.open_items.push(format!(
+            "`{}` routes pods natively on Hetzner Cloud, but a site has no `privateNetwork`: the cloud controller can only program pod routes into a private network. Add one, or use `routing: tunnel`.",
+            cluster.name
+        ));
+    }
 
     // Node pools.
     for pool in &cluster.node_pools {
