@@ -353,6 +353,14 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
         out.push(("backups".to_owned(), backups));
     }
     for t in sorted_tenants(ctx) {
+        let on_openbao = t
+            .clusters
+            .iter()
+            .filter_map(|c| spec.cluster(c))
+            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
+        if !on_openbao {
+            continue;
+        }
         let mut paths = Vec::new();
         for a in sorted_apps(t) {
             for sec in &a.secrets {
@@ -446,6 +454,13 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 let _ = writeln!(s, "  - {item}");
             }
         }
+        let _ = writeln!(s);
+    }
+    if spec.clusters.iter().any(|c| c.secrets.backend == SecretsBackend::Sops) {
+        let _ = writeln!(
+            s,
+            "\nClusters with SOPS secrets read encrypted files instead; each `secrets/README.md` (under `clusters/<cluster>/platform/` and `tenants/<tenant>/`) lists the files expected there.\n"
+        );
     }
     for p in &spec.providers {
         for c in &p.credentials {
@@ -770,9 +785,11 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             GitOpsEngine::Flux => {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: `flux install --version={}`, the Git secret as for the management cluster, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`, `flux create secret git {} --url={} --private-key-file=./deploy-key`, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
                     step.next(),
-                    v("flux")
+                    v("flux"),
+                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
+                    spec.gitops.repo
                 );
             }
             GitOpsEngine::Argocd => {
