@@ -284,6 +284,18 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         s,
         "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node."
     );
+    if spec.clusters.iter().any(|c| {
+        components::has_metal(spec, c)
+            && c.network.load_balancer_ips.is_empty()
+            && c.sites()
+                .iter()
+                .any(|x| spec.site(x).is_some_and(|site| site.network.vswitch.is_some()))
+    }) {
+        let _ = writeln!(
+            s,
+            "- On vSwitch sites without `loadBalancerIPs`, MetalLB hands out the top of the VLAN subnet: private addresses. The public path to them is a Hetzner Load Balancer on a cloud network coupled to the vSwitch, or routed public addresses given as `loadBalancerIPs`."
+        );
+    }
     s
 }
 
@@ -743,8 +755,16 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         }
         let _ = writeln!(
             s,
-            "{}. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
+            "{}. Network first (nodes stay NotReady until the CNI runs): {}`helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
             step.next(),
+            match &c.network.mesh {
+                Some(m) => format!(
+                    "create the Secret `cilium-ca` in `kube-system` with the CA shared by every cluster of mesh `{}` (id {} here; from your secret store), so their Cluster Mesh certificates trust each other, then ",
+                    m.name.clone().unwrap_or_else(|| ctx.platform.to_owned()),
+                    m.id
+                ),
+                None => String::new(),
+            },
             v("cilium")
         );
         if components::has_cloud(spec, c) {

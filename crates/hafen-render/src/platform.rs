@@ -395,15 +395,35 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             component: "hcloud-csi",
             name: "hcloud-csi".into(),
             namespace: "kube-system".into(),
-            values: json!({
-                "controller": { "hcloudToken": { "existingSecret": { "name": "hcloud", "key": "token" } } },
-                "node": {
+            values: {
+                let mut node = json!({
                     "hcloudCSIDriver": { "resources": requests("10m", "20Mi") },
                     "csiNodeDriverRegistrar": { "resources": requests("10m", "20Mi") },
                     "livenessProbe": { "resources": requests("10m", "20Mi") },
-                },
-                "storageClasses": [{ "name": "hcloud-volumes", "defaultStorageClass": default_class, "reclaimPolicy": "Retain" }],
-            }),
+                });
+                if has_metal(spec, cluster)
+                    && let Some(n) = node.as_object_mut()
+                {
+                    // Cloud volumes attach to cloud servers only; keep the node plugin off the
+                    // bare-metal pools of this cluster.
+                    let cloud_sites: Vec<&str> = cluster
+                        .sites()
+                        .into_iter()
+                        .filter(|s| site_kind(spec, s) == SiteKind::HetznerCloud)
+                        .collect();
+                    n.insert(
+                        "affinity".into(),
+                        json!({ "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [{
+                            "matchExpressions": [{ "key": "hafen.dev/site", "operator": "In", "values": cloud_sites }]
+                        }] } } }),
+                    );
+                }
+                json!({
+                    "controller": { "hcloudToken": { "existingSecret": { "name": "hcloud", "key": "token" } } },
+                    "node": node,
+                    "storageClasses": [{ "name": "hcloud-volumes", "defaultStorageClass": default_class, "reclaimPolicy": "Retain" }],
+                })
+            },
             depends_on: vec!["hcloud-cloud-controller-manager".into()],
             layer: Layer::Controllers,
             namespace_labels: vec![],
@@ -777,7 +797,9 @@ fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
         "apiVersion": "metallb.io/v1beta1",
         "kind": "IPAddressPool",
         "metadata": meta("default", Some("metallb-system"), &labels),
-        "spec": { "addresses": addresses, "autoAssign": true },
+        // Next to a cloud load balancer (mixed clusters) MetalLB only serves services that ask
+        // for this pool, so the two controllers never both answer one Service.
+        "spec": { "addresses": addresses, "autoAssign": !has_cloud(ctx.spec, cluster) },
     });
     let mut l2 = Map::new();
     l2.insert("ipAddressPools".into(), json!(["default"]));
