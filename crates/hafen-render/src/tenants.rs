@@ -348,8 +348,13 @@ fn app_objects(
             }]),
         );
     }
-    pod.insert("containers".into(), json!([container]));
-    let template = json!({ "metadata": { "labels": labels }, "spec": pod });
+    // Large subtrees are moved into place rather than passed through `json!`, which would copy
+    // them by serialising (this is the hot path of big platforms).
+    pod.insert("containers".into(), Value::Array(vec![Value::Object(container)]));
+    let mut template = Map::new();
+    template.insert("metadata".into(), json!({ "labels": labels }));
+    template.insert("spec".into(), Value::Object(pod));
+    let template = Value::Object(template);
     let workload = if app.volumes.is_empty() {
         json!({
             "apiVersion": "apps/v1",
@@ -360,7 +365,7 @@ fn app_objects(
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
                 "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
-                "template": template,
+                "template": null,
             }
         })
     } else {
@@ -384,11 +389,15 @@ fn app_objects(
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
                 "podManagementPolicy": "Parallel",
-                "template": template,
+                "template": null,
                 "volumeClaimTemplates": claims,
             }
         })
     };
+    let mut workload = workload;
+    if let Some(slot) = workload.pointer_mut("/spec/template") {
+        *slot = template;
+    }
     docs.push(workload);
     if serves {
         docs.push(json!({
