@@ -1054,7 +1054,6 @@ fn storage(
                     },
                     // The pre-upgrade job is a Helm hook; GitOps upgrades do not need it.
                     "preUpgradeChecker": { "jobEnabled": false },
-                    "longhornManager": { "resources": daemon_requests("longhorn", "longhorn-manager") },
                 }),
                 depends_on: vec![],
                 layer: Layer::Controllers,
