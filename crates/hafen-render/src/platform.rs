@@ -842,6 +842,7 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",
             "whenUnsatisfiable": "ScheduleAnyway",
+            "nodeTaintsPolicy": "Honor",
             "labelSelector": { "matchLabels": { "app.kubernetes.io/name": "traefik" } },
         }],
         "resources": requests("100m", "128Mi"),

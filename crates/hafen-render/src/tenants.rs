@@ -344,6 +344,8 @@ fn app_objects(
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "DoNotSchedule",
+                // Tainted nodes (control plane, egress gateways) are no spreading domains.
+                "nodeTaintsPolicy": "Honor",
                 "labelSelector": { "matchLabels": sel },
             }]),
         );
@@ -738,6 +740,7 @@ fn overlay_differences(
                         "maxSkew": 1,
                         "topologyKey": "hafen.dev/site",
                         "whenUnsatisfiable": if app.spread() == Spread::Site { "DoNotSchedule" } else { "ScheduleAnyway" },
+                        "nodeTaintsPolicy": "Honor",
                         "labelSelector": { "matchLabels": selector(app) },
                     }] } } },
                 }),
