@@ -233,6 +233,21 @@ fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
             ));
         }
         if app.postgres.is_some() {
+            // Covered by allow-same-namespace today; explicit so that tightening the namespace
+            // rule later never cuts an app off its database.
+            docs.push(policy(
+                &name(&[&app.name, "to-database"]),
+                t,
+                &labels,
+                json!({
+                    "podSelector": { "matchLabels": sel },
+                    "policyTypes": ["Egress"],
+                    "egress": [{
+                        "to": [{ "podSelector": { "matchLabels": { "cnpg.io/cluster": db_name(app) } } }],
+                        "ports": [{ "protocol": "TCP", "port": 5432 }],
+                    }],
+                }),
+            ));
             docs.push(database_policy(ctx, tenant, app));
         }
     }
