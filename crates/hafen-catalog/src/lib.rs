@@ -22,6 +22,8 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../../../data/catalog/hetzner-dedicated.yaml"),
     ),
     ("<builtin>/self-hosted.yaml", include_str!("../../../data/catalog/self-hosted.yaml")),
+    ("<builtin>/stackit.yaml", include_str!("../../../data/catalog/stackit.yaml")),
+    ("<builtin>/scaleway.yaml", include_str!("../../../data/catalog/scaleway.yaml")),
 ];
 
 /// Diagnostic codes of this crate.

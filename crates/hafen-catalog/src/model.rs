@@ -164,6 +164,18 @@ pub struct Limits {
     /// MTU of a vSwitch VLAN.
     #[serde(default, rename = "vswitchMTU")]
     pub vswitch_mtu: Option<u32>,
+    /// Lowest VLAN id a vSwitch can use.
+    #[serde(default)]
+    pub vswitch_vlan_min: Option<u16>,
+    /// Highest VLAN id a vSwitch can use.
+    #[serde(default)]
+    pub vswitch_vlan_max: Option<u16>,
+    /// MTU of the provider's private network.
+    #[serde(default, rename = "privateNetworkMTU")]
+    pub private_network_mtu: Option<u32>,
+    /// Largest block-storage volume, in GiB.
+    #[serde(default, rename = "maxVolumeGiB")]
+    pub max_volume_gib: Option<u64>,
     /// Where these were read.
     pub source: String,
     /// When (YYYY-MM-DD).

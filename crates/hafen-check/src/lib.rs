@@ -4,6 +4,8 @@
 //! Rules are plain functions over a [`Ctx`]; [`check`] runs them all, then applies in-spec
 //! suppressions. Severity overrides (`--deny`, `--allow`) are applied by [`apply_overrides`].
 
+mod facts;
+mod platform;
 mod registry;
 mod rules;
 
@@ -26,11 +28,13 @@ pub struct Ctx<'a> {
     pub loaded: &'a LoadedPlatform,
     /// Options.
     pub options: &'a Options,
+    /// Node groups and workload demands per cluster, computed once.
+    pub(crate) views: platform::Views<'a>,
 }
 
 /// Runs every rule and applies in-spec suppressions. The result is sorted.
 pub fn check(loaded: &LoadedPlatform, options: &Options) -> Vec<Diagnostic> {
-    let ctx = Ctx { loaded, options };
+    let ctx = Ctx::new(loaded, options);
     let mut out = Vec::new();
     for rule in rules::ALL {
         (rule.run)(&ctx, &mut out);
@@ -48,42 +52,70 @@ pub struct RuleFn {
     pub run: fn(&Ctx<'_>, &mut Vec<Diagnostic>),
 }
 
-/// The object a finding is about, as `kind/name` (`cluster/prod-nbg`), derived from its path.
-pub fn object_of(loaded: &LoadedPlatform, path: &str) -> Option<String> {
+/// The objects a finding is about, most specific first, as `kind/name` (`app/shop/storefront`,
+/// `tenant/shop`, `cluster/prod-nbg`), derived from its spec path. A suppression names one.
+pub fn objects_of(loaded: &LoadedPlatform, path: &str) -> Vec<String> {
     let spec = &loaded.platform.spec;
-    let index = |prefix: &str| -> Option<usize> {
-        let rest = path.strip_prefix(prefix)?;
+    let index = |text: &str, prefix: &str| -> Option<usize> {
+        let rest = text.strip_prefix(prefix)?;
         rest.split(']').next()?.parse().ok()
     };
-    if let Some(i) = index("spec.clusters[") {
-        return spec.clusters.get(i).map(|c| format!("cluster/{}", c.name));
+    let mut out = Vec::new();
+    if let Some(i) = index(path, "spec.clusters[") {
+        if let Some(c) = spec.clusters.get(i) {
+            let rest = path.split_once(']').map_or("", |(_, r)| r);
+            if let Some(j) = index(rest, ".nodePools[")
+                && let Some(p) = c.node_pools.get(j)
+            {
+                out.push(format!("pool/{}/{}", c.name, p.name));
+            }
+            out.push(format!("cluster/{}", c.name));
+        }
+    } else if let Some(i) = index(path, "spec.tenants[") {
+        if let Some(t) = spec.tenants.get(i) {
+            let rest = path.split_once(']').map_or("", |(_, r)| r);
+            if let Some(j) = index(rest, ".apps[")
+                && let Some(a) = t.apps.get(j)
+            {
+                out.push(format!("app/{}/{}", t.name, a.name));
+            }
+            out.push(format!("tenant/{}", t.name));
+        }
+    } else if let Some(i) = index(path, "spec.sites[") {
+        out.extend(spec.sites.get(i).map(|s| format!("site/{}", s.name)));
+    } else if let Some(i) = index(path, "spec.providers[") {
+        out.extend(spec.providers.get(i).map(|p| format!("provider/{}", p.name)));
+    } else if let Some(i) = index(path, "spec.endpoints[") {
+        out.extend(spec.endpoints.get(i).map(|e| format!("endpoint/{}", e.name)));
+    } else {
+        for top in ["team", "gitops", "management", "operations", "links"] {
+            if path == format!("spec.{top}")
+                || path.starts_with(&format!("spec.{top}."))
+                || path.starts_with(&format!("spec.{top}["))
+            {
+                out.push(top.to_owned());
+            }
+        }
     }
-    if let Some(i) = index("spec.sites[") {
-        return spec.sites.get(i).map(|s| format!("site/{}", s.name));
-    }
-    if let Some(i) = index("spec.providers[") {
-        return spec.providers.get(i).map(|p| format!("provider/{}", p.name));
-    }
-    if let Some(i) = index("spec.tenants[") {
-        return spec.tenants.get(i).map(|t| format!("tenant/{}", t.name));
-    }
-    if path.starts_with("spec.team") {
-        return Some("team".into());
-    }
-    None
+    out
+}
+
+/// The most specific object a finding is about; see [`objects_of`].
+pub fn object_of(loaded: &LoadedPlatform, path: &str) -> Option<String> {
+    objects_of(loaded, path).into_iter().next()
 }
 
 fn apply_suppressions(loaded: &LoadedPlatform, diagnostics: &mut [Diagnostic]) {
     let suppressions = &loaded.platform.spec.suppressions;
     for diagnostic in diagnostics.iter_mut() {
-        let object = diagnostic.path.as_deref().and_then(|p| object_of(loaded, p));
+        let objects = diagnostic.path.as_deref().map(|p| objects_of(loaded, p)).unwrap_or_default();
         for suppression in suppressions {
-            if suppression.code != diagnostic.code {
+            if !suppression.code.eq_ignore_ascii_case(diagnostic.code) {
                 continue;
             }
             let matches = match &suppression.object {
                 None => true,
-                Some(wanted) => object.as_deref() == Some(wanted.as_str()),
+                Some(wanted) => objects.iter().any(|o| o == wanted),
             };
             if matches {
                 diagnostic.suppressed = Some(suppression.reason.clone());

@@ -25,7 +25,15 @@ macro_rules! docs {
 static DOCS: &[(&str, &str)] = docs![
     "YAML001", "YAML002", "YAML003", "YAML004", "SPEC001", "SPEC002", "SPEC003", "SPEC004",
     "SPEC005", "SPEC006", "SPEC007", "SPEC008", "SPEC009", "SPEC010", "SPEC011", "CAT001",
-    "CAT002", "CAT003", "CAT004", "NET001", "NET002", "TOP001", "HW001",
+    "CAT002", "CAT003", "CAT004", "NET001", "NET002", "NET003", "NET004", "NET005", "NET006",
+    "NET007", "NET008", "NET009", "NET010", "NET011", "EGR001", "EGR002", "EGR003", "EGR004",
+    "TOP001", "TOP002", "TOP003", "TOP004", "TOP005", "TOP006", "TOP007", "TOP008", "TOP009",
+    "TOP010", "TOP011", "TOP012", "TOP013", "TOP014", "HW001", "HW002", "HW003", "HW004", "CAP001",
+    "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", "CAP009", "CAP010",
+    "CAP011", "CAP012", "CAP013", "SEC001", "SEC002", "SEC003", "SEC004", "SEC005", "SEC006",
+    "SEC007", "SEC008", "SOV001", "SOV002", "SOV003", "SOV004", "SOV005", "SOV006", "SOV007",
+    "SOV008", "SOV009", "SOV010", "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006",
+    "OPS007", "OPS008", "OPS009", "OPS010", "VER001", "VER002", "VER003", "VER004",
 ];
 
 /// Metadata of every code: loader codes first, then rules in catalogue order.
@@ -74,6 +82,20 @@ mod tests {
                 code.code
             );
             assert!(text.contains("## Fix"), "{} page needs a Fix section", code.code);
+            let first = text.lines().next().unwrap_or("");
+            assert!(
+                first.starts_with(&format!("# {}: ", code.code))
+                    && first.len() > code.code.len() + 4,
+                "{} page must start with `# {}: summary`",
+                code.code,
+                code.code
+            );
+        }
+        for rule in rules() {
+            let Some((_, text)) = DOCS.iter().find(|(c, _)| *c == rule.code) else { continue };
+            for section in ["## What it catches", "## The incident behind it", "## Fix"] {
+                assert!(text.contains(section), "docs/rules/{}.md lacks `{section}`", rule.code);
+            }
         }
         for (code, _) in DOCS {
             assert!(codes.iter().any(|c| c.code == *code), "docs/rules/{code}.md has no code");

@@ -16,6 +16,12 @@ pub(crate) struct Args {
     /// ... to this provider or site (or provider type).
     #[arg(long, value_name = "TARGET", requires = "exit")]
     pub(crate) to: Option<String>,
+    /// Seed of the sampled thirds and the adversarial search (same seed, same plan).
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Number of sampled thirds of the fleet.
+    #[arg(long, value_name = "N")]
+    pub(crate) samples: Option<usize>,
 }
 
 /// A progress bar on stderr, drawn only on a terminal.
@@ -58,7 +64,13 @@ pub(crate) fn run(args: &Args) -> u8 {
         output::error("the spec could not be loaded; `hafen check` shows the same findings");
         return exit::FINDINGS;
     };
-    let options = hafen_engine::PlanOptions { exit: args.exit.clone().zip(args.to.clone()) };
+    let defaults = hafen_engine::PlanOptions::default();
+    let options = hafen_engine::PlanOptions {
+        exit: args.exit.clone().zip(args.to.clone()),
+        seed: args.seed.unwrap_or(defaults.seed),
+        samples: args.samples.unwrap_or(defaults.samples),
+        ..defaults
+    };
     let report = hafen_engine::plan(&loaded, &options, &mut progress_bar());
     match args.format.as_str() {
         "json" => output::print(&output::json(&serde_json::to_value(&report).unwrap_or_default())),

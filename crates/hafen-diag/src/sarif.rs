@@ -37,6 +37,10 @@ fn uri(path: &str) -> String {
             '%' => out.push_str("%25"),
             '#' => out.push_str("%23"),
             '?' => out.push_str("%3F"),
+            // Built-in catalogue files are named `<builtin>/…`; angle brackets are not
+            // allowed in a URI reference.
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
             _ => out.push(ch),
         }
     }

@@ -2,42 +2,505 @@
 //! provider has no spare capacity, what it costs, who can reach its data, and how to leave.
 //!
 //! Everything is a pure function of the loaded platform and [`Options`]; the report is plain
-//! data with a stable JSON form (`version` field) and text and Markdown renderings.
+//! data with a stable JSON form (`version` field, documented in `docs/plan-json.md`) and text
+//! and Markdown renderings. Scenarios run on a few scoped threads, each scenario a pure
+//! function of its input, and results are collected by index, so the output never depends on
+//! thread timing.
+
+pub mod cost;
+pub mod data;
+pub mod diff;
+pub mod exit;
+pub mod model;
+pub mod pack;
+mod render;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sovereignty;
+
+pub use render::{to_markdown, to_text};
+pub use report::*;
 
 use hafen_spec::LoadedPlatform;
-use serde::Serialize;
+use scenario::{Ctx, Failure};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The JSON format version.
+pub const VERSION: u32 = 1;
 
 /// Planner inputs besides the platform.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Exit planning: move everything at `source` (provider or site) to `target`.
     pub exit: Option<(String, String)>,
+    /// Seed of the sampled thirds and the adversarial search.
+    pub seed: u64,
+    /// Sampled thirds of the fleet.
+    pub samples: usize,
+    /// Swap-improvement rounds of the adversarial worst-third search, per cluster.
+    pub adversarial_rounds: usize,
+    /// Worker threads (0 = up to the machine's parallelism, at most 4).
+    pub threads: usize,
 }
 
-/// The whole plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// Format version of this JSON document.
-    pub version: u32,
-    /// Platform name.
-    pub platform: String,
+impl Default for Options {
+    fn default() -> Options {
+        Options { exit: None, seed: 20_250_711, samples: 100, adversarial_rounds: 16, threads: 0 }
+    }
+}
+
+enum Job {
+    Batch(Vec<Failure>),
+    Worst(usize),
+    Sample(usize),
+}
+
+enum Out {
+    Results(Vec<ScenarioResult>),
+    Worst(Option<Box<ScenarioResult>>),
+    Sample(scenario::Damage),
+}
+
+fn run_parallel<J: Sync, T: Send>(
+    jobs: &[J],
+    threads: usize,
+    f: &(dyn Fn(&J) -> T + Sync),
+    progress: &mut dyn FnMut(usize, usize),
+) -> Vec<T> {
+    let total = jobs.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let mut slots: Vec<Option<T>> = (0..total).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let worker = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                out.push((i, f(job)));
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            out
+        };
+        let handles: Vec<_> = (1..threads.max(1)).map(|_| s.spawn(worker)).collect();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else { break };
+            let t = f(job);
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(t);
+            }
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(d.min(total), total);
+        }
+        for h in handles {
+            if let Ok(out) = h.join() {
+                for (i, t) in out {
+                    if let Some(slot) = slots.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                }
+            }
+        }
+    });
+    // A job whose thread failed is recomputed here, so the result never depends on it.
+    let out = slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| match t {
+            Some(t) => t,
+            None => f(&jobs[i]),
+        })
+        .collect();
+    progress(total, total);
+    out
+}
+
+fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    // Single nodes, batched.
+    let singles: Vec<Failure> = world
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(g, n)| Failure {
+            id: format!("node:{}", n.name),
+            kind: "node",
+            description: format!(
+                "node `{}` ({}, {}) lost",
+                n.name, n.server_type, world.sites[n.site]
+            ),
+            nodes: vec![g],
+            list_nodes: true,
+            ..Failure::default()
+        })
+        .collect();
+    for chunk in singles.chunks(64) {
+        jobs.push(Job::Batch(chunk.to_vec()));
+    }
+    // Pools, control planes included.
+    let mut pools = Vec::new();
+    for (ci, c) in world.clusters.iter().enumerate() {
+        let mut names: Vec<String> = Vec::new();
+        for g in c.nodes.clone() {
+            if !names.contains(&world.nodes[g].pool_name) {
+                names.push(world.nodes[g].pool_name.clone());
+            }
+        }
+        for name in names {
+            let nodes: Vec<usize> =
+                c.nodes.clone().filter(|&g| world.nodes[g].pool_name == name).collect();
+            pools.push(Failure {
+                id: format!("pool:{}/{}", c.name, name),
+                kind: "pool",
+                description: format!(
+                    "every node of pool `{}/{}` lost ({} nodes)",
+                    c.name,
+                    name,
+                    nodes.len()
+                ),
+                nodes,
+                list_nodes: true,
+                ..Failure::default()
+            });
+        }
+        let _ = ci;
+    }
+    jobs.push(Job::Batch(pools));
+    let mut sites = Vec::new();
+    for (s, name) in world.sites.iter().enumerate() {
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| world.nodes[g].site == s).collect();
+        sites.push(Failure {
+            id: format!("site:{name}"),
+            kind: "site",
+            description: format!(
+                "site `{name}` lost with its {} nodes and its volumes",
+                nodes.len()
+            ),
+            nodes,
+            sites: vec![s],
+            ..Failure::default()
+        });
+    }
+    let mut providers = Vec::new();
+    for (p, name) in world.providers.iter().enumerate() {
+        let site_ids: Vec<usize> =
+            (0..world.sites.len()).filter(|&s| world.site_provider[s] == p).collect();
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| world.nodes[g].provider == p).collect();
+        providers.push(Failure {
+            id: format!("provider:{name}"),
+            kind: "provider",
+            description: format!(
+                "provider `{name}` lost: {} sites, {} nodes",
+                site_ids.len(),
+                nodes.len()
+            ),
+            nodes,
+            sites: site_ids,
+            providers: vec![p],
+            ..Failure::default()
+        });
+    }
+    for f in sites.into_iter().chain(providers) {
+        jobs.push(Job::Batch(vec![f]));
+    }
+    for ci in 0..world.clusters.len() {
+        jobs.push(Job::Worst(ci));
+    }
+    // User scenarios.
+    let spec = &loaded.platform.spec;
+    for sc in &spec.scenarios {
+        let mut f = Failure {
+            id: format!("user:{}", sc.name),
+            kind: "user",
+            description: sc.description.clone().unwrap_or_else(|| sc.name.clone()),
+            list_nodes: true,
+            ..Failure::default()
+        };
+        for s in &sc.fail.sites {
+            if let Some(i) = world.sites.iter().position(|x| x == s) {
+                f.sites.push(i);
+                f.nodes.extend((0..world.nodes.len()).filter(|&g| world.nodes[g].site == i));
+            }
+        }
+        for p in &sc.fail.providers {
+            if let Some(i) = world.providers.iter().position(|x| x == p) {
+                f.providers.push(i);
+                f.sites.extend((0..world.sites.len()).filter(|&s| world.site_provider[s] == i));
+                f.nodes.extend((0..world.nodes.len()).filter(|&g| world.nodes[g].provider == i));
+            }
+        }
+        for pool in &sc.fail.node_pools {
+            let Some((cname, pname)) = pool.split_once('/') else { continue };
+            let Some(ci) = world.clusters.iter().position(|c| c.name == cname) else { continue };
+            let members: Vec<usize> = world.clusters[ci]
+                .nodes
+                .clone()
+                .filter(|&g| world.nodes[g].pool_name == pname)
+                .collect();
+            match sc.fail.nodes {
+                Some(n) => f.nodes.extend(scenario::heaviest(ctx, ci, &members, n as usize)),
+                None => f.nodes.extend(members),
+            }
+        }
+        f.nodes.sort_unstable();
+        f.nodes.dedup();
+        f.sites.sort_unstable();
+        f.sites.dedup();
+        f.providers.sort_unstable();
+        f.providers.dedup();
+        f.list_nodes = f.sites.is_empty();
+        jobs.push(Job::Batch(vec![f]));
+    }
+    jobs
 }
 
 /// Computes the plan. `progress(done, total)` is called while scenarios run.
 pub fn plan(
     loaded: &LoadedPlatform,
-    _options: &Options,
-    _progress: &mut dyn FnMut(usize, usize),
+    options: &Options,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Report {
-    Report { version: 1, platform: loaded.platform.metadata.name.clone() }
+    let world = model::build(loaded);
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
+    } else {
+        options.threads
+    };
+    let cluster_ids: Vec<usize> = (0..world.clusters.len()).collect();
+    let base =
+        run_parallel(&cluster_ids, threads, &|&ci| pack::baseline(&world, ci), &mut |_, _| {});
+    let ctx = Ctx::new(&world, &base);
+    let mut jobs = failures(&world, &ctx, loaded);
+    for i in 0..options.samples {
+        jobs.push(Job::Sample(i));
+    }
+    let seed = options.seed;
+    let rounds = options.adversarial_rounds;
+    let run = |job: &Job| -> Out {
+        match job {
+            Job::Batch(fs) => Out::Results(
+                fs.iter()
+                    .map(|f| scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone())))
+                    .collect(),
+            ),
+            Job::Worst(ci) => Out::Worst(
+                scenario::worst_third(&ctx, *ci, rounds, seed)
+                    .map(|e| Box::new(scenario::to_result(&ctx, &e))),
+            ),
+            // Only the damage is kept; the worst sample is evaluated again in full at the end
+            // (evaluation is pure), so memory stays flat however many samples run.
+            Job::Sample(i) => Out::Sample(
+                scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i)).damage,
+            ),
+        }
+    };
+    let outs = run_parallel(&jobs, threads, &run, progress);
+    let mut scenarios = Vec::new();
+    let mut worst_thirds = Vec::new();
+    let mut user = Vec::new();
+    let mut sample_evals = Vec::new();
+    for (job, out) in jobs.iter().zip(outs) {
+        match out {
+            Out::Results(rs) => {
+                for r in rs {
+                    if r.kind == "user" {
+                        user.push(r);
+                    } else {
+                        scenarios.push(r);
+                    }
+                }
+            }
+            Out::Worst(Some(r)) => worst_thirds.push(*r),
+            Out::Worst(None) => {}
+            Out::Sample(d) => sample_evals.push(d),
+        }
+        let _ = job;
+    }
+    scenarios.extend(worst_thirds);
+    scenarios.extend(user);
+    let samples = summarize_samples(&ctx, &world, seed, &sample_evals);
+    let mut by_kind: Vec<KindCount> = Vec::new();
+    for s in &scenarios {
+        match by_kind.iter_mut().find(|k| k.kind == s.kind) {
+            Some(k) => {
+                k.total += 1;
+                k.survivable += usize::from(s.survivable);
+            }
+            None => by_kind.push(KindCount {
+                kind: s.kind.clone(),
+                total: 1,
+                survivable: usize::from(s.survivable),
+            }),
+        }
+    }
+    if samples.count > 0 {
+        by_kind.push(KindCount {
+            kind: "sampled-third".into(),
+            total: samples.count,
+            survivable: samples.survivable,
+        });
+    }
+    let summary = Summary {
+        scenarios: scenarios.len() + samples.count,
+        survivable: scenarios.iter().filter(|s| s.survivable).count() + samples.survivable,
+        by_kind,
+        max_gap: scenarios
+            .iter()
+            .map(|s| s.gap)
+            .chain(samples.worst.iter().map(|w| w.gap))
+            .max()
+            .unwrap_or(0),
+    };
+    let capacity = capacity(&world, &base);
+    let r = data::reservation();
+    let reservation = ReservationDoc {
+        formula: "allocatable = capacity − kubeReserved − systemReserved − evictionHard − Σ per-node daemon requests; \
+                  kubeReserved CPU = 6 % of the first core + 1 % of the second + 0.5 % of cores 3–4 + 0.25 % above 4; \
+                  kubeReserved memory = 25 % of the first 4 GiB + 20 % of the next 4 + 10 % of the next 8 + 6 % of the next 112 + 2 % above 128 GiB; \
+                  pods = kubelet maxPods minus one per daemon"
+            .into(),
+        sources: vec![
+            format!("kubeReserved: {} ({})", r.kube_reserved.source, r.kube_reserved.date),
+            format!("systemReserved (Talos): {} ({})", r.system_reserved.talos.source, r.system_reserved.talos.date),
+            format!("systemReserved (K3s): {} ({})", r.system_reserved.k3s.source, r.system_reserved.k3s.date),
+            format!("evictionHard: {} ({})", r.eviction_hard.source, r.eviction_hard.date),
+            format!("maxPods: {} ({})", r.max_pods.source, r.max_pods.date),
+        ],
+        per_server_type: world
+            .allocations
+            .iter()
+            .map(|(ci, a)| ClusterAllocation { cluster: world.clusters[*ci].name.clone(), allocation: a.clone() })
+            .collect(),
+        daemon_table: "data/plan/daemons.yaml — LOCAL planning table of per-node DaemonSet requests, \
+                       to be replaced by hafen_render::components once the renderer lands (rows are verified: false)"
+            .into(),
+    };
+    let exit = options.exit.as_ref().map(|(s, t)| exit::plan_exit(loaded, s, t));
+    let mut assumptions = world.notes.clone();
+    assumptions.push(
+        "Replacement capacity is what `sites[].replacementCapacity` declares, shared by the clusters at that site in a scenario; default none (scarcity)."
+            .into(),
+    );
+    assumptions.push(
+        "Worst third: ⌈n/3⌉ of a cluster's non-control-plane nodes (all nodes when the control plane is the only one), chosen adversarially (four targeted greedy orders, then seeded swaps, each scored by full re-placement); sampled thirds draw ⌈N/3⌉ of all nodes uniformly with the seed."
+            .into(),
+    );
+    assumptions.push(
+        "Data copies: Hetzner Cloud volumes survive node loss but not site loss; Piraeus/Longhorn keep `storage.replicas` copies on storage nodes; other volumes live on the node. A database's replica cluster is a copy in that cluster."
+            .into(),
+    );
+    Report {
+        version: VERSION,
+        platform: loaded.platform.metadata.name.clone(),
+        settings: Settings { seed, samples: options.samples, adversarial_rounds: rounds },
+        reservation,
+        capacity,
+        scenarios,
+        samples,
+        summary,
+        cost: cost::cost(loaded),
+        sovereignty: sovereignty::sovereignty(loaded),
+        exit,
+        assumptions,
+    }
 }
 
-/// Terminal rendering.
-pub fn to_text(report: &Report) -> String {
-    format!("plan for {}\n", report.platform)
+fn summarize_samples(
+    ctx: &Ctx<'_>,
+    world: &model::World,
+    seed: u64,
+    damages: &[scenario::Damage],
+) -> Samples {
+    let survivable = |d: &scenario::Damage| {
+        d.unplaced == 0
+            && d.control_planes_down == 0
+            && d.data_lost == 0
+            && d.data_restore == 0
+            && d.below_budget == 0
+            && d.groups_lost == 0
+    };
+    let worst = damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(
+        |(i, _)| {
+            scenario::to_result(
+                ctx,
+                &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)),
+            )
+        },
+    );
+    Samples {
+        count: damages.len(),
+        nodes_per_sample: world.nodes.len().div_ceil(3) as u64,
+        survivable: damages.iter().filter(|d| survivable(d)).count(),
+        with_unplaced: damages.iter().filter(|d| d.unplaced > 0).count(),
+        with_etcd_quorum_lost: damages.iter().filter(|d| d.control_planes_down > 0).count(),
+        with_data_at_risk: damages.iter().filter(|d| d.data_lost + d.data_restore > 0).count(),
+        unplaced_per_sample: damages.iter().map(|d| d.unplaced).collect(),
+        worst,
+    }
 }
 
-/// Markdown rendering for pull requests.
-pub fn to_markdown(report: &Report) -> String {
-    format!("# Plan for `{}`\n", report.platform)
+fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacity> {
+    world
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let nodes = &world.nodes[c.nodes.clone()];
+            let mut alloc = model::Res::default();
+            let mut app_nodes = 0;
+            for n in nodes.iter().filter(|n| n.runs_apps()) {
+                alloc.add(&n.alloc);
+                app_nodes += 1;
+            }
+            let mut req = model::Res::default();
+            let mut items = Vec::new();
+            let mut unplaced = Vec::new();
+            for (pos, &w) in c.workloads.iter().enumerate() {
+                let wk = &world.workloads[w];
+                req.add(&wk.req.times(u64::from(wk.replicas)));
+                items.push(pack::Item {
+                    size: wk.req,
+                    count: u64::from(wk.replicas),
+                    distinct: wk.spread != hafen_spec::Spread::None,
+                });
+                let u = base[ci].unplaced.get(pos).copied().unwrap_or(0);
+                if u > 0 {
+                    unplaced.push(Unplaced { app: wk.label(), replicas: u64::from(u) });
+                }
+            }
+            let pct = |a: u64, b: u64| {
+                if b == 0 { 0.0 } else { (a as f64 * 1000.0 / b as f64).round() / 10.0 }
+            };
+            let consolidation = c.worker_types.first().and_then(|(site, st)| {
+                let bin = nodes
+                    .iter()
+                    .find(|n| n.site == *site && &n.server_type == st && n.runs_apps())?
+                    .alloc;
+                Some(Consolidation {
+                    server_type: st.clone(),
+                    ffd_nodes: pack::ffd_bins(&items, bin)?,
+                    packed_nodes: pack::best_bins(&items, bin)?,
+                    lower_bound: pack::lower_bound_bins(&items, bin),
+                })
+            });
+            ClusterCapacity {
+                cluster: c.name.clone(),
+                nodes: nodes.len() as u64,
+                app_nodes,
+                allocatable: alloc.into(),
+                requests: req.into(),
+                utilization_percent: Utilization {
+                    cpu: pct(req.cpu, alloc.cpu),
+                    memory: pct(req.mem, alloc.mem),
+                    pods: pct(req.pods, alloc.pods),
+                },
+                unplaced_at_baseline: unplaced,
+                consolidation,
+            }
+        })
+        .collect()
 }

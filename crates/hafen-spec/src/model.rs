@@ -1099,6 +1099,10 @@ pub struct Endpoint {
     /// True when a US company controls the operator.
     #[serde(default)]
     pub us_parent: Option<bool>,
+    /// The site this service runs at, when it runs on the platform's own infrastructure
+    /// (a self-hosted Git server or registry); clusters must reach it privately.
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// What fails in a user-defined scenario.

@@ -628,6 +628,12 @@ pub(crate) fn validate(
         }
     }
 
+    for (i, endpoint) in spec.endpoints.iter().enumerate() {
+        if let Some(site) = &endpoint.site {
+            c.reference(site, &format!("spec.endpoints[{i}].site"), "site", &site_names);
+        }
+    }
+
     // Scenarios.
     c.unique(
         "scenario",

@@ -298,7 +298,11 @@ mod tests {
     #[test]
     fn long_keys_use_the_explicit_form() {
         let key = "k".repeat(1100);
-        for value in [json!({ key.clone(): 1 }), json!([{ "a": 1, key.clone(): {"x": [1, 2]} }]), json!({ key.clone(): [1] })] {
+        for value in [
+            json!({ key.clone(): 1 }),
+            json!([{ "a": 1, key.clone(): {"x": [1, 2]} }]),
+            json!({ key.clone(): [1] }),
+        ] {
             let text = emit(&value);
             let (docs, diags) = parse(&text, FileId(0), &Limits::default());
             assert!(diags.is_empty(), "{diags:?}");

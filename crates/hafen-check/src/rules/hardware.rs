@@ -1,76 +1,49 @@
-//! Hardware rules.
+//! Hardware rules: memory integrity, remote hands, and machines too small for their job.
 
-use crate::{Ctx, RuleFn};
-use hafen_diag::{CodeInfo, Diagnostic, Severity};
+use crate::platform::{Alloc, NodeGroup, allocatable, workload_capacity};
+use crate::{Ctx, facts};
+use hafen_catalog::ProviderInfo;
+use hafen_diag::Diagnostic;
+use hafen_spec::quantity::{format_bytes, format_cpu};
 
-/// HW001: large memory without ECC.
-pub(crate) const HW001: RuleFn = RuleFn {
-    info: CodeInfo {
-        code: "HW001",
-        severity: Severity::Error,
-        summary: "server type with 256 GB of memory or more and no ECC",
-    },
-    run: hw001,
-};
+/// The path of a group's server type.
+fn server_type_path(g: &NodeGroup<'_>) -> String {
+    format!("{}.serverType", g.path)
+}
+
+rule!(HW001, Error, "server type with 256 GB of memory or more and no ECC", hw001);
 
 fn hw001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
-    let loaded = ctx.loaded;
-    let spec = &loaded.platform.spec;
-    for (i, cluster) in spec.clusters.iter().enumerate() {
-        let mut uses: Vec<(String, &str, String)> = Vec::new();
-        if let Some(site) = cluster.control_plane_sites().first() {
-            uses.push((
-                format!("spec.clusters[{i}].controlPlane.serverType"),
-                site,
-                "control plane".into(),
-            ));
-        }
-        for (j, pool) in cluster.node_pools.iter().enumerate() {
-            uses.push((
-                format!("spec.clusters[{i}].nodePools[{j}].serverType"),
-                cluster.pool_site(pool),
-                format!("node pool `{}`", pool.name),
-            ));
-        }
-        for (path, site, what) in uses {
-            let name = if path.ends_with("controlPlane.serverType") {
-                &cluster.control_plane.server_type
-            } else {
-                let j: usize = path
-                    .split("nodePools[")
-                    .nth(1)
-                    .and_then(|r| r.split(']').next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                &cluster.node_pools[j].server_type
-            };
-            let Some(provider) = spec.site_provider(site) else { continue };
-            let Some(info) = loaded.catalog.provider(&provider.type_) else { continue };
-            let Some(server) = info.server_type(name) else { continue };
-            if server.memory_gib >= 256.0 && !server.ecc {
-                out.push(
-                    Diagnostic::error(
-                        "HW001",
-                        format!(
-                            "{what} of cluster `{}` uses `{name}` with {} GiB of memory and no ECC",
-                            cluster.name, server.memory_gib
-                        ),
-                    )
-                    .with_span(loaded.spans.nearest(&path))
-                    .with_path(&path)
-                    .with_span_label("non-ECC memory at this size")
-                    .with_help(format!(
-                        "choose a server type with ECC memory at {} (e.g. one of: {})",
-                        info.display_name,
-                        ecc_alternatives(info, server.memory_gib)
-                    )),
-                );
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let mut seen: Vec<String> = Vec::new();
+        for g in ctx.node_groups(i) {
+            let Some(server) = g.server else { continue };
+            if server.memory_gib < 256.0 || server.ecc || seen.contains(&g.path) {
+                continue;
             }
+            seen.push(g.path.clone());
+            let Some(info) = ctx.site_info(g.site) else { continue };
+            out.push(
+                ctx.finding(
+                    "HW001",
+                    &server_type_path(&g),
+                    format!(
+                        "{} of cluster `{}` uses `{}` with {} GiB of memory and no ECC",
+                        g.label, cluster.name, g.server_type, server.memory_gib
+                    ),
+                )
+                .with_span_label("non-ECC memory at this size")
+                .with_help(format!(
+                    "choose a server type with ECC memory at {} (e.g. one of: {})",
+                    info.display_name,
+                    ecc_alternatives(info, server.memory_gib)
+                )),
+            );
         }
     }
 }
 
-fn ecc_alternatives(info: &hafen_catalog::ProviderInfo, memory: f64) -> String {
+fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
     let mut names: Vec<&str> = info
         .server_types
         .iter()
@@ -79,4 +52,239 @@ fn ecc_alternatives(info: &hafen_catalog::ProviderInfo, memory: f64) -> String {
         .collect();
     names.truncate(4);
     if names.is_empty() { "none in the catalogue; declare one".into() } else { names.join(", ") }
+}
+
+/// Requested CPU and memory of every replica on a cluster.
+pub(super) fn requested(ctx: &Ctx<'_>, cluster: &str) -> (u64, u64) {
+    ctx.demands(cluster).iter().fold((0, 0), |(c, m), d| {
+        (
+            c.saturating_add(d.cpu.saturating_mul(u64::from(d.replicas))),
+            m.saturating_add(d.memory.saturating_mul(u64::from(d.replicas))),
+        )
+    })
+}
+
+/// Allocatable of the replacement servers a site declares.
+pub(super) fn replacement(ctx: &Ctx<'_>, site: &str) -> (u64, u64) {
+    let Some(s) = ctx.site(site) else { return (0, 0) };
+    s.replacement_capacity.iter().fold((0, 0), |(c, m), r| match ctx.server(site, &r.server_type) {
+        Some(server) => {
+            let (ac, am) = allocatable(server);
+            (
+                c.saturating_add(ac.saturating_mul(u64::from(r.count))),
+                m.saturating_add(am.saturating_mul(u64::from(r.count))),
+            )
+        }
+        None => (c, m),
+    })
+}
+
+/// The largest node at a site without remote power-on, what is left without it, and what
+/// the cluster requests.
+pub(super) struct NoSpare<'a> {
+    pub(super) group: NodeGroup<'a>,
+    pub(super) left: Alloc,
+    pub(super) want: Alloc,
+}
+
+/// For clusters with workload nodes at a site without remote power-on: the site, the
+/// largest node there, and what is left after losing it, when that is below the requests.
+pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<NoSpare<'a>> {
+    let cluster = ctx.spec().clusters.get(index)?;
+    let groups = ctx.node_groups(index);
+    if groups.iter().any(|g| g.workloads && g.server.is_none()) {
+        return None;
+    }
+    let (want_cpu, want_mem) = requested(ctx, &cluster.name);
+    if want_cpu == 0 && want_mem == 0 {
+        return None;
+    }
+    let total = workload_capacity(&groups).total();
+    for g in groups.iter().filter(|g| g.workloads && g.count > 0 && !ctx.remote_power_on(g.site)) {
+        let largest = groups
+            .iter()
+            .filter(|x| x.workloads && x.site == g.site && x.count > 0)
+            .filter_map(|x| x.server.map(|s| (x, allocatable(s))))
+            .max_by_key(|(_, (c, m))| (*m, *c))?;
+        let (spare_cpu, spare_mem) = replacement(ctx, g.site);
+        let left = (
+            total.0.saturating_sub(largest.1.0).saturating_add(spare_cpu),
+            total.1.saturating_sub(largest.1.1).saturating_add(spare_mem),
+        );
+        if left.0 < want_cpu || left.1 < want_mem {
+            return Some(NoSpare { group: largest.0.clone(), left, want: (want_cpu, want_mem) });
+        }
+    }
+    None
+}
+
+rule!(HW002, Error, "no spare node where a dead server waits for provider staff", hw002);
+
+fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        if !ctx.production(cluster) {
+            continue;
+        }
+        let groups = ctx.node_groups(i);
+        let workload_nodes: u64 =
+            groups.iter().filter(|g| g.workloads).map(|g| u64::from(g.count)).sum();
+        let ingress = |g: &NodeGroup<'_>| g.roles.contains(&hafen_spec::NodeRole::Ingress);
+        let single = groups
+            .iter()
+            .filter(|g| g.count == 1 && !ctx.remote_power_on(g.site))
+            .find(|g| (g.workloads && workload_nodes == 1) || ingress(g));
+        if let Some(g) = single {
+            let what = if g.workloads && workload_nodes == 1 {
+                "the only node that runs workloads"
+            } else {
+                "the only ingress node"
+            };
+            out.push(
+                ctx.finding(
+                    "HW002",
+                    &format!("{}.count", g.path),
+                    format!(
+                        "{} of cluster `{}` is {what}, at site `{}` where a dead server stays off until provider staff switch it on",
+                        g.label, cluster.name, g.site
+                    ),
+                )
+                .with_span_label("no remote power-on, no spare")
+                .with_help(format!(
+                    "use `count: 2` or more `{}`, so a dead server does not stop the cluster while the support ticket is open",
+                    g.server_type
+                )),
+            );
+            continue;
+        }
+        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else { continue };
+        let pool =
+            group.pool.map_or_else(|| "the control plane".into(), |p| format!("node pool `{p}`"));
+        out.push(
+            ctx.finding(
+                "HW002",
+                &format!("{}.count", group.path),
+                format!(
+                    "cluster `{}` has no spare node at site `{}`, where a dead server stays off until provider staff switch it on: losing one `{}` leaves {} CPU and {} allocatable for {} CPU and {} of requests",
+                    cluster.name,
+                    group.site,
+                    group.server_type,
+                    format_cpu(left.0),
+                    format_bytes(left.1),
+                    format_cpu(want.0),
+                    format_bytes(want.1)
+                ),
+            )
+            .with_span_label("no remote power-on, no N+1")
+            .with_help(format!(
+                "add one `{}` to {pool} (count {}), so the workloads of a dead node fit on the rest while the ticket is open; set `remotePowerOn: true` on the site only if its data centre really has it",
+                group.server_type,
+                group.count + 1
+            )),
+        );
+    }
+}
+
+rule!(HW003, Warning, "control-plane or storage nodes without ECC memory", hw003);
+
+fn hw003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let groups = ctx.node_groups(i);
+        let replicated = matches!(
+            ctx.storage_driver(cluster),
+            Some(hafen_spec::StorageDriver::Longhorn | hafen_spec::StorageDriver::Piraeus)
+        );
+        let storage: Vec<String> = if replicated {
+            super::topology::storage_groups(&groups).iter().map(|g| g.path.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for g in &groups {
+            let Some(server) = g.server else { continue };
+            // HW001 already reports large non-ECC machines as errors.
+            if server.ecc || server.memory_gib >= 256.0 || seen.contains(&g.path) {
+                continue;
+            }
+            let role = if g.is_control_plane() {
+                "etcd (the cluster's whole state)"
+            } else if storage.contains(&g.path) {
+                "replicas of persistent volumes"
+            } else {
+                continue;
+            };
+            seen.push(g.path.clone());
+            out.push(
+                ctx.finding(
+                    "HW003",
+                    &server_type_path(g),
+                    format!(
+                        "{} of cluster `{}` keeps {role} on `{}`, which has no ECC memory",
+                        g.label, cluster.name, g.server_type
+                    ),
+                )
+                .with_span_label("bit flips corrupt state silently")
+                .with_help(ctx.site_info(g.site).map_or_else(
+                    || "use a server type with ECC memory".into(),
+                    |info| {
+                        format!(
+                            "use a server type with ECC memory (e.g. one of: {})",
+                            ecc_alternatives(info, server.memory_gib)
+                        )
+                    },
+                )),
+            );
+        }
+    }
+}
+
+rule!(
+    HW004,
+    Error,
+    "control-plane server type below the minimum for a Kubernetes control plane",
+    hw004
+);
+
+fn hw004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let min = &facts::get().control_plane;
+    if min.min_cores == 0 {
+        return;
+    }
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(g) = ctx.node_groups(i).into_iter().find(NodeGroup::is_control_plane) else {
+            continue;
+        };
+        let Some(server) = g.server else { continue };
+        if server.cores >= min.min_cores && server.memory_gib >= min.min_memory_gib {
+            continue;
+        }
+        let suggestion = ctx
+            .site_info(g.site)
+            .and_then(|info| {
+                info.server_types
+                    .iter()
+                    .filter(|s| {
+                        s.cores >= min.min_cores && s.memory_gib >= min.min_memory_gib.max(4.0)
+                    })
+                    .filter(|s| s.availability.as_ref().is_none_or(|a| a.orderable))
+                    .filter(|s| s.arch == server.arch)
+                    .min_by(|a, b| a.price.monthly_eur.total_cmp(&b.price.monthly_eur))
+            })
+            .map(|s| format!(" (e.g. `{}`: {} cores, {} GiB)", s.name, s.cores, s.memory_gib))
+            .unwrap_or_default();
+        out.push(
+            ctx.finding(
+                "HW004",
+                &format!("spec.clusters[{i}].controlPlane.serverType"),
+                format!(
+                    "control plane of cluster `{}` runs on `{}` ({} cores, {} GiB), below the {} cores and {} GiB a control-plane machine needs",
+                    cluster.name, g.server_type, server.cores, server.memory_gib, min.min_cores, min.min_memory_gib
+                ),
+            )
+            .with_span_label("etcd and the API server starve here")
+            .with_help(format!(
+                "use a server type with at least {} cores and 4 GiB{suggestion}",
+                min.min_cores
+            )),
+        );
+    }
 }

@@ -1,10 +1,12 @@
-//! Network rules: MTU arithmetic and address plans.
+//! Network rules: MTU arithmetic, address plans, underlay facts, mesh and ingress routing.
 
+use crate::facts;
 use crate::{Ctx, RuleFn};
+use hafen_catalog::Category;
 use hafen_diag::{CodeInfo, Diagnostic, Severity};
 use hafen_spec::mtu;
 use hafen_spec::net::Cidr;
-use hafen_spec::{Mtu, PlatformSpec};
+use hafen_spec::{Encryption, IngressController, Mtu, PlatformSpec, Routing};
 
 /// NET001: the pod MTU does not fit the underlay.
 pub(crate) const NET001: RuleFn = RuleFn {
@@ -127,6 +129,8 @@ fn must_be_disjoint(spec: &PlatformSpec, a: &Range, b: &Range) -> bool {
             // A cluster's node range may sit inside the site's network; pods and services not.
             true
         }
+        // Clusters may share one provider network: their node ranges coincide by design.
+        (Some(_), Some(_)) if a.path.ends_with("nodeCIDR") && b.path.ends_with("nodeCIDR") => false,
         (Some(x), Some(y)) => {
             let meshed = |k: usize| {
                 spec.clusters[k].network.mesh.as_ref().map(|m| m.name.clone().unwrap_or_default())
@@ -175,6 +179,383 @@ fn net002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 .with_label(spans.nearest(&a.path), format!("{} {}", a.what, a.cidr))
                 .with_help(format!("move {} to a range disjoint from {}{why}", b.what, a.cidr)),
             );
+        }
+    }
+}
+
+rule!(NET003, Error, "two clusters of one Cluster Mesh share a cluster id", net003);
+
+fn net003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let platform = &ctx.loaded.platform.metadata.name;
+    let mut seen: Vec<(String, u32, usize)> = Vec::new();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let Some(mesh) = &cluster.network.mesh else { continue };
+        let name = mesh.name.clone().unwrap_or_else(|| platform.clone());
+        if let Some((_, _, first)) = seen.iter().find(|(n, id, _)| *n == name && *id == mesh.id) {
+            let other = &spec.clusters[*first];
+            let used: Vec<u32> =
+                seen.iter().filter(|(n, _, _)| *n == name).map(|(_, id, _)| *id).collect();
+            let free = (1..=255).find(|id| !used.contains(id) && *id != mesh.id).unwrap_or(255);
+            let d = ctx
+                .finding(
+                    "NET003",
+                    &format!("spec.clusters[{i}].network.mesh.id"),
+                    format!(
+                        "clusters `{}` and `{}` both use cluster id {} in mesh `{name}`",
+                        other.name, cluster.name, mesh.id
+                    ),
+                )
+                .with_span_label("duplicate cluster id")
+                .with_help(format!(
+                    "give cluster `{}` a free id, e.g. `mesh: {{id: {free}}}`; Cilium derives security identities and pod routes from the id, so a duplicate mixes up both clusters' endpoints",
+                    cluster.name
+                ));
+            out.push(ctx.label(
+                d,
+                &format!("spec.clusters[{first}].network.mesh.id"),
+                format!("cluster `{}` has id {}", other.name, mesh.id),
+            ));
+        } else {
+            seen.push((name, mesh.id, i));
+        }
+    }
+}
+
+rule!(NET004, Error, "underlay MTU declared above what the provider's network carries", net004);
+
+fn net004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, site) in ctx.spec().sites.iter().enumerate() {
+        let Some(info) = ctx.site_info(&site.name) else { continue };
+        let net = &site.network;
+        if let (Some(vswitch), Some(max)) =
+            (&net.vswitch, info.limits.as_ref().and_then(|l| l.vswitch_mtu))
+            && vswitch.mtu > max
+        {
+            let d = ctx
+                .finding(
+                    "NET004",
+                    &format!("spec.sites[{i}].network.vswitch.mtu"),
+                    format!(
+                        "site `{}` declares vSwitch VLAN {} with MTU {}, but a {} vSwitch carries {max}",
+                        site.name, vswitch.vlan, vswitch.mtu, info.display_name
+                    ),
+                )
+                .with_span_label(format!("{} bytes more than the VLAN carries", vswitch.mtu - max))
+                .with_help(format!(
+                    "set `mtu: {max}`; pod MTUs computed from a larger value lose every packet above {max} bytes"
+                ));
+            out.push(d);
+        }
+        let Some(limit) = info.limits.as_ref().and_then(|l| l.private_network_mtu) else {
+            continue;
+        };
+        if net.private_network.is_none() || net.vswitch.is_some() {
+            continue;
+        }
+        match net.underlay_mtu {
+            Some(mtu) if mtu > limit => {
+                out.push(
+                    ctx.finding(
+                        "NET004",
+                        &format!("spec.sites[{i}].network.underlayMTU"),
+                        format!(
+                            "site `{}` declares underlay MTU {mtu}, but a {} private network carries {limit}",
+                            site.name, info.display_name
+                        ),
+                    )
+                    .with_span_label(format!("{} bytes too large", mtu - limit))
+                    .with_help(format!("set `underlayMTU: {limit}`")),
+                );
+            }
+            None => {
+                out.push(
+                    ctx.finding(
+                        "NET004",
+                        &format!("spec.sites[{i}].network.privateNetwork"),
+                        format!(
+                            "site `{}` uses a {} private network (MTU {limit}) but declares no `underlayMTU`, so pod MTUs are computed from Ethernet's 1500",
+                            site.name, info.display_name
+                        ),
+                    )
+                    .with_span_label(format!("carries {limit}, not 1500"))
+                    .with_help(format!("add `underlayMTU: {limit}` to the site's `network`")),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+rule!(NET005, Error, "vSwitch VLAN id outside the provider's range", net005);
+
+fn net005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, site) in ctx.spec().sites.iter().enumerate() {
+        let Some(vswitch) = &site.network.vswitch else { continue };
+        let Some(info) = ctx.site_info(&site.name) else { continue };
+        let Some(limits) = &info.limits else { continue };
+        let (Some(min), Some(max)) = (limits.vswitch_vlan_min, limits.vswitch_vlan_max) else {
+            continue;
+        };
+        if (min..=max).contains(&vswitch.vlan) {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "NET005",
+                &format!("spec.sites[{i}].network.vswitch.vlan"),
+                format!(
+                    "site `{}` uses VLAN {} for its vSwitch, but {} vSwitches take VLAN ids {min} to {max}",
+                    site.name, vswitch.vlan, info.display_name
+                ),
+            )
+            .with_span_label("the provider rejects this id")
+            .with_help(format!("use the id of the vSwitch as created in the provider's console, between {min} and {max} (e.g. `vlan: {min}`)")),
+        );
+    }
+}
+
+rule!(NET006, Error, "bare-metal VLAN without the real name of the physical interface", net006);
+
+fn net006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, site) in ctx.spec().sites.iter().enumerate() {
+        let dedicated =
+            ctx.site_info(&site.name).is_some_and(|i| i.category == Category::Dedicated);
+        let net = &site.network;
+        match (&net.vswitch, &net.interface) {
+            (Some(vswitch), None) => out.push(
+                ctx.finding(
+                    "NET006",
+                    &format!("spec.sites[{i}].network.vswitch"),
+                    format!(
+                        "site `{}` has vSwitch VLAN {} but no `interface`: the VLAN must be attached to the server's physical interface by its real name",
+                        site.name, vswitch.vlan
+                    ),
+                )
+                .with_span_label("no interface to attach the VLAN to")
+                .with_help("add `interface: <name>` with the predictable name the installed system shows (e.g. `enp7s0`, `enp0s31f6`); a patch on a wrong name leaves the VLAN down or, without `dhcp: true`, takes the public IP away"),
+            ),
+            (_, Some(name)) if dedicated && is_legacy_name(name) => out.push(
+                ctx.finding(
+                    "NET006",
+                    &format!("spec.sites[{i}].network.interface"),
+                    format!(
+                        "site `{}` names the bare-metal interface `{name}`, a kernel name that predictable interface naming replaces",
+                        site.name
+                    ),
+                )
+                .with_span_label("not the name Talos and systemd give this NIC")
+                .with_help("use the predictable name shown by `talosctl get links` or the rescue system's `ip link` (e.g. `enp7s0`); a network patch for `eth0` matches nothing and the server can lose its public IP"),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn is_legacy_name(name: &str) -> bool {
+    name.strip_prefix("eth").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+rule!(NET007, Error, "node range outside every private network of the cluster's sites", net007);
+
+fn net007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(text) = &cluster.network.node_cidr else { continue };
+        let Ok(nodes) = Cidr::parse(text) else { continue };
+        let mut networks: Vec<(Cidr, String)> = Vec::new();
+        for site_name in cluster.sites() {
+            let Some(site) = ctx.site(site_name) else { continue };
+            if let Some(p) = &site.network.private_network
+                && let Ok(c) = Cidr::parse(&p.subnet)
+            {
+                networks.push((c, format!("private network {c} of site `{}`", site.name)));
+            }
+            if let Some(v) = &site.network.vswitch
+                && let Ok(c) = Cidr::parse(&v.subnet)
+            {
+                networks.push((c, format!("vSwitch subnet {c} of site `{}`", site.name)));
+            }
+        }
+        if networks.is_empty() || networks.iter().any(|(c, _)| c.overlaps(&nodes)) {
+            continue;
+        }
+        let names: Vec<&str> = networks.iter().map(|(_, n)| n.as_str()).collect();
+        out.push(
+            ctx.finding(
+                "NET007",
+                &format!("spec.clusters[{i}].network.nodeCIDR"),
+                format!(
+                    "node range {nodes} of cluster `{}` lies outside the {}",
+                    cluster.name,
+                    names.join(" and the ")
+                ),
+            )
+            .with_span_label("no site network routes these addresses")
+            .with_help(format!(
+                "set `nodeCIDR` to the network the nodes are attached to, e.g. `{}`",
+                networks[0].0
+            )),
+        );
+    }
+}
+
+rule!(NET008, Error, "pod range too small to give every node its block", net008);
+
+fn net008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let mask = facts::get().nodes.pod_cidr_mask_size;
+    if mask == 0 {
+        return;
+    }
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Ok(pods) = Cidr::parse(&cluster.network.pod_cidr) else { continue };
+        if !pods.addr.is_ipv4() {
+            continue;
+        }
+        let nodes: u64 = ctx.node_groups(i).iter().map(|g| u64::from(g.count)).sum();
+        let blocks: u64 = if pods.prefix > mask { 0 } else { 1u64 << (mask - pods.prefix) };
+        if nodes == 0 || blocks >= nodes {
+            continue;
+        }
+        // Room for the nodes twice over, so scaling up does not hit the wall again.
+        let mut prefix = mask;
+        while prefix > 8 && (1u64 << (mask - prefix)) < nodes * 2 {
+            prefix -= 1;
+        }
+        out.push(
+            ctx.finding(
+                "NET008",
+                &format!("spec.clusters[{i}].network.podCIDR"),
+                format!(
+                    "pod range {pods} of cluster `{}` holds {blocks} per-node /{mask} block(s), but the cluster has {nodes} nodes",
+                    cluster.name
+                ),
+            )
+            .with_span_label(format!("{} node(s) would get no pod addresses", nodes - blocks))
+            .with_help(format!(
+                "use a /{prefix} or larger pod range (e.g. `{}/{prefix}`); each node takes a /{mask}",
+                pods.addr
+            )),
+        );
+    }
+}
+
+rule!(NET009, Error, "native routing between sites that share no private network", net009);
+
+/// The first pair of a cluster's sites without a private path, if any.
+pub(super) fn public_site_pair<'a>(
+    ctx: &Ctx<'_>,
+    cluster: &'a hafen_spec::Cluster,
+) -> Option<(&'a str, &'a str)> {
+    let sites = cluster.sites();
+    for (k, a) in sites.iter().enumerate() {
+        for b in &sites[k + 1..] {
+            if !ctx.private_reachable(a, b) {
+                return Some((a, b));
+            }
+        }
+    }
+    None
+}
+
+/// True when NET009 reports this cluster.
+pub(super) fn net009_applies(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> bool {
+    cluster.network.routing == Routing::Native
+        && cluster.network.encryption == Encryption::None
+        && public_site_pair(ctx, cluster).is_some()
+}
+
+fn net009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        if !net009_applies(ctx, cluster) {
+            continue;
+        }
+        let Some((a, b)) = public_site_pair(ctx, cluster) else { continue };
+        out.push(
+            ctx.finding(
+                "NET009",
+                &format!("spec.clusters[{i}].network.routing"),
+                format!(
+                    "cluster `{}` routes pod addresses natively between sites `{a}` and `{b}`, which are joined only over the public internet",
+                    cluster.name
+                ),
+            )
+            .with_span_label("the internet does not route pod ranges")
+            .with_help(format!("set `encryption: wireguard` (pod traffic then travels inside WireGuard between node addresses), or `routing: tunnel`, or join the sites privately and declare it: `links: [{{sites: [{a}, {b}], private: true}}]`")),
+        );
+    }
+}
+
+rule!(NET010, Error, "two apps claim the same host name on one cluster", net010);
+
+fn net010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for cluster in &ctx.spec().clusters {
+        let mut seen: Vec<(&str, String, String)> = Vec::new();
+        for (i, tenant) in ctx.tenants_on(&cluster.name) {
+            for (j, app) in tenant.apps.iter().enumerate() {
+                for (k, domain) in app.domains.iter().enumerate() {
+                    let path = format!("spec.tenants[{i}].apps[{j}].domains[{k}]");
+                    let who = format!("app `{}` of tenant `{}`", app.name, tenant.name);
+                    if let Some((_, first_who, first_path)) =
+                        seen.iter().find(|(d, _, _)| *d == domain.as_str())
+                    {
+                        let d = ctx
+                            .finding(
+                                "NET010",
+                                &path,
+                                format!(
+                                    "{who} and {first_who} both route `{domain}` on cluster `{}`",
+                                    cluster.name
+                                ),
+                            )
+                            .with_span_label("claimed twice")
+                            .with_help(format!("give one of them another host name; the ingress controller picks one route for `{domain}` and the other app silently gets no traffic"));
+                        out.push(ctx.label(d, first_path, format!("{first_who} claims it here")));
+                    } else {
+                        seen.push((domain, who, path));
+                    }
+                }
+            }
+        }
+    }
+}
+
+rule!(
+    NET011,
+    Error,
+    "app with public host names on a cluster without an ingress controller",
+    net011
+);
+
+fn net011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (c, cluster) in ctx.spec().clusters.iter().enumerate() {
+        if cluster.ingress != IngressController::None {
+            continue;
+        }
+        for (i, tenant) in ctx.tenants_on(&cluster.name) {
+            for (j, app) in tenant.apps.iter().enumerate() {
+                if app.domains.is_empty() {
+                    continue;
+                }
+                let d = ctx
+                    .finding(
+                        "NET011",
+                        &format!("spec.tenants[{i}].apps[{j}].domains"),
+                        format!(
+                            "app `{}` of tenant `{}` routes {} on cluster `{}`, which has `ingress: none`",
+                            app.name,
+                            tenant.name,
+                            app.domains.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", "),
+                            cluster.name
+                        ),
+                    )
+                    .with_span_label("nothing serves these host names")
+                    .with_help(format!("set `ingress: traefik` on cluster `{}`, or remove the domains", cluster.name));
+                out.push(ctx.label(
+                    d,
+                    &format!("spec.clusters[{c}].ingress"),
+                    "no ingress controller",
+                ));
+            }
         }
     }
 }

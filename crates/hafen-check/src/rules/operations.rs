@@ -1,0 +1,398 @@
+//! Operations rules: the people, the backups that must actually restore, the runbook that
+//! must describe today's platform, and the plumbing that serves domains.
+
+use crate::platform::url_host;
+use crate::{Ctx, facts};
+use hafen_diag::Diagnostic;
+use hafen_spec::{DnsProvider, MetricsStack};
+
+rule!(OPS001, Warning, "on-call rotation below three people", ops001);
+
+fn ops001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let n = ctx.spec().team.on_call;
+    if n >= 3 {
+        return;
+    }
+    let share = match n {
+        0 => "nobody answers the pager".to_owned(),
+        1 => "one person is on call every night of the year".to_owned(),
+        _ => "they alternate every other week and cover each other's holidays and sick days"
+            .to_owned(),
+    };
+    out.push(
+        ctx.finding(
+            "OPS001",
+            "spec.team.onCall",
+            format!("the on-call rotation has {n} {}: {share}", if n == 1 { "person" } else { "people" }),
+        )
+        .with_span_label("not sustainable")
+        .with_help("three people is the minimum for a rotation that survives holidays and sick days; until then, buy support or keep the platform on a managed service"),
+    );
+}
+
+rule!(OPS002, Error, "production data without backups", ops002);
+
+fn ops002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        if cluster.backups.is_some() || !ctx.production(cluster) {
+            continue;
+        }
+        let stateful: Vec<String> = ctx
+            .demands(&cluster.name)
+            .iter()
+            .filter(|d| d.storage > 0)
+            .map(|d| format!("{} (tenant `{}`)", d.label, d.tenant.name))
+            .collect();
+        if stateful.is_empty() {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS002",
+                &format!("spec.clusters[{i}].name"),
+                format!(
+                    "production cluster `{}` keeps data of {} but has no `backups`",
+                    cluster.name,
+                    stateful.join(", ")
+                ),
+            )
+            .with_span_label("replicas are not backups")
+            .with_help("add `backups: {target: s3://<bucket>/<prefix>, endpoint: <object storage in another site>, site: <that site>}`; replication copies deletions and corruption too"),
+        );
+    }
+}
+
+/// Where a cluster's backups physically land, as a finding text, when that is inside the
+/// failure domain of the data.
+fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<(String, String)> {
+    let backups = cluster.backups.as_ref()?;
+    let sites = cluster.sites();
+    if let Some(site) = &backups.site
+        && sites.contains(&site.as_str())
+    {
+        let provider = ctx
+            .site_provider(site)
+            .map_or_else(String::new, |p| format!(" (provider `{}`)", p.name));
+        return Some((
+            "site".into(),
+            format!("site `{site}`{provider}, where the cluster itself runs"),
+        ));
+    }
+    let host = backups.endpoint.as_deref().and_then(url_host);
+    if let Some(found) = host.as_deref().and_then(|h| endpoint_in_domain(ctx, &sites, h)) {
+        return Some(found);
+    }
+    // Only the provider is named: the same provider account as the cluster's, and no other
+    // place given, is one account closure or provider incident away from losing both.
+    let provider = backups.provider.as_deref()?;
+    if backups.site.is_some() || host.as_deref().is_some_and(|h| location_of(h).is_some()) {
+        return None;
+    }
+    let shared = sites.iter().find(|s| ctx.site(s).is_some_and(|x| x.provider == provider))?;
+    Some((
+        "provider".into(),
+        format!(
+            "provider `{provider}`, the same provider account the cluster runs on at site `{shared}`, and name no other site"
+        ),
+    ))
+}
+
+/// The location an object-storage host names, with the company that runs it.
+fn location_of(host: &str) -> Option<(String, &'static str)> {
+    for store in &facts::get().object_storage {
+        let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
+        let Some(label) = prefix.strip_suffix('.') else { continue };
+        if store.location_label {
+            let location = label.rsplit('.').next().unwrap_or(label).to_owned();
+            return Some((location, store.company.as_str()));
+        }
+    }
+    None
+}
+
+fn endpoint_in_domain(ctx: &Ctx<'_>, sites: &[&str], host: &str) -> Option<(String, String)> {
+    if host.ends_with(".svc") || host.ends_with(".cluster.local") || host == "localhost" {
+        return Some((
+            "endpoint".into(),
+            format!("`{host}`, a service inside the cluster it protects"),
+        ));
+    }
+    let (location, company) = location_of(host)?;
+    for site in sites {
+        let same_company = ctx.site_info(site).is_some_and(|i| i.company.name == company);
+        let same_location = ctx.site(site).is_some_and(|s| s.location == location);
+        if same_company && same_location {
+            return Some((
+                "endpoint".into(),
+                format!(
+                    "`{host}`, {company}'s object storage in `{location}`, the location of site `{site}` where the cluster runs"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+rule!(OPS003, Error, "backup target in the same failure domain as the data", ops003);
+
+fn ops003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let Some((field, where_)) = same_failure_domain(ctx, cluster) else { continue };
+        let other = spec
+            .sites
+            .iter()
+            .find(|s| !cluster.sites().contains(&s.name.as_str()))
+            .map(|s| format!(" (e.g. `site: {}`)", s.name))
+            .unwrap_or_default();
+        out.push(
+            ctx.finding(
+                "OPS003",
+                &format!("spec.clusters[{i}].backups.{field}"),
+                format!("backups of cluster `{}` go to {where_}", cluster.name),
+            )
+            .with_span_label("the incident that destroys the data destroys the backup")
+            .with_help(format!(
+                "send backups to object storage at another site, ideally another provider{other}; a fire, a flood, a lost account or a capacity incident must not take both"
+            )),
+        );
+    }
+}
+
+rule!(OPS004, Warning, "backups never restore-tested, or not for too long", ops004);
+
+fn ops004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let max = spec.operations.as_ref().and_then(|o| o.restore_test_max_age_days).unwrap_or(90);
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let Some(backups) = &cluster.backups else { continue };
+        if !ctx.production(cluster) {
+            continue;
+        }
+        match (&backups.last_restore_test, ctx.options.as_of.as_deref()) {
+            (None, _) => out.push(
+                ctx.finding(
+                    "OPS004",
+                    &format!("spec.clusters[{i}].backups"),
+                    format!("backups of cluster `{}` have never been restore-tested", cluster.name),
+                )
+                .with_span_label("no `lastRestoreTest`")
+                .with_help("restore into a scratch cluster or namespace, verify the data, then record the date as `lastRestoreTest: YYYY-MM-DD`; a backup that was never restored is a hope, not a backup"),
+            ),
+            (Some(date), Some(as_of)) => {
+                let Some(age) = hafen_catalog::days_between(date, as_of) else { continue };
+                if age <= i64::from(max) {
+                    continue;
+                }
+                out.push(
+                    ctx.finding(
+                        "OPS004",
+                        &format!("spec.clusters[{i}].backups.lastRestoreTest"),
+                        format!(
+                            "the last restore test of cluster `{}` was on {date}, {age} days before {as_of}, beyond the {max} days allowed",
+                            cluster.name
+                        ),
+                    )
+                    .with_span_label(format!("{} days overdue", age - i64::from(max)))
+                    .with_help("run a restore test now and record its date; set `operations.restoreTestMaxAgeDays` if your policy differs"),
+                );
+            }
+            (Some(_), None) => {}
+        }
+    }
+}
+
+rule!(OPS005, Warning, "runbook older than the last topology change", ops005);
+
+fn ops005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(ops) = &ctx.spec().operations else { return };
+    let Some(changed) = &ops.last_topology_change else { return };
+    match &ops.runbook_reviewed {
+        None => out.push(
+            ctx.finding(
+                "OPS005",
+                "spec.operations.lastTopologyChange",
+                format!("the topology changed on {changed}, and the runbook has no review date"),
+            )
+            .with_span_label("runbook never reviewed")
+            .with_help(format!("review the runbook against the current platform and record `runbookReviewed: {changed}` or later")),
+        ),
+        Some(reviewed) => {
+            let Some(gap) = hafen_catalog::days_between(reviewed, changed) else { return };
+            if gap <= 0 {
+                return;
+            }
+            let d = ctx
+                .finding(
+                    "OPS005",
+                    "spec.operations.runbookReviewed",
+                    format!(
+                        "the runbook was last reviewed on {reviewed}, {gap} days before the topology changed on {changed}: it describes a platform that no longer exists"
+                    ),
+                )
+                .with_span_label("stale runbook")
+                .with_help("walk the runbook against the current spec (`hafen render` writes one that is always current), then update `runbookReviewed`");
+            out.push(ctx.label(d, "spec.operations.lastTopologyChange", "topology changed here"));
+        }
+    }
+}
+
+rule!(OPS006, Warning, "production cluster without metrics", ops006);
+
+fn ops006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        if cluster.monitoring.metrics != MetricsStack::None || !ctx.production(cluster) {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS006",
+                &format!("spec.clusters[{i}].monitoring.metrics"),
+                format!("production cluster `{}` collects no metrics: nobody is alerted before users notice", cluster.name),
+            )
+            .with_span_label("no metrics, no alerts")
+            .with_help("use `metrics: victoria-metrics` (the default) or `prometheus`"),
+        );
+    }
+}
+
+rule!(
+    OPS007,
+    Warning,
+    "production cluster issues certificates from a staging ACME directory",
+    ops007
+);
+
+fn ops007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(url) = cluster.certificates.as_ref().and_then(|c| c.acme_server.as_deref()) else {
+            continue;
+        };
+        if !ctx.production(cluster) || !url.to_ascii_lowercase().contains("staging") {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS007",
+                &format!("spec.clusters[{i}].certificates.acmeServer"),
+                format!("production cluster `{}` takes certificates from the staging directory `{url}`, which browsers do not trust", cluster.name),
+            )
+            .with_span_label("untrusted certificates")
+            .with_help("remove `acmeServer` for the production Let's Encrypt directory, or use your production ACME CA"),
+        );
+    }
+}
+
+rule!(OPS008, Warning, "app host name outside the DNS zone the cluster manages", ops008);
+
+fn ops008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for cluster in &ctx.spec().clusters {
+        let Some(dns) = &cluster.dns else { continue };
+        let zone = dns.zone.trim_end_matches('.').to_ascii_lowercase();
+        for (i, tenant) in ctx.tenants_on(&cluster.name) {
+            for (j, app) in tenant.apps.iter().enumerate() {
+                for (k, domain) in app.domains.iter().enumerate() {
+                    let host = domain.trim_start_matches("*.").to_ascii_lowercase();
+                    if host == zone || host.ends_with(&format!(".{zone}")) {
+                        continue;
+                    }
+                    out.push(
+                        ctx.finding(
+                            "OPS008",
+                            &format!("spec.tenants[{i}].apps[{j}].domains[{k}]"),
+                            format!(
+                                "app `{}` of tenant `{}` serves `{domain}` on cluster `{}`, whose DNS automation manages zone `{}` only",
+                                app.name, tenant.name, cluster.name, dns.zone
+                            ),
+                        )
+                        .with_span_label("no record will be created")
+                        .with_help(format!("use a name under `{}`, or create the record for `{domain}` by hand and say so in a suppression", dns.zone)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+rule!(OPS009, Error, "DNS automation without the server or credential it needs", ops009);
+
+fn ops009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(dns) = &cluster.dns else { continue };
+        let needs_server = matches!(dns.provider, DnsProvider::Rfc2136 | DnsProvider::Pdns);
+        let mut missing = Vec::new();
+        if needs_server && dns.server.is_none() {
+            missing.push(if dns.provider == DnsProvider::Rfc2136 {
+                "`server` (the authoritative name server)"
+            } else {
+                "`server` (the PowerDNS API URL)"
+            });
+        }
+        if dns.secret_ref.is_none() {
+            missing.push(if dns.provider == DnsProvider::Rfc2136 {
+                "`secretRef` (the TSIG key)"
+            } else {
+                "`secretRef` (the API token)"
+            });
+        }
+        if missing.is_empty() {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS009",
+                &format!("spec.clusters[{i}].dns"),
+                format!(
+                    "DNS automation of cluster `{}` for zone `{}` lacks {}: ExternalDNS cannot create any record",
+                    cluster.name,
+                    dns.zone,
+                    missing.join(" and ")
+                ),
+            )
+            .with_span_label("records will never appear")
+            .with_help(format!("add {}", missing.join(" and "))),
+        );
+    }
+}
+
+rule!(
+    OPS010,
+    Warning,
+    "machine health checks may replace more machines than a provider shortage allows",
+    ops010
+);
+
+fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
+        let Some(text) = &cluster.max_unhealthy else { continue };
+        if !ctx.production(cluster) {
+            continue;
+        }
+        let nodes: u64 = ctx.node_groups(i).iter().map(|g| u64::from(g.count)).sum();
+        let share = match text.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().ok(),
+            None => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|_| nodes > 0)
+                .map(|n| n * 100.0 / nodes as f64),
+        };
+        let Some(share) = share else { continue };
+        if share <= 40.0 {
+            continue;
+        }
+        out.push(
+            ctx.finding(
+                "OPS010",
+                &format!("spec.clusters[{i}].maxUnhealthy"),
+                format!(
+                    "cluster `{}` lets machine health checks remediate up to {text} of its machines at once ({share:.0} %): when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
+                    cluster.name
+                ),
+            )
+            .with_span_label("no brake on remediation storms")
+            .with_help("set `maxUnhealthy: 33%` so a mass failure stops remediation and waits for a person; under a shortage each deleted machine becomes a permanently missing node"),
+        );
+    }
+}

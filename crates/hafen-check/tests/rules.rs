@@ -1,0 +1,192 @@
+//! The fixture runner: every rule has `tests/rules/<CODE>/fail.yaml`, a full platform that
+//! triggers it, and `pass.yaml`, a near miss that must not. A fixture may declare other codes
+//! it also triggers with a `# expect: CODE, CODE` comment line; anything else firing fails the
+//! test, so fixtures stay minimal and near misses prove the rule stays quiet on healthy specs.
+//! `expected.txt` holds the human output of the failing fixture; `HAFEN_BLESS=1` rewrites it.
+
+use hafen_catalog::Catalog;
+use hafen_diag::{Diagnostic, Sources};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const AS_OF: &str = "2026-11-22";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn fixtures() -> PathBuf {
+    root().join("tests").join("rules")
+}
+
+/// Loads and checks one fixture; returns the loader and rule findings and the human text.
+fn run(path: &Path) -> (Vec<Diagnostic>, Vec<Diagnostic>, String) {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path
+        .strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+        .replace('\\', "/")
+        .replace("../", "");
+    let mut sources = Sources::new();
+    let (catalog, catalog_diags) = Catalog::builtin(&mut sources);
+    assert!(catalog_diags.is_empty(), "built-in catalogue is broken");
+    let (loaded, loader) =
+        hafen_spec::load_str(name.trim_start_matches('/'), &text, &mut sources, &catalog);
+    let Some(loaded) = loaded else {
+        panic!(
+            "{} does not load:\n{}",
+            path.display(),
+            hafen_diag::human::render(&loader, &sources, false)
+        );
+    };
+    let options = hafen_check::Options { as_of: Some(AS_OF.into()) };
+    let found = hafen_check::check(&loaded, &options);
+    let mut all = loader.clone();
+    all.extend(found.iter().cloned());
+    hafen_diag::sort(&mut all);
+    let human = hafen_diag::human::render(&all, &sources, false);
+    (loader, found, human)
+}
+
+/// Codes a fixture declares besides the one under test.
+fn expected_extra(path: &Path) -> BTreeSet<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# expect:"))
+        .flat_map(|l| l.split(',').map(|c| c.trim().to_owned()))
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn active_codes(found: &[Diagnostic]) -> BTreeSet<String> {
+    found.iter().filter(|d| d.suppressed.is_none()).map(|d| d.code.to_owned()).collect()
+}
+
+#[test]
+fn every_rule_has_docs_and_fixtures_and_every_fixture_names_a_rule() {
+    let rules = hafen_check::rules();
+    let mut problems = Vec::new();
+    for rule in &rules {
+        if hafen_check::explain(rule.code).is_none() {
+            problems.push(format!("{}: no docs/rules/{}.md registered", rule.code, rule.code));
+        }
+        for file in ["fail.yaml", "pass.yaml"] {
+            if !fixtures().join(rule.code).join(file).exists() {
+                problems.push(format!("{}: missing tests/rules/{}/{file}", rule.code, rule.code));
+            }
+        }
+    }
+    for entry in fs::read_dir(fixtures()).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !rules.iter().any(|r| r.code == name) {
+            problems.push(format!("tests/rules/{name} names no rule"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_shared_base_is_clean() {
+    let (loader, found, human) = run(&fixtures().join("base.yaml"));
+    assert!(loader.is_empty() && active_codes(&found).is_empty(), "{human}");
+}
+
+/// The fixture files of a rule whose names start with `prefix` (`fail.yaml`, `fail-…yaml`).
+fn variants(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.ends_with(".yaml")
+                && (name == format!("{prefix}.yaml") || name.starts_with(&format!("{prefix}-")))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn failing_fixtures_trigger_their_rule_and_near_misses_do_not() {
+    let bless = std::env::var_os("HAFEN_BLESS").is_some();
+    let mut problems = Vec::new();
+    let mut counted = 0;
+    for rule in hafen_check::rules() {
+        let dir = fixtures().join(rule.code);
+        for fail in variants(&dir, "fail") {
+            counted += 1;
+            let shown = fail.strip_prefix(fixtures()).unwrap_or(&fail).display().to_string();
+            let (loader, found, human) = run(&fail);
+            if loader.iter().any(Diagnostic::is_error) {
+                problems.push(format!("{shown} has loader errors:\n{human}"));
+            }
+            let mut want = expected_extra(&fail);
+            want.insert(rule.code.to_owned());
+            let got = active_codes(&found);
+            if got != want {
+                problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
+            }
+            if let Some(d) = found.iter().find(|d| d.code == rule.code) {
+                if d.severity != rule.severity {
+                    problems.push(format!(
+                        "{shown}: reported as {} but the default is {}",
+                        d.severity, rule.severity
+                    ));
+                }
+                if d.span.is_none() || d.help.is_none() || d.path.is_none() {
+                    problems
+                        .push(format!("{shown}: the finding lacks a span, a path or a help line"));
+                }
+                if d.message.contains('\x1b') || d.message.ends_with('.') {
+                    problems.push(format!(
+                        "{shown}: messages are plain text without a trailing period"
+                    ));
+                }
+            }
+            let stem =
+                fail.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let golden = dir.join(stem.replacen("fail", "expected", 1) + ".txt");
+            if bless {
+                fs::write(&golden, &human).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+            } else if let Ok(expected) = fs::read_to_string(&golden)
+                && expected != human
+            {
+                problems.push(format!(
+                    "{shown}: output differs from {} (HAFEN_BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{human}",
+                    golden.display()
+                ));
+            }
+        }
+        for pass in variants(&dir, "pass") {
+            counted += 1;
+            let shown = pass.strip_prefix(fixtures()).unwrap_or(&pass).display().to_string();
+            let (loader, found, human) = run(&pass);
+            if loader.iter().any(Diagnostic::is_error) {
+                problems.push(format!("{shown} has loader errors:\n{human}"));
+            }
+            let want = expected_extra(&pass);
+            let got = active_codes(&found);
+            if got.contains(rule.code) || got != want {
+                problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
+            }
+        }
+    }
+    assert!(counted >= 2 * hafen_check::rules().len(), "only {counted} fixtures ran");
+    assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    for code in ["NET002", "TOP002", "CAP011", "SOV001"] {
+        let path = fixtures().join(code).join("fail.yaml");
+        let (_, _, a) = run(&path);
+        let (_, _, b) = run(&path);
+        assert_eq!(a, b, "{code}");
+    }
+}

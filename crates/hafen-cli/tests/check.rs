@@ -1,0 +1,225 @@
+//! `hafen check` and `hafen explain` as CI uses them: SARIF and JSON output with regions,
+//! `--deny`/`--allow`, and in-spec suppressions with their mandatory reason, end to end
+//! through the binary.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn hafen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hafen"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run hafen")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn fixture(code: &str, file: &str) -> String {
+    format!("tests/rules/{code}/{file}")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn check(args: &[&str]) -> Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--as-of", "2026-11-22"]);
+    hafen(&all)
+}
+
+/// Writes a variant of a fixture into a temporary file and returns its path.
+fn variant(name: &str, code: &str, append: &str) -> PathBuf {
+    let text = fs::read_to_string(root().join(fixture(code, "fail.yaml"))).expect("fixture");
+    let dir = std::env::temp_dir().join(format!("hafen-check-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.yaml"));
+    fs::write(&path, format!("{text}{append}")).expect("write variant");
+    path
+}
+
+#[test]
+fn sarif_places_each_finding_on_its_line() {
+    let out = check(&[&fixture("NET001", "fail.yaml"), "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("SARIF is JSON");
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|r| r["id"] == "NET001"
+        && r["help"]["text"].as_str().is_some_and(|t| t.starts_with("# NET001"))));
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "NET001");
+    assert_eq!(result["level"], "error");
+    let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+    assert_eq!(rules[index]["id"], "NET001");
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "tests/rules/NET001/fail.yaml");
+    // The `mtu: 1450` of cluster prod-nbg.
+    let text = fs::read_to_string(root().join(fixture("NET001", "fail.yaml"))).unwrap();
+    let line = text.lines().position(|l| l.contains("mtu: 1450")).unwrap() + 1;
+    assert_eq!(location["region"]["startLine"], line as u64);
+    assert!(location["region"]["startColumn"].as_u64().unwrap() > 1);
+    for artifact in run["artifacts"].as_array().unwrap() {
+        let uri = artifact["location"]["uri"].as_str().unwrap();
+        assert!(!uri.contains('<') && !uri.contains(' '), "{uri} is not a URI reference");
+    }
+}
+
+#[test]
+fn json_lists_findings_with_positions_and_summary() {
+    let out = check(&[&fixture("TOP002", "fail.yaml"), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["summary"]["errors"], 1);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "TOP002");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["path"], "spec.clusters[0].controlPlane.sites");
+    assert!(d["line"].as_u64().unwrap() > 1);
+    assert!(d["help"].as_str().unwrap().contains("1+1+1"));
+}
+
+#[test]
+fn deny_raises_warnings_and_allow_silences_errors() {
+    let warn = fixture("OPS001", "fail.yaml");
+    let out = check(&[&warn]);
+    assert_eq!(out.status.code(), Some(0), "warnings alone pass: {}", stdout(&out));
+    assert!(stdout(&out).contains("warning[OPS001]"));
+
+    let out = check(&[&warn, "--deny", "OPS001"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("error[OPS001]"), "{}", stdout(&out));
+
+    let out = check(&[&warn, "--deny", "warnings"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = check(&[&warn, "--deny", "NET001"]);
+    assert_eq!(out.status.code(), Some(0), "denying another code changes nothing");
+
+    let err = fixture("NET001", "fail.yaml");
+    let out = check(&[&err, "--allow", "NET001"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[NET001] (suppressed)"), "{text}");
+    assert!(text.contains("allowed with --allow"), "{text}");
+    assert!(text.contains("1 suppressed"), "{text}");
+}
+
+#[test]
+fn in_spec_suppressions_need_a_reason_and_match_their_object() {
+    let reason = "Accepted until the vSwitch migration in Q1; tracked in OPS-142.";
+    let ok = variant(
+        "suppressed",
+        "NET001",
+        &format!(
+            "  suppressions:\n    - {{ code: NET001, object: cluster/prod-nbg, reason: \"{reason}\" }}\n"
+        ),
+    );
+    let out = check(&[ok.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(suppressed)") && text.contains(reason), "{text}");
+
+    let out = check(&[ok.to_str().unwrap(), "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let suppression = &doc["runs"][0]["results"][0]["suppressions"][0];
+    assert_eq!(suppression["kind"], "inSource");
+    assert_eq!(suppression["justification"], reason);
+
+    let out = check(&[ok.to_str().unwrap(), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["summary"]["suppressed"], 1);
+    assert_eq!(doc["diagnostics"][0]["suppressed"], reason);
+
+    // Another object: the finding stays.
+    let other = variant(
+        "other-object",
+        "NET001",
+        &format!(
+            "  suppressions:\n    - {{ code: NET001, object: cluster/prod-fsn, reason: \"{reason}\" }}\n"
+        ),
+    );
+    let out = check(&[other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // No reason: the spec does not load.
+    let missing = variant("no-reason", "NET001", "  suppressions:\n    - { code: NET001 }\n");
+    let out = check(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("reason"), "{}", stdout(&out));
+
+    // A token reason is not a reason.
+    let short =
+        variant("short-reason", "NET001", "  suppressions:\n    - { code: NET001, reason: ok }\n");
+    let out = check(&[short.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("needs a reason"), "{}", stdout(&out));
+}
+
+#[test]
+fn app_level_suppression_object() {
+    let reason = "The shop's mail relay allow-lists the whole provider range for now.";
+    let path = variant(
+        "app-object",
+        "EGR001",
+        &format!(
+            "  suppressions:\n    - {{ code: EGR001, object: app/shop/web, reason: \"{reason}\" }}\n"
+        ),
+    );
+    let out = check(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn explain_shows_every_rule() {
+    let out = hafen(&["explain", "--list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = stdout(&out);
+    for code in
+        ["NET001", "EGR001", "TOP002", "HW002", "CAP011", "SEC001", "SOV001", "OPS004", "VER001"]
+    {
+        assert!(list.lines().any(|l| l.starts_with(code)), "{code} missing from --list");
+    }
+    let rules = fs::read_dir(root().join("tests/rules"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert!(list.lines().count() >= rules, "every rule is listed");
+
+    let out = hafen(&["explain", "sov001"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = stdout(&out);
+    assert!(page.starts_with("# SOV001: "), "{page}");
+    assert!(page.contains("## The incident behind it") && page.contains("## Fix"));
+
+    let out = hafen(&["explain", "XYZ999"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn examples_raise_no_unsuppressed_findings() {
+    for entry in fs::read_dir(root().join("examples")).unwrap().flatten() {
+        let spec = entry.path().join("platform.yaml");
+        if !spec.exists() {
+            continue;
+        }
+        let out = check(&[spec.to_str().unwrap(), "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let summary = &doc["summary"];
+        assert_eq!(
+            (summary["errors"].as_u64(), summary["warnings"].as_u64(), summary["infos"].as_u64()),
+            (Some(0), Some(0), Some(0)),
+            "{}: {}",
+            spec.display(),
+            stdout(&out)
+        );
+    }
+}

@@ -1,0 +1,663 @@
+//! The simulation model: nodes with allocatable capacity after the documented reservation and
+//! daemon overhead, workloads (app replicas and Postgres instances) with requests, spread and
+//! disruption budgets, their baseline placement, and the copies of their data.
+//!
+//! Allocatable per node (documented in `data/plan/reservation.yaml` and printed in the report):
+//!
+//! ```text
+//! allocatable = capacity − kubeReserved(tiers) − systemReserved(OS) − evictionHard − Σ daemons
+//! ```
+
+use crate::data::{self, Tier};
+use hafen_catalog::{Category, ServerType};
+use hafen_spec::{
+    Cluster, LoadedPlatform, LogsStack, MetricsStack, NodeRole, Os, Spread, StorageDriver, quantity,
+};
+use std::collections::BTreeMap;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// CPU (millicores), memory (MiB) and pod slots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Res {
+    /// Millicores.
+    pub cpu: u64,
+    /// MiB.
+    pub mem: u64,
+    /// Pods.
+    pub pods: u64,
+}
+
+impl Res {
+    pub(crate) fn fits(&self, need: &Res) -> bool {
+        self.cpu >= need.cpu && self.mem >= need.mem && self.pods >= need.pods
+    }
+    pub(crate) fn sub(&mut self, o: &Res) {
+        self.cpu = self.cpu.saturating_sub(o.cpu);
+        self.mem = self.mem.saturating_sub(o.mem);
+        self.pods = self.pods.saturating_sub(o.pods);
+    }
+    pub(crate) fn add(&mut self, o: &Res) {
+        self.cpu = self.cpu.saturating_add(o.cpu);
+        self.mem = self.mem.saturating_add(o.mem);
+        self.pods = self.pods.saturating_add(o.pods);
+    }
+    pub(crate) fn minus(mut self, o: &Res) -> Res {
+        self.sub(o);
+        self
+    }
+    pub(crate) fn times(&self, n: u64) -> Res {
+        Res {
+            cpu: self.cpu.saturating_mul(n),
+            mem: self.mem.saturating_mul(n),
+            pods: self.pods.saturating_mul(n),
+        }
+    }
+}
+
+/// What a node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// etcd member and API server; no tenant apps.
+    ControlPlane,
+    /// Runs tenant apps.
+    Worker,
+    /// Egress gateway only; no tenant apps.
+    Egress,
+}
+
+/// A node in the model.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// `cluster/pool-i` or `cluster/control-plane-i`.
+    pub name: String,
+    /// Cluster index.
+    pub cluster: usize,
+    /// Pool index; `None` for the control plane.
+    pub pool: Option<usize>,
+    /// Pool name (`control-plane` for the control plane).
+    pub pool_name: String,
+    /// Site index.
+    pub site: usize,
+    /// Provider index.
+    pub provider: usize,
+    /// Server type.
+    pub server_type: String,
+    /// Role.
+    pub kind: NodeKind,
+    /// True for storage-role nodes (replicated storage lives here).
+    pub storage: bool,
+    /// True when the node can take egress gateway duty.
+    pub egress: bool,
+    /// True for control-plane nodes that also run tenant apps (`controlPlane.schedulable`).
+    pub schedulable: bool,
+    /// For pods.
+    pub alloc: Res,
+}
+
+impl Node {
+    /// True when tenant apps may run here.
+    pub fn runs_apps(&self) -> bool {
+        self.kind == NodeKind::Worker || (self.kind == NodeKind::ControlPlane && self.schedulable)
+    }
+}
+
+/// Where a copy of data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyAt {
+    /// On a node's disk (local path, DRBD/Longhorn replica).
+    Node(usize),
+    /// A network volume at a site (survives node loss, not site loss).
+    Site(usize),
+}
+
+/// What a workload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// An app's replicas.
+    App,
+    /// A CloudNativePG cluster's instances.
+    Postgres,
+}
+
+/// Replicas of one app (or one database) in one cluster: an equivalence class for packing.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Cluster index.
+    pub cluster: usize,
+    /// Tenant name.
+    pub tenant: String,
+    /// App name.
+    pub app: String,
+    /// App or database.
+    pub kind: WorkloadKind,
+    /// Replicas (instances).
+    pub replicas: u32,
+    /// Requests of one replica.
+    pub req: Res,
+    /// Spread.
+    pub spread: Spread,
+    /// Minimum available.
+    pub min_available: u32,
+    /// Volumes (name, bytes per replica).
+    pub volumes: Vec<(String, u64)>,
+    /// For Postgres: another cluster holding a replica cluster.
+    pub replica_cluster: Option<usize>,
+}
+
+impl Workload {
+    /// `tenant/app` (databases: `tenant/app-db`).
+    pub fn label(&self) -> String {
+        match self.kind {
+            WorkloadKind::App => format!("{}/{}", self.tenant, self.app),
+            WorkloadKind::Postgres => format!("{}/{}-db", self.tenant, self.app),
+        }
+    }
+}
+
+/// How one server type turns into allocatable capacity.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Allocation {
+    /// Server type.
+    pub server_type: String,
+    /// Role the figures are for.
+    pub role: String,
+    /// Capacity.
+    pub capacity: ResOut,
+    /// kube-reserved.
+    pub kube_reserved: ResOut,
+    /// OS reservation.
+    pub system_reserved: ResOut,
+    /// Eviction threshold.
+    pub eviction: ResOut,
+    /// Σ per-node daemons.
+    pub daemons: ResOut,
+    /// Daemon names.
+    pub daemon_names: Vec<String>,
+    /// Left for pods.
+    pub allocatable: ResOut,
+}
+
+/// Resources as written in the report: millicores, MiB, pods.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResOut {
+    /// Millicores.
+    pub cpu_millis: u64,
+    /// MiB.
+    #[serde(rename = "memoryMiB")]
+    pub memory_mib: u64,
+    /// Pods.
+    pub pods: u64,
+}
+
+impl From<Res> for ResOut {
+    fn from(r: Res) -> ResOut {
+        ResOut { cpu_millis: r.cpu, memory_mib: r.mem, pods: r.pods }
+    }
+}
+
+/// Per cluster facts the simulation needs.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    /// Name.
+    pub name: String,
+    /// Global node range `[start, end)`.
+    pub nodes: std::ops::Range<usize>,
+    /// Workload indices.
+    pub workloads: Vec<usize>,
+    /// Storage driver.
+    pub storage: Option<StorageDriver>,
+    /// Replicas per volume for replicated drivers.
+    pub storage_replicas: u32,
+    /// Site of the backup target.
+    pub backup_site: Option<usize>,
+    /// Provider of the backup target.
+    pub backup_provider: Option<usize>,
+    /// True when backups are configured at all.
+    pub has_backups: bool,
+    /// Backup schedule.
+    pub backup_schedule: Option<String>,
+    /// Egress IPs configured.
+    pub egress_ips: usize,
+    /// Apps that need a stable egress IP.
+    pub stable_ip_apps: Vec<String>,
+    /// Primary site.
+    pub site: usize,
+    /// Server types of workload pools per site (for buffer advice), in spec order.
+    pub worker_types: Vec<(usize, String)>,
+}
+
+/// Everything the scenarios run over.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// Site names.
+    pub sites: Vec<String>,
+    /// Provider of each site.
+    pub site_provider: Vec<usize>,
+    /// Provider names.
+    pub providers: Vec<String>,
+    /// Nodes, grouped by cluster.
+    pub nodes: Vec<Node>,
+    /// Clusters.
+    pub clusters: Vec<ClusterInfo>,
+    /// Workloads.
+    pub workloads: Vec<Workload>,
+    /// Allocation per (cluster, server type, role), for the report.
+    pub allocations: Vec<(usize, Allocation)>,
+    /// Replacement capacity per site: (server type, count, allocatable of a worker of that type).
+    pub replacement: Vec<Vec<(String, u32, Res, f64)>>,
+    /// Monthly price per (site, server type), for buffer costs.
+    pub prices: BTreeMap<(usize, String), f64>,
+    /// Assumptions the model made (for the report).
+    pub notes: Vec<String>,
+}
+
+fn tiered(amount: f64, tiers: &[Tier]) -> f64 {
+    let mut reserved = 0.0;
+    let mut lower = 0.0;
+    for tier in tiers {
+        let upper = tier.upto.unwrap_or(f64::INFINITY);
+        if amount > lower {
+            reserved += (amount.min(upper) - lower) * tier.fraction;
+        }
+        lower = upper;
+        if amount <= upper {
+            break;
+        }
+    }
+    reserved
+}
+
+/// kube-reserved for a machine of `cores` and `mem_gib`: (millicores, MiB).
+pub fn kube_reserved(cores: f64, mem_gib: f64) -> (u64, u64) {
+    let r = data::reservation();
+    let cpu = tiered(cores, &r.kube_reserved.cpu_tiers) * 1000.0;
+    let mem = tiered(mem_gib, &r.kube_reserved.memory_tiers) * 1024.0;
+    (cpu.ceil() as u64, mem.ceil() as u64)
+}
+
+fn as_text<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn daemon_applies(d: &data::Daemon, cluster: &Cluster, category: Option<Category>) -> bool {
+    match &d.when {
+        data::When::Word(w) => w == "always",
+        data::When::Keys(keys) => keys.iter().all(|(k, v)| {
+            // One value or a list of alternatives; `any` matches everything but `none`.
+            let wanted: Vec<String> = match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+                    .collect(),
+                x => vec![x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())],
+            };
+            let have = match k.as_str() {
+                "storage" => cluster.storage.as_ref().map(|s| as_text(s.default)),
+                "metrics" => match cluster.monitoring.metrics {
+                    MetricsStack::None => None,
+                    m => Some(as_text(m)),
+                },
+                "logs" => match cluster.monitoring.logs {
+                    LogsStack::None => None,
+                    l => Some(as_text(l)),
+                },
+                "kubeProxyReplacement" => Some(cluster.network.kube_proxy_replacement.to_string()),
+                "os" => Some(as_text(cluster.os)),
+                "providerCategory" => category.map(as_text),
+                "backups" => Some(cluster.backups.is_some().to_string()),
+                _ => None,
+            };
+            have.is_some_and(|h| wanted.iter().any(|w| w == &h || (w == "any" && h != "none")))
+        }),
+    }
+}
+
+/// Daemons on a node of the given role, with their summed requests. `worker` means "not a
+/// control-plane node", as the renderer's `workers` does.
+fn daemons_for(
+    cluster: &Cluster,
+    category: Option<Category>,
+    storage_node: bool,
+    worker: bool,
+) -> (Res, Vec<String>) {
+    let mut total = Res::default();
+    let mut names = Vec::new();
+    for d in data::daemons() {
+        if !daemon_applies(d, cluster, category) {
+            continue;
+        }
+        let on = match d.nodes.as_str() {
+            "storage" => storage_node,
+            "workers" => worker,
+            _ => true,
+        };
+        if !on {
+            continue;
+        }
+        let cpu = quantity::cpu_millis(&d.cpu).unwrap_or(0);
+        let mem = quantity::bytes(&d.memory).map(|b| (b as f64 / MIB).ceil() as u64).unwrap_or(0);
+        total.add(&Res { cpu, mem, pods: 1 });
+        names.push(d.name.clone());
+    }
+    (total, names)
+}
+
+/// Allocatable of one node and the derivation.
+pub fn allocation(
+    cluster: &Cluster,
+    category: Option<Category>,
+    st: &ServerType,
+    kind: NodeKind,
+    storage_node: bool,
+) -> (Res, Allocation) {
+    let r = data::reservation();
+    let cores = f64::from(st.cores);
+    let capacity = Res {
+        cpu: u64::from(st.cores).saturating_mul(1000),
+        mem: (st.memory_gib.max(0.0) * 1024.0).floor() as u64,
+        pods: r.max_pods.per_node,
+    };
+    let (kcpu, kmem) = kube_reserved(cores, st.memory_gib.max(0.0));
+    let sys = match cluster.os {
+        Os::Talos => &r.system_reserved.talos,
+        Os::K3s => &r.system_reserved.k3s,
+    };
+    let sys_mem = if kind == NodeKind::ControlPlane {
+        sys.control_plane_memory_mib
+    } else {
+        sys.worker_memory_mib
+    };
+    let kube = Res { cpu: kcpu, mem: kmem, pods: 0 };
+    let system = Res { cpu: sys.cpu_millis, mem: sys_mem, pods: 0 };
+    let eviction = Res { cpu: 0, mem: r.eviction_hard.memory_mib, pods: 0 };
+    let (daemons, names) =
+        daemons_for(cluster, category, storage_node, kind != NodeKind::ControlPlane);
+    let alloc = capacity.minus(&kube).minus(&system).minus(&eviction).minus(&daemons);
+    let role = match kind {
+        NodeKind::ControlPlane => "control-plane",
+        NodeKind::Worker if storage_node => "worker+storage",
+        NodeKind::Worker => "worker",
+        NodeKind::Egress => "egress",
+    };
+    (
+        alloc,
+        Allocation {
+            server_type: st.name.clone(),
+            role: role.into(),
+            capacity: capacity.into(),
+            kube_reserved: kube.into(),
+            system_reserved: system.into(),
+            eviction: eviction.into(),
+            daemons: daemons.into(),
+            daemon_names: names,
+            allocatable: alloc.into(),
+        },
+    )
+}
+
+fn mib_of(text: &str) -> u64 {
+    quantity::bytes(text).map(|b| (b as f64 / MIB).ceil() as u64).unwrap_or(0)
+}
+
+/// Builds the model from a loaded platform.
+pub fn build(loaded: &LoadedPlatform) -> World {
+    let spec = &loaded.platform.spec;
+    let catalog = &loaded.catalog;
+    let sites: Vec<String> = spec.sites.iter().map(|s| s.name.clone()).collect();
+    let providers: Vec<String> = spec.providers.iter().map(|p| p.name.clone()).collect();
+    let site_idx = |name: &str| sites.iter().position(|s| s == name);
+    let provider_idx = |name: &str| providers.iter().position(|p| p == name);
+    let site_provider: Vec<usize> =
+        spec.sites.iter().map(|s| provider_idx(&s.provider).unwrap_or(0)).collect();
+    let server_type = |site: usize, name: &str| -> Option<(&ServerType, Option<Category>)> {
+        let provider = spec.providers.get(*site_provider.get(site)?)?;
+        let info = catalog.provider(&provider.type_)?;
+        Some((info.server_type(name)?, Some(info.category)))
+    };
+    let mut notes = Vec::new();
+    let mut nodes = Vec::new();
+    let mut clusters = Vec::new();
+    let mut workloads = Vec::new();
+    let mut allocations: Vec<(usize, Allocation)> = Vec::new();
+    let mut prices = BTreeMap::new();
+    let mut seen_alloc: BTreeMap<(usize, String, String), ()> = BTreeMap::new();
+    for (ci, cluster) in spec.clusters.iter().enumerate() {
+        let start = nodes.len();
+        let has_storage_role =
+            cluster.node_pools.iter().any(|p| p.roles().contains(&NodeRole::Storage));
+        let cp_sites = cluster.control_plane_sites();
+        let mut push_node = |nodes: &mut Vec<Node>,
+                             name: String,
+                             pool: Option<usize>,
+                             pool_name: &str,
+                             site_name: &str,
+                             st_name: &str,
+                             kind: NodeKind,
+                             storage: bool,
+                             egress: bool| {
+            let Some(site) = site_idx(site_name) else { return };
+            let Some((st, category)) = server_type(site, st_name) else {
+                return;
+            };
+            let (alloc, derivation) = allocation(cluster, category, st, kind, storage);
+            let key = (ci, st.name.clone(), derivation.role.clone());
+            if seen_alloc.insert(key, ()).is_none() {
+                allocations.push((ci, derivation));
+            }
+            prices.insert((site, st.name.clone()), st.price.monthly_eur);
+            nodes.push(Node {
+                name,
+                cluster: ci,
+                pool,
+                pool_name: pool_name.to_owned(),
+                site,
+                provider: site_provider.get(site).copied().unwrap_or(0),
+                server_type: st.name.clone(),
+                kind,
+                storage,
+                egress,
+                schedulable: kind == NodeKind::ControlPlane && cluster.control_plane.schedulable,
+                alloc,
+            });
+        };
+        for i in 0..cluster.control_plane.replicas as usize {
+            // Control-plane nodes go round-robin over the listed sites, as the renderer places them.
+            let site = cp_sites.get(i % cp_sites.len().max(1)).copied().unwrap_or(&cluster.site);
+            push_node(
+                &mut nodes,
+                format!("{}/control-plane-{}", cluster.name, i + 1),
+                None,
+                "control-plane",
+                site,
+                &cluster.control_plane.server_type,
+                NodeKind::ControlPlane,
+                // Schedulable control planes of clusters without storage pools hold the
+                // replicated volumes too.
+                cluster.control_plane.schedulable && !has_storage_role,
+                false,
+            );
+        }
+        let mut worker_types = Vec::new();
+        if cluster.control_plane.schedulable {
+            for site in &cp_sites {
+                if let Some(s) = site_idx(site)
+                    && !worker_types.contains(&(s, cluster.control_plane.server_type.clone()))
+                {
+                    worker_types.push((s, cluster.control_plane.server_type.clone()));
+                }
+            }
+        }
+        for (pi, pool) in cluster.node_pools.iter().enumerate() {
+            let roles = pool.roles();
+            // Tenant apps carry no tolerations: a tainted pool is not theirs.
+            let tainted =
+                pool.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"));
+            let works = pool.runs_workloads() && !tainted;
+            let storage = works && (roles.contains(&NodeRole::Storage) || !has_storage_role);
+            let egress = roles.contains(&NodeRole::EgressGateway);
+            let kind = if works { NodeKind::Worker } else { NodeKind::Egress };
+            let site = cluster.pool_site(pool);
+            if works
+                && let Some(s) = site_idx(site)
+                && !worker_types.contains(&(s, pool.server_type.clone()))
+            {
+                worker_types.push((s, pool.server_type.clone()));
+            }
+            for i in 0..pool.count as usize {
+                push_node(
+                    &mut nodes,
+                    format!("{}/{}-{}", cluster.name, pool.name, i + 1),
+                    Some(pi),
+                    &pool.name,
+                    site,
+                    &pool.server_type,
+                    kind,
+                    storage,
+                    egress,
+                );
+            }
+        }
+        let end = nodes.len();
+        let backups = cluster.backups.as_ref();
+        clusters.push(ClusterInfo {
+            name: cluster.name.clone(),
+            nodes: start..end,
+            workloads: Vec::new(),
+            storage: cluster.storage.as_ref().map(|s| s.default),
+            storage_replicas: cluster.storage.as_ref().and_then(|s| s.replicas).unwrap_or(2),
+            backup_site: backups.and_then(|b| b.site.as_deref()).and_then(site_idx),
+            backup_provider: backups.and_then(|b| b.provider.as_deref()).and_then(provider_idx),
+            has_backups: backups.is_some(),
+            backup_schedule: backups.map(|b| b.schedule.clone()),
+            egress_ips: cluster.network.egress.as_ref().map(|e| e.ips.len()).unwrap_or(0),
+            stable_ip_apps: Vec::new(),
+            site: site_idx(&cluster.site).unwrap_or(0),
+            worker_types,
+        });
+    }
+    for tenant in &spec.tenants {
+        for cname in &tenant.clusters {
+            let Some(ci) = spec.clusters.iter().position(|c| &c.name == cname) else { continue };
+            for app in &tenant.apps {
+                let req = Res {
+                    cpu: quantity::cpu_millis(&app.resources.cpu).unwrap_or(0),
+                    mem: mib_of(&app.resources.memory),
+                    pods: 1,
+                };
+                let idx = workloads.len();
+                workloads.push(Workload {
+                    cluster: ci,
+                    tenant: tenant.name.clone(),
+                    app: app.name.clone(),
+                    kind: WorkloadKind::App,
+                    replicas: app.replicas,
+                    req,
+                    spread: app.spread(),
+                    min_available: app.min_available().min(app.replicas),
+                    volumes: app
+                        .volumes
+                        .iter()
+                        .map(|v| (v.name.clone(), quantity::bytes(&v.size).unwrap_or(0)))
+                        .collect(),
+                    replica_cluster: None,
+                });
+                if let Some(c) = clusters.get_mut(ci) {
+                    c.workloads.push(idx);
+                    if app.egress.stable_ip {
+                        c.stable_ip_apps.push(format!("{}/{}", tenant.name, app.name));
+                    }
+                }
+                if let Some(pg) = &app.postgres {
+                    let (cpu, mem) = pg
+                        .resources
+                        .as_ref()
+                        .map(|r| (r.cpu.as_str(), r.memory.as_str()))
+                        .unwrap_or(("500m", "1Gi"));
+                    let idx = workloads.len();
+                    // The replica cluster lives in another cluster: a copy there, not an
+                    // instance to place here.
+                    let replica_cluster = pg
+                        .replica_cluster
+                        .as_deref()
+                        .and_then(|n| spec.clusters.iter().position(|c| c.name == n))
+                        .filter(|&rc| rc != ci);
+                    workloads.push(Workload {
+                        cluster: ci,
+                        tenant: tenant.name.clone(),
+                        app: app.name.clone(),
+                        kind: WorkloadKind::Postgres,
+                        replicas: pg.replicas,
+                        req: Res {
+                            cpu: quantity::cpu_millis(cpu).unwrap_or(500),
+                            mem: mib_of(mem),
+                            pods: 1,
+                        },
+                        // CloudNativePG keeps instances on distinct nodes; it spreads over
+                        // sites only when the app asks for site spread.
+                        spread: if app.spread() == Spread::Site {
+                            Spread::Site
+                        } else {
+                            Spread::Node
+                        },
+                        // A database needs one instance with its data to serve.
+                        min_available: 1.min(pg.replicas),
+                        volumes: vec![("pgdata".into(), quantity::bytes(&pg.size).unwrap_or(0))],
+                        replica_cluster,
+                    });
+                    if let Some(c) = clusters.get_mut(ci) {
+                        c.workloads.push(idx);
+                    }
+                }
+            }
+        }
+    }
+    let mut replacement = vec![Vec::new(); sites.len()];
+    for (si, site) in spec.sites.iter().enumerate() {
+        for r in &site.replacement_capacity {
+            let Some((st, _)) = server_type(si, &r.server_type) else { continue };
+            // Replacement servers join as workers of the first cluster at the site; the
+            // reservation of that cluster's OS applies.
+            let cluster = spec
+                .clusters
+                .iter()
+                .find(|c| c.sites().contains(&site.name.as_str()))
+                .or(spec.clusters.first());
+            let Some(cluster) = cluster else { continue };
+            let category = spec
+                .provider(&site.provider)
+                .and_then(|p| catalog.provider(&p.type_))
+                .map(|i| i.category);
+            let (alloc, _) = allocation(cluster, category, st, NodeKind::Worker, false);
+            prices.insert((si, st.name.clone()), st.price.monthly_eur);
+            if let Some(slot) = replacement.get_mut(si) {
+                slot.push((st.name.clone(), r.count, alloc, st.price.monthly_eur));
+            }
+        }
+    }
+    notes.push(
+        "Replicas are placed like the default scheduler would (least-allocated node first); \
+         apps without `spread: site` prefer their cluster's primary site, so nothing forces a \
+         second site."
+            .into(),
+    );
+    notes.push(
+        "Control-plane and egress-only nodes run no tenant apps; Postgres instances stay on \
+         distinct nodes (CloudNativePG anti-affinity)."
+            .into(),
+    );
+    World {
+        sites,
+        site_provider,
+        providers,
+        nodes,
+        clusters,
+        workloads,
+        allocations,
+        replacement,
+        prices,
+        notes,
+    }
+}
