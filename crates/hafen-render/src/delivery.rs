@@ -30,7 +30,7 @@ fn is_flux(ctx: &Ctx<'_>) -> bool {
 
 fn header(cluster: &Cluster, what: &str) -> String {
     format!(
-        "{what} of cluster `{}`.\nRendered by Hafen from the platform spec; edit the spec, not this file.",
+        "Cluster `{}`: {what}.\nRendered by Hafen from the platform spec; edit the spec, not this file.",
         cluster.name
     )
 }
@@ -313,7 +313,9 @@ pub(crate) fn render_platform(
         }
         let files = configs
             .iter()
-            .map(|(f, docs)| (f.clone(), header(cluster, "Platform configuration"), docs.clone()))
+            .map(|(f, docs)| {
+                (f.clone(), header(cluster, &config_header(ctx, cluster, f)), docs.clone())
+            })
             .collect();
         write_folder(ctx, &format!("{base}/{folder}"), files);
     }
@@ -451,6 +453,30 @@ pub(crate) fn render_platform(
         ctx.out.kustomization(&format!("clusters/{c}"), resources);
     } else {
         argo_cluster(ctx, cluster, platform, has_secrets, has_storage_configs, has_configs);
+    }
+}
+
+/// What a configuration file holds and why, for its header comment.
+fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
+    match file {
+        "egress-gateway.yaml" => {
+            let ips = cluster.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
+            let pool = crate::platform::egress_pool(cluster).map(|p| p.name.clone()).unwrap_or_default();
+            format!(
+                "Egress gateway: every tenant namespace leaves through {ips} on the nodes of pool `{pool}`;\nplatform namespaces keep their node's own address. `egressGateway` repeats the first gateway\nonly because the CRD requires the field; Cilium uses the `egressGateways` list"
+            )
+        }
+        "metallb.yaml" => "MetalLB address pool and layer-2 announcement for LoadBalancer services".to_owned(),
+        "cluster-issuer.yaml" => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress".to_owned(),
+        "backups.yaml" => {
+            let target = cluster.backups.as_ref().map(|b| b.target.clone()).unwrap_or_default();
+            format!("Velero backup location ({target}) and schedule; metrics and logs are not backed up")
+        }
+        "storage.yaml" => "Piraeus/LINSTOR: storage pool on the second NVMe disk of the storage nodes (DRBD comes\nwith Talos), and the replicated default StorageClass".to_owned(),
+        _ => {
+            let _ = ctx;
+            "Platform configuration".to_owned()
+        }
     }
 }
 
