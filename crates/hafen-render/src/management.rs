@@ -460,6 +460,16 @@ fn cluster_api(
         ));
     }
 
+    if cluster.network.routing == hafen_spec::Routing::Native
+        && !crate::components::has_cloud(ctx.spec, cluster)
+        && !crate::platform::shared_layer2(ctx, cluster)
+    {
+        ctx.open_items.push(format!(
+            "`{}` routes pods natively, but its bare-metal servers share no layer 2 (no vSwitch): nodes cannot reach each other's pod ranges. Add a vSwitch to the site, or use `routing: tunnel`.",
+            cluster.name
+        ));
+    }
+
     // Node pools.
     for pool in &cluster.node_pools {
         let site = cluster.pool_site(pool).to_owned();

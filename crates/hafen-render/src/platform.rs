@@ -583,6 +583,16 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
     p
 }
 
+/// True when every node of the cluster shares one layer 2 segment (a vSwitch VLAN, or the
+/// operator's own LAN), so nodes can route pod ranges to each other directly.
+pub(crate) fn shared_layer2(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
+    cluster.sites().iter().all(|s| match site_kind(ctx.spec, s) {
+        SiteKind::HetznerCloud => false,
+        SiteKind::HetznerDedicated => ctx.spec.site(s).is_some_and(|x| x.network.vswitch.is_some()),
+        SiteKind::Other => true,
+    })
+}
+
 fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     let net = &cluster.network;
     let mtu = hafen_spec::mtu::pod_mtu(ctx.spec, cluster);
@@ -594,7 +604,7 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             v.insert("ipv4NativeRoutingCIDR".into(), json!(net.pod_cidr));
             // On a shared layer 2 (a vSwitch VLAN) nodes route pod ranges to each other
             // directly; in a Hetzner Cloud network the cloud controller programs the routes.
-            v.insert("autoDirectNodeRoutes".into(), json!(!has_cloud(ctx.spec, cluster)));
+            v.insert("autoDirectNodeRoutes".into(), json!(shared_layer2(ctx, cluster)));
         }
         Routing::Tunnel => {
             v.insert("routingMode".into(), json!("tunnel"));
