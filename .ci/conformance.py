@@ -145,8 +145,21 @@ def kustomize(kubectl: Path, folder: Path) -> list:
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
+def talos_minor(version: str) -> tuple:
+    parts = (version or "").lstrip("v").split(".")
+    try:
+        return (int(parts[0]), int(parts[1]))
+    except (ValueError, IndexError):
+        return (0, 0)
+
+
 def talos_patches(repo: Path) -> list:
-    """Talos machine-config patches inside TalosControlPlane / TalosConfigTemplate objects."""
+    """Talos machine-config patches inside TalosControlPlane / TalosConfigTemplate objects.
+
+    Each patch string may hold several documents (the v1alpha1 config and, from Talos v1.12,
+    documents such as TimeSyncConfig). Patches for Talos before v1.12 use the classic layout
+    (machine.time, machine.registries, machine.network) that the v1.13 schema no longer has;
+    they are skipped with a note rather than judged by the wrong schema."""
     patches = []
     for path in repo.rglob("*.yaml"):
         for doc in yaml.safe_load_all(path.read_text()):
@@ -159,8 +172,13 @@ def talos_patches(repo: Path) -> list:
             if doc.get("kind") == "TalosConfigTemplate":
                 configs.append(((spec.get("template") or {}).get("spec")) or {})
             for config in configs:
+                if talos_minor(config.get("talosVersion")) < (1, 12):
+                    print(f"note {path.name}: Talos {config.get('talosVersion')} patches use the classic layout; not checked against the v1.13 schema", flush=True)
+                    continue
                 for patch in config.get("strategicPatches") or []:
-                    patches.append((path, yaml.safe_load(patch)))
+                    for part in yaml.safe_load_all(patch):
+                        if part:
+                            patches.append((path, part))
     return patches
 
 

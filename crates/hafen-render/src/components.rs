@@ -69,13 +69,18 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// True when this daemon runs on a node of `pool`, or on a control-plane node for `None`.
-    pub fn runs_on(&self, pool: Option<&NodePool>) -> bool {
+    /// True when this daemon runs on a node of `pool` of `cluster`, or on one of its
+    /// control-plane nodes for `None` (workers' daemons run there too when the control plane
+    /// is schedulable).
+    pub fn runs_on(&self, cluster: &Cluster, pool: Option<&NodePool>) -> bool {
         match (self.nodes, pool) {
             (DaemonNodes::All, _) => true,
-            (DaemonNodes::Workers, pool) => pool.is_some(),
+            (DaemonNodes::Workers, Some(_)) => true,
+            (DaemonNodes::Workers, None) => cluster.control_plane.schedulable,
             (DaemonNodes::Storage, Some(pool)) => pool.roles().contains(&NodeRole::Storage),
-            (DaemonNodes::Storage, None) => false,
+            (DaemonNodes::Storage, None) => {
+                cluster.control_plane.schedulable && cluster.node_pools.is_empty()
+            }
         }
     }
 }
@@ -508,9 +513,8 @@ pub(crate) fn names_for(spec: &PlatformSpec, cluster: &Cluster) -> Vec<&'static 
 pub fn management_components(loaded: &LoadedPlatform) -> Vec<Component> {
     let spec = &loaded.platform.spec;
     let mut names = vec!["cluster-api", "cabpt", "cacppt"];
-    if spec.clusters.iter().any(|c| {
-        c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other)
-    }) {
+    if spec.clusters.iter().any(|c| c.sites().iter().any(|s| site_kind(spec, s) != SiteKind::Other))
+    {
         names.push("caph");
     }
     names.push(delivery(spec));
@@ -553,7 +557,8 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
         let mut c = base.clone();
         c.mirror = cluster.registry_mirror.clone();
         if c.name == "talos" {
-            c.version = cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
+            c.version =
+                cluster.os_version.clone().unwrap_or_else(|| defaults.talos_version.clone());
         }
         if c.name == "k3s" {
             c.version = crate::k3s::k3s_version(cluster);
@@ -611,13 +616,17 @@ pub fn components(loaded: &LoadedPlatform, cluster: &Cluster) -> Vec<Component> 
     out
 }
 
-/// Sum of the daemon requests on one node of `pool` (`None`: a control-plane node), as
-/// (millicores, bytes).
-pub fn daemon_overhead(components: &[Component], pool: Option<&NodePool>) -> (u64, u64) {
+/// Sum of the daemon requests on one node of `pool` of `cluster` (`None`: a control-plane
+/// node), as (millicores, bytes). `components` is what [`components`] returned for the cluster.
+pub fn daemon_overhead(
+    components: &[Component],
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+) -> (u64, u64) {
     components
         .iter()
         .flat_map(|c| &c.daemons)
-        .filter(|d| d.runs_on(pool))
+        .filter(|d| d.runs_on(cluster, pool))
         .fold((0, 0), |(cpu, mem), d| (cpu + d.cpu_millis, mem + d.memory_bytes))
 }
 
@@ -649,7 +658,10 @@ mod tests {
     fn a_broken_data_file_is_an_error_not_a_panic() {
         assert!(parse("components: [").is_err());
         assert!(parse("apiVersion: x\nkind: y\n").is_err());
-        let bad_cpu = DATA.replace("cpu: 100m, memory: 256Mi, nodes: all", "cpu: lots, memory: 256Mi, nodes: all");
+        let bad_cpu = DATA.replace(
+            "cpu: 100m, memory: 256Mi, nodes: all",
+            "cpu: lots, memory: 256Mi, nodes: all",
+        );
         assert!(parse(&bad_cpu).is_err());
     }
 
@@ -660,7 +672,10 @@ mod tests {
         assert_eq!(host_of("ns1.example.eu"), "ns1.example.eu");
         assert_eq!(host_of("https://[2001:db8::1]:8443/"), "[2001:db8::1]");
         let ops = &data().operators;
-        assert_eq!(operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()), Some(Some("DE")));
+        assert_eq!(
+            operator_of(ops, "fsn1.your-objectstorage.com").map(|o| o.country.as_deref()),
+            Some(Some("DE"))
+        );
         assert!(operator_of(ops, "metallb.github.io").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "acme-v02.api.letsencrypt.org").is_some_and(|o| o.us_parent));
         assert!(operator_of(ops, "registry.example.eu").is_none());
@@ -678,12 +693,25 @@ mod tests {
             serde_json::json!({"name": "w", "serverType": "ax102", "count": 3}),
         )
         .expect("pool");
+        let mut cluster: Cluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "site": "s", "kubernetes": "1.34.5",
+            "controlPlane": {"replicas": 3, "serverType": "ax42"},
+            "network": {"podCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"},
+        }))
+        .expect("cluster");
         let all = [cilium.clone(), piraeus.clone()];
-        let (cp_cpu, _) = daemon_overhead(&all, None);
-        let (storage_cpu, _) = daemon_overhead(&all, Some(&storage_pool));
-        let (plain_cpu, _) = daemon_overhead(&all, Some(&plain_pool));
+        let (cp_cpu, _) = daemon_overhead(&all, &cluster, None);
+        let (storage_cpu, _) = daemon_overhead(&all, &cluster, Some(&storage_pool));
+        let (plain_cpu, _) = daemon_overhead(&all, &cluster, Some(&plain_pool));
         assert_eq!(cp_cpu, 125, "control plane runs only cilium's daemons");
         assert_eq!(storage_cpu, 125 + 140);
         assert_eq!(plain_cpu, 125 + 40);
+        cluster.control_plane.schedulable = true;
+        let (cp_cpu, _) = daemon_overhead(&all, &cluster, None);
+        assert_eq!(
+            cp_cpu,
+            125 + 40 + 100,
+            "a schedulable control plane without pools also stores data"
+        );
     }
 }

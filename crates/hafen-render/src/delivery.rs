@@ -29,11 +29,14 @@ fn is_flux(ctx: &Ctx<'_>) -> bool {
 }
 
 fn header(cluster: &Cluster, what: &str) -> String {
-    format!("{what} of cluster `{}`.\nRendered by Hafen from the platform spec; edit the spec, not this file.", cluster.name)
+    format!(
+        "Cluster `{}`: {what}.\nRendered by Hafen from the platform spec; edit the spec, not this file.",
+        cluster.name
+    )
 }
 
 /// The Git URL as the delivery engines accept it, or an error.
-fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
+pub(crate) fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
     let url = ctx.spec.gitops.repo.clone();
     if url.starts_with("ssh://") || url.starts_with("https://") || url.starts_with("http://") {
         return Some(url);
@@ -88,10 +91,16 @@ fn flux_kustomization(
     spec.insert("prune".into(), json!(true));
     spec.insert("wait".into(), json!(wait));
     if !depends_on.is_empty() {
-        spec.insert("dependsOn".into(), Value::Array(depends_on.iter().map(|d| json!({ "name": d })).collect()));
+        spec.insert(
+            "dependsOn".into(),
+            Value::Array(depends_on.iter().map(|d| json!({ "name": d })).collect()),
+        );
     }
     if sops {
-        spec.insert("decryption".into(), json!({ "provider": "sops", "secretRef": { "name": "sops-age" } }));
+        spec.insert(
+            "decryption".into(),
+            json!({ "provider": "sops", "secretRef": { "name": "sops-age" } }),
+        );
     }
     json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
@@ -212,7 +221,12 @@ fn write_folder(ctx: &mut Ctx<'_>, dir: &str, files: Vec<(String, String, Vec<Va
     ctx.out.kustomization(dir, resources);
 }
 
-fn sops_readme(cluster: &Cluster, folder: &str, expected: &[String], recipient: Option<&str>) -> String {
+fn sops_readme(
+    cluster: &Cluster,
+    folder: &str,
+    expected: &[String],
+    recipient: Option<&str>,
+) -> String {
     let mut text = format!(
         "# Secrets of `{folder}` (cluster `{}`)\n\nThis folder holds SOPS-encrypted Secrets only. Flux decrypts them with the age key in the\n`sops-age` Secret of `flux-system`; the repository never holds a value in plain text.\n\nExpected files:\n\n",
         cluster.name
@@ -230,7 +244,10 @@ fn sops_readme(cluster: &Cluster, folder: &str, expected: &[String], recipient: 
 fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
     let mut out = Vec::new();
     if components::has_cloud(ctx.spec, cluster) {
-        out.push("hcloud.sops.yaml: Secret `hcloud` in `kube-system` (keys `token`, `network`)".to_owned());
+        out.push(
+            "hcloud.sops.yaml: Secret `hcloud` in `kube-system` (keys `token`, `network`)"
+                .to_owned(),
+        );
     }
     if cluster.dns.as_ref().is_some_and(|d| d.secret_ref.is_some()) {
         out.push("external-dns.sops.yaml: Secret `external-dns` in `external-dns`".to_owned());
@@ -242,7 +259,12 @@ fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
 }
 
 /// Renders a cluster's platform folders and its delivery objects.
-pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, platform: &Platform) {
+pub(crate) fn render_platform(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    cluster: &Cluster,
+    platform: &Platform,
+) {
     let c = cluster.name.as_str();
     let labels = ctx.labels(&[]);
     let sops = cluster.secrets.backend == SecretsBackend::Sops;
@@ -260,25 +282,40 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
     // Plain-object folders, the same for both engines.
     let has_secrets = !platform.secrets.is_empty() || sops;
     if sops {
-        let text = sops_readme(cluster, &format!("{base}/secrets"), &sops_expected(ctx, cluster), cluster.secrets.age_recipient.as_deref());
+        let text = sops_readme(
+            cluster,
+            &format!("{base}/secrets"),
+            &sops_expected(ctx, cluster),
+            cluster.secrets.age_recipient.as_deref(),
+        );
         ctx.out.text(format!("{base}/secrets/README.md"), text);
     } else if !platform.secrets.is_empty() {
         let files = platform
             .secrets
             .iter()
-            .map(|(f, docs)| (f.clone(), header(cluster, "Platform secrets (references into OpenBao, no values)"), docs.clone()))
+            .map(|(f, docs)| {
+                (
+                    f.clone(),
+                    header(cluster, "Platform secrets (references into OpenBao, no values)"),
+                    docs.clone(),
+                )
+            })
             .collect();
         write_folder(ctx, &format!("{base}/secrets"), files);
     }
     let has_storage_configs = !platform.storage_configs.is_empty();
     let has_configs = !platform.configs.is_empty();
-    for (folder, configs) in [("storage-config", &platform.storage_configs), ("configs", &platform.configs)] {
+    for (folder, configs) in
+        [("storage-config", &platform.storage_configs), ("configs", &platform.configs)]
+    {
         if configs.is_empty() {
             continue;
         }
         let files = configs
             .iter()
-            .map(|(f, docs)| (f.clone(), header(cluster, "Platform configuration"), docs.clone()))
+            .map(|(f, docs)| {
+                (f.clone(), header(cluster, &config_header(ctx, cluster, f)), docs.clone())
+            })
             .collect();
         write_folder(ctx, &format!("{base}/{folder}"), files);
     }
@@ -292,27 +329,56 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
                 let first = !namespaces.contains(&r.namespace.as_str());
                 namespaces.push(&r.namespace);
                 let head = release_header(ctx, cluster, r);
-                files.push((format!("{}.yaml", r.name), head, flux_release(r, &platform.releases, first, &labels)));
+                files.push((
+                    format!("{}.yaml", r.name),
+                    head,
+                    flux_release(r, &platform.releases, first, &labels),
+                ));
             }
             if !files.is_empty() {
                 write_folder(ctx, &format!("{base}/{}", layer.folder()), files);
             }
         }
-        let Some(url) = repo_url(ctx) else { return };
+        let Some(url) = ctx.repo_url.clone() else { return };
         // Entry point, applied once by hand: the source and the Kustomization of this folder.
         let sync = vec![
             git_repository(ctx, &url, &labels),
-            flux_kustomization(ctx, "cluster", &format!("clusters/{c}"), &[], false, false, &labels),
+            flux_kustomization(
+                ctx,
+                "cluster",
+                &format!("clusters/{c}"),
+                &[],
+                false,
+                false,
+                &labels,
+            ),
         ];
-        ctx.out.yaml(format!("clusters/{c}/flux/sync.yaml"), &header(cluster, "Flux source and entry point"), sync);
+        ctx.out.yaml(
+            format!("clusters/{c}/flux/sync.yaml"),
+            &header(cluster, "Flux source and entry point"),
+            sync,
+        );
         ctx.out.kustomization(&format!("clusters/{c}/flux"), vec!["sync.yaml".into()]);
 
         // The layers, each waiting for the one before: network → storage → (storage
         // configuration) → secret operators → secrets → controllers → configuration.
         let mut chain: Vec<Value> = Vec::new();
         let mut previous: Vec<String> = Vec::new();
-        let mut step = |ctx: &Ctx<'_>, chain: &mut Vec<Value>, previous: &mut Vec<String>, name: &str, folder: &str, sops: bool| {
-            chain.push(flux_kustomization(ctx, name, &format!("{base}/{folder}"), previous, true, sops, &labels));
+        let step = |ctx: &Ctx<'_>,
+                    chain: &mut Vec<Value>,
+                    previous: &mut Vec<String>,
+                    name: &str,
+                    folder: &str,
+                    sops: bool| {
+            chain.push(flux_kustomization(
+                ctx,
+                name,
+                &format!("{base}/{folder}"),
+                previous,
+                true,
+                sops,
+                &labels,
+            ));
             *previous = vec![name.to_owned()];
         };
         for layer in Layer::ALL {
@@ -320,10 +386,24 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
                 step(ctx, &mut chain, &mut previous, "platform-secrets", "secrets", sops);
             }
             if platform.releases.iter().any(|r| r.layer == layer) {
-                step(ctx, &mut chain, &mut previous, &format!("platform-{}", layer.folder()), layer.folder(), false);
+                step(
+                    ctx,
+                    &mut chain,
+                    &mut previous,
+                    &format!("platform-{}", layer.folder()),
+                    layer.folder(),
+                    false,
+                );
             }
             if layer == Layer::Storage && has_storage_configs {
-                step(ctx, &mut chain, &mut previous, "platform-storage-config", "storage-config", false);
+                step(
+                    ctx,
+                    &mut chain,
+                    &mut previous,
+                    "platform-storage-config",
+                    "storage-config",
+                    false,
+                );
             }
         }
         if has_configs {
@@ -331,7 +411,10 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
         }
         ctx.out.yaml(
             format!("clusters/{c}/platform.yaml"),
-            &header(cluster, "Flux Kustomizations of the platform layers, applied in dependency order"),
+            &header(
+                cluster,
+                "Flux Kustomizations of the platform layers, applied in dependency order",
+            ),
             chain,
         );
         let mut tenant_ks = Vec::new();
@@ -370,6 +453,30 @@ pub(crate) fn render_platform(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster
         ctx.out.kustomization(&format!("clusters/{c}"), resources);
     } else {
         argo_cluster(ctx, cluster, platform, has_secrets, has_storage_configs, has_configs);
+    }
+}
+
+/// What a configuration file holds and why, for its header comment.
+fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
+    match file {
+        "egress-gateway.yaml" => {
+            let ips = cluster.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
+            let pool = crate::platform::egress_pool(cluster).map(|p| p.name.clone()).unwrap_or_default();
+            format!(
+                "Egress gateway: every tenant namespace leaves through {ips} on the nodes of pool `{pool}`;\nplatform namespaces keep their node's own address. `egressGateway` repeats the first gateway\nonly because the CRD requires the field; Cilium uses the `egressGateways` list"
+            )
+        }
+        "metallb.yaml" => "MetalLB address pool and layer-2 announcement for LoadBalancer services".to_owned(),
+        "cluster-issuer.yaml" => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress".to_owned(),
+        "backups.yaml" => {
+            let target = cluster.backups.as_ref().map(|b| b.target.clone()).unwrap_or_default();
+            format!("Velero backup location ({target}) and schedule; metrics and logs are not backed up")
+        }
+        "storage.yaml" => "Piraeus/LINSTOR: storage pool on the second NVMe disk of the storage nodes (DRBD comes\nwith Talos), and the replicated default StorageClass".to_owned(),
+        _ => {
+            let _ = ctx;
+            "Platform configuration".to_owned()
+        }
     }
 }
 
@@ -422,13 +529,22 @@ fn sync_policy(namespace_labels: &[(&str, &str)]) -> Value {
     if !namespace_labels.is_empty()
         && let Some(obj) = policy.as_object_mut()
     {
-        let labels: Map<String, Value> = namespace_labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        let labels: Map<String, Value> =
+            namespace_labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
         obj.insert("managedNamespaceMetadata".into(), json!({ "labels": labels }));
     }
     policy
 }
 
-fn argo_app(name: &str, wave: i32, project: &str, source: Value, destination: Value, policy: Value, labels: &Map<String, Value>) -> Value {
+fn argo_app(
+    name: &str,
+    wave: i32,
+    project: &str,
+    source: Value,
+    destination: Value,
+    policy: Value,
+    labels: &Map<String, Value>,
+) -> Value {
     let mut metadata = meta(name, Some(ARGO_NS), labels);
     if let Some(m) = metadata.as_object_mut() {
         m.insert("annotations".into(), json!({ "argocd.argoproj.io/sync-wave": wave.to_string() }));
@@ -450,7 +566,7 @@ fn argo_cluster(
     has_storage_configs: bool,
     has_configs: bool,
 ) {
-    let Some(url) = repo_url(ctx) else { return };
+    let Some(url) = ctx.repo_url.clone() else { return };
     let c = cluster.name.as_str();
     let labels = ctx.labels(&[("hafen.dev/cluster", c)]);
     let branch = ctx.spec.gitops.branch.clone();
@@ -483,7 +599,9 @@ fn argo_cluster(
             &labels,
         ));
     }
-    let folder = |sub: &str| ctx.git_path(&format!("clusters/{c}/platform/{sub}")).trim_start_matches("./").to_owned();
+    let folder = |sub: &str| {
+        ctx.git_path(&format!("clusters/{c}/platform/{sub}")).trim_start_matches("./").to_owned()
+    };
     if has_storage_configs {
         apps.push(argo_app(
             &name(&[c, "platform-storage-config"]),
@@ -524,12 +642,41 @@ fn argo_cluster(
     );
 }
 
+/// The repositories the platform project may deploy from: the platform repository and every
+/// chart repository a component of some cluster uses.
+fn platform_sources(ctx: &Ctx<'_>, url: &str) -> Vec<String> {
+    let mut out = vec![url.to_owned()];
+    for cluster in &ctx.spec.clusters {
+        for c in components::components(ctx.loaded, cluster) {
+            let source = c
+                .chart
+                .as_ref()
+                .map(|ch| ch.repository.clone())
+                .or_else(|| c.git.as_ref().map(|g| g.url.clone()));
+            if let Some(source) = source
+                && !out.contains(&source)
+            {
+                out.push(source);
+            }
+        }
+    }
+    out[1..].sort();
+    out
+}
+
 /// Renders `management/delivery/`: how the management cluster applies `management/`, and with
 /// Argo CD the projects, per-cluster applications and per-tenant application sets.
 pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
-    let Some(url) = repo_url(ctx) else { return };
+    if !crate::management::needs_management(ctx) {
+        return;
+    }
+    let Some(url) = ctx.repo_url.clone() else { return };
     let labels = ctx.labels(&[]);
-    let head = |what: &str| format!("{what} of the management cluster.\nRendered by Hafen from the platform spec; edit the spec, not this file.");
+    let head = |what: &str| {
+        format!(
+            "{what} of the management cluster.\nRendered by Hafen from the platform spec; edit the spec, not this file."
+        )
+    };
     if is_flux(ctx) {
         let docs = vec![
             git_repository(ctx, &url, &labels),
@@ -546,15 +693,18 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
         "metadata": meta("platform", Some(ARGO_NS), &labels),
         "spec": {
             "description": "Platform components of every cluster, and the management cluster itself",
-            "sourceRepos": ["*"],
+            "sourceRepos": platform_sources(ctx, &url),
             "destinations": [{ "name": "*", "namespace": "*" }],
             "clusterResourceWhitelist": [{ "group": "*", "kind": "*" }],
         }
     })];
     let mut sets = Vec::new();
-    for tenant in &ctx.spec.tenants {
+    let mut tenants: Vec<&hafen_spec::Tenant> = ctx.spec.tenants.iter().collect();
+    tenants.sort_by(|a, b| a.name.cmp(&b.name));
+    for tenant in tenants {
         let clusters = tenants::tenant_clusters(ctx.spec, tenant);
-        let destinations: Vec<Value> = clusters.iter().map(|c| json!({ "name": c, "namespace": tenant.name })).collect();
+        let destinations: Vec<Value> =
+            clusters.iter().map(|c| json!({ "name": c, "namespace": tenant.name })).collect();
         projects.push(json!({
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "AppProject",
@@ -602,7 +752,11 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
         sync_policy(&[]),
         &labels,
     );
-    ctx.out.yaml("management/delivery/management.yaml", &head("Argo CD entry point (applies management/, including this file)"), vec![root]);
+    ctx.out.yaml(
+        "management/delivery/management.yaml",
+        &head("Argo CD entry point (applies management/, including this file)"),
+        vec![root],
+    );
     if !sets.is_empty() {
         ctx.out.yaml("management/delivery/tenants.yaml", &head("Argo CD application sets of the tenants, one definition per tenant over its clusters"), sets);
         resources.push("tenants.yaml".into());

@@ -32,11 +32,62 @@ fn version(cluster: &Cluster) -> String {
 }
 
 fn pools(cluster: &Cluster) -> String {
-    let mut parts = vec![format!("control plane {} × {}", cluster.control_plane.replicas, cluster.control_plane.server_type)];
+    let mut parts = vec![format!(
+        "control plane {} × {}",
+        cluster.control_plane.replicas, cluster.control_plane.server_type
+    )];
     for p in &cluster.node_pools {
         parts.push(format!("{} {} × {}", p.name, p.count, p.server_type));
     }
     parts.join("; ")
+}
+
+fn sorted_tenants<'a>(ctx: &Ctx<'a>) -> Vec<&'a hafen_spec::Tenant> {
+    let mut t: Vec<&hafen_spec::Tenant> = ctx.spec.tenants.iter().collect();
+    t.sort_by(|a, b| a.name.cmp(&b.name));
+    t
+}
+
+fn sorted_apps(tenant: &hafen_spec::Tenant) -> Vec<&hafen_spec::App> {
+    let mut a: Vec<&hafen_spec::App> = tenant.apps.iter().collect();
+    a.sort_by(|x, y| x.name.cmp(&y.name));
+    a
+}
+
+/// How many control-plane members each control-plane site holds: the Talos control-plane
+/// provider places each new machine in the least-used failure domain, so they fill evenly.
+pub(crate) fn control_plane_spread(cluster: &Cluster) -> Vec<(String, u32)> {
+    let sites = cluster.control_plane_sites();
+    let n = u32::try_from(sites.len()).unwrap_or(1).max(1);
+    sites
+        .iter()
+        .enumerate()
+        .map(|(i, site)| {
+            let i = u32::try_from(i).unwrap_or(0);
+            let extra = u32::from(i < cluster.control_plane.replicas % n);
+            ((*site).to_owned(), cluster.control_plane.replicas / n + extra)
+        })
+        .collect()
+}
+
+fn placement(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
+    let spread = control_plane_spread(cluster);
+    if let [(site, count)] = spread.as_slice() {
+        let hosts = if site_kind(ctx.spec, site) == SiteKind::HetznerCloud {
+            "on different hosts (spread placement group)"
+        } else {
+            "one per server"
+        };
+        return format!("{count} at {site}, {hosts}");
+    }
+    let parts: Vec<String> = spread.iter().map(|(s, n)| format!("{n} at {s}")).collect();
+    let quorum = cluster.control_plane.replicas / 2 + 1;
+    let safe = spread.iter().all(|(_, n)| *n < quorum);
+    format!(
+        "{}{}",
+        parts.join(", "),
+        if safe { "; no site holds a quorum" } else { "; one site holds a quorum" }
+    )
 }
 
 /// Writes README.md and RUNBOOK.md.
@@ -65,35 +116,61 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         engine(ctx),
         engine(ctx)
     );
-    let _ = writeln!(s, "Change the platform by editing the spec and rendering again (`hafen render platform.yaml --out .`);\nCI runs `hafen render --check` so that a hand edit here and the spec cannot drift apart. Files\nHafen did not write are never changed or deleted by a render.\n");
+    let _ = writeln!(
+        s,
+        "Change the platform by editing the spec and rendering again (`hafen render platform.yaml --out .`);\nCI runs `hafen render --check` so that a hand edit here and the spec cannot drift apart. Files\nHafen did not write are never changed or deleted by a render.\n"
+    );
     let _ = writeln!(s, "To bring it up, follow [RUNBOOK.md](RUNBOOK.md) (day 0, then day 2).\n");
 
     let _ = writeln!(s, "## Layout\n");
     let _ = writeln!(s, "| Folder | What | Applied by |\n|---|---|---|");
-    let _ = writeln!(s, "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |", engine(ctx));
+    if crate::management::needs_management(ctx) {
+        let _ = writeln!(
+            s,
+            "| `management/` | Cluster API objects of every workload cluster (`clusters/<cluster>/`) and the delivery entry point (`delivery/`) | {} in the management cluster |",
+            engine(ctx)
+        );
+    }
     match spec.gitops.engine {
         GitOpsEngine::Flux => {
-            let _ = writeln!(s, "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (components: `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |");
+            let _ = writeln!(
+                s,
+                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
+            );
         }
         GitOpsEngine::Argocd => {
-            let _ = writeln!(s, "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |");
+            let _ = writeln!(
+                s,
+                "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |"
+            );
         }
     }
-    let _ = writeln!(s, "| `tenants/<tenant>/` | `namespace/` (namespace, quota, limits, network policies, RBAC), `base/` (the apps, defined once), `overlays/<cluster>/` (only true per-cluster differences) | the cluster's {} |", engine(ctx));
-    let _ = writeln!(s, "| `bootstrap/` | files used by hand on day 0: Talos patches per bare-metal node, Cilium values for the first install, K3s configuration, the Talos image schematic | people, following the runbook |\n");
+    let _ = writeln!(
+        s,
+        "| `tenants/<tenant>/` | `namespace/` (namespace, quota, limits, network policies, RBAC), `base/` (the apps, defined once), `overlays/<cluster>/` (only true per-cluster differences) | the cluster's {} |",
+        engine(ctx)
+    );
+    let _ = writeln!(
+        s,
+        "| `bootstrap/` | files used by hand on day 0: Talos patches per bare-metal node, Cilium values for the first install, K3s configuration, the Talos image schematic | people, following the runbook |\n"
+    );
 
     let _ = writeln!(s, "## Clusters\n");
-    let _ = writeln!(s, "| Cluster | Sites | OS | Kubernetes | Machines | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
+    );
     for c in &spec.clusters {
         let egress = c.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
             c.name,
             c.sites().join(", "),
             version(c),
             c.kubernetes,
             pools(c),
+            placement(ctx, c),
             mtu_line(ctx, c),
             if egress.is_empty() { "none".into() } else { egress }
         );
@@ -101,7 +178,10 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s);
 
     let _ = writeln!(s, "## Components\n");
-    let _ = writeln!(s, "Every third-party chart is pinned to one version with explicit values. Versions marked *unverified*\nwere inferred from the chart's release line; confirm them with `helm search repo` before a rollout.\n");
+    let _ = writeln!(
+        s,
+        "Every third-party chart is pinned to one version with explicit values. Versions marked *unverified*\nwere inferred from the chart's release line; confirm them with `helm search repo` before a rollout.\n"
+    );
     let mut seen: Vec<String> = Vec::new();
     let _ = writeln!(s, "| Component | Version | Chart | Clusters |\n|---|---|---|---|");
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -124,10 +204,16 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             .chart
             .as_ref()
             .map(|ch| format!("`{}` {} from {}", ch.name, ch.version, ch.repository))
-            .or_else(|| comp.git.as_ref().map(|g| format!("`{}` at {} in {}", g.path, g.tag, g.url)))
+            .or_else(|| {
+                comp.git.as_ref().map(|g| format!("`{}` at {} in {}", g.path, g.tag, g.url))
+            })
             .unwrap_or_else(|| "—".into());
         let verified = if comp.verified { "" } else { " (*unverified*)" };
-        let _ = writeln!(s, "| {} | {}{} | {} | {} |", comp.display_name, comp.version, verified, chart, clusters);
+        let _ = writeln!(
+            s,
+            "| {} | {}{} | {} | {} |",
+            comp.display_name, comp.version, verified, chart, clusters
+        );
     }
     let _ = writeln!(s);
 
@@ -140,7 +226,14 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
                 let op = e
                     .operator
                     .as_ref()
-                    .map(|o| format!("{} ({}{})", o.operator, o.country.clone().unwrap_or_else(|| "?".into()), if o.us_parent { ", US parent" } else { "" }))
+                    .map(|o| {
+                        format!(
+                            "{} ({}{})",
+                            o.operator,
+                            o.country.clone().unwrap_or_else(|| "?".into()),
+                            if o.us_parent { ", US parent" } else { "" }
+                        )
+                    })
                     .unwrap_or_else(|| "yours or unknown".into());
                 let row = (e.purpose.clone(), e.host.clone(), op);
                 if !endpoints.contains(&row) {
@@ -161,7 +254,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         "**Control-plane placement.** Control-plane machines are spread over the control-plane sites by the Talos control-plane provider (least-used failure domain first) and, on Hetzner Cloud, over different hosts by a spread placement group. The control-plane MachineHealthCheck remediates one machine at a time, so remediation never costs etcd its quorum.",
         "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse.",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
-        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster. A value one byte too large means silent packet loss.",
+        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster (a Hetzner vSwitch carries 1400; WireGuard over IPv4 takes 60, so 1340). A value one byte too large means silent packet loss. Cilium reserves its own WireGuard allowance on top for routes between nodes, so pods end up a little below this value: a safe margin, never above the underlay.",
         "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
         "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
@@ -170,11 +263,137 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     for n in notes {
         let _ = writeln!(s, "- {n}");
     }
+    if !ctx.open_items.is_empty() {
+        let _ = writeln!(s, "\n## Open items\n");
+        let _ =
+            writeln!(s, "The spec leaves these open; they need a decision or a step by hand:\n");
+        for item in &ctx.open_items {
+            let _ = writeln!(s, "- {item}");
+        }
+    }
     let _ = writeln!(s, "\n## Known limits\n");
-    let _ = writeln!(s, "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK).");
-    let _ = writeln!(s, "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK).");
-    let _ = writeln!(s, "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node.");
+    let _ = writeln!(
+        s,
+        "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."
+    );
+    let _ = writeln!(
+        s,
+        "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
+    );
+    let _ = writeln!(
+        s,
+        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node."
+    );
+    if spec.clusters.iter().any(|c| {
+        components::has_metal(spec, c)
+            && c.network.load_balancer_ips.is_empty()
+            && c.sites()
+                .iter()
+                .any(|x| spec.site(x).is_some_and(|site| site.network.vswitch.is_some()))
+    }) {
+        let _ = writeln!(
+            s,
+            "- On vSwitch sites without `loadBalancerIPs`, MetalLB hands out the top of the VLAN subnet: private addresses. The public path to them is a Hetzner Load Balancer on a cloud network coupled to the vSwitch, or routed public addresses given as `loadBalancerIPs`."
+        );
+    }
     s
+}
+
+/// Numbered steps whose numbers follow what this platform needs.
+struct Steps(usize);
+
+impl Steps {
+    fn next(&mut self) -> usize {
+        self.0 += 1;
+        self.0
+    }
+}
+
+/// The secret-store paths each OpenBao role must read, for the runbook.
+fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
+    let spec = ctx.spec;
+    let mut platform: Vec<String> = Vec::new();
+    let mut backups: Vec<String> = Vec::new();
+    let push = |v: &mut Vec<String>, item: String| {
+        if !v.contains(&item) {
+            v.push(item);
+        }
+    };
+    for c in spec.clusters.iter().filter(|c| c.secrets.backend == SecretsBackend::Openbao) {
+        for p in &spec.providers {
+            for cred in &p.credentials {
+                if p.type_ == "hetzner-cloud" && cred.delivered_to.contains(&c.name) {
+                    push(
+                        &mut platform,
+                        format!(
+                            "`{}` (property `{}`) for `{}`",
+                            cred.secret_ref.name,
+                            cred.secret_ref.key.clone().unwrap_or_else(|| "token".into()),
+                            c.name
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(dns) = &c.dns
+            && let Some(r) = &dns.secret_ref
+        {
+            let props: Vec<String> = crate::platform::dns_secret_keys(dns)
+                .into_iter()
+                .map(|(_, p)| format!("`{p}`"))
+                .collect();
+            push(
+                &mut platform,
+                format!("`{}` (properties {}) for `{}`", r.name, props.join(", "), c.name),
+            );
+        }
+        if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
+            push(
+                &mut platform,
+                format!(
+                    "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
+                    r.name, c.name
+                ),
+            );
+            if components::needs_postgres(spec, c) {
+                push(&mut backups, format!("`{}` for `{}`", r.name, c.name));
+            }
+        }
+    }
+    let mut out = vec![("external-secrets".to_owned(), platform)];
+    if !backups.is_empty() {
+        out.push(("backups".to_owned(), backups));
+    }
+    for t in sorted_tenants(ctx) {
+        let on_openbao = t
+            .clusters
+            .iter()
+            .filter_map(|c| spec.cluster(c))
+            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
+        if !on_openbao {
+            continue;
+        }
+        let mut paths = Vec::new();
+        for a in sorted_apps(t) {
+            for sec in &a.secrets {
+                paths.push(format!(
+                    "`{}`{} as `{}` of app `{}`",
+                    sec.secret_ref.name,
+                    sec.secret_ref
+                        .key
+                        .as_ref()
+                        .map(|k| format!(" (property `{k}`)"))
+                        .unwrap_or_default(),
+                    sec.env,
+                    a.name
+                ));
+            }
+        }
+        if !paths.is_empty() {
+            out.push((format!("tenant-{}", t.name), paths));
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_lines)]
@@ -184,7 +403,11 @@ fn runbook(ctx: &Ctx<'_>) -> String {
     let data = components::data();
     let v = |name: &str| components::lookup(name).map(|c| c.version.clone()).unwrap_or_default();
     let _ = writeln!(s, "# Runbook of platform `{}`\n", ctx.platform);
-    let sites: Vec<String> = spec.sites.iter().map(|x| format!("`{}` ({} {})", x.name, x.provider, x.location)).collect();
+    let sites: Vec<String> = spec
+        .sites
+        .iter()
+        .map(|x| format!("`{}` ({} {})", x.name, x.provider, x.location))
+        .collect();
     let clusters: Vec<String> = spec.clusters.iter().map(|c| format!("`{}`", c.name)).collect();
     let _ = writeln!(
         s,
@@ -203,150 +426,417 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             let _ = writeln!(s, "Runbook last reviewed by a person: {d}.\n");
         }
     }
+    let capi: Vec<&Cluster> =
+        spec.clusters.iter().filter(|c| machines(ctx, c) == Machines::ClusterApi).collect();
+    let dedicated = capi
+        .iter()
+        .any(|c| c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated));
+    let argo = spec.gitops.engine == GitOpsEngine::Argocd;
+    let needs_management = !capi.is_empty() || argo;
+    let self_managed = spec
+        .management
+        .as_ref()
+        .and_then(|m| m.cluster.clone())
+        .filter(|c| capi.iter().any(|x| &x.name == c));
+    let mut steps = Steps(0);
 
     let _ = writeln!(s, "## Day 0: bootstrap\n");
-    let _ = writeln!(s, "### 0. Before you start\n");
-    let _ = writeln!(s, "Tools: `kubectl`, `clusterctl` {}, `talosctl` matching the Talos versions below, `helm`, {}.", v("cluster-api"), match spec.gitops.engine { GitOpsEngine::Flux => format!("`flux` {}", v("flux")), GitOpsEngine::Argocd => "`argocd`".to_owned() });
-    let _ = writeln!(s, "\nSecrets this platform reads (create them in your secret store first; the repository holds only these references):\n");
+    let _ = writeln!(s, "### {}. Before you start\n", steps.next());
+    let mut tools = vec!["`kubectl`".to_owned(), "`helm`".to_owned()];
+    if !capi.is_empty() {
+        tools.push(format!("`clusterctl` {}", v("cluster-api")));
+    }
+    if spec.clusters.iter().any(|c| c.os == Os::Talos) {
+        tools.push("`talosctl` matching the Talos versions below".into());
+    }
+    tools.push(if argo { "`argocd`".to_owned() } else { format!("`flux` {}", v("flux")) });
+    let _ = writeln!(s, "Tools: {}.", tools.join(", "));
+    let paths = store_paths(ctx);
+    if paths.iter().any(|(_, p)| !p.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\nSecrets this platform reads, by OpenBao role (create them first; the repository holds only these references):\n"
+        );
+        for (role, items) in &paths {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "- role `{role}`:");
+            for item in items {
+                let _ = writeln!(s, "  - {item}");
+            }
+        }
+        let _ = writeln!(s);
+    }
+    if spec.clusters.iter().any(|c| c.secrets.backend == SecretsBackend::Sops) {
+        let _ = writeln!(
+            s,
+            "\nClusters with SOPS secrets read encrypted files instead; each `secrets/README.md` (under `clusters/<cluster>/platform/` and `tenants/<tenant>/`) lists the files expected there.\n"
+        );
+    }
     for p in &spec.providers {
         for c in &p.credentials {
-            let _ = writeln!(
-                s,
-                "- `{}` ({} credential of provider `{}`, scope {:?}): `{}`{} → delivered to {}",
-                c.name,
-                p.type_,
-                p.name,
-                c.scope,
-                c.secret_ref.name,
-                c.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default(),
-                c.delivered_to.join(", ")
-            );
-        }
-    }
-    for c in &spec.clusters {
-        if let Some(r) = c.dns.as_ref().and_then(|d| d.secret_ref.as_ref()) {
-            let _ = writeln!(s, "- DNS credential of `{}`: `{}` (properties `keyname`, `secret` for RFC 2136, or the provider's API key)", c.name, r.name);
-        }
-        if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
-            let _ = writeln!(s, "- S3 credential of `{}`: `{}` (properties `accessKeyId`, `secretAccessKey`)", c.name, r.name);
-        }
-    }
-    for t in &spec.tenants {
-        for a in &t.apps {
-            for sec in &a.secrets {
-                let _ = writeln!(s, "- `{}/{}` env `{}`: `{}`{}", t.name, a.name, sec.env, sec.secret_ref.name, sec.secret_ref.key.as_ref().map(|k| format!(" key `{k}`")).unwrap_or_default());
+            if c.scope == hafen_spec::CredentialScope::Account {
+                let _ = writeln!(
+                    s,
+                    "\n`{}` of provider `{}` is account-wide: it goes into the management cluster only (step below), never into a workload cluster.",
+                    c.name, p.name
+                );
             }
         }
     }
 
-    let mgmt_site = spec.management.as_ref().map(|m| m.site.clone()).unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
-    let _ = writeln!(s, "\n### 1. Management cluster at `{mgmt_site}`\n");
-    let _ = writeln!(s, "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party.\nInstall the providers:\n");
-    let _ = writeln!(
-        s,
-        "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\n```\n",
-        v("cluster-api"), v("cabpt"), v("cacppt"), v("caph")
-    );
-    let dedicated = spec.clusters.iter().any(|c| machines(ctx, c) == Machines::ClusterApi && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated));
-    if dedicated {
-        let _ = writeln!(s, "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n");
-        let _ = writeln!(s, "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n");
-    }
-    let _ = writeln!(s, "### 2. Credentials in the management cluster\n");
-    let _ = writeln!(s, "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace (keys `hcloud`, `robot-user`, `robot-password`){}:\n", if dedicated { format!(", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)") } else { String::new() });
-    for c in spec.clusters.iter().filter(|c| machines(ctx, c) == Machines::ClusterApi) {
-        let _ = writeln!(
-            s,
-            "```sh\nkubectl create namespace {n}\nkubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\" --from-literal=robot-user=\"$ROBOT_USER\" --from-literal=robot-password=\"$ROBOT_PASSWORD\"\n```",
-            n = c.name
-        );
-    }
-    let _ = writeln!(s, "\nThese stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n");
-
-    let _ = writeln!(s, "### 3. Talos images\n");
-    for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
-        let id = talos::schematic_id(c);
-        let ver = talos::version(c);
-        let ext = talos::extensions(c);
-        let _ = writeln!(s, "Cluster `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).", c.name, if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") }, c.name);
-        if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud) {
+    if needs_management {
+        let mgmt_site = spec
+            .management
+            .as_ref()
+            .map(|m| m.site.clone())
+            .unwrap_or_else(|| spec.sites.first().map(|x| x.name.clone()).unwrap_or_default());
+        let _ = writeln!(s, "\n### {}. Management cluster at `{mgmt_site}`\n", steps.next());
+        match &self_managed {
+            Some(c) => {
+                let _ = writeln!(
+                    s,
+                    "The management cluster is `{c}` itself. Start from a temporary cluster on your workstation (`talosctl cluster create` is enough),\ninstall the providers there, let it create `{c}` (see its steps under Workload clusters), then move the Cluster API objects into `{c}`:\n"
+                );
+                let _ = writeln!(
+                    s,
+                    "```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nkubectl apply -k management/clusters/{c}\n# ... once {c} runs (its network and cloud controller installed):\nclusterctl init --kubeconfig {c}.kubeconfig --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\nclusterctl move --to-kubeconfig {c}.kubeconfig -n {c}\n```\n\nFrom then on `{c}` manages itself and the other clusters; run the delivery step on `{c}`.\n",
+                    v("cluster-api"),
+                    v("cabpt"),
+                    v("cacppt"),
+                    v("caph"),
+                    v("cluster-api"),
+                    v("cabpt"),
+                    v("cacppt"),
+                    v("caph")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "Any small Kubernetes cluster works (three control-plane nodes if it must survive a node loss); it holds the\nCluster API state and the account-wide credentials, so run it at one of your own sites, not at a third party."
+                );
+                if !capi.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "Install the providers:\n\n```sh\nclusterctl init --core cluster-api:{} --bootstrap talos:{} --control-plane talos:{} --infrastructure hetzner:{}\n```\n",
+                        v("cluster-api"),
+                        v("cabpt"),
+                        v("cacppt"),
+                        v("caph")
+                    );
+                } else {
+                    let _ = writeln!(s);
+                }
+            }
+        }
+        if dedicated {
             let _ = writeln!(
                 s,
-                "\n```sh\nhcloud-upload-image upload --architecture x86 \\\n  --image-url {}/image/{id}/{ver}/hcloud-amd64.raw.xz \\\n  --labels caph-image-name={}\n```\n",
-                data.defaults.image_factory,
-                talos::hcloud_image_name(c)
+                "Bare-metal hosts are written with `bootstrap/management/caph/{IMAGE_COMMAND}`: add it to the CAPH controller below `/shared`:\n"
             );
+            let _ = writeln!(
+                s,
+                "```sh\nkubectl -n caph-system create configmap {IMAGE_COMMAND} --from-file=bootstrap/management/caph/{IMAGE_COMMAND}\nkubectl -n caph-system patch deployment caph-controller-manager --type=json -p '[\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{{\"name\":\"hafen\",\"configMap\":{{\"name\":\"{IMAGE_COMMAND}\",\"defaultMode\":493}}}}}},\n  {{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{{\"name\":\"hafen\",\"mountPath\":\"/shared/{IMAGE_COMMAND}\",\"subPath\":\"{IMAGE_COMMAND}\"}}}}]'\n```\n"
+            );
+        }
+    }
+    if !capi.is_empty() {
+        let _ = writeln!(s, "### {}. Credentials in the management cluster\n", steps.next());
+        let keys = if dedicated {
+            "keys `hcloud`, `robot-user`, `robot-password`"
         } else {
-            let _ = writeln!(s);
+            "key `hcloud`: the Hetzner Cloud project token"
+        };
+        let _ = writeln!(
+            s,
+            "For every Cluster API cluster, one Secret `{HETZNER_SECRET}` in the cluster's namespace ({keys}){}:\n",
+            if dedicated {
+                format!(
+                    ", and `{ROBOT_SSH_SECRET}` with the rescue SSH key (keys `sshkey-name`, `ssh-publickey`, `ssh-privatekey`)"
+                )
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(s, "```sh");
+        for c in &capi {
+            let n = &c.name;
+            let robot = c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated);
+            let _ = writeln!(s, "kubectl create namespace {n}");
+            if robot {
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\" --from-literal=robot-user=\"$ROBOT_USER\" --from-literal=robot-password=\"$ROBOT_PASSWORD\""
+                );
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {ROBOT_SSH_SECRET} --from-literal=sshkey-name=hafen-rescue --from-file=ssh-publickey=./rescue.pub --from-file=ssh-privatekey=./rescue"
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "kubectl -n {n} create secret generic {HETZNER_SECRET} --from-literal=hcloud=\"$HCLOUD_TOKEN\""
+                );
+            }
+        }
+        let _ = writeln!(s, "```\n");
+        if dedicated {
+            let _ = writeln!(
+                s,
+                "These stay in the management cluster: the Robot credential can reinstall, rescue or cancel any server.\n"
+            );
         }
     }
 
-    let _ = writeln!(s, "### 4. Delivery in the management cluster\n");
-    match spec.gitops.engine {
-        GitOpsEngine::Flux => {
-            let _ = writeln!(s, "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n", v("flux"), spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()), spec.gitops.repo);
+    if spec.clusters.iter().any(|c| c.os == Os::Talos) {
+        let _ = writeln!(s, "### {}. Talos images\n", steps.next());
+        let mut uploaded: Vec<String> = Vec::new();
+        for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
+            let id = talos::schematic_id(c);
+            let ver = talos::version(c);
+            let ext = talos::extensions(c);
+            let _ = writeln!(
+                s,
+                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
+                c.name,
+                if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
+                c.name
+            );
+            let image = talos::hcloud_image_name(c);
+            if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud)
+                && !uploaded.contains(&image)
+            {
+                uploaded.push(image.clone());
+                let _ = writeln!(
+                    s,
+                    "\n  ```sh\n  hcloud-upload-image upload --architecture x86 \\\n    --image-url {}/image/{id}/{ver}/hcloud-amd64.raw.xz \\\n    --labels caph-image-name={image}\n  ```\n",
+                    data.defaults.image_factory
+                );
+            }
         }
-        GitOpsEngine::Argocd => {
-            let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
-            let _ = writeln!(s, "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace \\\n  --set configs.params.\"server\\.insecure\"=false --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n", chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(), chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(), spec.gitops.repo);
-            let _ = writeln!(s, "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n");
+        let _ = writeln!(s);
+    }
+
+    if needs_management {
+        let _ = writeln!(s, "### {}. Delivery in the management cluster\n", steps.next());
+        match spec.gitops.engine {
+            GitOpsEngine::Flux => {
+                let _ = writeln!(
+                    s,
+                    "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    v("flux"),
+                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
+                    spec.gitops.repo
+                );
+            }
+            GitOpsEngine::Argocd => {
+                let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
+                let _ = writeln!(
+                    s,
+                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
+                    chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+                    spec.gitops.repo
+                );
+                let _ = writeln!(
+                    s,
+                    "Argo CD must report the health of child Applications for the sync waves to order them: add the `argoproj.io/Application` health check to `argocd-cm` (`resource.customizations.health.argoproj.io_Application`).\n"
+                );
+                if let Some(c) = &self_managed {
+                    let _ = writeln!(
+                        s,
+                        "Argo CD runs in `{c}`; name its own cluster `{c}` so the Applications find it: `argocd cluster set in-cluster --name {c}`.\n"
+                    );
+                }
+            }
+        }
+        if !capi.is_empty() {
+            let _ =
+                writeln!(s, "The management cluster now creates the Cluster API clusters below.\n");
         }
     }
-    let _ = writeln!(s, "The management cluster now creates the Cluster API clusters below.\n");
 
-    let _ = writeln!(s, "### 5. Workload clusters\n");
+    let _ = writeln!(s, "### {}. Workload clusters\n", steps.next());
     let mut first = true;
     for (i, c) in spec.clusters.iter().enumerate() {
         let n = &c.name;
-        let _ = writeln!(s, "#### {}. `{n}` at {}{}\n", i + 1, c.sites().join(", "), if first { " (first workload cluster)" } else { "" });
+        let mut step = Steps(0);
+        let _ = writeln!(
+            s,
+            "#### {}. `{n}` at {}{}\n",
+            i + 1,
+            c.sites().join(", "),
+            if first { " (first workload cluster)" } else { "" }
+        );
         first = false;
-        let _ = writeln!(s, "{} · Kubernetes {} · {} · pod MTU {}\n", version(c), c.kubernetes, pools(c), mtu_line(ctx, c));
+        let _ = writeln!(
+            s,
+            "{} · Kubernetes {} · {} · pod MTU {}\n",
+            version(c),
+            c.kubernetes,
+            pools(c),
+            mtu_line(ctx, c)
+        );
         match machines(ctx, c) {
             Machines::ClusterApi => {
-                let _ = writeln!(s, "1. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`.");
+                let _ = writeln!(
+                    s,
+                    "{}. Wait for the machines: `kubectl -n {n} get cluster,taloscontrolplane,machinedeployment,machine`.",
+                    step.next()
+                );
                 if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated) {
-                    let listed = c.control_plane.server_ids.len() + c.node_pools.iter().map(|p| p.server_ids.len()).sum::<usize>();
+                    let listed = c.control_plane.server_ids.len()
+                        + c.node_pools.iter().map(|p| p.server_ids.len()).sum::<usize>();
                     if listed == 0 {
-                        let _ = writeln!(s, "   Register the Robot servers: one `HetznerBareMetalHost` each in namespace `{n}` with labels `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>` (or list their numbers under `serverIds:` in the spec and render).");
+                        let _ = writeln!(
+                            s,
+                            "   Register the Robot servers: one `HetznerBareMetalHost` each in namespace `{n}` with labels `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>` (or list their numbers under `serverIds:` in the spec and render)."
+                        );
                     }
-                    let _ = writeln!(s, "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`.");
-                    let _ = writeln!(s, "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it).");
+                    let _ = writeln!(
+                        s,
+                        "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
+                    );
+                    let _ = writeln!(
+                        s,
+                        "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it)."
+                    );
                 }
-                let _ = writeln!(s, "2. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`.");
+                let _ = writeln!(
+                    s,
+                    "{}. Access: `clusterctl get kubeconfig {n} -n {n} > {n}.kubeconfig` and `kubectl -n {n} get secret {n}-talosconfig -o jsonpath='{{.data.talosconfig}}' | base64 -d > {n}.talosconfig`.",
+                    step.next()
+                );
             }
             Machines::TalosByHand => {
-                let _ = writeln!(s, "1. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml`, then `talosctl apply-config` per node and `talosctl bootstrap` once.", c.kubernetes);
+                let _ = writeln!(
+                    s,
+                    "{}. Generate and apply the machine configuration:\n   `talosctl gen config {n} https://<api address>:6443 --kubernetes-version {} --config-patch-control-plane @bootstrap/{n}/talos/controlplane.patch.yaml{}`, then `talosctl apply-config` per node and `talosctl bootstrap` once.",
+                    step.next(),
+                    c.kubernetes,
+                    if c.node_pools.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " --config-patch-worker @bootstrap/{n}/talos/worker-<pool>.patch.yaml"
+                        )
+                    }
+                );
             }
             Machines::K3s => {
                 let host = k3s::api_host(c).unwrap_or_else(|| "<first server address>".into());
-                let _ = writeln!(s, "1. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.", if c.registry_mirror.is_some() { format!(" and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`") } else { String::new() }, k3s::k3s_version(c), k3s::k3s_version(c));
-                let _ = writeln!(s, "   Further servers use `server-join.yaml`, agents `agent-<pool>.yaml`; every node gets `chrony.sources` (time from {}).", talos::time_servers(c).join(", "));
+                let _ = writeln!(
+                    s,
+                    "{}. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.",
+                    step.next(),
+                    if c.registry_mirror.is_some() {
+                        format!(
+                            " and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`"
+                        )
+                    } else {
+                        String::new()
+                    },
+                    k3s::k3s_version(c),
+                    k3s::k3s_version(c)
+                );
+                let _ = writeln!(
+                    s,
+                    "   Further servers use `server-join.yaml`{}; every node gets `chrony.sources` (time from {}).",
+                    if c.node_pools.is_empty() {
+                        String::new()
+                    } else {
+                        ", agents `agent-<pool>.yaml`".to_owned()
+                    },
+                    talos::time_servers(c).join(", ")
+                );
             }
         }
-        let _ = writeln!(s, "3. Network first (nodes stay NotReady until the CNI runs): `helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.", v("cilium"));
+        let _ = writeln!(
+            s,
+            "{}. Network first (nodes stay NotReady until the CNI runs): {}`helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
+            step.next(),
+            match &c.network.mesh {
+                Some(m) => format!(
+                    "create the Secret `cilium-ca` in `kube-system` with the CA shared by every cluster of mesh `{}` (id {} here; from your secret store), so their Cluster Mesh certificates trust each other, then ",
+                    m.name.clone().unwrap_or_else(|| ctx.platform.to_owned()),
+                    m.id
+                ),
+                None => String::new(),
+            },
+            v("cilium")
+        );
         if components::has_cloud(spec, c) {
-            let _ = writeln!(s, "4. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.", components::lookup("hcloud-ccm").and_then(|x| x.chart.clone()).map(|ch| ch.version).unwrap_or_default());
+            let _ = writeln!(
+                s,
+                "{}. Cloud controller (removes the uninitialised taint): `kubectl -n kube-system create secret generic hcloud --from-literal=token=\"$HCLOUD_PROJECT_TOKEN\" --from-literal=network={n}`, then `helm install hcloud-cloud-controller-manager hcloud-cloud-controller-manager --repo https://charts.hetzner.cloud --version {} -n kube-system -f bootstrap/{n}/hcloud-cloud-controller-manager-values.yaml`.",
+                step.next(),
+                components::lookup("hcloud-ccm")
+                    .and_then(|x| x.chart.clone())
+                    .map(|ch| ch.version)
+                    .unwrap_or_default()
+            );
         }
         match c.secrets.backend {
             SecretsBackend::Openbao => {
-                let addr = c.secrets.address.clone().unwrap_or_else(|| "the in-cluster OpenBao (initialise and unseal it first: `kubectl -n openbao exec openbao-0 -- bao operator init`)".into());
-                let _ = writeln!(s, "5. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster and a role `external-secrets` bound to the service account `external-secrets/external-secrets` with read access to the paths listed in step 0.");
+                let addr = c.secrets.address.clone().map_or_else(|| "the in-cluster OpenBao (once it runs, initialise and unseal it: `kubectl -n openbao exec openbao-0 -- bao operator init`)".to_owned(), |a| format!("`{a}`"));
+                let roles: Vec<String> = store_paths(ctx)
+                    .into_iter()
+                    .filter(|(_, p)| !p.is_empty())
+                    .map(|(r, _)| format!("`{r}`"))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "{}. Secrets: in OpenBao at {addr}, enable Kubernetes auth at `kubernetes-{n}` for this cluster, with the roles {} (bound to `external-secrets/external-secrets`, and each tenant's `<tenant>/openbao` service account) reading the paths of step 1.",
+                    step.next(),
+                    roles.join(", ")
+                );
             }
             SecretsBackend::Sops => {
-                let _ = writeln!(s, "5. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md`.");
+                let _ = writeln!(
+                    s,
+                    "{}. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md`.",
+                    step.next()
+                );
             }
         }
         match spec.gitops.engine {
             GitOpsEngine::Flux => {
-                let _ = writeln!(s, "6. Delivery: `flux install --version={}`, the Git secret as in step 4, then `kubectl apply -k clusters/{n}/flux`. Flux takes over Cilium and the cloud controller (same release names) and applies the platform in order: {}.", v("flux"), "secret operators → secrets → controllers → configs → tenants");
+                let _ = writeln!(
+                    s,
+                    "{}. Delivery: `flux install --version={}`, `flux create secret git {} --url={} --private-key-file=./deploy-key`, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    step.next(),
+                    v("flux"),
+                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
+                    spec.gitops.repo
+                );
             }
             GitOpsEngine::Argocd => {
-                let _ = writeln!(s, "6. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.");
+                let _ = writeln!(
+                    s,
+                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.",
+                    step.next()
+                );
             }
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
-            let _ = writeln!(s, "7. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.", e.ips.join(", "));
+            if c.os == Os::Talos {
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",
+                    step.next(),
+                    e.ips.join(", ")
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: route each fixed address ({}) to one node of pool `{pool}`, add it to that node's public interface, and label the node: `kubectl label node <node> hafen.dev/egress-ip=<address>` (the egress policy selects by this label).",
+                    step.next(),
+                    e.ips.join(", ")
+                );
+            }
         }
         let _ = writeln!(s);
     }
@@ -356,7 +846,10 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     for c in &spec.clusters {
         let _ = writeln!(s, "- `{}` runs {} and Kubernetes {}.", c.name, version(c), c.kubernetes);
     }
-    let _ = writeln!(s, "\nChange `kubernetes:` (one minor version at a time) or `osVersion:` in the spec, render, review, commit.\nCluster API replaces the control plane one machine at a time (`TalosControlPlane`), then each pool's machines\n(new machine templates, `maxSurge` 1 where spare capacity exists). Watch with `kubectl -n <cluster> get machines -w`.\nOn K3s, run the K3s installer with the new `INSTALL_K3S_VERSION` server by server, then agent by agent.\nCheck the plan first (`hafen plan platform.yaml`): a rolling upgrade needs room for one node's pods.\n");
+    let _ = writeln!(
+        s,
+        "\nChange `kubernetes:` (one minor version at a time) or `osVersion:` in the spec, render, review, commit.\nCluster API replaces the control plane one machine at a time (`TalosControlPlane`), then each pool's machines\n(new machine templates, `maxSurge` 1 where spare capacity exists). Watch with `kubectl -n <cluster> get machines -w`.\nOn K3s, run the K3s installer with the new `INSTALL_K3S_VERSION` server by server, then agent by agent.\nCheck the plan first (`hafen plan platform.yaml`): a rolling upgrade needs room for one node's pods.\n"
+    );
 
     let _ = writeln!(s, "### Add a node pool\n");
     if let Some(c) = spec.clusters.first() {
@@ -364,7 +857,9 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             s,
             "Add it to the cluster in the spec, for example to `{}`:\n\n```yaml\nnodePools:\n  - {{ name: workers-2, serverType: {}, count: 3 }}\n```\n\nRun `hafen check` and `hafen plan` (capacity, placement group limits), render and commit. {} creates the machines\n(`management/clusters/{}/pool-workers-2.yaml`); on bare metal first order the servers and list them under `serverIds:`.\n",
             c.name,
-            c.node_pools.first().map_or(c.control_plane.server_type.as_str(), |p| p.server_type.as_str()),
+            c.node_pools
+                .first()
+                .map_or(c.control_plane.server_type.as_str(), |p| p.server_type.as_str()),
             engine(ctx),
             c.name
         );
@@ -374,37 +869,63 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     let mut any_metal = false;
     for c in &spec.clusters {
         for site in c.sites() {
-            if site_kind(spec, site) != SiteKind::HetznerDedicated && !(c.os == Os::K3s || machines(ctx, c) == Machines::TalosByHand) {
+            if site_kind(spec, site) != SiteKind::HetznerDedicated
+                && !(c.os == Os::K3s || machines(ctx, c) == Machines::TalosByHand)
+            {
                 continue;
             }
             if site_kind(spec, site) == SiteKind::HetznerCloud {
                 continue;
             }
             any_metal = true;
-            let power_on = spec.site(site).and_then(|x| x.remote_power_on).or_else(|| {
-                spec.site_provider(site).and_then(|p| p.remote_power_on)
-            });
+            let power_on = spec
+                .site(site)
+                .and_then(|x| x.remote_power_on)
+                .or_else(|| spec.site_provider(site).and_then(|p| p.remote_power_on));
             let _ = writeln!(
                 s,
                 "- `{}` at `{site}`{}:",
                 c.name,
                 match power_on {
-                    Some(false) => " (no remote power-on: a dead server waits for the provider's staff)",
+                    Some(false) =>
+                        " (no remote power-on: a dead server waits for the provider's staff)",
                     _ => "",
                 }
             );
             if machines(ctx, c) == Machines::ClusterApi {
-                let _ = writeln!(s, "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).", n = c.name);
-                let _ = writeln!(s, "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).", c.name);
-                let _ = writeln!(s, "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit.");
-                let _ = writeln!(s, "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.", c.name);
+                let _ = writeln!(
+                    s,
+                    "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).",
+                    n = c.name
+                );
+                let _ = writeln!(
+                    s,
+                    "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).",
+                    c.name
+                );
+                let _ = writeln!(
+                    s,
+                    "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit."
+                );
+                let _ = writeln!(
+                    s,
+                    "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.",
+                    c.name
+                );
             } else {
-                let _ = writeln!(s, "  Reinstall the replacement with the same files from `bootstrap/{}/` and join it; remove the dead node with `kubectl delete node`.", c.name);
+                let _ = writeln!(
+                    s,
+                    "  Reinstall the replacement with the same files from `bootstrap/{}/` and join it; remove the dead node with `kubectl delete node`.",
+                    c.name
+                );
             }
         }
     }
     if !any_metal {
-        let _ = writeln!(s, "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck.");
+        let _ = writeln!(
+            s,
+            "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck."
+        );
     }
     let _ = writeln!(s);
 
@@ -426,22 +947,41 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             n = c.name
         );
     }
-    for t in &spec.tenants {
-        for a in &t.apps {
+    for t in sorted_tenants(ctx) {
+        for a in sorted_apps(t) {
             let Some(pg) = &a.postgres else { continue };
             let db = crate::out::name(&[&a.name, "db"]);
-            let _ = writeln!(s, "- Database `{}/{db}`: restore into a new cluster with `bootstrap.recovery` from its object-store archive (`s3://…/cnpg/{}/{}`), then point the app at it.", t.name, t.name, a.name);
+            let _ = writeln!(
+                s,
+                "- Database `{}/{db}`: restore into a new cluster with `bootstrap.recovery` from its object-store archive (`s3://…/cnpg/{}/{}`), then point the app at it.",
+                t.name, t.name, a.name
+            );
             if let Some(r) = &pg.replica_cluster {
-                let _ = writeln!(s, "  Its standby on `{r}` follows the primary's archive. To fail over: `kubectl cnpg promote {db} -n {} --kubeconfig {r}.kubeconfig` after setting `replica.enabled: false` for it (in the spec: move the primary).", t.name);
+                let _ = writeln!(
+                    s,
+                    "  Its standby on `{r}` replays the primary's archive (namespace `{}`). To fail over when the primary's city is lost: make `{r}` the primary in the spec (first in the tenant's `clusters`, the other one as `replicaCluster`), render and commit; the rendered `{db}` on `{r}` then has no `replica` section and CloudNativePG promotes it. DNS follows the Ingress.",
+                    t.name
+                );
             }
         }
     }
-    let _ = writeln!(s, "\nTest a restore into a scratch namespace at least every {} days and record the date in the spec (`lastRestoreTest`).\n", spec.operations.as_ref().and_then(|o| o.restore_test_max_age_days).unwrap_or(90));
+    let _ = writeln!(
+        s,
+        "\nTest a restore into a scratch namespace at least every {} days and record the date in the spec (`lastRestoreTest`).\n",
+        spec.operations.as_ref().and_then(|o| o.restore_test_max_age_days).unwrap_or(90)
+    );
 
     let _ = writeln!(s, "### Tenants\n");
-    for t in &spec.tenants {
+    for t in sorted_tenants(ctx) {
         let clusters = tenants::tenant_clusters(spec, t);
-        let _ = writeln!(s, "- `{}` on {}: namespace `{}`{}.", t.name, clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "), t.name, t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "- `{}` on {}: namespace `{}`{}.",
+            t.name,
+            clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+            t.name,
+            t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
+        );
     }
     s
 }

@@ -39,16 +39,43 @@ pub fn url_with_password(text: &str) -> bool {
     false
 }
 
-const SECRET_WORDS: &[&str] =
-    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL", "ACCESS_KEY"];
+const SECRET_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "ACCESS_KEY",
+];
 
 /// A `key: value` or `KEY=value` line whose key sounds secret and whose value looks like one
 /// (not a reference, a name, or a template).
+fn secret_word(key: &str) -> bool {
+    let key = key.as_bytes();
+    SECRET_WORDS.iter().any(|w| {
+        let w = w.as_bytes();
+        key.len() >= w.len()
+            && key.windows(w.len()).any(|win| {
+                win.iter()
+                    .zip(w)
+                    .all(|(a, b)| a.to_ascii_uppercase() == *b || (*a == b'-' && *b == b'_'))
+            })
+    })
+}
+
 fn secret_assignment(line: &str) -> Option<String> {
     let trimmed = line.trim_start().trim_start_matches("- ");
     let (key, value) = trimmed.split_once(": ").or_else(|| trimmed.split_once('='))?;
-    let key_upper = key.trim().trim_matches('"').to_ascii_uppercase().replace('-', "_");
-    if !SECRET_WORDS.iter().any(|w| key_upper.contains(w)) {
+    secret_value(key, value)
+}
+
+/// The key when `key` sounds secret and `value` looks like a secret rather than a reference,
+/// a name or a template.
+fn secret_value(key: &str, value: &str) -> Option<String> {
+    if !secret_word(key.trim().trim_matches('"')) {
         return None;
     }
     let value = value.trim().trim_matches('"');
@@ -62,7 +89,9 @@ fn secret_assignment(line: &str) -> Option<String> {
         || value.starts_with('<')
         || value.contains("://")
         || value.contains('/')
-        || value.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.' || b.is_ascii_digit());
+        || value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.' || b.is_ascii_digit());
     if harmless {
         return None;
     }
@@ -80,22 +109,64 @@ fn mask(text: &str) -> String {
 
 /// Every suspicious text in the rendered files.
 pub fn findings(repo: &Repo) -> Vec<Finding> {
+    let files: Vec<(&String, &String)> = repo.files.iter().collect();
+    let (left, right) = files.split_at(files.len().div_ceil(2));
+    // Two halves on two threads; joined in order, so the result is the same either way.
+    let (mut a, b) = std::thread::scope(|scope| {
+        let handle = scope.spawn(|| findings_in(right));
+        let a = findings_in(left);
+        let b = handle.join().unwrap_or_else(|_| {
+            vec![Finding {
+                path: String::new(),
+                line: 0,
+                what: "a scan that could not finish".into(),
+                masked: String::new(),
+            }]
+        });
+        (a, b)
+    });
+    a.extend(b);
+    a
+}
+
+fn findings_in(files: &[(&String, &String)]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (path, content) in &repo.files {
+    for (path, content) in files {
+        let path: &String = path;
         let mut secret_doc: Option<usize> = None;
         let mut sops_doc = false;
         let mut data_seen = false;
+        // Kubernetes writes variables as `- name: X` followed by `value: Y`.
+        let mut last_name: Option<&str> = None;
         for (i, line) in content.lines().enumerate() {
             let n = i + 1;
-            if line.trim_start().starts_with('#') {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('#') {
                 continue;
             }
+            if let Some(value) = trimmed.strip_prefix("value: ")
+                && let Some(name) = last_name
+                && let Some(key) = secret_value(name, value)
+            {
+                out.push(Finding {
+                    path: path.clone(),
+                    line: n,
+                    what: format!("a secret-looking value for `{key}`"),
+                    masked: mask(trimmed),
+                });
+            }
+            last_name = trimmed.strip_prefix("- name: ").or_else(|| trimmed.strip_prefix("name: "));
             if line == "---" {
                 if let Some(start) = secret_doc
                     && data_seen
                     && !sops_doc
                 {
-                    out.push(Finding { path: path.clone(), line: start, what: "a Secret whose data is not SOPS-encrypted".into(), masked: "kind: Secret".into() });
+                    out.push(Finding {
+                        path: path.clone(),
+                        line: start,
+                        what: "a Secret whose data is not SOPS-encrypted".into(),
+                        masked: "kind: Secret".into(),
+                    });
                 }
                 secret_doc = None;
                 sops_doc = false;
@@ -112,20 +183,40 @@ pub fn findings(repo: &Repo) -> Vec<Finding> {
                 data_seen = true;
             }
             if url_with_password(line) {
-                out.push(Finding { path: path.clone(), line: n, what: "a password in a URL".into(), masked: mask(line.trim()) });
+                out.push(Finding {
+                    path: path.clone(),
+                    line: n,
+                    what: "a password in a URL".into(),
+                    masked: mask(line.trim()),
+                });
             }
             if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
-                out.push(Finding { path: path.clone(), line: n, what: "a private key".into(), masked: "-----BEGIN … PRIVATE KEY".into() });
+                out.push(Finding {
+                    path: path.clone(),
+                    line: n,
+                    what: "a private key".into(),
+                    masked: "-----BEGIN … PRIVATE KEY".into(),
+                });
             }
             if let Some(key) = secret_assignment(line) {
-                out.push(Finding { path: path.clone(), line: n, what: format!("a secret-looking value for `{key}`"), masked: mask(line.trim()) });
+                out.push(Finding {
+                    path: path.clone(),
+                    line: n,
+                    what: format!("a secret-looking value for `{key}`"),
+                    masked: mask(line.trim()),
+                });
             }
         }
         if let Some(start) = secret_doc
             && data_seen
             && !sops_doc
         {
-            out.push(Finding { path: path.clone(), line: start, what: "a Secret whose data is not SOPS-encrypted".into(), masked: "kind: Secret".into() });
+            out.push(Finding {
+                path: path.clone(),
+                line: start,
+                what: "a Secret whose data is not SOPS-encrypted".into(),
+                masked: "kind: Secret".into(),
+            });
         }
     }
     out
@@ -172,33 +263,51 @@ fn spec_sources(loaded: &LoadedPlatform) -> Vec<(String, String)> {
     out
 }
 
-/// Scans the rendered repository; every finding becomes an error diagnostic, located at the
-/// spec value that produced it when one matches.
+/// Scans the rendered repository. Findings that come from one spec value become one error
+/// located at that value; the others one error per file.
 pub fn scan(loaded: &LoadedPlatform, repo: &Repo) -> Vec<Diagnostic> {
     let sources = spec_sources(loaded);
-    let mut out: Vec<Diagnostic> = Vec::new();
+    // (origin spec path or file path) → (what, first file, first line, masked, count)
+    let mut groups: Vec<(Option<String>, String, Finding, usize)> = Vec::new();
     for f in findings(repo) {
         let line_text = repo
             .files
             .get(&f.path)
             .and_then(|c| c.lines().nth(f.line.saturating_sub(1)))
-            .unwrap_or_default()
-            .to_owned();
-        let origin = sources.iter().find(|(_, v)| v.len() >= 4 && line_text.contains(v.as_str()));
-        let mut d = Diagnostic::error(
-            codes::SECRET_IN_OUTPUT,
-            format!("{} would be written to `{}` line {} (`{}`)", f.what, f.path, f.line, f.masked),
-        )
-        .with_help("keep only a reference in the spec (`secretRef: {name: …, key: …}`) and the value in OpenBao or a SOPS file")
-        .with_note("nothing was written: a value in the rendered repository ends up in Git history");
-        if let Some((path, _)) = origin {
-            d = d.with_span(loaded.spans.nearest(path)).with_path(path.clone()).with_span_label("this value would be committed");
-        }
-        if !out.iter().any(|x| x.message == d.message) {
-            out.push(d);
+            .unwrap_or_default();
+        let origin = sources
+            .iter()
+            .find(|(_, v)| v.len() >= 4 && line_text.contains(v.as_str()))
+            .map(|(p, _)| p.clone());
+        let key = origin.clone().unwrap_or_else(|| f.path.clone());
+        match groups.iter_mut().find(|(o, k, g, _)| *o == origin && *k == key && g.what == f.what) {
+            Some(group) => group.3 += 1,
+            None => groups.push((origin, key, f, 1)),
         }
     }
-    out
+    groups
+        .into_iter()
+        .map(|(origin, _, f, count)| {
+            let place = if count > 1 {
+                format!("`{}` line {} and {} more places", f.path, f.line, count - 1)
+            } else {
+                format!("`{}` line {}", f.path, f.line)
+            };
+            let mut d = Diagnostic::error(
+                codes::SECRET_IN_OUTPUT,
+                format!("{} would be written to {place} (`{}`)", f.what, f.masked),
+            )
+            .with_help("keep only a reference in the spec (`secretRef: {name: …, key: …}`) and the value in OpenBao or a SOPS file")
+            .with_note("nothing was written: a value in the rendered repository ends up in Git history");
+            if let Some(path) = origin {
+                d = d
+                    .with_span(loaded.spans.nearest(&path))
+                    .with_path(path)
+                    .with_span_label("this value would be committed");
+            }
+            d
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -227,9 +336,15 @@ mod tests {
     fn secret_values_are_found_and_references_are_not() {
         let r = repo(&[
             ("a.yaml", "env:\n- name: X\n  value: y\nAPI_TOKEN: Zk39sLqP0aXw8RtY\n"),
-            ("b.yaml", "secretKeyRef:\n  name: app-secrets\n  key: SMTP_PASSWORD\npassword: app-db-app\n"),
+            (
+                "b.yaml",
+                "secretKeyRef:\n  name: app-secrets\n  key: SMTP_PASSWORD\npassword: app-db-app\n",
+            ),
             ("c.yaml", "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: aGVsbG8=\n"),
-            ("d.yaml", "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: ENC[AES256_GCM,data:abc]\nsops:\n  age: []\n"),
+            (
+                "d.yaml",
+                "kind: Secret\nmetadata:\n  name: x\ndata:\n  token: ENC[AES256_GCM,data:abc]\nsops:\n  age: []\n",
+            ),
             ("e.yaml", "key: |\n  -----BEGIN OPENSSH PRIVATE KEY-----\n"),
         ]);
         let f = findings(&r);

@@ -60,10 +60,7 @@ fn common(spec: &PlatformSpec, cluster: &Cluster, server: bool) -> serde_json::M
             c.insert("tls-san".into(), json!([host]));
         }
     }
-    if let Some(subnet) = talos::node_subnet(spec, cluster, &cluster.site) {
-        // K3s picks the node address itself; the comment in the runbook names the subnet.
-        let _ = subnet;
-    }
+    let _ = spec;
     c
 }
 
@@ -73,13 +70,31 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
     let mut first = common(spec, cluster, true);
     first.insert("cluster-init".into(), json!(true));
     first.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
-    out.text(format!("{dir}/server-first.yaml"), header(cluster, "First server") + &hafen_yaml::emit(&Value::Object(first)));
+    if !cluster.control_plane.schedulable {
+        first.insert(
+            "node-taint".into(),
+            json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]),
+        );
+    }
+    out.text(
+        format!("{dir}/server-first.yaml"),
+        header(cluster, "First server") + &hafen_yaml::emit(&Value::Object(first)),
+    );
     if cluster.control_plane.replicas > 1 {
         let mut join = common(spec, cluster, true);
         let host = api_host(cluster).unwrap_or_else(|| "<first server address>".into());
         join.insert("server".into(), json!(format!("https://{host}:6443")));
         join.insert("node-label".into(), Value::Array(labels_args(cluster, None)));
-        out.text(format!("{dir}/server-join.yaml"), header(cluster, "Further servers") + &hafen_yaml::emit(&Value::Object(join)));
+        if !cluster.control_plane.schedulable {
+            join.insert(
+                "node-taint".into(),
+                json!(["node-role.kubernetes.io/control-plane=true:NoSchedule"]),
+            );
+        }
+        out.text(
+            format!("{dir}/server-join.yaml"),
+            header(cluster, "Further servers") + &hafen_yaml::emit(&Value::Object(join)),
+        );
     }
     for pool in &cluster.node_pools {
         let mut agent = common(spec, cluster, false);
@@ -87,18 +102,16 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
         agent.insert("server".into(), json!(format!("https://{host}:6443")));
         agent.insert("node-label".into(), Value::Array(labels_args(cluster, Some(pool))));
         let taints: Vec<Value> = talos::node_taints(pool)
-            .iter()
-            .map(|(k, v)| {
-                let (value, effect) = v.as_str().unwrap_or_default().split_once(':').unwrap_or(("", "NoSchedule"));
-                json!(format!("{k}={value}:{effect}"))
-            })
+            .into_iter()
+            .map(|(key, value, effect)| json!(format!("{key}={value}:{effect}")))
             .collect();
         if !taints.is_empty() {
             agent.insert("node-taint".into(), Value::Array(taints));
         }
         out.text(
             format!("{dir}/agent-{}.yaml", pool.name),
-            header(cluster, &format!("Agents of pool `{}`", pool.name)) + &hafen_yaml::emit(&Value::Object(agent)),
+            header(cluster, &format!("Agents of pool `{}`", pool.name))
+                + &hafen_yaml::emit(&Value::Object(agent)),
         );
     }
     if let Some(mirror) = &cluster.registry_mirror {

@@ -114,6 +114,71 @@ pub(crate) struct Ctx<'a> {
     /// Sub-folder of the Git repository that holds the rendered output (no slashes at the ends).
     pub(crate) root: String,
     pub(crate) out: out::Out,
+    /// Gaps that do not stop the render but leave something to do by hand; listed in README.md.
+    pub(crate) open_items: Vec<String>,
+    /// The Git URL the delivery engines clone, when it is one they accept.
+    pub(crate) repo_url: Option<String>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over the same platform with an empty output, for rendering a disjoint part
+    /// on another thread; [`Ctx::join`] takes its output back.
+    pub(crate) fn fork(&self) -> Ctx<'a> {
+        Ctx {
+            loaded: self.loaded,
+            spec: self.spec,
+            platform: self.platform,
+            base_labels: self.base_labels.clone(),
+            root: self.root.clone(),
+            out: out::Out::default(),
+            open_items: Vec::new(),
+            repo_url: self.repo_url.clone(),
+        }
+    }
+
+    /// Takes back the output of a fork.
+    pub(crate) fn join(&mut self, part: Ctx<'a>) {
+        self.out.merge(part.out);
+        self.open_items.extend(part.open_items);
+    }
+}
+
+/// Runs `work` over `items` split into two halves on two threads and joins the outputs in
+/// order, so the result does not depend on scheduling. Output paths of the halves must be
+/// disjoint.
+pub(crate) fn in_parallel<'a, T: Sync>(
+    ctx: &mut Ctx<'a>,
+    items: &[T],
+    work: impl Fn(&mut Ctx<'a>, &T) + Sync,
+) {
+    let mid = items.len().div_ceil(2);
+    let (left, right) = items.split_at(mid);
+    let forks = [ctx.fork(), ctx.fork()];
+    let work = &work;
+    let parts: Vec<Option<Ctx<'a>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = forks
+            .into_iter()
+            .zip([left, right])
+            .map(|(mut fork, half)| {
+                scope.spawn(move || {
+                    for item in half {
+                        work(&mut fork, item);
+                    }
+                    fork
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    for part in parts {
+        match part {
+            Some(part) => ctx.join(part),
+            None => ctx.out.diagnostics.push(Diagnostic::error(
+                codes::UNSUPPORTED,
+                "internal error: a render worker stopped; nothing was written".to_owned(),
+            )),
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -194,11 +259,17 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
             .collect(),
         root: spec.gitops.path.trim_matches('/').to_owned(),
         out: out::Out::default(),
+        open_items: Vec::new(),
+        repo_url: None,
     };
+    ctx.repo_url = delivery::repo_url(&mut ctx);
     if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
         ctx.error(
             codes::UNSAFE_PATH,
-            format!("`gitops.path` `{}` is not a relative folder inside the repository", spec.gitops.path),
+            format!(
+                "`gitops.path` `{}` is not a relative folder inside the repository",
+                spec.gitops.path
+            ),
             "spec.gitops.path",
             "write a folder such as `platform` or leave it empty for the repository root",
         );
@@ -215,17 +286,24 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
 
     let mut diagnostics = std::mem::take(&mut ctx.out.diagnostics);
     let mut repo = Repo::default();
-    for (path, file) in &ctx.out.files {
-        let bytes = out::file_bytes(file);
-        if !repo.insert(path.clone(), bytes) {
+    let files = std::mem::take(&mut ctx.out.files);
+    for (path, bytes) in files {
+        if !is_safe_relative_path(&path) {
             diagnostics.push(
                 Diagnostic::error(
                     codes::UNSAFE_PATH,
-                    format!("refusing to write `{}`: the path would leave the output folder", path.escape_debug()),
+                    format!(
+                        "refusing to write `{}`: the path would leave the output folder",
+                        path.escape_debug()
+                    ),
                 )
-                .with_help("names become folder names; use DNS labels (lowercase letters, digits, `-`)"),
+                .with_help(
+                    "names become folder names; use DNS labels (lowercase letters, digits, `-`)",
+                ),
             );
+            continue;
         }
+        repo.files.insert(path, bytes);
     }
     diagnostics.extend(guard::scan(loaded, &repo));
     if diagnostics.is_empty() {
@@ -243,17 +321,25 @@ fn check_names(ctx: &mut Ctx<'_>) {
         if PLATFORM_NAMESPACES.contains(&tenant.name.as_str()) || tenant.name.starts_with("kube-") {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!("tenant `{}` would take the platform namespace of the same name", tenant.name),
+                format!(
+                    "tenant `{}` would take the platform namespace of the same name",
+                    tenant.name
+                ),
                 &format!("spec.tenants[{i}].name"),
                 "rename the tenant; its name becomes its namespace on every cluster",
             );
         }
     }
     for (i, cluster) in spec.clusters.iter().enumerate() {
-        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str()) || cluster.name.starts_with("kube-") {
+        if MANAGEMENT_NAMESPACES.contains(&cluster.name.as_str())
+            || cluster.name.starts_with("kube-")
+        {
             ctx.error(
                 codes::RESERVED_NAME,
-                format!("cluster `{}` would take a namespace of the management cluster", cluster.name),
+                format!(
+                    "cluster `{}` would take a namespace of the management cluster",
+                    cluster.name
+                ),
                 &format!("spec.clusters[{i}].name"),
                 "rename the cluster; its Cluster API objects live in a namespace of its name",
             );

@@ -61,8 +61,9 @@ fn file_header(cluster: &Cluster, what: &str) -> String {
     )
 }
 
-fn patch_text(value: &Value) -> String {
-    hafen_yaml::emit(value)
+/// One strategic patch string per document.
+fn patch_texts(docs: &[Value]) -> Vec<Value> {
+    docs.iter().map(|d| Value::String(hafen_yaml::emit(d))).collect()
 }
 
 struct Pending {
@@ -95,8 +96,17 @@ pub(crate) fn render(ctx: &mut Ctx<'_>) {
     if clusters.iter().any(|_| true) && needs_image_command(ctx) {
         image_command(ctx);
     }
-    resources.insert(0, "delivery".into());
-    ctx.out.kustomization("management", resources);
+    if needs_management(ctx) {
+        resources.insert(0, "delivery".into());
+        ctx.out.kustomization("management", resources);
+    }
+}
+
+/// True when the platform needs a management cluster: Cluster API creates machines, or Argo CD
+/// runs there for every cluster.
+pub(crate) fn needs_management(ctx: &Ctx<'_>) -> bool {
+    ctx.spec.gitops.engine == hafen_spec::GitOpsEngine::Argocd
+        || ctx.spec.clusters.iter().any(|c| machines(ctx, c) == Machines::ClusterApi)
 }
 
 fn needs_image_command(ctx: &Ctx<'_>) -> bool {
@@ -134,15 +144,21 @@ fn talos_by_hand(ctx: &mut Ctx<'_>, cluster: &Cluster) {
             if what == "control plane" { "control-plane" } else { "worker" },
         )
     };
-    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp_site =
+        cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
     let cp = talos::patch(ctx.spec, cluster, Role::ControlPlane, &cp_site);
-    ctx.out.yaml(format!("{dir}/controlplane.patch.yaml"), &header("control plane"), vec![cp]);
+    ctx.out.yaml(format!("{dir}/controlplane.patch.yaml"), &header("control plane"), cp);
     for pool in &cluster.node_pools {
         let site = cluster.pool_site(pool).to_owned();
         let patch = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
-        ctx.out.yaml(format!("{dir}/worker-{}.patch.yaml", pool.name), &header(&format!("pool `{}`", pool.name)), vec![patch]);
+        ctx.out.yaml(
+            format!("{dir}/worker-{}.patch.yaml", pool.name),
+            &header(&format!("pool `{}`", pool.name)),
+            patch,
+        );
     }
     ctx.out.text(format!("{dir}/schematic.yaml"), talos::schematic(&talos::extensions(cluster)));
+    egress_patches(ctx, cluster);
 }
 
 /// The kind of machines of the control plane, when all its sites agree.
@@ -170,7 +186,10 @@ fn k8s_version(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Option<Str
     if v.split('.').count() != 3 {
         ctx.error(
             codes::MISSING,
-            format!("Cluster API needs a full Kubernetes version, `{}` has no patch release", cluster.kubernetes),
+            format!(
+                "Cluster API needs a full Kubernetes version, `{}` has no patch release",
+                cluster.kubernetes
+            ),
             &format!("spec.clusters[{index}].kubernetes"),
             "write the patch release too, e.g. `\"1.34.5\"`",
         );
@@ -250,19 +269,25 @@ fn cluster_api(
     ctx.out.yaml(
         format!("management/clusters/{ns}/namespace.yaml"),
         &file_header(cluster, "Namespace of the Cluster API objects"),
-        vec![json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &labels) })],
+        vec![
+            json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &labels) }),
+        ],
     );
 
     // Cluster and HetznerCluster.
     let regions = control_plane_regions(ctx, cluster);
     let primary = regions.first().cloned().unwrap_or_default();
-    let cloud_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud);
-    let network = cloud_site
-        .and_then(|s| ctx.spec.site(s))
-        .and_then(|s| s.network.private_network.as_ref().map(|p| (p.subnet.clone(), s.location.clone())));
+    let cloud_site =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud);
+    let network = cloud_site.and_then(|s| ctx.spec.site(s)).and_then(|s| {
+        s.network.private_network.as_ref().map(|p| (p.subnet.clone(), s.location.clone()))
+    });
     let mut hetzner = serde_json::Map::new();
     hetzner.insert("controlPlaneRegions".into(), json!(regions));
-    hetzner.insert("controlPlaneLoadBalancer".into(), json!({ "enabled": true, "region": primary, "type": "lb11" }));
+    hetzner.insert(
+        "controlPlaneLoadBalancer".into(),
+        json!({ "enabled": true, "region": primary, "type": "lb11" }),
+    );
     match &network {
         Some((cidr, loc)) => {
             let zone = ctx
@@ -296,7 +321,9 @@ fn cluster_api(
         .and_then(|l| l.servers_per_placement_group)
         .unwrap_or(10);
     for pool in &cluster.node_pools {
-        if site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud && pool.count <= group_limit {
+        if site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud
+            && pool.count <= group_limit
+        {
             groups.push(json!({ "name": pool.name, "type": "spread" }));
         }
     }
@@ -313,7 +340,8 @@ fn cluster_api(
     // The Robot credential is account-wide (it can reinstall or cancel any server): it stays
     // in the management cluster and is never copied into the workload cluster.
     hetzner.insert("skipCreatingHetznerSecretInWorkloadCluster".into(), json!(true));
-    let has_dedicated = cluster.sites().iter().any(|s| site_kind(ctx.spec, s) == SiteKind::HetznerDedicated);
+    let has_dedicated =
+        cluster.sites().iter().any(|s| site_kind(ctx.spec, s) == SiteKind::HetznerDedicated);
     if has_dedicated {
         hetzner.insert("sshKeys".into(), json!({ "robotRescueSecretRef": ssh_ref() }));
     } else {
@@ -345,9 +373,19 @@ fn cluster_api(
     );
 
     // Control plane.
-    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
-    let cp_labels = crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", "control-plane")])]);
-    let (cp_template, cp_template_kind) = machine_template(ctx, cluster, cp_kind, "control-plane", &cluster.control_plane.server_type, Some("control-plane"), &cp_labels);
+    let cp_site =
+        cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp_labels =
+        crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", "control-plane")])]);
+    let (cp_template, cp_template_kind) = machine_template(
+        ctx,
+        cluster,
+        cp_kind,
+        "control-plane",
+        &cluster.control_plane.server_type,
+        Some("control-plane"),
+        &cp_labels,
+    );
     let cp_patch = talos::patch(ctx.spec, cluster, Role::ControlPlane, &cp_site);
     let spares = cluster.control_plane.server_ids.len() > cluster.control_plane.replicas as usize;
     let surge = if cp_kind == SiteKind::HetznerCloud || spares { 1 } else { 0 };
@@ -363,7 +401,7 @@ fn cluster_api(
                 "controlplane": {
                     "generateType": "controlplane",
                     "talosVersion": talos_version,
-                    "strategicPatches": [patch_text(&cp_patch)],
+                    "strategicPatches": patch_texts(&cp_patch),
                 }
             },
             "rolloutStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": surge } },
@@ -380,24 +418,81 @@ fn cluster_api(
     );
     ctx.out.yaml(
         format!("management/clusters/{ns}/control-plane.yaml"),
-        &file_header(cluster, &format!("Control plane ({} × {})", cluster.control_plane.replicas, cluster.control_plane.server_type)),
+        &file_header(
+            cluster,
+            &format!(
+                "Control plane ({} × {})",
+                cluster.control_plane.replicas, cluster.control_plane.server_type
+            ),
+        ),
         vec![tcp, cp_template, cp_remediation, cp_mhc],
     );
     files.push("control-plane.yaml".into());
+
+    let spread = crate::docs::control_plane_spread(cluster);
+    let quorum = cluster.control_plane.replicas / 2 + 1;
+    if spread.len() > 1
+        && let Some((site, n)) = spread.iter().find(|(_, n)| *n >= quorum)
+    {
+        ctx.open_items.push(format!(
+            "The control plane of `{}` places {n} of {} members at `{site}`: losing that site loses the etcd quorum. Spread it over at least three sites, or keep it at one site and rely on the other cluster.",
+            cluster.name, cluster.control_plane.replicas
+        ));
+    }
+    for pool in &cluster.node_pools {
+        let cloud = site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud;
+        if cloud && pool.count > group_limit {
+            ctx.open_items.push(format!(
+                "Pool `{}` of `{}` has {} servers, more than a Hetzner spread placement group holds ({group_limit}): it gets no placement group, so several of its servers may share a host.",
+                pool.name, cluster.name, pool.count
+            ));
+        }
+    }
+    if cluster.network.routing == hafen_spec::Routing::Native
+        && cluster.sites().iter().any(|s| {
+            site_kind(ctx.spec, s) == SiteKind::HetznerCloud
+                && ctx.spec.site(s).is_some_and(|x| x.network.private_network.is_none())
+        })
+    {
+        ctx.open_items.push(format!(
+            "`{}` routes pods natively on Hetzner Cloud, but a site has no `privateNetwork`: the cloud controller can only program pod routes into a private network. Add one, or use `routing: tunnel`.",
+            cluster.name
+        ));
+    }
+
+    if cluster.network.routing == hafen_spec::Routing::Native
+        && !crate::components::has_cloud(ctx.spec, cluster)
+        && !crate::platform::shared_layer2(ctx, cluster)
+    {
+        ctx.open_items.push(format!(
+            "`{}` routes pods natively, but its bare-metal servers share no layer 2 (no vSwitch): nodes cannot reach each other's pod ranges. Add a vSwitch to the site, or use `routing: tunnel`.",
+            cluster.name
+        ));
+    }
 
     // Node pools.
     for pool in &cluster.node_pools {
         let site = cluster.pool_site(pool).to_owned();
         let kind = site_kind(ctx.spec, &site);
-        let pool_labels = crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
-        let group = (kind == SiteKind::HetznerCloud && pool.count <= group_limit).then_some(pool.name.as_str());
-        let (template, template_kind) = machine_template(ctx, cluster, kind, &pool.name, &pool.server_type, group, &pool_labels);
+        let pool_labels =
+            crate::out::labels(&[&labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
+        let group = (kind == SiteKind::HetznerCloud && pool.count <= group_limit)
+            .then_some(pool.name.as_str());
+        let (template, template_kind) = machine_template(
+            ctx,
+            cluster,
+            kind,
+            &pool.name,
+            &pool.server_type,
+            group,
+            &pool_labels,
+        );
         let patch = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
         let bootstrap_spec = json!({
             "template": { "spec": {
                 "generateType": "worker",
                 "talosVersion": talos_version,
-                "strategicPatches": [patch_text(&patch)],
+                "strategicPatches": patch_texts(&patch),
             } }
         });
         let bootstrap_name = name(&[ns, &pool.name, &content_hash(&bootstrap_spec)]);
@@ -435,11 +530,24 @@ fn cluster_api(
                 "rollout": { "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": max_surge, "maxUnavailable": max_unavailable } } },
             }
         });
-        let (mhc, remediation) = health_check(ns, &md_name, json!({ "matchLabels": selector }), kind, max_unhealthy(cluster), &pool_labels);
+        let (mhc, remediation) = health_check(
+            ns,
+            &md_name,
+            json!({ "matchLabels": selector }),
+            kind,
+            max_unhealthy(cluster),
+            &pool_labels,
+        );
         let file = format!("pool-{}.yaml", pool.name);
         ctx.out.yaml(
             format!("management/clusters/{ns}/{file}"),
-            &file_header(cluster, &format!("Node pool `{}` ({} × {} at {})", pool.name, pool.count, pool.server_type, site)),
+            &file_header(
+                cluster,
+                &format!(
+                    "Node pool `{}` ({} × {} at {})",
+                    pool.name, pool.count, pool.server_type, site
+                ),
+            ),
             vec![md, template, bootstrap, remediation, mhc],
         );
         files.push(file);
@@ -564,11 +672,19 @@ fn health_check(
     labels: &serde_json::Map<String, Value>,
 ) -> (Value, Value) {
     let (remediation_kind, startup, strategy) = if kind == SiteKind::HetznerCloud {
-        ("HCloudRemediationTemplate", 1200, json!({ "type": "Reboot", "retryLimit": 1, "timeout": "180s" }))
+        (
+            "HCloudRemediationTemplate",
+            1200,
+            json!({ "type": "Reboot", "retryLimit": 1, "timeout": "180s" }),
+        )
     } else {
         // A bare-metal install through the rescue system takes long, and a dead server waits
         // for the provider's staff where remote power-on is missing: give it time.
-        ("HetznerBareMetalRemediationTemplate", 3600, json!({ "type": "Reboot", "retryLimit": 1, "timeout": "600s" }))
+        (
+            "HetznerBareMetalRemediationTemplate",
+            3600,
+            json!({ "type": "Reboot", "retryLimit": 1, "timeout": "600s" }),
+        )
     };
     let remediation_name = name(&[target, "remediation"]);
     let remediation = json!({
@@ -602,10 +718,19 @@ fn health_check(
     (mhc, remediation)
 }
 
-fn host_objects(ns: &str, pool: &str, site: &str, ids: &[u64], labels: &serde_json::Map<String, Value>) -> Vec<Value> {
+fn host_objects(
+    ns: &str,
+    pool: &str,
+    site: &str,
+    ids: &[u64],
+    labels: &serde_json::Map<String, Value>,
+) -> Vec<Value> {
     ids.iter()
         .map(|id| {
-            let l = crate::out::labels(&[labels, &label_map(&[("hafen.dev/pool", pool), ("hafen.dev/site", site)])]);
+            let l = crate::out::labels(&[
+                labels,
+                &label_map(&[("hafen.dev/pool", pool), ("hafen.dev/site", site)]),
+            ]);
             json!({
                 "apiVersion": INFRA,
                 "kind": "HetznerBareMetalHost",
@@ -616,13 +741,23 @@ fn host_objects(ns: &str, pool: &str, site: &str, ids: &[u64], labels: &serde_js
         .collect()
 }
 
-fn bare_metal_hosts(ctx: &Ctx<'_>, cluster: &Cluster, labels: &serde_json::Map<String, Value>) -> Vec<Value> {
+fn bare_metal_hosts(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    labels: &serde_json::Map<String, Value>,
+) -> Vec<Value> {
     let ns = cluster.name.as_str();
     let mut out = Vec::new();
     if let Some(site) = cluster.control_plane_sites().first()
         && site_kind(ctx.spec, site) == SiteKind::HetznerDedicated
     {
-        out.extend(host_objects(ns, "control-plane", site, &cluster.control_plane.server_ids, labels));
+        out.extend(host_objects(
+            ns,
+            "control-plane",
+            site,
+            &cluster.control_plane.server_ids,
+            labels,
+        ));
     }
     for pool in &cluster.node_pools {
         let site = cluster.pool_site(pool);
@@ -635,17 +770,34 @@ fn bare_metal_hosts(ctx: &Ctx<'_>, cluster: &Cluster, labels: &serde_json::Map<S
 
 /// One patch per bare-metal node on a vSwitch site: the VLAN with the node's own address (a
 /// machine template is shared by the whole pool, so per-node addresses cannot live there).
-fn node_patches(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, next_address: &mut BTreeMap<String, u32>) {
+fn node_patches(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    cluster: &Cluster,
+    next_address: &mut BTreeMap<String, u32>,
+) {
     let mut slots: Vec<(String, String, usize, Option<u64>)> = Vec::new();
-    let cp_site = cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
-    let cp_count = (cluster.control_plane.replicas as usize).max(cluster.control_plane.server_ids.len());
+    let cp_site =
+        cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
+    let cp_count =
+        (cluster.control_plane.replicas as usize).max(cluster.control_plane.server_ids.len());
     for n in 0..cp_count {
-        slots.push(("control-plane".into(), cp_site.clone(), n, cluster.control_plane.server_ids.get(n).copied()));
+        slots.push((
+            "control-plane".into(),
+            cp_site.clone(),
+            n,
+            cluster.control_plane.server_ids.get(n).copied(),
+        ));
     }
     for pool in &cluster.node_pools {
         let count = (pool.count as usize).max(pool.server_ids.len());
         for n in 0..count {
-            slots.push((pool.name.clone(), cluster.pool_site(pool).to_owned(), n, pool.server_ids.get(n).copied()));
+            slots.push((
+                pool.name.clone(),
+                cluster.pool_site(pool).to_owned(),
+                n,
+                pool.server_ids.get(n).copied(),
+            ));
         }
     }
     for (pool, site, n, id) in slots {
@@ -668,11 +820,21 @@ fn node_patches(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, next_address
             return;
         };
         *counter += 1;
-        let mut patch = talos::node_network_patch(&interface, vswitch.vlan, &address, prefix, vswitch.mtu);
-        if let (Some(id), Some(machine)) = (id, patch.get_mut("machine").and_then(Value::as_object_mut)) {
+        let mut patch = talos::node_network_patch(
+            cluster,
+            &interface,
+            vswitch.vlan,
+            &address,
+            prefix,
+            vswitch.mtu,
+        );
+        if let Some(id) = id {
             // CAPH names bare-metal machines `hcloud://bm-<server number>`; the kubelet may set
             // its own provider ID while the node's is still empty.
-            machine.insert("kubelet".into(), json!({ "extraConfig": { "providerID": format!("hcloud://bm-{id}") } }));
+            patch.insert(
+                0,
+                json!({ "machine": { "kubelet": { "extraConfig": { "providerID": format!("hcloud://bm-{id}") } } } }),
+            );
         }
         let slot = match id {
             Some(id) => format!("{pool}-bm-{id}"),
@@ -682,7 +844,7 @@ fn node_patches(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, next_address
             "Network of node `{slot}` of cluster `{}` at {site}: public interface {interface} keeps DHCP,\nVLAN {} carries {address}/{prefix} with MTU {}.\nApply once the node runs: talosctl -n <public address> patch machineconfig --patch @this-file\nRendered by Hafen.",
             cluster.name, vswitch.vlan, vswitch.mtu
         );
-        ctx.out.yaml(format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name), &header, vec![patch]);
+        ctx.out.yaml(format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name), &header, patch);
     }
 }
 
@@ -693,12 +855,16 @@ fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
     let site = cluster.pool_site(pool).to_owned();
     let Some(interface) = talos::public_interface(ctx.spec, &site) else { return };
     for ip in &egress.ips {
-        let patch = talos::egress_ip_patch(&interface, ip);
+        let patch = talos::egress_ip_patch(cluster, &interface, ip);
         let header = format!(
             "Fixed egress address {ip} of cluster `{}`: apply to the one egress node (pool `{}`) that holds it,\nafter the provider routes the address to that server. Rendered by Hafen.",
             cluster.name, pool.name
         );
         let file = ip.replace([':', '.'], "-");
-        ctx.out.yaml(format!("bootstrap/{}/egress/{file}.patch.yaml", cluster.name), &header, vec![patch]);
+        ctx.out.yaml(
+            format!("bootstrap/{}/egress/{file}.patch.yaml", cluster.name),
+            &header,
+            patch,
+        );
     }
 }

@@ -5,41 +5,49 @@ use hafen_diag::Diagnostic;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// One output file before it is turned into bytes.
-#[derive(Debug, Clone)]
-pub(crate) enum File {
-    /// YAML documents with a leading comment block.
-    Yaml { header: String, docs: Vec<Value> },
-    /// Any other text (Markdown, K3s configuration).
-    Text(String),
-}
-
-/// The repository being built.
+/// The repository being built: file path → bytes. YAML documents are emitted as they are
+/// added, so the object trees are freed early and the peak memory stays near the output size.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
-    pub(crate) files: BTreeMap<String, File>,
+    pub(crate) files: BTreeMap<String, String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
+fn comment(header: &str) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        if line.is_empty() {
+            out.push_str("#\n");
+        } else {
+            out.push_str("# ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 impl Out {
-    /// Adds YAML documents to a file, creating it with `header` if new.
+    /// Adds YAML documents to a file, creating it with `header` (as `#` comments) if new.
     pub(crate) fn yaml(&mut self, path: impl Into<String>, header: &str, docs: Vec<Value>) {
         let path = path.into();
-        match self.files.entry(path) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                if let File::Yaml { docs: existing, .. } = e.get_mut() {
-                    existing.extend(docs);
-                }
+        let text = self.files.entry(path).or_default();
+        let mut first = text.is_empty();
+        if first {
+            text.push_str(&comment(header));
+        }
+        for doc in &docs {
+            if !first {
+                text.push_str("---\n");
             }
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(File::Yaml { header: header.to_owned(), docs });
-            }
+            first = false;
+            text.push_str(&hafen_yaml::emit(doc));
         }
     }
 
     /// Writes a text file.
     pub(crate) fn text(&mut self, path: impl Into<String>, text: String) {
-        self.files.insert(path.into(), File::Text(text));
+        self.files.insert(path.into(), text);
     }
 
     /// Writes `dir/kustomization.yaml` listing `resources` (relative to `dir`).
@@ -57,37 +65,31 @@ impl Out {
         let mut k = Map::new();
         k.insert("apiVersion".into(), json!("kustomize.config.k8s.io/v1beta1"));
         k.insert("kind".into(), json!("Kustomization"));
-        k.insert("resources".into(), Value::Array(resources.into_iter().map(Value::String).collect()));
+        k.insert(
+            "resources".into(),
+            Value::Array(resources.into_iter().map(Value::String).collect()),
+        );
         for (key, value) in extra {
             k.insert(key, value);
         }
-        let path = if dir.is_empty() { "kustomization.yaml".into() } else { format!("{dir}/kustomization.yaml") };
-        self.files.insert(path, File::Yaml { header: KUSTOMIZATION_HEADER.into(), docs: vec![Value::Object(k)] });
+        let path = if dir.is_empty() {
+            "kustomization.yaml".into()
+        } else {
+            format!("{dir}/kustomization.yaml")
+        };
+        self.files.remove(&path);
+        self.yaml(path, KUSTOMIZATION_HEADER, vec![Value::Object(k)]);
+    }
+
+    /// Takes over another part's files and diagnostics (parts render disjoint paths).
+    pub(crate) fn merge(&mut self, other: Out) {
+        self.files.extend(other.files);
+        self.diagnostics.extend(other.diagnostics);
     }
 }
 
-const KUSTOMIZATION_HEADER: &str = "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
-
-/// Turns a file into its bytes: the header as `#` comments, then the documents.
-pub(crate) fn file_bytes(file: &File) -> String {
-    match file {
-        File::Text(text) => text.clone(),
-        File::Yaml { header, docs } => {
-            let mut out = String::new();
-            for line in header.lines() {
-                if line.is_empty() {
-                    out.push_str("#\n");
-                } else {
-                    out.push_str("# ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-            out.push_str(&hafen_yaml::emit_documents(docs));
-            out
-        }
-    }
-}
+const KUSTOMIZATION_HEADER: &str =
+    "Rendered by Hafen; build with `kubectl kustomize` or let Flux / Argo CD build it.";
 
 /// Object metadata: name, namespace (when namespaced) and labels.
 pub(crate) fn meta(name: &str, namespace: Option<&str>, labels: &Map<String, Value>) -> Value {

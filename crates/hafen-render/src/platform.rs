@@ -50,7 +50,8 @@ impl Layer {
     }
 
     /// Every layer, in order.
-    pub(crate) const ALL: [Layer; 4] = [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
+    pub(crate) const ALL: [Layer; 4] =
+        [Layer::Network, Layer::Storage, Layer::SecretOperators, Layer::Controllers];
 }
 
 /// A Helm release of a platform component.
@@ -113,6 +114,7 @@ impl Store {
 }
 
 /// An OpenBao store (ClusterSecretStore or a tenant's SecretStore) with Kubernetes auth.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn openbao_store(
     kind: &str,
     name: &str,
@@ -123,7 +125,8 @@ pub(crate) fn openbao_store(
     conditions: Option<Value>,
     labels: &Map<String, Value>,
 ) -> Value {
-    let server = cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
+    let server =
+        cluster.secrets.address.clone().unwrap_or_else(|| "http://openbao.openbao.svc:8200".into());
     let mut sa = Map::new();
     sa.insert("name".into(), json!(service_account.0));
     if kind == "ClusterSecretStore" {
@@ -165,6 +168,27 @@ pub(crate) fn egress_pool(cluster: &Cluster) -> Option<&NodePool> {
     match &egress.pool {
         Some(name) => cluster.node_pools.iter().find(|p| &p.name == name),
         None => cluster.node_pools.iter().find(|p| p.roles().contains(&NodeRole::EgressGateway)),
+    }
+}
+
+/// The keys of the `external-dns` Secret and the properties of the spec's DNS credential
+/// they are read from (the credential's own `key` for the main secret).
+pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
+    let main = |fallback: &str| {
+        dns.secret_ref.as_ref().and_then(|r| r.key.clone()).unwrap_or_else(|| fallback.to_owned())
+    };
+    let same = |k: &str| (k.to_owned(), k.to_owned());
+    if dns.secret_ref.is_none() {
+        return Vec::new();
+    }
+    match dns.provider {
+        DnsProvider::Rfc2136 => vec![same("keyname"), ("secret".into(), main("secret"))],
+        DnsProvider::Pdns | DnsProvider::Hetzner => vec![("api-key".into(), main("api-key"))],
+        DnsProvider::Ovh => {
+            vec![same("application-key"), same("application-secret"), same("consumer-key")]
+        }
+        DnsProvider::Cloudflare => vec![("api-token".into(), main("api-token"))],
+        DnsProvider::Route53 => vec![same("access-key-id"), same("secret-access-key")],
     }
 }
 
@@ -242,7 +266,8 @@ fn cloud_credential<'a>(ctx: &Ctx<'a>, cluster: &Cluster) -> Option<&'a SecretRe
         .filter(|p| p.type_ == "hetzner-cloud")
         .flat_map(|p| &p.credentials)
         .find(|c| {
-            c.scope == hafen_spec::CredentialScope::Project && c.delivered_to.contains(&cluster.name)
+            c.scope == hafen_spec::CredentialScope::Project
+                && c.delivered_to.contains(&cluster.name)
         })
         .map(|c| &c.secret_ref)
 }
@@ -302,7 +327,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
             &labels,
         )];
-        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some()) && names.contains(&"cloudnative-pg") {
+        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some())
+            && names.contains(&"cloudnative-pg")
+        {
             stores.push(openbao_store(
                 "ClusterSecretStore",
                 BACKUP_STORE,
@@ -331,10 +358,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
         && !egress.ips.is_empty()
     {
         match egress_pool(cluster) {
-            Some(_) => p.configs.push(("egress-gateway.yaml".into(), vec![egress_policy(ctx, cluster)])),
+            Some(_) => {
+                p.configs.push(("egress-gateway.yaml".into(), vec![egress_policy(ctx, cluster)]))
+            }
             None => ctx.error(
                 codes::MISSING,
-                format!("cluster `{}` has fixed egress addresses but no egress gateway nodes", cluster.name),
+                format!(
+                    "cluster `{}` has fixed egress addresses but no egress gateway nodes",
+                    cluster.name
+                ),
                 &format!("{path}.network.egress"),
                 "add a node pool with `roles: [egress-gateway]`, or name it in `egress.pool`",
             ),
@@ -357,20 +389,41 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::Controllers,
             namespace_labels: vec![],
         });
-        let default_class = components::storage_driver(cluster) == Some(StorageDriver::HcloudVolumes);
+        let default_class =
+            components::storage_driver(cluster) == Some(StorageDriver::HcloudVolumes);
         p.releases.push(Release {
             component: "hcloud-csi",
             name: "hcloud-csi".into(),
             namespace: "kube-system".into(),
-            values: json!({
-                "controller": { "hcloudToken": { "existingSecret": { "name": "hcloud", "key": "token" } } },
-                "node": {
+            values: {
+                let mut node = json!({
                     "hcloudCSIDriver": { "resources": requests("10m", "20Mi") },
                     "csiNodeDriverRegistrar": { "resources": requests("10m", "20Mi") },
                     "livenessProbe": { "resources": requests("10m", "20Mi") },
-                },
-                "storageClasses": [{ "name": "hcloud-volumes", "defaultStorageClass": default_class, "reclaimPolicy": "Retain" }],
-            }),
+                });
+                if has_metal(spec, cluster)
+                    && let Some(n) = node.as_object_mut()
+                {
+                    // Cloud volumes attach to cloud servers only; keep the node plugin off the
+                    // bare-metal pools of this cluster.
+                    let cloud_sites: Vec<&str> = cluster
+                        .sites()
+                        .into_iter()
+                        .filter(|s| site_kind(spec, s) == SiteKind::HetznerCloud)
+                        .collect();
+                    n.insert(
+                        "affinity".into(),
+                        json!({ "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [{
+                            "matchExpressions": [{ "key": "hafen.dev/site", "operator": "In", "values": cloud_sites }]
+                        }] } } }),
+                    );
+                }
+                json!({
+                    "controller": { "hcloudToken": { "existingSecret": { "name": "hcloud", "key": "token" } } },
+                    "node": node,
+                    "storageClasses": [{ "name": "hcloud-volumes", "defaultStorageClass": default_class, "reclaimPolicy": "Retain" }],
+                })
+            },
             depends_on: vec!["hcloud-cloud-controller-manager".into()],
             layer: Layer::Controllers,
             namespace_labels: vec![],
@@ -397,12 +450,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
                 }
                 p.secrets.push(("hcloud.yaml".into(), vec![es]));
             }
-            (true, None) => ctx.error(
-                codes::MISSING,
-                format!("cluster `{}` runs on Hetzner Cloud but no project credential is delivered to it", cluster.name),
-                &format!("{path}.name"),
-                "add the cluster to `deliveredTo` of the Hetzner Cloud project token (never the account-wide Robot credential)",
-            ),
+            (true, None) => ctx.open_items.push(format!(
+                "Cluster `{}` runs on Hetzner Cloud but no project token is delivered to it (`deliveredTo`): the Secret `hcloud` in `kube-system` stays as created on day 0 and is not kept current.",
+                cluster.name
+            )),
             _ => {}
         }
     }
@@ -423,12 +474,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
         });
         match metallb_config(ctx, cluster) {
             Some(objects) => p.configs.push(("metallb.yaml".into(), objects)),
-            None => ctx.error(
-                codes::MISSING,
-                format!("bare-metal cluster `{}` has no addresses for load balancers", cluster.name),
-                &format!("{path}.network"),
-                "add `loadBalancerIPs:` (addresses routed to the site), or a vSwitch whose top addresses MetalLB may announce",
-            ),
+            None => ctx.open_items.push(format!(
+                "Bare-metal cluster `{}` has no addresses for load balancers: MetalLB is installed without a pool, so LoadBalancer services (the ingress) stay pending until `network.loadBalancerIPs` is set.",
+                cluster.name
+            )),
         }
     }
 
@@ -463,7 +512,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::Controllers,
             namespace_labels: vec![],
         });
-        let server = certs.acme_server.clone().unwrap_or_else(|| components::data().defaults.acme_server.clone());
+        let server = certs
+            .acme_server
+            .clone()
+            .unwrap_or_else(|| components::data().defaults.acme_server.clone());
         let solver = if cluster.ingress == IngressController::Traefik {
             json!({ "http01": { "ingress": { "ingressClassName": "traefik" } } })
         } else {
@@ -524,11 +576,21 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
     }
 
     monitoring(cluster, &mut p);
-    backups(ctx, index, cluster, &mut p, &labels, openbao);
+    backups(ctx, cluster, &mut p, &labels, openbao);
     for release in &mut p.releases {
         release.layer = Layer::of(release.component);
     }
     p
+}
+
+/// True when every node of the cluster shares one layer 2 segment (a vSwitch VLAN, or the
+/// operator's own LAN), so nodes can route pod ranges to each other directly.
+pub(crate) fn shared_layer2(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
+    cluster.sites().iter().all(|s| match site_kind(ctx.spec, s) {
+        SiteKind::HetznerCloud => false,
+        SiteKind::HetznerDedicated => ctx.spec.site(s).is_some_and(|x| x.network.vswitch.is_some()),
+        SiteKind::Other => true,
+    })
 }
 
 fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
@@ -542,7 +604,7 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             v.insert("ipv4NativeRoutingCIDR".into(), json!(net.pod_cidr));
             // On a shared layer 2 (a vSwitch VLAN) nodes route pod ranges to each other
             // directly; in a Hetzner Cloud network the cloud controller programs the routes.
-            v.insert("autoDirectNodeRoutes".into(), json!(!has_cloud(ctx.spec, cluster)));
+            v.insert("autoDirectNodeRoutes".into(), json!(shared_layer2(ctx, cluster)));
         }
         Routing::Tunnel => {
             v.insert("routingMode".into(), json!("tunnel"));
@@ -559,14 +621,18 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     if net.encryption == hafen_spec::Encryption::Wireguard {
         v.insert("encryption".into(), json!({ "enabled": true, "type": "wireguard" }));
     }
-    let kpr = net.kube_proxy_replacement && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
+    let kpr = net.kube_proxy_replacement
+        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
     v.insert("kubeProxyReplacement".into(), json!(kpr));
     match cluster.os {
         Os::Talos => {
             // KubePrism: Talos' node-local API load balancer, reachable before any Service works.
             v.insert("k8sServiceHost".into(), json!("localhost"));
             v.insert("k8sServicePort".into(), json!(7445));
-            v.insert("cgroup".into(), json!({ "autoMount": { "enabled": false }, "hostRoot": "/sys/fs/cgroup" }));
+            v.insert(
+                "cgroup".into(),
+                json!({ "autoMount": { "enabled": false }, "hostRoot": "/sys/fs/cgroup" }),
+            );
             v.insert(
                 "securityContext".into(),
                 json!({ "capabilities": {
@@ -614,7 +680,10 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     };
     let mine = mesh_name(cluster);
     let host = |c: &Cluster| {
-        c.dns.as_ref().map_or_else(|| format!("clustermesh.{}", c.name), |d| format!("clustermesh.{}.{}", c.name, d.zone))
+        c.dns.as_ref().map_or_else(
+            || format!("clustermesh.{}", c.name),
+            |d| format!("clustermesh.{}.{}", c.name, d.zone),
+        )
     };
     let peers: Vec<Value> = ctx
         .spec
@@ -625,7 +694,8 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         .collect();
     let mut annotations = Map::new();
     if cluster.dns.is_some() {
-        annotations.insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
+        annotations
+            .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
     }
     json!({
         "useAPIServer": true,
@@ -715,21 +785,31 @@ pub(crate) fn vswitch_pool(subnet: &str) -> Option<String> {
 
 fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
     let labels = ctx.labels(&[]);
-    let metal_site = cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
+    let metal_site =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
     let site = ctx.spec.site(metal_site)?;
-    let (addresses, interfaces) = if cluster.network.load_balancer_ips.is_empty() {
-        let vswitch = site.network.vswitch.as_ref()?;
+    let (addresses, interfaces) = if !cluster.network.load_balancer_ips.is_empty() {
+        (cluster.network.load_balancer_ips.clone(), Vec::new())
+    } else if let Some(vswitch) = &site.network.vswitch {
+        // The VLAN is a real layer 2 between the servers: announce there, not on the
+        // provider's public network (which drops foreign ARP answers).
         let pool = vswitch_pool(&vswitch.subnet)?;
         let iface = talos::public_interface(ctx.spec, metal_site)?;
         (vec![pool], vec![format!("{iface}.{}", vswitch.vlan)])
+    } else if site_kind(ctx.spec, metal_site) == SiteKind::Other {
+        // Own servers on their own LAN: the top of the node network.
+        let pool = vswitch_pool(cluster.network.node_cidr.as_deref()?)?;
+        (vec![pool], Vec::new())
     } else {
-        (cluster.network.load_balancer_ips.clone(), Vec::new())
+        return None;
     };
     let pool = json!({
         "apiVersion": "metallb.io/v1beta1",
         "kind": "IPAddressPool",
         "metadata": meta("default", Some("metallb-system"), &labels),
-        "spec": { "addresses": addresses, "autoAssign": true },
+        // Next to a cloud load balancer (mixed clusters) MetalLB only serves services that ask
+        // for this pool, so the two controllers never both answer one Service.
+        "spec": { "addresses": addresses, "autoAssign": !has_cloud(ctx.spec, cluster) },
     });
     let mut l2 = Map::new();
     l2.insert("ipAddressPools".into(), json!(["default"]));
@@ -749,11 +829,15 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     let mut annotations = Map::new();
     if site_kind(ctx.spec, &cluster.site) == SiteKind::HetznerCloud {
         let location = ctx.spec.site(&cluster.site).map(|s| s.location.clone()).unwrap_or_default();
-        annotations.insert("load-balancer.hetzner.cloud/name".into(), json!(format!("{}-ingress", cluster.name)));
+        annotations.insert(
+            "load-balancer.hetzner.cloud/name".into(),
+            json!(format!("{}-ingress", cluster.name)),
+        );
         annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(location));
         annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
     }
-    let workers: u32 = cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
+    let workers: u32 =
+        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
     let replicas = workers.clamp(1, 3);
     json!({
         "deployment": { "replicas": replicas },
@@ -768,6 +852,7 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",
             "whenUnsatisfiable": "ScheduleAnyway",
+            "nodeTaintsPolicy": "Honor",
             "labelSelector": { "matchLabels": { "app.kubernetes.io/name": "traefik" } },
         }],
         "resources": requests("100m", "128Mi"),
@@ -793,7 +878,6 @@ fn external_dns(
     v.insert("txtOwnerId".into(), json!(owner));
     v.insert("resources".into(), requests("25m", "64Mi"));
     let secret_env = |name: &str, key: &str| json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": key } } });
-    let mut secret_keys: Vec<(String, Option<String>)> = Vec::new();
     match dns.provider {
         DnsProvider::Rfc2136 => {
             let server = dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone));
@@ -816,14 +900,12 @@ fn external_dns(
                         secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret"),
                     ]),
                 );
-                secret_keys = vec![("keyname".into(), Some("keyname".into())), ("secret".into(), None)];
             }
         }
         DnsProvider::Pdns => {
             v.insert("provider".into(), json!({ "name": "pdns" }));
             v.insert("extraArgs".into(), json!([format!("--pdns-server={}", dns_endpoint(dns))]));
             v.insert("env".into(), json!([secret_env("EXTERNAL_DNS_PDNS_API_KEY", "api-key")]));
-            secret_keys = vec![("api-key".into(), None)];
         }
         DnsProvider::Hetzner => {
             v.insert(
@@ -833,7 +915,6 @@ fn external_dns(
                     "env": [{ "name": "HETZNER_API_KEY", "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": "api-key" } } }],
                 } }),
             );
-            secret_keys = vec![("api-key".into(), None)];
         }
         DnsProvider::Ovh => {
             v.insert("provider".into(), json!({ "name": "ovh" }));
@@ -846,16 +927,10 @@ fn external_dns(
                     secret_env("OVH_CONSUMER_KEY", "consumer-key"),
                 ]),
             );
-            secret_keys = vec![
-                ("application-key".into(), Some("application-key".into())),
-                ("application-secret".into(), Some("application-secret".into())),
-                ("consumer-key".into(), Some("consumer-key".into())),
-            ];
         }
         DnsProvider::Cloudflare => {
             v.insert("provider".into(), json!({ "name": "cloudflare" }));
             v.insert("env".into(), json!([secret_env("CF_API_TOKEN", "api-token")]));
-            secret_keys = vec![("api-token".into(), None)];
         }
         DnsProvider::Route53 => {
             v.insert("provider".into(), json!({ "name": "aws" }));
@@ -866,18 +941,15 @@ fn external_dns(
                     secret_env("AWS_SECRET_ACCESS_KEY", "secret-access-key"),
                 ]),
             );
-            secret_keys = vec![
-                ("access-key-id".into(), Some("access-key-id".into())),
-                ("secret-access-key".into(), Some("secret-access-key".into())),
-            ];
         }
     }
+    let secret_keys = dns_secret_keys(dns);
     let secret = match (&dns.secret_ref, openbao) {
         (Some(reference), true) if !secret_keys.is_empty() => Some(external_secret(
             "external-dns",
             "external-dns",
             Store::Platform,
-            secret_keys.into_iter().map(|(k, prop)| (k, reference, prop)).collect(),
+            secret_keys.into_iter().map(|(k, prop)| (k, reference, Some(prop))).collect(),
             None,
             labels,
         )),
@@ -886,7 +958,13 @@ fn external_dns(
     (Value::Object(v), secret)
 }
 
-fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>) {
+fn storage(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    cluster: &Cluster,
+    p: &mut Platform,
+    labels: &Map<String, Value>,
+) {
     match components::storage_driver(cluster) {
         Some(StorageDriver::Piraeus) => {
             if cluster.os == Os::K3s {
@@ -987,7 +1065,6 @@ fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
                     },
                     // The pre-upgrade job is a Helm hook; GitOps upgrades do not need it.
                     "preUpgradeChecker": { "jobEnabled": false },
-                    "longhornManager": { "resources": daemon_requests("longhorn", "longhorn-manager") },
                 }),
                 depends_on: vec![],
                 layer: Layer::Controllers,
@@ -1013,7 +1090,13 @@ fn storage(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
     }
 }
 
-fn storage_class(name: &str, provisioner: &str, parameters: Value, default: bool, labels: &Map<String, Value>) -> Value {
+fn storage_class(
+    name: &str,
+    provisioner: &str,
+    parameters: Value,
+    default: bool,
+    labels: &Map<String, Value>,
+) -> Value {
     let mut metadata = meta(name, None, labels);
     if default && let Some(m) = metadata.as_object_mut() {
         m.insert(
@@ -1164,7 +1247,13 @@ pub(crate) fn s3_template() -> Value {
     })
 }
 
-fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform, labels: &Map<String, Value>, openbao: bool) {
+fn backups(
+    ctx: &mut Ctx<'_>,
+    cluster: &Cluster,
+    p: &mut Platform,
+    labels: &Map<String, Value>,
+    openbao: bool,
+) {
     let Some(b) = &cluster.backups else { return };
     p.releases.push(Release {
         component: "velero",
@@ -1227,7 +1316,7 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
             "useOwnerReferencesInBackup": false,
             "template": {
                 "includedNamespaces": ["*"],
-                "excludedNamespaces": ["kube-system", "velero"],
+                "excludedNamespaces": ["kube-system", "velero", "monitoring"],
                 "storageLocation": "default",
                 "snapshotVolumes": false,
                 "defaultVolumesToFsBackup": true,
@@ -1251,12 +1340,10 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
             );
             p.secrets.push(("velero.yaml".into(), vec![es]));
         }
-        (None, _) => ctx.error(
-            codes::MISSING,
-            format!("backups of cluster `{}` have no credentials", cluster.name),
-            &format!("spec.clusters[{index}].backups"),
-            "add `secretRef: {name: …}` naming the S3 credential in your secret store",
-        ),
+        (None, _) => ctx.open_items.push(format!(
+            "Backups of cluster `{}` name no credential (`backups.secretRef`): create the Secret `velero-s3` in `velero` (key `cloud`) by hand.",
+            cluster.name
+        )),
         _ => {}
     }
 }
@@ -1265,9 +1352,4 @@ fn backups(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster, p: &mut Platform,
 pub(crate) fn render(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) {
     let platform = build(ctx, index, cluster);
     crate::delivery::render_platform(ctx, index, cluster, &platform);
-}
-
-/// The value of a label selecting ingress-controller pods for tenant network policies.
-pub(crate) fn ingress_namespace(cluster: &Cluster) -> Option<&'static str> {
-    (cluster.ingress == IngressController::Traefik).then_some("traefik")
 }

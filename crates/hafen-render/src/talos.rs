@@ -3,8 +3,11 @@
 //! CNI and kube-proxy switches, discovery, and for bare metal the per-node network patch that
 //! keeps `dhcp: true` on the public interface while adding the vSwitch VLAN.
 //!
-//! Patches use the classic `v1alpha1` layout (`machine.network.interfaces`), which Talos up to
-//! v1.12 reads; they are strategic merge patches for CABPT/CACPPT and `talosctl`.
+//! Talos before v1.12 reads time servers, registry mirrors and interfaces from the classic
+//! `v1alpha1` document (`machine.time`, `machine.registries`, `machine.network.interfaces`);
+//! from v1.12 they are separate documents (`TimeSyncConfig`, `RegistryMirrorConfig`,
+//! `LinkConfig`, `DHCPv4Config`, `VLANConfig`). The patches follow the cluster's Talos version;
+//! each document is its own strategic merge patch for CABPT/CACPPT and `talosctl`.
 
 use crate::components::{SiteKind, data, site_kind};
 use hafen_spec::{Cluster, NodePool, NodeRole, PlatformSpec, StorageDriver};
@@ -24,11 +27,23 @@ pub(crate) fn version(cluster: &Cluster) -> String {
     cluster.os_version.clone().unwrap_or_else(|| data().defaults.talos_version.clone())
 }
 
+/// True when the cluster's Talos reads the separate network, time and registry documents
+/// (v1.12 and later).
+pub(crate) fn documents(cluster: &Cluster) -> bool {
+    let v = version(cluster);
+    let mut parts = v.trim_start_matches('v').split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) >= (1, 12)
+}
+
 /// Official system extensions the cluster's nodes need.
 pub(crate) fn extensions(cluster: &Cluster) -> Vec<&'static str> {
     let mut out = match crate::components::storage_driver(cluster) {
         Some(StorageDriver::Piraeus) => vec!["siderolabs/drbd"],
-        Some(StorageDriver::Longhorn) => vec!["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"],
+        Some(StorageDriver::Longhorn) => {
+            vec!["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"]
+        }
         _ => Vec::new(),
     };
     out.sort_unstable();
@@ -100,8 +115,32 @@ fn mirrors(cluster: &Cluster) -> Option<Value> {
     Some(Value::Object(map))
 }
 
+/// Time and registry documents of Talos v1.12 and later.
+fn documents_of(cluster: &Cluster) -> Vec<Value> {
+    let mut docs = vec![json!({
+        "apiVersion": "v1alpha1",
+        "kind": "TimeSyncConfig",
+        "ntp": { "servers": time_servers(cluster) },
+    })];
+    if let Some(mirror) = &cluster.registry_mirror {
+        for registry in &data().defaults.mirrored_registries {
+            docs.push(json!({
+                "apiVersion": "v1alpha1",
+                "kind": "RegistryMirrorConfig",
+                "name": registry,
+                "endpoints": [{ "url": mirror }],
+            }));
+        }
+    }
+    docs
+}
+
 /// Node labels Hafen sets on every node of a pool (`None`: control plane).
-pub(crate) fn node_labels(cluster: &Cluster, pool: Option<&NodePool>, site: &str) -> Map<String, Value> {
+pub(crate) fn node_labels(
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+    site: &str,
+) -> Map<String, Value> {
     let mut labels = Map::new();
     labels.insert("hafen.dev/cluster".into(), json!(cluster.name));
     labels.insert("hafen.dev/site".into(), json!(site));
@@ -128,18 +167,18 @@ pub(crate) fn node_labels(cluster: &Cluster, pool: Option<&NodePool>, site: &str
     labels
 }
 
-/// Taints of a pool as Talos `nodeTaints` (`key: value:Effect`). Egress gateways carry a taint
-/// so ordinary workloads stay off the nodes whose addresses must keep a clean reputation.
-pub(crate) fn node_taints(pool: &NodePool) -> Map<String, Value> {
-    let mut taints = Map::new();
+/// Taints of a pool as (key, value, effect). Egress gateways carry a taint so ordinary
+/// workloads stay off the nodes whose addresses must keep a clean reputation.
+pub(crate) fn node_taints(pool: &NodePool) -> Vec<(String, String, String)> {
+    let mut taints = Vec::new();
     let roles = pool.roles();
     if roles.contains(&NodeRole::EgressGateway) && !pool.runs_workloads() {
-        taints.insert("hafen.dev/egress-gateway".into(), json!("true:NoSchedule"));
+        taints.push(("hafen.dev/egress-gateway".into(), "true".into(), "NoSchedule".into()));
     }
     for taint in &pool.taints {
         if let Some((kv, effect)) = taint.rsplit_once(':') {
             let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
-            taints.insert(key.into(), json!(format!("{value}:{effect}")));
+            taints.push((key.into(), value.into(), effect.into()));
         }
     }
     taints
@@ -154,8 +193,14 @@ pub(crate) enum Role<'a> {
     Worker(&'a NodePool),
 }
 
-/// The machine configuration patch for the nodes of `role` at `site`.
-pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site: &str) -> Value {
+/// The machine configuration patches for the nodes of `role` at `site`: the `v1alpha1`
+/// document first, then (Talos v1.12 and later) the separate time and registry documents.
+pub(crate) fn patch(
+    spec: &PlatformSpec,
+    cluster: &Cluster,
+    role: Role<'_>,
+    site: &str,
+) -> Vec<Value> {
     let pool = match role {
         Role::ControlPlane => None,
         Role::Worker(pool) => Some(pool),
@@ -163,22 +208,40 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     let kind = site_kind(spec, site);
     let mut machine = Map::new();
     let disk = if kind == SiteKind::HetznerCloud { "/dev/sda" } else { "/dev/nvme0n1" };
-    machine.insert("install".into(), json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }));
-    machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
-    if let Some(mirrors) = mirrors(cluster) {
-        machine.insert("registries".into(), json!({ "mirrors": mirrors }));
+    machine.insert(
+        "install".into(),
+        json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }),
+    );
+    let documents = documents(cluster);
+    if !documents {
+        machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
+        if let Some(mirrors) = mirrors(cluster) {
+            machine.insert("registries".into(), json!({ "mirrors": mirrors }));
+        }
     }
     let mut kubelet = Map::new();
     if let Some(subnet) = node_subnet(spec, cluster, site) {
         kubelet.insert("nodeIP".into(), json!({ "validSubnets": [subnet] }));
     }
+    // Local volumes need a host path the kubelet can propagate into pods; on Talos only /var
+    // is writable.
+    let local_volumes = match crate::components::storage_driver(cluster) {
+        Some(StorageDriver::Longhorn) => Some("/var/lib/longhorn"),
+        Some(StorageDriver::LocalPath) => Some("/var/local-path-provisioner"),
+        _ => None,
+    };
+    if let Some(path) = local_volumes
+        && (pool.is_some() || cluster.control_plane.schedulable)
+    {
+        kubelet.insert(
+            "extraMounts".into(),
+            json!([{ "destination": path, "type": "bind", "source": path, "options": ["bind", "rshared", "rw"] }]),
+        );
+    }
     if !kubelet.is_empty() {
         machine.insert("kubelet".into(), Value::Object(kubelet));
     }
-    machine.insert(
-        "features".into(),
-        json!({ "kubePrism": { "enabled": true, "port": 7445 } }),
-    );
+    machine.insert("features".into(), json!({ "kubePrism": { "enabled": true, "port": 7445 } }));
     if extensions(cluster).contains(&"siderolabs/drbd")
         && pool.is_some_and(|p| p.roles().contains(&NodeRole::Storage))
     {
@@ -192,9 +255,17 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     }
     machine.insert("nodeLabels".into(), Value::Object(node_labels(cluster, pool, site)));
     if let Some(pool) = pool {
-        let taints = node_taints(pool);
+        // Workers may not change their own taints once registered (NodeRestriction), so the
+        // kubelet registers the node with them.
+        let taints: Vec<Value> = node_taints(pool)
+            .into_iter()
+            .map(|(key, value, effect)| json!({ "key": key, "value": value, "effect": effect }))
+            .collect();
         if !taints.is_empty() {
-            machine.insert("nodeTaints".into(), Value::Object(taints));
+            let kubelet = machine.entry("kubelet").or_insert_with(|| json!({}));
+            if let Some(k) = kubelet.as_object_mut() {
+                k.insert("extraConfig".into(), json!({ "registerWithTaints": taints }));
+            }
         }
     }
 
@@ -214,13 +285,20 @@ pub(crate) fn patch(spec: &PlatformSpec, cluster: &Cluster, role: Role<'_>, site
     if crate::components::has_cloud(spec, cluster) {
         cl.insert("externalCloudProvider".into(), json!({ "enabled": true }));
     }
+    if matches!(role, Role::ControlPlane) && cluster.control_plane.schedulable {
+        cl.insert("allowSchedulingOnControlPlanes".into(), json!(true));
+    }
     if matches!(role, Role::ControlPlane)
         && let Some(vswitch) = spec.site(site).and_then(|s| s.network.vswitch.as_ref())
     {
         // etcd peers talk over the private VLAN only, never over public addresses.
         cl.insert("etcd".into(), json!({ "advertisedSubnets": [vswitch.subnet] }));
     }
-    json!({ "machine": machine, "cluster": cl })
+    let mut out = vec![json!({ "machine": machine, "cluster": cl })];
+    if documents {
+        out.extend(documents_of(cluster));
+    }
+    out
 }
 
 fn discovery(cluster: &Cluster) -> Value {
@@ -239,11 +317,34 @@ fn discovery(cluster: &Cluster) -> Value {
     }
 }
 
-/// One bare-metal node's own patch: the public interface by its real name with `dhcp: true`
-/// kept (omitting it in a patch loses the server's public address), plus the vSwitch VLAN with
-/// the node's private address and the VLAN's MTU.
-pub(crate) fn node_network_patch(interface: &str, vlan: u16, address: &str, prefix: u8, mtu: u32) -> Value {
-    json!({
+/// One bare-metal node's own patch: the public interface by its real name with DHCP kept
+/// (omitting `dhcp: true` in a classic patch loses the server's public address), plus the
+/// vSwitch VLAN with the node's private address and the VLAN's MTU.
+pub(crate) fn node_network_patch(
+    cluster: &Cluster,
+    interface: &str,
+    vlan: u16,
+    address: &str,
+    prefix: u8,
+    mtu: u32,
+) -> Vec<Value> {
+    if documents(cluster) {
+        return vec![
+            json!({ "apiVersion": "v1alpha1", "kind": "LinkConfig", "name": interface, "up": true }),
+            json!({ "apiVersion": "v1alpha1", "kind": "DHCPv4Config", "name": interface }),
+            json!({
+                "apiVersion": "v1alpha1",
+                "kind": "VLANConfig",
+                "name": format!("{interface}.{vlan}"),
+                "parent": interface,
+                "vlanID": vlan,
+                "mtu": mtu,
+                "addresses": [{ "address": format!("{address}/{prefix}") }],
+                "up": true,
+            }),
+        ];
+    }
+    vec![json!({
         "machine": {
             "network": {
                 "interfaces": [{
@@ -257,13 +358,28 @@ pub(crate) fn node_network_patch(interface: &str, vlan: u16, address: &str, pref
                 }]
             }
         }
-    })
+    })]
 }
 
-/// A node's patch for one fixed egress address: added to the public interface next to DHCP.
-pub(crate) fn egress_ip_patch(interface: &str, ip: &str) -> Value {
+/// A node's patch for one fixed egress address: added to the public interface next to DHCP,
+/// and the label the egress policy selects the node by.
+pub(crate) fn egress_ip_patch(cluster: &Cluster, interface: &str, ip: &str) -> Vec<Value> {
     let prefix = if ip.contains(':') { 128 } else { 32 };
-    json!({
+    let label = json!({ "machine": { "nodeLabels": { "hafen.dev/egress-ip": ip } } });
+    if documents(cluster) {
+        return vec![
+            label,
+            json!({
+                "apiVersion": "v1alpha1",
+                "kind": "LinkConfig",
+                "name": interface,
+                "up": true,
+                "addresses": [{ "address": format!("{ip}/{prefix}") }],
+            }),
+            json!({ "apiVersion": "v1alpha1", "kind": "DHCPv4Config", "name": interface }),
+        ];
+    }
+    vec![json!({
         "machine": {
             "network": {
                 "interfaces": [{
@@ -274,7 +390,7 @@ pub(crate) fn egress_ip_patch(interface: &str, ip: &str) -> Value {
             },
             "nodeLabels": { "hafen.dev/egress-ip": ip }
         }
-    })
+    })]
 }
 
 /// The `n`-th usable host address of an IPv4 subnet, counting from `.10` (the first nine are
@@ -318,9 +434,31 @@ mod tests {
         assert_eq!(host_address("fd00::/64", 0), None);
     }
 
+    fn cluster(os_version: &str) -> Cluster {
+        serde_json::from_value(json!({
+            "name": "c", "site": "s", "kubernetes": "1.34.5", "osVersion": os_version,
+            "controlPlane": {"replicas": 3, "serverType": "ax42"},
+            "network": {"podCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"},
+        }))
+        .expect("cluster")
+    }
+
+    #[test]
+    fn the_patch_layout_follows_the_talos_version() {
+        assert!(!documents(&cluster("v1.11.5")));
+        assert!(documents(&cluster("v1.12.0")));
+        assert!(documents(&cluster("v1.13.9")));
+        assert!(documents(&cluster("v2.0.0")));
+        let docs = node_network_patch(&cluster("v1.13.9"), "enp7s0", 4000, "10.0.1.10", 24, 1400);
+        let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+        assert_eq!(kinds, ["LinkConfig", "DHCPv4Config", "VLANConfig"]);
+        assert_eq!(docs[2]["parent"], "enp7s0");
+        assert_eq!(docs[2]["mtu"], 1400);
+    }
+
     #[test]
     fn the_node_patch_keeps_dhcp_on_the_public_interface() {
-        let p = node_network_patch("enp7s0", 4000, "10.0.1.10", 24, 1400);
+        let p = &node_network_patch(&cluster("v1.11.5"), "enp7s0", 4000, "10.0.1.10", 24, 1400)[0];
         let iface = &p["machine"]["network"]["interfaces"][0];
         assert_eq!(iface["interface"], "enp7s0");
         assert_eq!(iface["dhcp"], true);

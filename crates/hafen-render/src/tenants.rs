@@ -31,8 +31,11 @@ pub(crate) fn tenant_clusters(spec: &PlatformSpec, tenant: &Tenant) -> Vec<Strin
 
 /// Tenants with an overlay on `cluster`, sorted by name.
 pub(crate) fn tenants_on<'a>(spec: &'a PlatformSpec, cluster: &str) -> Vec<&'a Tenant> {
-    let mut out: Vec<&Tenant> =
-        spec.tenants.iter().filter(|t| tenant_clusters(spec, t).iter().any(|c| c == cluster)).collect();
+    let mut out: Vec<&Tenant> = spec
+        .tenants
+        .iter()
+        .filter(|t| tenant_clusters(spec, t).iter().any(|c| c == cluster))
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
@@ -79,11 +82,11 @@ fn db_name(app: &App) -> String {
 
 /// Renders every tenant.
 pub(crate) fn render(ctx: &mut Ctx<'_>) {
-    let mut tenants: Vec<(usize, &Tenant)> = ctx.spec.tenants.iter().enumerate().collect();
+    let spec = ctx.spec;
+    let mut tenants: Vec<(usize, &Tenant)> = spec.tenants.iter().enumerate().collect();
     tenants.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    for (index, tenant) in tenants {
-        render_tenant(ctx, index, tenant);
-    }
+    // Tenants render into their own folders, so they can be rendered side by side.
+    crate::in_parallel(ctx, &tenants, |ctx, (index, tenant)| render_tenant(ctx, *index, tenant));
 }
 
 fn namespace_objects(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
@@ -99,7 +102,9 @@ fn namespace_objects(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
         ns_labels.insert("hafen.dev/personal-data".into(), json!("true"));
     }
     let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
-    let mut docs = vec![json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(t, None, &ns_labels) })];
+    let mut docs = vec![
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(t, None, &ns_labels) }),
+    ];
     if let Some(quota) = &tenant.quota {
         let mut hard = Map::new();
         hard.insert("requests.cpu".into(), json!(quota.cpu));
@@ -150,7 +155,12 @@ fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
     let t = tenant.name.as_str();
     let labels = ctx.labels(&[("hafen.dev/tenant", t)]);
     let mut docs = vec![
-        policy("default-deny", t, &labels, json!({ "podSelector": {}, "policyTypes": ["Ingress", "Egress"] })),
+        policy(
+            "default-deny",
+            t,
+            &labels,
+            json!({ "podSelector": {}, "policyTypes": ["Ingress", "Egress"] }),
+        ),
         policy(
             "allow-dns",
             t,
@@ -223,6 +233,21 @@ fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
             ));
         }
         if app.postgres.is_some() {
+            // Covered by allow-same-namespace today; explicit so that tightening the namespace
+            // rule later never cuts an app off its database.
+            docs.push(policy(
+                &name(&[&app.name, "to-database"]),
+                t,
+                &labels,
+                json!({
+                    "podSelector": { "matchLabels": sel },
+                    "policyTypes": ["Egress"],
+                    "egress": [{
+                        "to": [{ "podSelector": { "matchLabels": { "cnpg.io/cluster": db_name(app) } } }],
+                        "ports": [{ "protocol": "TCP", "port": 5432 }],
+                    }],
+                }),
+            ));
             docs.push(database_policy(ctx, tenant, app));
         }
     }
@@ -252,7 +277,14 @@ fn database_policy(ctx: &Ctx<'_>, tenant: &Tenant, app: &App) -> Value {
 }
 
 /// The workload, service, disruption budget, ingress, secrets and database of one app.
-fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: &App, certificates: bool) -> Vec<Value> {
+fn app_objects(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    j: usize,
+    tenant: &Tenant,
+    app: &App,
+    certificates: bool,
+) -> Vec<Value> {
     let t = tenant.name.as_str();
     let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
     let sel = selector(app);
@@ -264,7 +296,8 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
         "automountServiceAccountToken": false,
     })];
 
-    let mut env: Vec<Value> = app.env.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
+    let mut env: Vec<Value> =
+        app.env.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
     if !app.secrets.is_empty() {
         let secret = name(&[&app.name, "secrets"]);
         for s in &app.secrets {
@@ -280,7 +313,10 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
     container.insert("name".into(), json!(app.name));
     container.insert("image".into(), json!(app.image));
     if serves {
-        container.insert("ports".into(), json!([{ "name": "http", "containerPort": app.port(), "protocol": "TCP" }]));
+        container.insert(
+            "ports".into(),
+            json!([{ "name": "http", "containerPort": app.port(), "protocol": "TCP" }]),
+        );
     }
     if !env.is_empty() {
         container.insert("env".into(), Value::Array(env));
@@ -305,8 +341,11 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
         json!({ "allowPrivilegeEscalation": false, "capabilities": { "drop": ["ALL"] }, "seccompProfile": { "type": "RuntimeDefault" } }),
     );
     if !app.volumes.is_empty() {
-        let mounts: Vec<Value> =
-            app.volumes.iter().map(|v| json!({ "name": v.name, "mountPath": v.mount_path })).collect();
+        let mounts: Vec<Value> = app
+            .volumes
+            .iter()
+            .map(|v| json!({ "name": v.name, "mountPath": v.mount_path }))
+            .collect();
         container.insert("volumeMounts".into(), Value::Array(mounts));
     }
     let mut pod = Map::new();
@@ -320,12 +359,19 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "DoNotSchedule",
+                // Tainted nodes (control plane, egress gateways) are no spreading domains.
+                "nodeTaintsPolicy": "Honor",
                 "labelSelector": { "matchLabels": sel },
             }]),
         );
     }
-    pod.insert("containers".into(), json!([container]));
-    let template = json!({ "metadata": { "labels": labels }, "spec": pod });
+    // Large subtrees are moved into place rather than passed through `json!`, which would copy
+    // them by serialising (this is the hot path of big platforms).
+    pod.insert("containers".into(), Value::Array(vec![Value::Object(container)]));
+    let mut template = Map::new();
+    template.insert("metadata".into(), json!({ "labels": labels }));
+    template.insert("spec".into(), Value::Object(pod));
+    let template = Value::Object(template);
     let workload = if app.volumes.is_empty() {
         json!({
             "apiVersion": "apps/v1",
@@ -336,7 +382,7 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
                 "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
-                "template": template,
+                "template": null,
             }
         })
     } else {
@@ -360,11 +406,15 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
                 "podManagementPolicy": "Parallel",
-                "template": template,
+                "template": null,
                 "volumeClaimTemplates": claims,
             }
         })
     };
+    let mut workload = workload;
+    if let Some(slot) = workload.pointer_mut("/spec/template") {
+        *slot = template;
+    }
     docs.push(workload);
     if serves {
         docs.push(json!({
@@ -378,7 +428,8 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
         }));
     }
     let min = app.min_available();
-    let budget = if min >= 1 { json!({ "minAvailable": min }) } else { json!({ "maxUnavailable": 1 }) };
+    let budget =
+        if min >= 1 { json!({ "minAvailable": min }) } else { json!({ "maxUnavailable": 1 }) };
     let mut pdb_spec = budget.as_object().cloned().unwrap_or_default();
     pdb_spec.insert("selector".into(), json!({ "matchLabels": sel }));
     docs.push(json!({
@@ -395,7 +446,10 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
             if let Some(m) = metadata.as_object_mut() {
                 m.insert("annotations".into(), json!({ "cert-manager.io/cluster-issuer": "acme" }));
             }
-            spec.insert("tls".into(), json!([{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }]));
+            spec.insert(
+                "tls".into(),
+                json!([{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }]),
+            );
         }
         let rules: Vec<Value> = app
             .domains
@@ -413,10 +467,20 @@ fn app_objects(ctx: &mut Ctx<'_>, index: usize, j: usize, tenant: &Tenant, app: 
     }
     if !app.secrets.is_empty() && tenant_backend(ctx.spec, tenant) == SecretsBackend::Openbao {
         let data = app.secrets.iter().map(|s| (s.env.clone(), &s.secret_ref, None)).collect();
-        docs.push(external_secret(&name(&[&app.name, "secrets"]), t, Store::Tenant, data, None, &labels));
+        docs.push(external_secret(
+            &name(&[&app.name, "secrets"]),
+            t,
+            Store::Tenant,
+            data,
+            None,
+            &labels,
+        ));
     }
     if let Some(pg) = &app.postgres {
-        let resources = pg.resources.clone().unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
+        let resources = pg
+            .resources
+            .clone()
+            .unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
         let _ = (index, j);
         docs.push(json!({
             "apiVersion": "postgresql.cnpg.io/v1",
@@ -444,7 +508,11 @@ fn tenant_backend(spec: &PlatformSpec, tenant: &Tenant) -> SecretsBackend {
         .iter()
         .filter_map(|c| spec.cluster(c))
         .all(|c| c.secrets.backend == SecretsBackend::Sops);
-    if all_sops && !tenant.clusters.is_empty() { SecretsBackend::Sops } else { SecretsBackend::Openbao }
+    if all_sops && !tenant.clusters.is_empty() {
+        SecretsBackend::Sops
+    } else {
+        SecretsBackend::Openbao
+    }
 }
 
 /// The cluster holding the primary database of an app that has a standby elsewhere.
@@ -479,7 +547,13 @@ fn barman_store(cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> 
     Some(Value::Object(store))
 }
 
-fn s3_secret(ctx: &Ctx<'_>, cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> Option<Value> {
+fn s3_secret(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    tenant: &Tenant,
+    app: &App,
+    secret: &str,
+) -> Option<Value> {
     let backups = cluster.backups.as_ref()?;
     let reference = backups.secret_ref.as_ref()?;
     if cluster.secrets.backend != SecretsBackend::Openbao {
@@ -522,10 +596,21 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
     let certificates = !deployed.is_empty() && deployed.iter().all(|c| c.certificates.is_some());
 
     let ns_objects = namespace_objects(ctx, tenant);
-    ctx.out.yaml(format!("tenants/{t}/namespace/namespace.yaml"), &header(tenant, "Namespace, quota, limits and access"), ns_objects);
+    ctx.out.yaml(
+        format!("tenants/{t}/namespace/namespace.yaml"),
+        &header(tenant, "Namespace, quota, limits and access"),
+        ns_objects,
+    );
     let policies = network_policies(ctx, tenant);
-    ctx.out.yaml(format!("tenants/{t}/namespace/network-policies.yaml"), &header(tenant, "Network policies: deny by default, then what the apps need"), policies);
-    ctx.out.kustomization(&format!("tenants/{t}/namespace"), vec!["namespace.yaml".into(), "network-policies.yaml".into()]);
+    ctx.out.yaml(
+        format!("tenants/{t}/namespace/network-policies.yaml"),
+        &header(tenant, "Network policies: deny by default, then what the apps need"),
+        policies,
+    );
+    ctx.out.kustomization(
+        &format!("tenants/{t}/namespace"),
+        vec!["namespace.yaml".into(), "network-policies.yaml".into()],
+    );
 
     let mut base = vec!["../namespace".to_owned()];
     let mut apps: Vec<(usize, &App)> = tenant.apps.iter().enumerate().collect();
@@ -533,12 +618,18 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
     for (j, app) in &apps {
         let docs = app_objects(ctx, index, *j, tenant, app, certificates);
         let file = format!("{}.yaml", app.name);
-        ctx.out.yaml(format!("tenants/{t}/base/{file}"), &header(tenant, &format!("App `{}`", app.name)), docs);
+        ctx.out.yaml(
+            format!("tenants/{t}/base/{file}"),
+            &header(tenant, &format!("App `{}`", app.name)),
+            docs,
+        );
         base.push(file);
     }
     ctx.out.kustomization(&format!("tenants/{t}/base"), base);
 
-    if tenant_has_secrets(tenant) && deployed.iter().any(|c| c.secrets.backend == SecretsBackend::Sops) {
+    if tenant_has_secrets(tenant)
+        && deployed.iter().any(|c| c.secrets.backend == SecretsBackend::Sops)
+    {
         let mut text = format!(
             "# Secrets of tenant `{t}`\n\nSOPS-encrypted Secrets only; Flux decrypts them on clusters whose secrets backend is `sops`.\n\nExpected files:\n\n"
         );
@@ -569,7 +660,9 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         if deployed_here {
             overlay_differences(ctx, tenant, cluster, certificates, &mut overlay);
             if tenant_has_secrets(tenant) && cluster.secrets.backend == SecretsBackend::Openbao {
-                overlay.files.push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
+                overlay
+                    .files
+                    .push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
             }
         }
         for app in sorted_apps(tenant) {
@@ -577,7 +670,11 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         }
         let dir = format!("tenants/{t}/overlays/{cluster_name}");
         for (file, docs) in &overlay.files {
-            ctx.out.yaml(format!("{dir}/{file}"), &header(tenant, &format!("Cluster `{cluster_name}` only")), docs.clone());
+            ctx.out.yaml(
+                format!("{dir}/{file}"),
+                &header(tenant, &format!("Cluster `{cluster_name}` only")),
+                docs.clone(),
+            );
             overlay.resources.push(file.clone());
         }
         let mut extra = Map::new();
@@ -609,22 +706,45 @@ fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value>
             "metadata": meta("openbao", Some(t), &labels),
             "automountServiceAccountToken": false,
         }),
-        openbao_store("SecretStore", "openbao", Some(t), cluster, &format!("tenant-{t}"), ("openbao", t), None, &labels),
+        openbao_store(
+            "SecretStore",
+            "openbao",
+            Some(t),
+            cluster,
+            &format!("tenant-{t}"),
+            ("openbao", t),
+            None,
+            &labels,
+        ),
     ]
 }
 
 /// Per-cluster differences of a deployed tenant: spreading over sites, no certificates, the
 /// secret backend.
-fn overlay_differences(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster, certificates: bool, overlay: &mut Overlay) {
+fn overlay_differences(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    cluster: &Cluster,
+    certificates: bool,
+    overlay: &mut Overlay,
+) {
     let worker_sites: Vec<&str> = {
-        let mut s: Vec<&str> = cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| cluster.pool_site(p)).collect();
+        let mut s: Vec<&str> = cluster
+            .node_pools
+            .iter()
+            .filter(|p| p.runs_workloads())
+            .map(|p| cluster.pool_site(p))
+            .collect();
         s.sort_unstable();
         s.dedup();
         s
     };
     for app in sorted_apps(tenant) {
         let kind = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
-        if worker_sites.len() >= 2 && app.replicas >= 2 && matches!(app.spread(), Spread::Site | Spread::Node) {
+        if worker_sites.len() >= 2
+            && app.replicas >= 2
+            && matches!(app.spread(), Spread::Site | Spread::Node)
+        {
             overlay.patches.push((
                 format!("{}-spread-sites.yaml", app.name),
                 json!({
@@ -635,6 +755,7 @@ fn overlay_differences(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster, certif
                         "maxSkew": 1,
                         "topologyKey": "hafen.dev/site",
                         "whenUnsatisfiable": if app.spread() == Spread::Site { "DoNotSchedule" } else { "ScheduleAnyway" },
+                        "nodeTaintsPolicy": "Honor",
                         "labelSelector": { "matchLabels": selector(app) },
                     }] } } },
                 }),
@@ -740,12 +861,20 @@ fn database_overlay(
                 "metadata": { "name": db, "namespace": tenant.name },
                 "spec": replica_spec,
             });
-            if let (Some(store), Some(spec)) = (&own_store, patch.get_mut("spec").and_then(Value::as_object_mut)) {
-                spec.insert("backup".into(), json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }));
+            if let (Some(store), Some(spec)) =
+                (&own_store, patch.get_mut("spec").and_then(Value::as_object_mut))
+            {
+                spec.insert(
+                    "backup".into(),
+                    json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }),
+                );
             }
             overlay.patches.push((format!("{db}-standby.yaml"), patch));
         } else {
-            let resources = pg.resources.clone().unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
+            let resources = pg
+                .resources
+                .clone()
+                .unwrap_or(hafen_spec::Resources { cpu: "500m".into(), memory: "1Gi".into() });
             let mut spec = json!({
                 "instances": pg.replicas,
                 "imageName": postgres_image(app),
@@ -758,7 +887,10 @@ fn database_overlay(
                 "enablePDB": true,
             });
             if let (Some(store), Some(obj)) = (&own_store, spec.as_object_mut()) {
-                obj.insert("backup".into(), json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }));
+                obj.insert(
+                    "backup".into(),
+                    json!({ "barmanObjectStore": store, "retentionPolicy": "30d" }),
+                );
             }
             overlay.files.push((
                 format!("{db}-standby.yaml"),
@@ -807,8 +939,5 @@ fn database_overlay(
 }
 
 fn source_store_or_null(replica_spec: &Value) -> Value {
-    replica_spec
-        .pointer("/externalClusters/0/barmanObjectStore")
-        .cloned()
-        .unwrap_or(Value::Null)
+    replica_spec.pointer("/externalClusters/0/barmanObjectStore").cloned().unwrap_or(Value::Null)
 }
