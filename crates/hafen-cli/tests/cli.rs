@@ -229,3 +229,21 @@ fn no_output_format_quotes_a_secret_value() {
         }
     }
 }
+
+#[test]
+fn render_refusal_does_not_quote_the_secret() {
+    let dir = tempdir("render-secret");
+    let spec = root().join("tests/cases/render-error-secret-in-url/platform.yaml");
+    let out = hafen(&[
+        "render",
+        spec.to_str().unwrap(),
+        "--out",
+        dir.join("repo").to_str().unwrap(),
+        "--ignore-findings",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("RENDER002"), "{text}");
+    assert!(!text.contains("gh0stT0kenXy12"), "{text}");
+    assert!(!dir.join("repo").exists());
+}

@@ -3,7 +3,7 @@
 //! dashboard and the CLI can never disagree about a finding, a figure or a rendered byte.
 
 pub use hafen_catalog::Catalog;
-pub use hafen_check::{Options as CheckOptions, all_codes, explain};
+pub use hafen_check::{Explanation, Options as CheckOptions};
 pub use hafen_diag::{Diagnostic, FileId, Severity, Sources, Summary};
 pub use hafen_plan::{Options as PlanOptions, Report as PlanReport};
 pub use hafen_render::{Repo, is_safe_relative_path};
@@ -151,4 +151,35 @@ pub fn spec_schema_text() -> String {
 /// The tenant-file JSON Schema, as committed to `schema/tenant.schema.json`.
 pub fn tenant_schema_text() -> String {
     hafen_spec::tenant_json_schema_text()
+}
+
+/// Every diagnostic code: loader codes, rules, then renderer codes.
+pub fn all_codes() -> Vec<hafen_diag::CodeInfo> {
+    let mut codes = hafen_check::all_codes();
+    codes.extend_from_slice(hafen_render::CODES);
+    codes
+}
+
+/// The explanation page of any code, case-insensitively.
+pub fn explain(code: &str) -> Option<Explanation> {
+    if let Some(found) = hafen_check::explain(code) {
+        return Some(found);
+    }
+    let code = code.to_ascii_uppercase();
+    let info = hafen_render::CODES.iter().find(|c| c.code == code)?;
+    Some(Explanation { info: *info, text: hafen_render::explanation(&code)? })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_code_has_an_explanation_page() {
+        let codes = super::all_codes();
+        for (i, code) in codes.iter().enumerate() {
+            assert!(!codes[..i].iter().any(|c| c.code == code.code), "duplicate {}", code.code);
+            let page = super::explain(code.code).map(|e| e.text).unwrap_or_default();
+            assert!(page.starts_with(&format!("# {}", code.code)), "{} has no page", code.code);
+            assert!(page.contains("## Fix"), "{} page has no Fix section", code.code);
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! expected output in `tests/cases/<case>/expected/`, and every example under
 //! `examples/<name>/platform.yaml` with expected output in `tests/golden/examples/<name>/`.
 //! Expected files: `check.txt` (human, no colour), `check.json`, `plan.json` and `plan.txt`
-//! (when the spec loads without errors) and `render/` (when rendering succeeds).
+//! (when the spec loads without errors), and `render/` or, when the renderer refuses,
+//! `render-errors.txt`.
 //! Run with `HAFEN_BLESS=1` to write the current output as expected.
 
 use hafen_engine::{CheckOptions, CheckRequest, PlanOptions, Workspace};
@@ -87,16 +88,24 @@ fn run(case: &Case) -> BTreeMap<String, String> {
     );
     let json = hafen_engine::diagnostics_json(&outcome.diagnostics, &workspace.sources);
     out.insert("check.json".into(), serde_json::to_string_pretty(&json).unwrap_or_default() + "\n");
-    if let Some(loaded) = outcome.loaded.as_ref().filter(|_| !outcome.failed()) {
+    // Plan and render need a loaded platform, not a clean check: a case may show a finding
+    // and its rendered consequence together.
+    if let Some(loaded) = outcome.loaded.as_ref() {
         let report = hafen_engine::plan(loaded, &PlanOptions::default(), &mut |_, _| {});
         out.insert(
             "plan.json".into(),
             serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
         );
         out.insert("plan.txt".into(), hafen_engine::plan_text(&report));
-        if let Ok(repo) = hafen_engine::render(loaded) {
-            for (path, content) in repo.files {
-                out.insert(format!("render/{path}"), content);
+        match hafen_engine::render(loaded) {
+            Ok(repo) => {
+                for (path, content) in repo.files {
+                    out.insert(format!("render/{path}"), content);
+                }
+            }
+            Err(diagnostics) => {
+                let text = hafen_engine::diagnostics_human(&diagnostics, &workspace.sources, false);
+                out.insert("render-errors.txt".into(), text);
             }
         }
     }

@@ -302,11 +302,15 @@ pub fn kube_reserved(cores: f64, mem_gib: f64) -> (u64, u64) {
 /// The per-node daemons the renderer writes for a node of `pool` (`None`: control plane), with
 /// their summed requests: the same list `hafen_render::components` renders, so the planner's
 /// overhead and the rendered requests cannot drift.
-pub fn node_daemons(components: &[Component], pool: Option<&NodePool>) -> (Res, Vec<String>) {
+pub fn node_daemons(
+    components: &[Component],
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+) -> (Res, Vec<String>) {
     let mut total = Res::default();
     let mut names = Vec::new();
     for d in components.iter().flat_map(|c| &c.daemons) {
-        if !d.runs_on(pool) {
+        if !d.runs_on(cluster, pool) {
             continue;
         }
         let mem = (d.memory_bytes as f64 / MIB).ceil() as u64;
@@ -427,7 +431,8 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             let Some((st, _)) = server_type(site, st_name) else {
                 return;
             };
-            let on = node_daemons(&components, pool.and_then(|p| cluster.node_pools.get(p)));
+            let on =
+                node_daemons(&components, cluster, pool.and_then(|p| cluster.node_pools.get(p)));
             let (alloc, derivation) = allocation(cluster, st, kind, storage, on);
             let key = (ci, st.name.clone(), derivation.role.clone());
             if seen_alloc.insert(key, ()).is_none() {
@@ -525,7 +530,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 if !own && !orderable {
                     continue;
                 }
-                let on = node_daemons(&components, Some(&plain_worker(&st.name)));
+                let on = node_daemons(&components, cluster, Some(&plain_worker(&st.name)));
                 let (alloc, _) = allocation(cluster, st, NodeKind::Worker, !has_storage_role, on);
                 buffer_types.push(BufferType {
                     site: si,
@@ -644,7 +649,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 .or(spec.clusters.first());
             let Some(cluster) = cluster else { continue };
             let components = hafen_render::components(loaded, cluster);
-            let on = node_daemons(&components, Some(&plain_worker(&st.name)));
+            let on = node_daemons(&components, cluster, Some(&plain_worker(&st.name)));
             let (alloc, _) = allocation(cluster, st, NodeKind::Worker, false, on);
             prices.insert((si, st.name.clone()), st.price.monthly_eur);
             if let Some(slot) = replacement.get_mut(si) {

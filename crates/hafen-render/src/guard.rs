@@ -298,7 +298,8 @@ pub fn scan(loaded: &LoadedPlatform, repo: &Repo) -> Vec<Diagnostic> {
                 format!("{} would be written to {place} (`{}`)", f.what, f.masked),
             )
             .with_help("keep only a reference in the spec (`secretRef: {name: …, key: …}`) and the value in OpenBao or a SOPS file")
-            .with_note("nothing was written: a value in the rendered repository ends up in Git history");
+            .with_note("nothing was written: a value in the rendered repository ends up in Git history")
+            .redacted();
             if let Some(path) = origin {
                 d = d
                     .with_span(loaded.spans.nearest(&path))

@@ -75,6 +75,18 @@ pub const CODES: &[CodeInfo] = &[
     },
 ];
 
+/// The explanation page of a renderer code (`docs/rules/CODE.md`, embedded).
+pub fn explanation(code: &str) -> Option<&'static str> {
+    match code {
+        "RENDER001" => Some(include_str!("../../../docs/rules/RENDER001.md")),
+        "RENDER002" => Some(include_str!("../../../docs/rules/RENDER002.md")),
+        "RENDER003" => Some(include_str!("../../../docs/rules/RENDER003.md")),
+        "RENDER004" => Some(include_str!("../../../docs/rules/RENDER004.md")),
+        "RENDER005" => Some(include_str!("../../../docs/rules/RENDER005.md")),
+        _ => None,
+    }
+}
+
 /// A rendered repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Repo {

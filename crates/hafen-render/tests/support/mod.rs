@@ -27,7 +27,8 @@ fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// `examples/<name>/platform.yaml` and `crates/hafen-render/tests/fixtures/<name>.yaml`.
+/// `examples/<name>/platform.yaml` and the renderer's cases `tests/cases/render-<name>/platform.yaml`
+/// (their golden output is checked by the one end-to-end runner in hafen-engine).
 pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     for dir in read_dir_sorted(&root().join("examples")) {
@@ -38,14 +39,15 @@ pub fn cases() -> Vec<Case> {
             out.push(Case { name, path, text });
         }
     }
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures");
-    for path in read_dir_sorted(&fixtures) {
-        if path.extension().is_some_and(|e| e == "yaml")
-            && let Ok(text) = std::fs::read_to_string(&path)
-        {
-            let name =
-                format!("fixtures/{}", path.file_stem().unwrap_or_default().to_string_lossy());
-            out.push(Case { name, path, text });
+    for dir in read_dir_sorted(&root().join("tests").join("cases")) {
+        let Some(stem) =
+            dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("render-"))
+        else {
+            continue;
+        };
+        let path = dir.join("platform.yaml");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            out.push(Case { name: format!("fixtures/{stem}"), path, text });
         }
     }
     assert!(out.len() >= 5, "expected the examples and fixtures, found {}", out.len());
