@@ -29,7 +29,17 @@ import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = (ROOT / ".." / "shared" / "schemas").resolve()
+def find_schemas() -> Path:
+    """The upstream schemas beside the checkout (`../shared/schemas`), or where
+    HAFEN_SCHEMAS points, or the workplace's shared folder when CI clones elsewhere."""
+    candidates = [os.environ.get("HAFEN_SCHEMAS"), ROOT / ".." / "shared" / "schemas", "/work/shared/schemas"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "index.tsv").exists():
+            return Path(candidate).resolve()
+    return (ROOT / ".." / "shared" / "schemas").resolve()
+
+
+SCHEMAS = find_schemas()
 K8S_VERSION = "1.34.0"
 
 failures: list[str] = []
