@@ -13,6 +13,16 @@ fn load_and_check(c: &mut Criterion) {
     group.bench_function("check", |b| {
         b.iter(|| black_box(hafen_engine::check(&ws, &hafen_engine::CheckRequest::default())))
     });
+    group.bench_function("check+plan+render", |b| {
+        b.iter(|| {
+            let outcome = hafen_engine::check(&ws, &hafen_engine::CheckRequest::default());
+            let Some(loaded) = outcome.loaded else { panic!("the synthetic platform loads") };
+            let report =
+                hafen_engine::plan(&loaded, &hafen_engine::PlanOptions::default(), &mut |_, _| {});
+            let repo = hafen_engine::render(&loaded);
+            black_box((report, repo))
+        })
+    });
     group.finish();
 }
 

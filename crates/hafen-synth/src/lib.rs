@@ -115,7 +115,7 @@ pub fn platform(shape: Shape) -> Value {
                 },
                 "storage": {"default": if provider == 0 { "hcloud-volumes" } else { "piraeus" }},
                 "certificates": {"email": "ops@example.eu"},
-                "dns": {"provider": "rfc2136", "zone": "example.eu", "server": "ns1.example.eu"},
+                "dns": {"provider": "rfc2136", "zone": "example.eu", "server": "ns1.example.eu", "secretRef": {"name": "dns-tsig", "key": "secret"}},
                 "backups": {"target": format!("s3://backups/cluster-{i}"), "site": format!("site-{}", (site + 1) % shape.sites.max(1)), "lastRestoreTest": "2026-10-01"},
                 "registryMirror": "https://registry.example.eu",
                 "traffic": {"egressTB": 5},
@@ -167,6 +167,8 @@ pub fn platform(shape: Shape) -> Value {
             "management": {"site": "site-0"},
             "providers": providers,
             "sites": sites,
+            // A private interconnect (VPN) from the management site to every other site.
+            "links": (1..shape.sites).map(|i| json!({"sites": ["site-0", format!("site-{i}")], "private": true})).collect::<Vec<_>>(),
             "clusters": clusters,
             "tenants": tenants,
         }
