@@ -10,9 +10,7 @@
 //! This crate is an IO edge: it touches the file system. Times are passed in by the caller so
 //! that tests are deterministic.
 
-mod sha256;
-
-pub use sha256::{Sha256, sha256_hex};
+pub use hafen_digest::{Sha256, sha256_hex};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@ pub fn root() -> PathBuf {
 /// The pure core crates: no file system, network, clock, environment or process access.
 pub const CORE: &[&str] = &[
     "hafen-diag",
+    "hafen-digest",
     "hafen-yaml",
     "hafen-catalog",
     "hafen-spec",

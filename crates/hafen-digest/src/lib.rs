@@ -1,5 +1,5 @@
-//! SHA-256 (FIPS 180-4) for content addressing and spec digests, so the history database
-//! needs no hashing crate. Checked against the standard's test vectors below.
+//! SHA-256 (FIPS 180-4), shared by the renderer (Talos Image Factory schematic ids) and the
+//! history database (content addressing, spec digests), so neither needs a hashing crate. Checked against the standard's test vectors below.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
