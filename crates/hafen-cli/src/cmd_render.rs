@@ -148,6 +148,17 @@ pub(crate) fn run(args: &Args) -> u8 {
 }
 
 pub(crate) fn run_all(args: &RunArgs) -> u8 {
+    // A dashboard that cannot listen should say so before the repository is rewritten.
+    if args.serve
+        && let Err(e) = std::net::TcpListener::bind(args.serve_args.listen)
+    {
+        output::error(&format!(
+            "cannot listen on {}: {} (choose another with --listen); nothing was rendered",
+            args.serve_args.listen,
+            input::io_reason(&e)
+        ));
+        return exit::INPUT;
+    }
     let code = run_all_steps(args);
     if args.serve && code != exit::INPUT {
         output::print("\n== serve ==\n");

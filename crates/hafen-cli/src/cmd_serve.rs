@@ -30,6 +30,11 @@ pub(crate) struct ServeArgs {
     /// from the dashboard. Without it the dashboard is read-only.
     #[arg(long, value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
+    /// A host name the dashboard answers to when --listen is not loopback (repeatable), such
+    /// as the name a reverse proxy forwards. IP addresses are always accepted; other names are
+    /// refused, so a DNS-rebinding page cannot read the dashboard.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub(crate) allow_hosts: Vec<String>,
 }
 
 /// Reads the token file: trimmed, at least the server's minimum length.
@@ -95,6 +100,7 @@ pub(crate) fn serve(spec: &SpecArgs, args: &ServeArgs) -> u8 {
         loader: Arc::new(move || input::workspace(&spec_for_loader)),
         today: crate::cmd_check::today,
         limits: hafen_server::Limits::default(),
+        allowed_hosts: args.allow_hosts.clone(),
     };
     let running = match hafen_server::start(config) {
         Ok(r) => r,

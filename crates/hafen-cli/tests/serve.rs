@@ -172,3 +172,24 @@ fn bad_serve_flags_fail_early_with_a_sentence() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn run_with_serve_on_a_busy_port_renders_nothing() {
+    let dir = tempdir("busy-port");
+    let out = dir.join("out");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let result = Command::new(env!("CARGO_BIN_EXE_hafen"))
+        .args(["run", &example("two-stack-hetzner"), "--out", &out.display().to_string()])
+        .args(["--serve", "--listen", &addr, "--db", ":memory:"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("already in use") && err.contains("nothing was rendered"), "{err}");
+    assert!(!out.exists(), "no repository was written");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@ use crate::pages::{check_repo_path, filter_diagnostics, repo_source, run_id};
 use crate::snapshot::Snapshot;
 use crate::util::{self, param};
 use crate::{AppState, snapshot};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -54,10 +55,9 @@ fn meta(s: &Snapshot) -> Value {
 /// `GET /healthz`: 200 when the server answers and the history database does; 503 otherwise.
 pub(crate) async fn healthz(State(state): St) -> Response {
     let s = state.snapshot();
-    let store = state.store().run_count();
-    let (status, history) = match store {
+    let (status, history) = match state.history(hafen_store::Store::run_count) {
         Ok(_) => (StatusCode::OK, json!("ok")),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, json!(e.to_string())),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, json!(e)),
     };
     json_response(
         status,
@@ -103,6 +103,11 @@ pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
             StatusCode::BAD_REQUEST,
             "severity must be all, error, warning, info or suppressed",
         );
+    }
+    if let Some(code) = code
+        && (code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return json_error(StatusCode::BAD_REQUEST, "a code is letters and digits, like NET001");
     }
     let list: Vec<Value> =
         filter_diagnostics(&s.check, severity, code).into_iter().cloned().collect();
@@ -376,9 +381,9 @@ pub(crate) async fn history(State(state): St, uri: Uri) -> Response {
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
         Some(_) => return json_error(StatusCode::BAD_REQUEST, "limit is 1 to 1000"),
     };
-    let runs = match state.store().runs(kind, before, limit) {
+    let runs = match state.history(|store| store.runs(kind, before, limit)) {
         Ok(r) => r,
-        Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e),
     };
     let next = if runs.len() == limit { runs.last().map(|r| r.id) } else { None };
     ok(&json!({"runs": runs.iter().map(run_json).collect::<Vec<_>>(), "nextBefore": next}))
@@ -390,21 +395,16 @@ pub(crate) async fn run(State(state): St, Path(id): Path<String>) -> Response {
         Ok(Some(id)) => id,
         _ => return json_error(StatusCode::BAD_REQUEST, "a run id is a positive number"),
     };
-    let store = state.store();
-    match store.run(id) {
-        Ok(Some(r)) => {
-            let result = store
-                .result(id)
-                .ok()
-                .flatten()
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .unwrap_or(Value::Null);
+    match crate::pages::stored_run(&state, id) {
+        Ok(Some((r, result))) => {
+            let result =
+                result.and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(Value::Null);
             let mut v = run_json(&r);
             v["result"] = result;
             ok(&v)
         }
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such run"),
-        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e),
     }
 }
 
@@ -468,7 +468,8 @@ pub(crate) async fn rerun_now(state: &Arc<AppState>) -> Result<Value, (StatusCod
 }
 
 /// `POST /api/runs`: needs `Authorization: Bearer <token>` and a same-origin request.
-pub(crate) async fn rerun(State(state): St, headers: HeaderMap) -> Response {
+pub(crate) async fn rerun(State(state): St, headers: HeaderMap, _body: Bytes) -> Response {
+    // `_body` is never used, but extracting it applies the body limit to chunked uploads too.
     let token = crate::security::bearer(&headers);
     if let Err(refusal) = crate::security::authorize_mutation(&state, &headers, token) {
         return json_error(refusal.status(), refusal.message());

@@ -83,6 +83,9 @@ pub struct Config {
     pub today: fn() -> String,
     /// Request limits.
     pub limits: Limits,
+    /// Host names (besides IP addresses) the server answers to when it listens on a
+    /// non-loopback address, e.g. the name a reverse proxy forwards. Ignored on loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// (spec digest, source, target) of a computed exit plan.
@@ -104,6 +107,10 @@ pub(crate) struct AppState {
     pub(crate) listen: SocketAddr,
     /// Exit plans computed on request, newest last: (spec digest, source, target) → plan.
     pub(crate) exit_cache: Mutex<Vec<(ExitKey, Arc<serde_json::Value>)>>,
+    /// The history database's path, for messages.
+    pub(crate) db_path: String,
+    /// Names the Host check accepts on a non-loopback address.
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 impl AppState {
@@ -114,13 +121,46 @@ impl AppState {
         }
     }
 
-    pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        match self.store.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+    /// Runs `f` on the history database. A locked database makes SQLite wait (its busy
+    /// timeout), and the connection is shared: done on an async worker, that wait would stall
+    /// every other page on a 2-core machine. So the wait happens on a blocking thread, and a
+    /// request that cannot get the connection within [`HISTORY_WAIT`] answers "busy" instead
+    /// of queueing behind the others.
+    pub(crate) fn history<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, hafen_store::StoreError>,
+    ) -> Result<T, String> {
+        let work = || {
+            let deadline = std::time::Instant::now() + HISTORY_WAIT;
+            loop {
+                match self.store.try_lock() {
+                    Ok(guard) => return f(&guard).map_err(|e| e.to_string()),
+                    Err(std::sync::TryLockError::Poisoned(p)) => {
+                        return f(&p.into_inner()).map_err(|e| e.to_string());
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        if std::time::Instant::now() >= deadline {
+                            return Err(format!(
+                                "the history database {} is busy (another request has been \
+                                 waiting on it for {} s; it may be locked by another process): \
+                                 try again in a moment",
+                                self.db_path,
+                                HISTORY_WAIT.as_secs()
+                            ));
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
+            }
+        };
+        let on_async_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_async_worker { tokio::task::block_in_place(work) } else { work() }
     }
 }
+
+/// How long a request waits for the shared history connection before it answers "busy".
+const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A server that is listening, for tests and for `hafen serve`.
 pub struct Running {
@@ -174,7 +214,9 @@ pub fn start(config: Config) -> Result<Running, String> {
              `head -c 24 /dev/urandom | base64 > token`)"
         ));
     }
-    let store = Mutex::new(hafen_store::open_path(&config.db).map_err(|e| e.to_string())?);
+    let store = hafen_store::open_path(&config.db).map_err(|e| e.to_string())?;
+    let db_path = store.path().to_owned();
+    let store = Mutex::new(store);
     let snapshot = snapshot::compute(&config.loader, config.today, &store, "startup");
     let std_listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {}", config.listen, io_reason(&e)))?;
@@ -192,6 +234,8 @@ pub fn start(config: Config) -> Result<Running, String> {
         running: tokio::sync::Mutex::new(()),
         listen: addr,
         exit_cache: Mutex::new(Vec::new()),
+        db_path,
+        allowed_hosts: config.allowed_hosts,
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

@@ -120,7 +120,7 @@ pub(crate) async fn handler(State(state): State<Arc<AppState>>) -> Response {
     state.metrics.render(&mut out);
     out.push_str("# HELP hafen_runs_total Check, plan and render runs recorded in the history.\n");
     out.push_str("# TYPE hafen_runs_total counter\n");
-    let counts = state.store().counts();
+    let counts = state.history(hafen_store::Store::counts);
     match counts {
         Ok(counts) => {
             for ((kind, status), n) in counts {

@@ -545,17 +545,22 @@ pub(crate) fn repo_source(
             )),
         },
         Some(id) => {
-            let store = state.store();
-            match store.run(id) {
-                Ok(Some(r)) if r.kind == RunKind::Render && r.status == RunStatus::Ok => store
-                    .render_repo(id)
-                    .map(|f| RepoSource::Stored(id, f))
-                    .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
-                Ok(Some(_)) => {
+            let found = state.history(|store| {
+                Ok(match store.run(id)? {
+                    Some(r) if r.kind == RunKind::Render && r.status == RunStatus::Ok => {
+                        Some(Ok(store.render_repo(id)?))
+                    }
+                    Some(_) => Some(Err(())),
+                    None => None,
+                })
+            });
+            match found {
+                Ok(Some(Ok(files))) => Ok(RepoSource::Stored(id, files)),
+                Ok(Some(Err(()))) => {
                     Err((StatusCode::NOT_FOUND, format!("run {id} is not a successful render")))
                 }
                 Ok(None) => Err((StatusCode::NOT_FOUND, format!("there is no run {id}"))),
-                Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+                Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e)),
             }
         }
     }
@@ -711,10 +716,10 @@ fn tree_html(files: &[(&String, &String)], prefix: &str, run: &str) -> String {
 
 /// A form to pick two renders from the history to compare.
 fn diff_picker(state: &AppState, current: Option<i64>) -> String {
-    let renders = match state.store().runs(Some(RunKind::Render), None, 50) {
+    let renders = match state.history(|store| store.runs(Some(RunKind::Render), None, 50)) {
         Ok(r) => r,
         Err(e) => {
-            return format!(r#"<p class="muted">History unavailable: {}</p>"#, esc(&e.to_string()));
+            return format!(r#"<p class="muted">History unavailable: {}</p>"#, esc(&e));
         }
     };
     let renders: Vec<&RunRecord> = renders.iter().filter(|r| r.status == RunStatus::Ok).collect();
@@ -966,15 +971,15 @@ pub(crate) async fn history(State(state): St, uri: Uri) -> Response {
         Ok(b) => b,
         Err((st, m)) => return error_in_frame(&s, st, &m),
     };
-    let runs = match state.store().runs(kind, before, PAGE_SIZE) {
+    let runs = match state.history(|store| store.runs(kind, before, PAGE_SIZE)) {
         Ok(r) => r,
-        Err(e) => return error_in_frame(&s, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return error_in_frame(&s, StatusCode::SERVICE_UNAVAILABLE, &e),
     };
-    let total = state.store().run_count().unwrap_or(0);
+    let total = state.history(hafen_store::Store::run_count).unwrap_or(0);
     let mut body = format!(
         r#"<p class="lead">Every check, plan and render this dashboard ran, newest first ({} recorded in <code>{}</code>).</p>"#,
         esc(&plural(total, "run")),
-        esc(state.store().path())
+        esc(&state.db_path)
     );
     body.push_str(r#"<div class="chips">"#);
     for (k, label) in [
@@ -1033,9 +1038,18 @@ pub(crate) async fn history(State(state): St, uri: Uri) -> Response {
 
 /// For each successful render run among the last few hundred, the one before it.
 fn render_predecessors(state: &AppState) -> BTreeMap<i64, i64> {
-    let renders = state.store().runs(Some(RunKind::Render), None, 500).unwrap_or_default();
+    let renders =
+        state.history(|store| store.runs(Some(RunKind::Render), None, 500)).unwrap_or_default();
     let ok: Vec<i64> = renders.iter().filter(|r| r.status == RunStatus::Ok).map(|r| r.id).collect();
     ok.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// A recorded run and its stored result document (`None` when there is no such run).
+pub(crate) fn stored_run(
+    state: &AppState,
+    id: i64,
+) -> Result<Option<(RunRecord, Option<String>)>, String> {
+    state.history(|store| Ok(store.run(id)?.map(|r| (r, store.result(id).ok().flatten()))))
 }
 
 /// `GET /history/{id}`.
@@ -1047,18 +1061,12 @@ pub(crate) async fn history_run(State(state): St, Path(id): Path<String>) -> Res
             return error_in_frame(&s, StatusCode::BAD_REQUEST, "a run id is a positive number");
         }
     };
-    let (record, result) = {
-        let store = state.store();
-        match store.run(id) {
-            Ok(Some(r)) => {
-                let result = store.result(id).ok().flatten();
-                (r, result)
-            }
-            Ok(None) => {
-                return error_in_frame(&s, StatusCode::NOT_FOUND, &format!("there is no run {id}"));
-            }
-            Err(e) => return error_in_frame(&s, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    let (record, result) = match stored_run(&state, id) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return error_in_frame(&s, StatusCode::NOT_FOUND, &format!("there is no run {id}"));
         }
+        Err(e) => return error_in_frame(&s, StatusCode::SERVICE_UNAVAILABLE, &e),
     };
     let mut body = format!(
         r#"<dl class="kv"><dt>Kind</dt><dd>{}</dd><dt>Status</dt><dd><span class="sev {st}">{st}</span></dd><dt>Started</dt><dd>{}</dd><dt>Took</dt><dd>{} ms</dd><dt>Spec digest</dt><dd><code>{}</code></dd><dt>Trigger</dt><dd>{}</dd><dt>Result</dt><dd>{}</dd><dt>Data</dt><dd><a href="/api/runs/{id}">/api/runs/{id}</a></dd></dl>"#,

@@ -254,6 +254,13 @@ pub(crate) fn scenarios(
             esc(k)
         ));
     }
+    if let Some(n) =
+        plan["samples"]["count"].as_u64().filter(|_| plan["samples"]["worst"].is_object())
+    {
+        body.push_str(&format!(
+            r#"<span class="muted">(the {n} sampled thirds are one row: the worst of them)</span>"#
+        ));
+    }
     let toggle = if only_failing {
         format!(
             r#"<a class="chip" href="/scenarios?kind={}">show all outcomes</a>"#,
@@ -346,11 +353,19 @@ pub(crate) fn scenarios(
             for a in arr(&sc["apps"]) {
                 impacts.insert((text(&a["cluster"]), text(&a["app"])), a);
             }
+            // Scenarios that hurt have their details (buffer, quorum, data) further down this
+            // very page; survivable ones have nothing more to show.
+            let name = if survivable {
+                md(&sc["description"])
+            } else {
+                format!(
+                    r##"<a href="#{}">{}</a>"##,
+                    esc(&anchor(text(&sc["id"]))),
+                    md(&sc["description"])
+                )
+            };
             body.push_str(&format!(
-                r#"<tr><td><a href="/scenarios?kind={}#{}">{}</a> <span class="muted">{}</span></td><td>{pill}</td>"#,
-                url_encode(text(&sc["kind"])),
-                esc(&anchor(text(&sc["id"]))),
-                md(&sc["description"]),
+                r#"<tr><td>{name} <span class="muted">{}</span></td><td>{pill}</td>"#,
                 esc(text(&sc["kind"])),
             ));
             for (cluster, app) in &columns {

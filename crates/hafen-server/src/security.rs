@@ -83,17 +83,55 @@ impl RateLimiter {
     }
 }
 
+/// Splits a Host header into its name and port; `None` when it is not `name[:digits]` or
+/// `[v6][:digits]` (anything else — userinfo, paths, spaces — is not a Host a browser sends).
+fn host_name(host: &str) -> Option<String> {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let (name, after) = rest.split_once(']')?;
+        (name, after.strip_prefix(':'))
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let valid = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':');
+    valid.then_some(name)
+}
+
 /// True when `host` (a Host header, maybe with a port) names this machine's loopback.
 fn is_loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
-    };
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host_name(host).is_some_and(|name| {
+        name == "localhost"
+            || name.ends_with(".localhost")
+            || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// The Host check. On loopback only loopback names pass. On another address an IP literal
+/// passes (DNS rebinding needs a name the attacker controls, so an address is safe) and names
+/// pass only when the operator allowed them (`hafen serve --allow-host`).
+fn host_allowed(host: Option<&str>, loopback_bind: bool, allowed: &[String]) -> bool {
+    let Some(host) = host else { return false };
+    if is_loopback_host(host) {
+        return true;
+    }
+    if loopback_bind {
+        return false;
+    }
+    match host_name(host) {
+        Some(name) => {
+            name.parse::<IpAddr>().is_ok() || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
+        }
+        None => false,
+    }
 }
 
 /// The middleware around every route.
@@ -115,9 +153,16 @@ pub(crate) async fn guard(
         .map(|c| c.0.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
 
+    let path = request.uri().path().to_owned();
     let response = match precheck(&state, &request, ip) {
         Some(rejection) => rejection,
         None => next.run(request).await,
+    };
+    // The body-limit rejection of the extractors is the framework's terse text; say it plainly.
+    let response = if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(&state, &path)
+    } else {
+        response
     };
     let response = finish(&state, response).await;
     state.metrics.observe(&route, &method, response.status(), started.elapsed());
@@ -125,17 +170,25 @@ pub(crate) async fn guard(
 }
 
 fn precheck(state: &AppState, request: &Request, ip: IpAddr) -> Option<Response> {
-    if state.listen.ip().is_loopback() {
-        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-        match host {
-            Some(h) if is_loopback_host(h) => {}
-            _ => {
-                return Some(plain(
-                    StatusCode::MISDIRECTED_REQUEST,
-                    "this server listens on loopback and answers only to localhost or 127.0.0.1",
-                ));
-            }
-        }
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let loopback_bind = state.listen.ip().is_loopback();
+    if !host_allowed(host, loopback_bind, &state.allowed_hosts) {
+        let why = if loopback_bind {
+            "this server listens on loopback and answers only to localhost or 127.0.0.1"
+        } else {
+            "this server answers to IP addresses and to the names given with --allow-host only \
+             (a defence against DNS rebinding)"
+        };
+        return Some(plain(StatusCode::MISDIRECTED_REQUEST, why));
+    }
+    if let Some(length) = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > state.limits.max_body_bytes as u64
+    {
+        return Some(too_large(state, request.uri().path()));
     }
     if !matches!(*request.method(), Method::GET | Method::HEAD | Method::POST) {
         return Some(plain(StatusCode::METHOD_NOT_ALLOWED, "only GET, HEAD and POST"));
@@ -190,6 +243,19 @@ async fn finish(state: &AppState, response: Response) -> Response {
             Response::from_parts(parts, Body::from(text))
         }
         None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+/// The answer to a body over the limit: JSON for the API, a sentence for pages.
+pub(crate) fn too_large(state: &AppState, path: &str) -> Response {
+    let text = format!(
+        "the request body is larger than {} bytes; this server accepts small forms only",
+        state.limits.max_body_bytes
+    );
+    if path.starts_with("/api/") {
+        crate::api::json_error(StatusCode::PAYLOAD_TOO_LARGE, &text)
+    } else {
+        plain(StatusCode::PAYLOAD_TOO_LARGE, &text)
     }
 }
 
@@ -326,11 +392,33 @@ mod tests {
         {
             assert!(is_loopback_host(ok), "{ok}");
         }
-        for bad in
-            ["evil.example", "evil.example:8080", "10.0.0.1:8080", "localhost.evil.example", ""]
-        {
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "localhost.evil.example",
+            "",
+            "localhost:18182@evil",
+            "localhost:80/x",
+            "127.0.0.1:",
+            "[::1]x",
+            "local host",
+        ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn public_binds_answer_to_addresses_and_allowed_names_only() {
+        let allowed = vec!["hafen.internal".to_owned()];
+        for ok in ["10.0.0.5:8080", "[2001:db8::1]:8080", "hafen.internal", "HAFEN.internal:80"] {
+            assert!(host_allowed(Some(ok), false, &allowed), "{ok}");
+        }
+        for bad in ["rebind.evil.example", "hafen.internal.evil", "x@hafen.internal"] {
+            assert!(!host_allowed(Some(bad), false, &allowed), "{bad}");
+        }
+        assert!(!host_allowed(None, false, &allowed));
+        assert!(!host_allowed(Some("10.0.0.5:8080"), true, &allowed), "loopback bind");
     }
 
     #[test]

@@ -730,6 +730,7 @@ fn an_unreadable_or_broken_spec_still_serves_pages() {
         }),
         today: common::today,
         limits: Opts::default().limits,
+        allowed_hosts: Vec::new(),
     };
     let server = hafen_server::start(config).expect("starts");
     for page in ["/", "/findings", "/scenarios", "/cost", "/sovereignty", "/repo", "/history"] {
@@ -739,11 +740,107 @@ fn an_unreadable_or_broken_spec_still_serves_pages() {
     }
     server.stop().expect("stops");
     // A spec with errors: findings shown, nothing rendered, the pages explain.
-    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.34.5\"", "kubernetes: 1.30");
+    // `kubernetes: "1.x.y"` becomes the number 1.30 (whatever version the example pins).
+    let good = example("two-stack-hetzner");
+    let broken = good.replacen("kubernetes: \"", "kubernetes: 1.30 # \"", 1);
+    assert_ne!(broken, good, "the example pins a quoted Kubernetes version");
     let server = start_text(&broken, Opts::default());
     let f = get(server.addr, "/findings").body;
     assert!(f.contains("SPEC"), "{f}");
     let r = get(server.addr, "/repo").body;
     assert!(r.contains("not rendered") || r.contains("could not be loaded"), "{r}");
     assert_eq!(get(server.addr, "/api/repo").status, 404);
+}
+
+#[test]
+fn a_locked_history_database_does_not_stall_other_pages() {
+    let dir = std::env::temp_dir().join(format!("hafen-locked-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("history.db");
+    let server =
+        start_text(&example("two-stack-hetzner"), Opts { db: db.clone(), ..Opts::default() });
+    let holder = rusqlite::Connection::open(&db).expect("second connection");
+    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let addr = server.addr;
+    let readers: Vec<_> =
+        (0..8).map(|_| std::thread::spawn(move || get(addr, "/history"))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let cost = get(addr, "/cost");
+    let took = started.elapsed();
+    assert_eq!(cost.status, 200);
+    assert!(took < std::time::Duration::from_millis(1000), "/cost waited {took:?} on the lock");
+    let started = std::time::Instant::now();
+    for r in readers {
+        let a = r.join().expect("reader");
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(a.body.contains("locked") || a.body.contains("busy"), "{}", a.body);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "history answers are bounded");
+    holder.execute_batch("ROLLBACK").expect("unlock");
+    assert_eq!(get(addr, "/history").status, 200, "recovers once the lock is gone");
+    server.stop().expect("stops");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn oversized_bodies_are_refused_with_a_sentence() {
+    let token = "body-limit-token-0123456789";
+    let server = start_text(
+        &example("two-stack-hetzner"),
+        Opts { token: Some(token.into()), ..Opts::default() },
+    );
+    let addr = server.addr;
+    let origin = format!("http://{addr}");
+    let bearer = format!("Bearer {token}");
+    let big = vec![b'x'; 64 * 1024];
+    let a = request(
+        addr,
+        "POST",
+        "/api/runs",
+        &[("Origin", &origin), ("Authorization", &bearer)],
+        &big,
+    );
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert!(a.body.contains("larger than"), "{}", a.body);
+    assert!(a.json()["error"].is_string(), "JSON for the API");
+    // Chunked, so no Content-Length to judge by: the body limit still applies.
+    let mut raw = format!(
+        "POST /api/runs HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nAuthorization: {bearer}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for _ in 0..8 {
+        raw.extend_from_slice(format!("{:x}\r\n", 8192).as_bytes());
+        raw.extend_from_slice(&[b'y'; 8192]);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    let a = common::raw(addr, &raw);
+    assert_eq!(a.status, 413, "{}", a.body);
+    let form = request(addr, "POST", "/actions/rerun", &[("Origin", &origin)], &big);
+    assert_eq!(form.status, 413);
+    assert!(form.body.contains("larger than"), "{}", form.body);
+    server.stop().expect("stops");
+}
+
+#[test]
+fn in_page_links_of_the_scenario_matrix_lead_somewhere() {
+    for name in examples() {
+        let server = start_text(&example(&name), Opts::default());
+        for page in [
+            "/scenarios",
+            "/scenarios?kind=node",
+            "/scenarios?kind=pool",
+            "/scenarios?outcome=failing",
+        ] {
+            let body = get(server.addr, page).body;
+            for target in body.split("href=\"#").skip(1).filter_map(|s| s.split('"').next()) {
+                assert!(
+                    body.contains(&format!("id=\"{target}\"")),
+                    "{name} {page}: #{target} has no target"
+                );
+            }
+        }
+    }
 }

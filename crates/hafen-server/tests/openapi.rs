@@ -24,19 +24,10 @@ fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
         assert!(!target.is_null(), "dangling $ref {r}");
         return validate(root, target, value, at, errors);
     }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for s in all {
-            // allOf members are validated without closing the object against siblings.
-            let mut open = s.clone();
-            if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-                let name = r.trim_start_matches("#/components/schemas/");
-                open = root["components"]["schemas"][name].clone();
-            }
-            if let Some(o) = open.as_object_mut() {
-                o.insert("additionalProperties".into(), Value::Bool(true));
-            }
-            validate(root, &open, value, at, errors);
-        }
+    for keyword in ["allOf", "anyOf", "oneOf", "not"] {
+        // Outside the subset this validator understands: a document that used them would pass
+        // here and fail in every standard validator, as `allOf` with a closed object once did.
+        assert!(schema.get(keyword).is_none(), "unsupported keyword `{keyword}` at {at}");
     }
     if value.is_null() {
         if schema.get("nullable") == Some(&Value::Bool(true)) || schema.get("type").is_none() {
@@ -113,7 +104,12 @@ fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
 fn check_answer(root: &Value, path_key: &str, method: &str, status: u16, body: &str) {
     let op = &root["paths"][path_key][method];
     assert!(op.is_object(), "{method} {path_key} is not documented");
-    let resp = &op["responses"][status.to_string()];
+    let mut resp = &op["responses"][status.to_string()];
+    if let Some(r) = resp.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/responses/");
+        resp = &root["components"]["responses"][name];
+        assert!(resp.is_object(), "dangling response $ref {r}");
+    }
     assert!(
         resp.is_object(),
         "{method} {path_key} answered {status}, which is not documented: {body}"
@@ -293,7 +289,7 @@ fn real_answers_match_the_document_on_every_example() {
         }
     }
     // A spec that does not load: the plan endpoints' 404s.
-    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.34.5\"", "kubernetes: 1.30");
+    let broken = example("two-stack-hetzner").replace("kind: Platform", "kind: Platfrom");
     let server = start_text(&broken, Opts::default());
     for (key, target) in [
         ("/api/plan", "/api/plan"),

@@ -71,6 +71,7 @@ pub fn start(files: Vec<(String, String)>, opts: Opts) -> Result<Running, String
         }),
         today,
         limits: opts.limits,
+        allowed_hosts: Vec::new(),
     };
     hafen_server::start(config)
 }
