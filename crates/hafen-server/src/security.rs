@@ -88,7 +88,7 @@ impl RateLimiter {
 fn host_name(host: &str) -> Option<String> {
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         let (name, after) = rest.split_once(']')?;
-        (name, after.strip_prefix(':'))
+        if after.is_empty() { (name, None) } else { (name, Some(after.strip_prefix(':')?)) }
     } else {
         match host.rsplit_once(':') {
             Some((name, port)) => (name, Some(port)),
