@@ -28,9 +28,28 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
 }
 
 /// A JSON document serialized once per snapshot.
-fn cached_json(bytes: axum::body::Bytes) -> Response {
-    let mut r = (StatusCode::OK, bytes).into_response();
+/// A JSON answer built once per snapshot: `make` runs on the first request, its text is
+/// scrubbed once, and later requests send the same bytes (marked so the guard does not scan
+/// them again).
+fn served_json(
+    state: &AppState,
+    s: &Snapshot,
+    cell: &std::sync::OnceLock<axum::body::Bytes>,
+    make: impl FnOnce() -> axum::body::Bytes,
+) -> Response {
+    let bytes = cell.get_or_init(|| {
+        let text = make();
+        match std::str::from_utf8(&text)
+            .ok()
+            .and_then(|t| s.redactor.scrub_output(t, state.token.as_deref()))
+        {
+            Some(scrubbed) => axum::body::Bytes::from(scrubbed),
+            None => text,
+        }
+    });
+    let mut r = (StatusCode::OK, bytes.clone()).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.extensions_mut().insert(crate::security::PreScrubbed);
     r
 }
 
@@ -94,7 +113,7 @@ pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
     let severity = param(&params, "severity");
     let code = param(&params, "code");
     if severity.is_none() && code.is_none() {
-        return cached_json(s.check_text.clone());
+        return served_json(&state, &s, &s.served.check, || s.check_text.clone());
     }
     if let Some(sev) = severity
         && !["all", "error", "warning", "info", "suppressed"].contains(&sev)
@@ -120,7 +139,7 @@ pub(crate) async fn check(State(state): St, uri: Uri) -> Response {
 pub(crate) async fn plan(State(state): St) -> Response {
     let s = state.snapshot();
     match &s.plan_text {
-        Some(text) => cached_json(text.clone()),
+        Some(text) => served_json(&state, &s, &s.served.plan, || text.clone()),
         None => json_error(StatusCode::NOT_FOUND, s.plan_note.as_deref().unwrap_or("no plan")),
     }
 }
@@ -253,14 +272,23 @@ pub(crate) async fn repo(State(state): St, uri: Uri) -> Response {
         Ok(src) => src,
         Err(e) => return err_pair(e),
     };
-    let files: Vec<Value> = source
-        .files()
-        .iter()
-        .map(|(path, content)| {
-            json!({"path": path, "size": content.len(), "sha256": hafen_store::sha256_hex(content.as_bytes())})
-        })
-        .collect();
-    ok(&json!({"run": run.or(s.runs.render), "files": files}))
+    let list = || {
+        let files: Vec<Value> = source
+            .files()
+            .iter()
+            .map(|(path, content)| {
+                json!({"path": path, "size": content.len(), "sha256": hafen_store::sha256_hex(content.as_bytes())})
+            })
+            .collect();
+        json!({"run": run.or(s.runs.render), "files": files})
+    };
+    match run {
+        // The current render's list is asked for by every file-tree view: build it once.
+        None => served_json(&state, &s, &s.served.repo_files, || {
+            axum::body::Bytes::from(list().to_string())
+        }),
+        Some(_) => ok(&list()),
+    }
 }
 
 /// `GET /api/repo/file?path=&run=`.

@@ -219,6 +219,9 @@ async fn finish(state: &AppState, response: Response) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if parts.extensions.get::<PreScrubbed>().is_some() {
+        return Response::from_parts(parts, body);
+    }
     let textual = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -258,6 +261,10 @@ pub(crate) fn too_large(state: &AppState, path: &str) -> Response {
         plain(StatusCode::PAYLOAD_TOO_LARGE, &text)
     }
 }
+
+/// Marks an answer whose body was scrubbed when it was built (see `snapshot::Served`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PreScrubbed;
 
 /// A plain-text answer.
 pub(crate) fn plain(status: StatusCode, text: &str) -> Response {

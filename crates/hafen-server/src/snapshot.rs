@@ -64,6 +64,26 @@ pub struct Snapshot {
     pub check_text: axum::body::Bytes,
     /// `plan` serialized once, likewise (tens of MB on a large platform).
     pub plan_text: Option<axum::body::Bytes>,
+    /// Answers built once per snapshot, already scrubbed (see `Served`).
+    pub(crate) served: Served,
+}
+
+/// Large answers that do not change while a snapshot is current: built and scrubbed on first
+/// request, then sent as they are. Scrubbing a 30 MB plan for every request costs more than
+/// building the page it feeds; the answer is the same every time, so once is enough.
+#[derive(Debug, Default)]
+pub(crate) struct Served {
+    pub(crate) check: std::sync::OnceLock<axum::body::Bytes>,
+    pub(crate) plan: std::sync::OnceLock<axum::body::Bytes>,
+    pub(crate) repo_files: std::sync::OnceLock<axum::body::Bytes>,
+}
+
+impl Clone for Served {
+    /// A copy starts empty: whoever clones a snapshot may change it, and stale answers must
+    /// not travel with it.
+    fn clone(&self) -> Served {
+        Served::default()
+    }
 }
 
 /// Pretty JSON with a final newline, exactly as the CLI's `--format json`.
@@ -147,6 +167,7 @@ pub(crate) fn compute(
                 loaded: None,
                 check_text,
                 plan_text: None,
+                served: Served::default(),
             };
         }
     };
@@ -219,6 +240,7 @@ pub(crate) fn compute(
         loaded: loaded_platform.clone(),
         check_text: axum::body::Bytes::new(),
         plan_text: None,
+        served: Served::default(),
     };
     snapshot.check_text = pretty(&snapshot.check);
     let Some(loaded) = loaded_platform.as_deref() else {
