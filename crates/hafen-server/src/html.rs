@@ -113,7 +113,7 @@ pub(crate) fn page(snapshot: &Snapshot, active: Nav, title: &str, body: &str) ->
 </main>
 <footer class="wrap"><div class="foot">
 <span>spec <code title="SHA-256 of the spec files">{digest}</code> · computed {time}</span>
-<span>Same engine as the CLI · data also at <a href="/openapi.json">/api</a></span>
+<span>Same engine as the CLI · data also as JSON: <a href="/openapi.json">the API (OpenAPI)</a></span>
 </div></footer>
 </body>
 </html>
