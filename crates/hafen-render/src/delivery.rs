@@ -491,7 +491,7 @@ fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String
         component.map(|c| c.purpose.clone()).unwrap_or_default()
     );
     if release.component == "cilium" {
-        text.push_str(&format!("\nPod MTU {}.", crate::docs::mtu_line(ctx, cluster)));
+        text.push_str(&format!("\nMTU: {}.", crate::docs::mtu_line(ctx, cluster)));
     }
     text.push_str("\nRendered by Hafen from the platform spec; edit the spec, not this file.");
     text
@@ -506,8 +506,13 @@ fn bootstrap_values(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform) {
         }
         let Some(component) = lookup(release.component) else { continue };
         let Some(chart) = &component.chart else { continue };
+        let mtu = if release.component == "cilium" {
+            format!("# MTU: {}.\n", crate::docs::mtu_line(ctx, cluster))
+        } else {
+            String::new()
+        };
         let text = format!(
-            "# Values of `{}` ({} {} from {}) for the day-0 install on cluster `{}`,\n# identical to the release in clusters/{}/platform. Rendered by Hafen; see RUNBOOK.md.\n{}",
+            "# Values of `{}` ({} {} from {}) for the day-0 install on cluster `{}`,\n# identical to the release in clusters/{}/platform. Rendered by Hafen; see RUNBOOK.md.\n{mtu}{}",
             release.name,
             chart.name,
             chart.version,

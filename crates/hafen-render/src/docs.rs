@@ -16,12 +16,24 @@ fn engine(ctx: &Ctx<'_>) -> &'static str {
     }
 }
 
+/// The MTU arithmetic of a cluster as Cilium does it: the `MTU` value Cilium is given, what
+/// it subtracts, the pod route MTU, and the strict maximum `hafen check` (NET001) allows.
 pub(crate) fn mtu_line(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
-    let (max, under, heads) = hafen_spec::mtu::max_pod_mtu(ctx.spec, cluster);
-    match cluster.network.mtu {
-        Mtu::Auto(_) => hafen_spec::mtu::explain(&under, &heads),
-        Mtu::Value(v) => format!("{v} (fixed in the spec; the underlay allows {max})"),
+    let (max, under, _) = hafen_spec::mtu::max_pod_mtu(ctx.spec, cluster);
+    let cilium = hafen_spec::mtu::cilium_mtu(ctx.spec, cluster);
+    let mut text = match cluster.network.mtu {
+        Mtu::Auto(_) => format!("Cilium `MTU: {}` (the underlay, {})", cilium.base, under.source),
+        Mtu::Value(v) => format!("Cilium `MTU: {}` (the spec's pod MTU {v} plus Cilium's allowances)", cilium.base),
+    };
+    for head in &cilium.overheads {
+        let _ = write!(text, " − {} ({})", head.bytes, head.what);
     }
+    let _ = write!(
+        text,
+        " = pod route MTU {}; the strict maximum over this underlay is {max}",
+        cilium.route
+    );
+    text
 }
 
 fn version(cluster: &Cluster) -> String {
@@ -158,7 +170,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s, "## Clusters\n");
     let _ = writeln!(
         s,
-        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
+        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
     );
     for c in &spec.clusters {
         let egress = c.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
@@ -254,7 +266,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         "**Control-plane placement.** Control-plane machines are spread over the control-plane sites by the Talos control-plane provider (least-used failure domain first) and, on Hetzner Cloud, over different hosts by a spread placement group. The control-plane MachineHealthCheck remediates one machine at a time, so remediation never costs etcd its quorum.",
         "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse.",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
-        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster (a Hetzner vSwitch carries 1400; WireGuard over IPv4 takes 60, so 1340). A value one byte too large means silent packet loss. Cilium reserves its own WireGuard allowance on top for routes between nodes, so pods end up a little below this value: a safe margin, never above the underlay.",
+        "**Pod MTU.** Cilium's `MTU` value is the device MTU, not the pod MTU: Cilium itself subtracts 80 bytes for WireGuard (for IPv4 and IPv6 alike) and, in tunnel mode, 50 (IPv4) or 70 (IPv6) for the tunnel header, and gives pods the rest as their route MTU. So with `mtu: auto` Cilium gets the underlay MTU (a Hetzner vSwitch carries 1400, so pods get 1400 − 80 = 1320), and with an explicit `mtu: N` it gets N plus those allowances, so pods get exactly N. The strict IPv4 maximum (1400 − 60 = 1340 on a vSwitch) is what `hafen check` (NET001) allows for an explicit value; a pod MTU one byte above the underlay's means silent packet loss. The table above shows the arithmetic per cluster.",
         "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
         "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
@@ -673,7 +685,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         first = false;
         let _ = writeln!(
             s,
-            "{} · Kubernetes {} · {} · pod MTU {}\n",
+            "{} · Kubernetes {} · {} · {}\n",
             version(c),
             c.kubernetes,
             pools(c),

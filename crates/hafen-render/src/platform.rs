@@ -595,7 +595,8 @@ pub(crate) fn shared_layer2(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
 
 fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     let net = &cluster.network;
-    let mtu = hafen_spec::mtu::pod_mtu(ctx.spec, cluster);
+    // Cilium's `MTU` is the device MTU; it subtracts its own allowances for the pod routes.
+    let mtu = hafen_spec::mtu::cilium_mtu(ctx.spec, cluster).base;
     let mut v = Map::new();
     v.insert("ipam".into(), json!({ "mode": "kubernetes" }));
     match net.routing {
