@@ -249,8 +249,21 @@ fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
                 .to_owned(),
         );
     }
-    if cluster.dns.as_ref().is_some_and(|d| d.secret_ref.is_some()) {
-        out.push("external-dns.sops.yaml: Secret `external-dns` in `external-dns`".to_owned());
+    if let Some(dns) = cluster.dns.as_ref().filter(|d| d.secret_ref.is_some()) {
+        let keys: Vec<String> = crate::platform::dns_secret_keys(dns)
+            .into_iter()
+            .map(|(k, _)| format!("`{k}`"))
+            .collect();
+        out.push(format!(
+            "external-dns.sops.yaml: Secret `external-dns` in `external-dns` (keys {})",
+            keys.join(", ")
+        ));
+    }
+    if crate::platform::dns01_rfc2136(cluster).is_some() && cluster.certificates.is_some() {
+        out.push(format!(
+            "acme-dns-tsig.sops.yaml: Secret `{}` in `cert-manager` (key `secret`, the TSIG key of the DNS-01 solver)",
+            crate::platform::ACME_TSIG_SECRET
+        ));
     }
     if cluster.backups.is_some() {
         out.push("velero-s3.sops.yaml: Secret `velero-s3` in `velero` (key `cloud`, an AWS credentials file)".to_owned());
@@ -467,7 +480,14 @@ fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
             )
         }
         "metallb.yaml" => "MetalLB address pool and layer-2 announcement for LoadBalancer services".to_owned(),
-        "cluster-issuer.yaml" => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress".to_owned(),
+        "cluster-issuer.yaml" => match crate::platform::dns01_rfc2136(cluster) {
+            Some((dns, _)) => format!(
+                "ACME certificate issuer; DNS-01 challenges are written to {} over RFC 2136 with the TSIG key `{}`\n(works for load balancers with private addresses and for names not yet published)",
+                dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone)),
+                crate::platform::tsig_key_name(dns)
+            ),
+            None => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress (tenant\nnetwork policies admit the traefik namespace to cert-manager's solver pods)".to_owned(),
+        },
         "backups.yaml" => {
             let target = cluster.backups.as_ref().map(|b| b.target.clone()).unwrap_or_default();
             format!("Velero backup location ({target}) and schedule; metrics and logs are not backed up")

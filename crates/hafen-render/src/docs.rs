@@ -264,7 +264,8 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let notes = [
         "**Explicit Cluster API objects, no ClusterClass.** The clusters differ in provider, sites and machine patches; a class would move those differences into variables and patches you would have to evaluate in your head. What is here is what Cluster API reconciles. Machine template names carry a hash of their content, so any change creates a new template and Cluster API rolls the machines.",
         "**Control-plane placement.** Control-plane machines are spread over the control-plane sites by the Talos control-plane provider (least-used failure domain first) and, on Hetzner Cloud, over different hosts by a spread placement group. The control-plane MachineHealthCheck remediates one machine at a time, so remediation never costs etcd its quorum.",
-        "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse.",
+        "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse. The guard is a count computed from the pool's size (at least one machine, never more than a minority), not a percentage: Cluster API rounds percentages down, so 33% of a two-node pool would be zero and nothing would ever be remediated.",
+        "**Bare-metal machines match their nodes by provider ID.** Cluster API pairs a Machine with its Node through `spec.providerID`. No cloud controller runs for the bare-metal clusters: the upstream Hetzner cloud controller needs the account-wide Robot credential, which never leaves the management cluster, and it finds a Robot server by a name that Talos nodes do not carry. Instead every bare-metal host's kubelet registers with the provider ID CAPH gives its machine, `hrobot://<server number>` (HetznerCluster annotation `capi.syself.com/use-hrobot-provider-id-for-baremetal: \"true\"`, the documented format of both CAPH and the Hetzner cloud controller). Pools whose servers are listed under `serverIds:` get one MachineDeployment per server, whose Talos config carries that host's provider ID and vSwitch address, so a machine Cluster API replaces comes up complete. The control plane has one Talos config for all members, so its per-member patches (`bootstrap/<cluster>/nodes/`) are applied by hand (RUNBOOK.md).",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
         "**Pod MTU.** Cilium's `MTU` value is the device MTU, not the pod MTU: Cilium itself subtracts 80 bytes for WireGuard (for IPv4 and IPv6 alike) and, in tunnel mode, 50 (IPv4) or 70 (IPv6) for the tunnel header, and gives pods the rest as their route MTU. So with `mtu: auto` Cilium gets the underlay MTU (a Hetzner vSwitch carries 1400, so pods get 1400 − 80 = 1320), and with an explicit `mtu: N` it gets N plus those allowances, so pods get exactly N. The strict IPv4 maximum (1400 − 60 = 1340 on a vSwitch) is what `hafen check` (NET001) allows for an explicit value; a pod MTU one byte above the underlay's means silent packet loss. The table above shows the arithmetic per cluster.",
         "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
@@ -354,9 +355,17 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 .into_iter()
                 .map(|(_, p)| format!("`{p}`"))
                 .collect();
+            let tsig = if dns.provider == hafen_spec::DnsProvider::Rfc2136 {
+                format!(
+                    "; the TSIG key is named `{}` on the DNS server, for ExternalDNS and cert-manager's DNS-01 solver",
+                    crate::platform::tsig_key_name(dns)
+                )
+            } else {
+                String::new()
+            };
             push(
                 &mut platform,
-                format!("`{}` (properties {}) for `{}`", r.name, props.join(", "), c.name),
+                format!("`{}` (properties {}{tsig}) for `{}`", r.name, props.join(", "), c.name),
             );
         }
         if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {

@@ -201,6 +201,24 @@ fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
             }),
         ),
     ];
+    if tenant.apps.iter().any(|a| !a.domains.is_empty() && a.kind != AppKind::Worker) {
+        // cert-manager answers HTTP-01 challenges from solver pods in the tenant's namespace
+        // (the namespace of the Ingress); the ingress controller must reach them, or no
+        // certificate is ever issued. Harmless where the issuer uses DNS-01.
+        docs.push(policy(
+            "acme-http01-solver-from-ingress",
+            t,
+            &labels,
+            json!({
+                "podSelector": { "matchLabels": { "acme.cert-manager.io/http01-solver": "true" } },
+                "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [{ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } } }],
+                    "ports": [{ "protocol": "TCP", "port": 8089 }],
+                }],
+            }),
+        ));
+    }
     for app in sorted_apps(tenant) {
         let sel = selector(app);
         if !app.domains.is_empty() && app.kind != AppKind::Worker {
