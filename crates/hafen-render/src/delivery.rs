@@ -442,7 +442,10 @@ pub(crate) fn render_platform(
                 &labels,
             );
             tenant_ks.push(ks);
-            if sops && tenants::tenant_has_secrets(tenant) {
+            if sops
+                && (tenants::tenant_has_secrets(tenant)
+                    || !tenants::sops_db_secrets(ctx.spec, tenant).is_empty())
+            {
                 tenant_ks.push(flux_kustomization(
                     ctx,
                     &name(&["tenant", &tenant.name, "secrets"]),

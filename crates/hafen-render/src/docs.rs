@@ -23,7 +23,10 @@ pub(crate) fn mtu_line(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
     let cilium = hafen_spec::mtu::cilium_mtu(ctx.spec, cluster);
     let mut text = match cluster.network.mtu {
         Mtu::Auto(_) => format!("Cilium `MTU: {}` (the underlay, {})", cilium.base, under.source),
-        Mtu::Value(v) => format!("Cilium `MTU: {}` (the spec's pod MTU {v} plus Cilium's allowances)", cilium.base),
+        Mtu::Value(v) => format!(
+            "Cilium `MTU: {}` (the spec's pod MTU {v} plus Cilium's allowances)",
+            cilium.base
+        ),
     };
     for head in &cilium.overheads {
         let _ = write!(text, " − {} ({})", head.bytes, head.what);
@@ -376,8 +379,42 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                     r.name, c.name
                 ),
             );
-            if components::needs_postgres(spec, c) {
-                push(&mut backups, format!("`{}` for `{}`", r.name, c.name));
+        }
+    }
+    // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
+    // cluster that keeps or follows the database).
+    for t in sorted_tenants(ctx) {
+        for a in sorted_apps(t) {
+            let Some(pg) = &a.postgres else { continue };
+            let mut prefixes = Vec::new();
+            let mut clusters = Vec::new();
+            for c in &spec.clusters {
+                let here = t.clusters.contains(&c.name)
+                    || pg.replica_cluster.as_deref() == Some(c.name.as_str());
+                let Some(b) = c.backups.as_ref().filter(|b| b.secret_ref.is_some()) else {
+                    continue;
+                };
+                if !here || c.secrets.backend != SecretsBackend::Openbao {
+                    continue;
+                }
+                prefixes.push(format!(
+                    "`{}/cnpg/{}/{}/`",
+                    b.target.trim_end_matches('/'),
+                    t.name,
+                    a.name
+                ));
+                clusters.push(format!("`{}`", c.name));
+            }
+            if !prefixes.is_empty() {
+                push(
+                    &mut backups,
+                    format!(
+                        "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
+                        tenants::db_backup_path(t, a),
+                        prefixes.join(", "),
+                        clusters.join(", ")
+                    ),
+                );
             }
         }
     }

@@ -507,7 +507,15 @@ fn cluster_api(
     // Node pools.
     for pool in &cluster.node_pools {
         if per_host(ctx, cluster, pool) {
-            let (docs, file) = per_host_pool(ctx, cluster, pool, &labels, &version, &talos_version, &mut host_patches);
+            let (docs, file) = per_host_pool(
+                ctx,
+                cluster,
+                pool,
+                &labels,
+                &version,
+                &talos_version,
+                &mut host_patches,
+            );
             ctx.out.yaml(
                 format!("management/clusters/{ns}/{file}"),
                 &file_header(
@@ -656,7 +664,8 @@ pub(crate) fn hcloud_network_range(
     spec: &hafen_spec::PlatformSpec,
     cluster: &Cluster,
 ) -> Option<Result<String, String>> {
-    let site = cluster.sites().into_iter().find(|s| site_kind(spec, s) == SiteKind::HetznerCloud)?;
+    let site =
+        cluster.sites().into_iter().find(|s| site_kind(spec, s) == SiteKind::HetznerCloud)?;
     let subnet = spec.site(site)?.network.private_network.as_ref()?.subnet.clone();
     let parse = |t: &str| hafen_spec::net::Cidr::parse(t).ok();
     let (Some(net), Some(pods)) = (parse(&subnet), parse(&cluster.network.pod_cidr)) else {
@@ -839,8 +848,7 @@ fn per_host_pool(
 ) -> (Vec<Value>, String) {
     let ns = cluster.name.as_str();
     let site = cluster.pool_site(pool).to_owned();
-    let pool_labels =
-        crate::out::labels(&[labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
+    let pool_labels = crate::out::labels(&[labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
     let base = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
     let mut docs = Vec::new();
     for (i, id) in pool.server_ids.iter().enumerate() {

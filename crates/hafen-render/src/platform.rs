@@ -727,7 +727,12 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     v.insert("operator".into(), json!({ "replicas": 2, "resources": requests("50m", "128Mi") }));
     v.insert("resources".into(), daemon_requests("cilium", "cilium-agent"));
     v.insert("envoy".into(), json!({ "resources": daemon_requests("cilium", "cilium-envoy") }));
-    v.insert("hubble".into(), json!({ "enabled": true, "relay": { "enabled": true } }));
+    // Certificates from a CronJob, not generated at template time: `method: helm` makes new
+    // ones on every render, which Argo CD (rendering charts itself) shows as a permanent diff.
+    v.insert(
+        "hubble".into(),
+        json!({ "enabled": true, "relay": { "enabled": true }, "tls": { "auto": { "enabled": true, "method": "cronJob" } } }),
+    );
     Value::Object(v)
 }
 
@@ -752,6 +757,14 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         .map(|c| json!({ "name": c.name, "address": host(c), "port": 2379 }))
         .collect();
     let mut annotations = Map::new();
+    // The Hetzner cloud controller creates a load balancer only where it is told to (no default
+    // location): the cluster's own cloud location.
+    if let Some(site) =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud)
+        && let Some(site) = ctx.spec.site(site)
+    {
+        annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(site.location));
+    }
     if cluster.dns.is_some() {
         annotations
             .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));

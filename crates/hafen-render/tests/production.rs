@@ -76,7 +76,10 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
     assert!(header.contains("pod route MTU 1320"), "{header}");
     let release = file(&two, "clusters/prod-fsn/platform/network/cilium.yaml");
     assert!(release.contains("MTU: 1400\n"), "{release}");
-    assert!(!two.values().any(|t| t.contains("MTU: 1340")), "the reduced value is passed somewhere");
+    assert!(
+        !two.values().any(|t| t.contains("MTU: 1340")),
+        "the reduced value is passed somewhere"
+    );
 
     let k3s = render("k3s", &example("civil-society-k3s"));
     // VXLAN + WireGuard over a 1500 LAN: Cilium gets 1500 and gives pods 1500 − 80 − 50.
@@ -107,8 +110,12 @@ fn the_cloud_network_holds_the_pod_routes() {
     let bad = example("two-cities").replace("podCIDR: 10.110.0.0/16", "podCIDR: 172.20.0.0/16");
     let (loaded, _) = support::load("bad", &bad);
     let errors = hafen_render::render(&loaded).expect_err("renders a network without pod routes");
-    assert!(errors.iter().any(|d| d.code == hafen_render::codes::UNSUPPORTED
-        && d.message.contains("172.20.0.0/16")));
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("172.20.0.0/16"))
+    );
 }
 
 /// CAPH pairs bare-metal Machines and Nodes by `hrobot://<server>` when the HetznerCluster has
@@ -149,11 +156,14 @@ fn bare_metal_hosts_get_their_address_and_provider_id_from_cluster_api() {
 #[test]
 fn certificates_can_be_issued_and_private_addresses_stay_out_of_public_dns() {
     let two = render("two-stack", &example("two-stack-hetzner"));
-    let issuer = &objects(&two, "clusters/prod-fsn/platform/configs/cluster-issuer.yaml", "ClusterIssuer")[0];
+    let issuer =
+        &objects(&two, "clusters/prod-fsn/platform/configs/cluster-issuer.yaml", "ClusterIssuer")
+            [0];
     let rfc = &issuer["spec"]["acme"]["solvers"][0]["dns01"]["rfc2136"];
     assert_eq!(rfc["nameserver"], "ns1.example.eu:53");
     assert_eq!(rfc["tsigKeyName"], "dns-tsig");
-    let es = objects(&two, "clusters/prod-fsn/platform/secrets/cert-manager.yaml", "ExternalSecret");
+    let es =
+        objects(&two, "clusters/prod-fsn/platform/secrets/cert-manager.yaml", "ExternalSecret");
     assert_eq!(es[0]["metadata"]["namespace"], "cert-manager");
     let dns = file(&two, "clusters/prod-fsn/platform/controllers/external-dns.yaml");
     for net in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] {
@@ -165,12 +175,19 @@ fn certificates_can_be_issued_and_private_addresses_stay_out_of_public_dns() {
 
     // PowerDNS has no cert-manager solver: HTTP-01, and the solver pods admit the ingress.
     let cities = render("two-cities", &example("two-cities"));
-    let issuer = &objects(&cities, "clusters/nbg-prod/platform/configs/cluster-issuer.yaml", "ClusterIssuer")[0];
+    let issuer = &objects(
+        &cities,
+        "clusters/nbg-prod/platform/configs/cluster-issuer.yaml",
+        "ClusterIssuer",
+    )[0];
     assert!(issuer["spec"]["acme"]["solvers"][0].get("http01").is_some());
-    let policies = objects(&cities, "tenants/buergerportal/namespace/network-policies.yaml", "NetworkPolicy");
+    let policies =
+        objects(&cities, "tenants/buergerportal/namespace/network-policies.yaml", "NetworkPolicy");
     let solver = policies
         .iter()
-        .find(|p| p["spec"]["podSelector"]["matchLabels"]["acme.cert-manager.io/http01-solver"] == "true")
+        .find(|p| {
+            p["spec"]["podSelector"]["matchLabels"]["acme.cert-manager.io/http01-solver"] == "true"
+        })
         .expect("no policy admits the HTTP-01 solver pods");
     assert_eq!(solver["spec"]["ingress"][0]["ports"][0]["port"], 8089);
 }
@@ -189,4 +206,26 @@ fn machine_health_checks_can_remediate_small_pools() {
     assert_eq!(guard("management/clusters/prod-nbg/pool-workers.yaml"), 2, "6 nodes");
     assert_eq!(guard("management/clusters/prod-fsn/pool-workers.yaml"), 1, "4 nodes");
     let _ = all(&two, "MachineHealthCheck");
+}
+
+/// Tenant databases never receive the platform's backup key; SOPS clusters list their files;
+/// the first base backup is taken at once; `spread: node` is strict.
+#[test]
+fn tenant_databases_have_their_own_credentials_and_strict_spread() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    for (path, es) in all(&two, "ExternalSecret") {
+        if path.starts_with("tenants/") {
+            assert!(!es.to_string().contains("velero-s3"), "{path} hands a tenant the Velero key");
+        }
+    }
+    let sched = &all(&two, "ScheduledBackup")[0].1;
+    assert_eq!(sched["spec"]["immediate"], true);
+    let web = objects(&two, "tenants/neos-frontend/base/web.yaml", "Deployment");
+    let anti = &web[0]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+    assert_eq!(
+        anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    assert!(file(&k3s, "tenants/files/secrets/README.md").contains("nextcloud-db-s3.sops.yaml"));
 }
