@@ -874,7 +874,10 @@ fn per_host_pool(
         if let Some(m) = template.pointer_mut("/metadata/name") {
             *m = json!(name(&[ns, &pool.name, &host, &content_hash(&spec_only)]));
         }
-        let mut patch = host_patches.remove(&(pool.name.clone(), *id)).unwrap_or_default();
+        // The host's vSwitch patch (with its provider ID), or the provider ID alone.
+        let mut patch = host_patches.remove(&(pool.name.clone(), *id)).unwrap_or_else(|| {
+            vec![json!({ "machine": { "kubelet": { "extraConfig": { "providerID": robot_provider_id(*id) } } } })]
+        });
         patch.extend(base.iter().cloned());
         let bootstrap_spec = json!({
             "template": { "spec": {
@@ -995,9 +998,7 @@ fn bare_metal_hosts(
 /// that each host's own VLAN address and provider ID are part of what Cluster API applies.
 pub(crate) fn per_host(ctx: &Ctx<'_>, cluster: &Cluster, pool: &hafen_spec::NodePool) -> bool {
     let site = cluster.pool_site(pool);
-    site_kind(ctx.spec, site) == SiteKind::HetznerDedicated
-        && ctx.spec.site(site).is_some_and(|s| s.network.vswitch.is_some())
-        && !pool.server_ids.is_empty()
+    site_kind(ctx.spec, site) == SiteKind::HetznerDedicated && !pool.server_ids.is_empty()
 }
 
 /// The provider ID of a Robot server, as the Hetzner cloud controller writes it and as CAPH
