@@ -759,7 +759,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     );
                     let _ = writeln!(
                         s,
-                        "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it)."
+                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its vSwitch address and provider ID. Every other bare-metal node (the control plane, whose one Talos config is shared by all members, and pools without listed servers) needs its patch as soon as it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: `kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'` (allowed once, while the field is empty)."
                     );
                 }
                 let _ = writeln!(
@@ -967,7 +967,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
                 let _ = writeln!(
                     s,
-                    "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.",
+                    "  4. A worker of a pool with listed servers comes up complete. A control-plane node (or a node of a pool without listed servers) needs its patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address) and its provider ID (`kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'`); then check `kubectl get nodes`.",
                     c.name
                 );
             } else {
