@@ -249,8 +249,21 @@ fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
                 .to_owned(),
         );
     }
-    if cluster.dns.as_ref().is_some_and(|d| d.secret_ref.is_some()) {
-        out.push("external-dns.sops.yaml: Secret `external-dns` in `external-dns`".to_owned());
+    if let Some(dns) = cluster.dns.as_ref().filter(|d| d.secret_ref.is_some()) {
+        let keys: Vec<String> = crate::platform::dns_secret_keys(dns)
+            .into_iter()
+            .map(|(k, _)| format!("`{k}`"))
+            .collect();
+        out.push(format!(
+            "external-dns.sops.yaml: Secret `external-dns` in `external-dns` (keys {})",
+            keys.join(", ")
+        ));
+    }
+    if crate::platform::dns01_rfc2136(cluster).is_some() && cluster.certificates.is_some() {
+        out.push(format!(
+            "acme-dns-tsig.sops.yaml: Secret `{}` in `cert-manager` (key `secret`, the TSIG key of the DNS-01 solver)",
+            crate::platform::ACME_TSIG_SECRET
+        ));
     }
     if cluster.backups.is_some() {
         out.push("velero-s3.sops.yaml: Secret `velero-s3` in `velero` (key `cloud`, an AWS credentials file)".to_owned());
@@ -429,7 +442,10 @@ pub(crate) fn render_platform(
                 &labels,
             );
             tenant_ks.push(ks);
-            if sops && tenants::tenant_has_secrets(tenant) {
+            if sops
+                && (tenants::tenant_has_secrets(tenant)
+                    || !tenants::sops_db_secrets(ctx.spec, tenant).is_empty())
+            {
                 tenant_ks.push(flux_kustomization(
                     ctx,
                     &name(&["tenant", &tenant.name, "secrets"]),
@@ -467,7 +483,14 @@ fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
             )
         }
         "metallb.yaml" => "MetalLB address pool and layer-2 announcement for LoadBalancer services".to_owned(),
-        "cluster-issuer.yaml" => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress".to_owned(),
+        "cluster-issuer.yaml" => match crate::platform::dns01_rfc2136(cluster) {
+            Some((dns, _)) => format!(
+                "ACME certificate issuer; DNS-01 challenges are written to {} over RFC 2136 with the TSIG key `{}`\n(works for load balancers with private addresses and for names not yet published)",
+                dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone)),
+                crate::platform::tsig_key_name(dns)
+            ),
+            None => "ACME certificate issuer; HTTP-01 challenges are answered through the ingress (tenant\nnetwork policies admit the traefik namespace to cert-manager's solver pods)".to_owned(),
+        },
         "backups.yaml" => {
             let target = cluster.backups.as_ref().map(|b| b.target.clone()).unwrap_or_default();
             format!("Velero backup location ({target}) and schedule; metrics and logs are not backed up")
@@ -491,7 +514,7 @@ fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String
         component.map(|c| c.purpose.clone()).unwrap_or_default()
     );
     if release.component == "cilium" {
-        text.push_str(&format!("\nPod MTU {}.", crate::docs::mtu_line(ctx, cluster)));
+        text.push_str(&format!("\nMTU: {}.", crate::docs::mtu_line(ctx, cluster)));
     }
     text.push_str("\nRendered by Hafen from the platform spec; edit the spec, not this file.");
     text
@@ -506,8 +529,13 @@ fn bootstrap_values(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform) {
         }
         let Some(component) = lookup(release.component) else { continue };
         let Some(chart) = &component.chart else { continue };
+        let mtu = if release.component == "cilium" {
+            format!("# MTU: {}.\n", crate::docs::mtu_line(ctx, cluster))
+        } else {
+            String::new()
+        };
         let text = format!(
-            "# Values of `{}` ({} {} from {}) for the day-0 install on cluster `{}`,\n# identical to the release in clusters/{}/platform. Rendered by Hafen; see RUNBOOK.md.\n{}",
+            "# Values of `{}` ({} {} from {}) for the day-0 install on cluster `{}`,\n# identical to the release in clusters/{}/platform. Rendered by Hafen; see RUNBOOK.md.\n{mtu}{}",
             release.name,
             chart.name,
             chart.version,

@@ -16,12 +16,27 @@ fn engine(ctx: &Ctx<'_>) -> &'static str {
     }
 }
 
+/// The MTU arithmetic of a cluster as Cilium does it: the `MTU` value Cilium is given, what
+/// it subtracts, the pod route MTU, and the strict maximum `hafen check` (NET001) allows.
 pub(crate) fn mtu_line(ctx: &Ctx<'_>, cluster: &Cluster) -> String {
-    let (max, under, heads) = hafen_spec::mtu::max_pod_mtu(ctx.spec, cluster);
-    match cluster.network.mtu {
-        Mtu::Auto(_) => hafen_spec::mtu::explain(&under, &heads),
-        Mtu::Value(v) => format!("{v} (fixed in the spec; the underlay allows {max})"),
+    let (max, under, _) = hafen_spec::mtu::max_pod_mtu(ctx.spec, cluster);
+    let cilium = hafen_spec::mtu::cilium_mtu(ctx.spec, cluster);
+    let mut text = match cluster.network.mtu {
+        Mtu::Auto(_) => format!("Cilium `MTU: {}` (the underlay, {})", cilium.base, under.source),
+        Mtu::Value(v) => format!(
+            "Cilium `MTU: {}` (the spec's pod MTU {v} plus Cilium's allowances)",
+            cilium.base
+        ),
+    };
+    for head in &cilium.overheads {
+        let _ = write!(text, " − {} ({})", head.bytes, head.what);
     }
+    let _ = write!(
+        text,
+        " = pod route MTU {}; the strict maximum over this underlay is {max}",
+        cilium.route
+    );
+    text
 }
 
 fn version(cluster: &Cluster) -> String {
@@ -158,7 +173,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let _ = writeln!(s, "## Clusters\n");
     let _ = writeln!(
         s,
-        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | Pod MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
+        "| Cluster | Sites | OS | Kubernetes | Machines | Control plane | MTU | Egress IPs |\n|---|---|---|---|---|---|---|---|"
     );
     for c in &spec.clusters {
         let egress = c.network.egress.as_ref().map(|e| e.ips.join(", ")).unwrap_or_default();
@@ -252,9 +267,10 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     let notes = [
         "**Explicit Cluster API objects, no ClusterClass.** The clusters differ in provider, sites and machine patches; a class would move those differences into variables and patches you would have to evaluate in your head. What is here is what Cluster API reconciles. Machine template names carry a hash of their content, so any change creates a new template and Cluster API rolls the machines.",
         "**Control-plane placement.** Control-plane machines are spread over the control-plane sites by the Talos control-plane provider (least-used failure domain first) and, on Hetzner Cloud, over different hosts by a spread placement group. The control-plane MachineHealthCheck remediates one machine at a time, so remediation never costs etcd its quorum.",
-        "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse.",
+        "**The maxUnhealthy guard.** Worker MachineHealthChecks stop remediating when more than the guard (`remediation.triggerIf.unhealthyLessThanOrEqualTo`, Cluster API's `maxUnhealthy`) is unhealthy at once: then the cause is the network or the provider, and creating servers during a capacity shortage makes it worse. The guard is a count computed from the pool's size (at least one machine, never more than a minority), not a percentage: Cluster API rounds percentages down, so 33% of a two-node pool would be zero and nothing would ever be remediated.",
+        "**Bare-metal machines match their nodes by provider ID.** Cluster API pairs a Machine with its Node through `spec.providerID`. No cloud controller runs for the bare-metal clusters: the upstream Hetzner cloud controller needs the account-wide Robot credential, which never leaves the management cluster, and it finds a Robot server by a name that Talos nodes do not carry. Instead every bare-metal host's kubelet registers with the provider ID CAPH gives its machine, `hrobot://<server number>` (HetznerCluster annotation `capi.syself.com/use-hrobot-provider-id-for-baremetal: \"true\"`, the documented format of both CAPH and the Hetzner cloud controller). Pools whose servers are listed under `serverIds:` get one MachineDeployment per server, whose Talos config carries that host's provider ID and vSwitch address, so a machine Cluster API replaces comes up complete. The control plane has one Talos config for all members, so its per-member patches (`bootstrap/<cluster>/nodes/`) are applied by hand (RUNBOOK.md).",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
-        "**Pod MTU.** Cilium's MTU is the underlay minus every header on the way: the table above shows the arithmetic per cluster (a Hetzner vSwitch carries 1400; WireGuard over IPv4 takes 60, so 1340). A value one byte too large means silent packet loss. Cilium reserves its own WireGuard allowance on top for routes between nodes, so pods end up a little below this value: a safe margin, never above the underlay.",
+        "**Pod MTU.** Cilium's `MTU` value is the device MTU, not the pod MTU: Cilium itself subtracts 80 bytes for WireGuard (for IPv4 and IPv6 alike) and, in tunnel mode, 50 (IPv4) or 70 (IPv6) for the tunnel header, and gives pods the rest as their route MTU. So with `mtu: auto` Cilium gets the underlay MTU (a Hetzner vSwitch carries 1400, so pods get 1400 − 80 = 1320), and with an explicit `mtu: N` it gets N plus those allowances, so pods get exactly N. The strict IPv4 maximum (1400 − 60 = 1340 on a vSwitch) is what `hafen check` (NET001) allows for an explicit value; a pod MTU one byte above the underlay's means silent packet loss. The table above shows the arithmetic per cluster.",
         "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
         "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
@@ -342,9 +358,17 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 .into_iter()
                 .map(|(_, p)| format!("`{p}`"))
                 .collect();
+            let tsig = if dns.provider == hafen_spec::DnsProvider::Rfc2136 {
+                format!(
+                    "; the TSIG key is named `{}` on the DNS server, for ExternalDNS and cert-manager's DNS-01 solver",
+                    crate::platform::tsig_key_name(dns)
+                )
+            } else {
+                String::new()
+            };
             push(
                 &mut platform,
-                format!("`{}` (properties {}) for `{}`", r.name, props.join(", "), c.name),
+                format!("`{}` (properties {}{tsig}) for `{}`", r.name, props.join(", "), c.name),
             );
         }
         if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
@@ -355,8 +379,42 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                     r.name, c.name
                 ),
             );
-            if components::needs_postgres(spec, c) {
-                push(&mut backups, format!("`{}` for `{}`", r.name, c.name));
+        }
+    }
+    // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
+    // cluster that keeps or follows the database).
+    for t in sorted_tenants(ctx) {
+        for a in sorted_apps(t) {
+            let Some(pg) = &a.postgres else { continue };
+            let mut prefixes = Vec::new();
+            let mut clusters = Vec::new();
+            for c in &spec.clusters {
+                let here = t.clusters.contains(&c.name)
+                    || pg.replica_cluster.as_deref() == Some(c.name.as_str());
+                let Some(b) = c.backups.as_ref().filter(|b| b.secret_ref.is_some()) else {
+                    continue;
+                };
+                if !here || c.secrets.backend != SecretsBackend::Openbao {
+                    continue;
+                }
+                prefixes.push(format!(
+                    "`{}/cnpg/{}/{}/`",
+                    b.target.trim_end_matches('/'),
+                    t.name,
+                    a.name
+                ));
+                clusters.push(format!("`{}`", c.name));
+            }
+            if !prefixes.is_empty() {
+                push(
+                    &mut backups,
+                    format!(
+                        "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
+                        tenants::db_backup_path(t, a),
+                        prefixes.join(", "),
+                        clusters.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -673,7 +731,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         first = false;
         let _ = writeln!(
             s,
-            "{} · Kubernetes {} · {} · pod MTU {}\n",
+            "{} · Kubernetes {} · {} · {}\n",
             version(c),
             c.kubernetes,
             pools(c),
@@ -701,7 +759,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     );
                     let _ = writeln!(
                         s,
-                        "   Give every bare-metal node its vSwitch address once it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it)."
+                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its vSwitch address and provider ID. Every other bare-metal node (the control plane, whose one Talos config is shared by all members, and pools without listed servers) needs its patch as soon as it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: `kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'` (allowed once, while the field is empty)."
                     );
                 }
                 let _ = writeln!(
@@ -909,7 +967,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
                 let _ = writeln!(
                     s,
-                    "  4. Apply the new node's patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address), and check `kubectl get nodes`.",
+                    "  4. A worker of a pool with listed servers comes up complete. A control-plane node (or a node of a pool without listed servers) needs its patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address) and its provider ID (`kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'`); then check `kubectl get nodes`.",
                     c.name
                 );
             } else {

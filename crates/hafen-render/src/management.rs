@@ -216,11 +216,14 @@ fn location(ctx: &Ctx<'_>, site: &str) -> String {
 }
 
 /// `maxUnhealthy` of a worker MachineHealthCheck as an int-or-string.
-fn max_unhealthy(cluster: &Cluster) -> Value {
+/// The maxUnhealthy guard of a pool of `size` machines. Cluster API rounds a percentage down
+/// (33% of 2 is 0, and remediation never happens), so the default is an absolute count: at
+/// least one machine, and never more than a minority of the pool.
+fn max_unhealthy(cluster: &Cluster, size: u32) -> Value {
     match cluster.max_unhealthy.as_deref() {
         Some(v) if !v.ends_with('%') => v.parse::<u64>().map_or(json!(v), |n| json!(n)),
         Some(v) => json!(v),
-        None => json!("33%"),
+        None => json!((size.saturating_sub(1) / 2).max(1)),
     }
 }
 
@@ -300,9 +303,27 @@ fn cluster_api(
                 .and_then(|l| l.network_zone.clone())
                 .unwrap_or_else(|| "eu-central".into());
             let subnet = server_subnet(ctx, cidr);
+            // The cloud controller's route controller programs one route per node for its pod
+            // range, and the Hetzner Cloud API refuses a route outside the network's IP range:
+            // the network spans the servers' subnet and the pod range.
+            let range = match hcloud_network_range(ctx.spec, cluster) {
+                Some(Ok(range)) => range,
+                Some(Err(message)) => {
+                    let site = cloud_site.unwrap_or_default();
+                    let i = ctx.spec.sites.iter().position(|x| x.name == site).unwrap_or(0);
+                    ctx.error(
+                        codes::UNSUPPORTED,
+                        message,
+                        &format!("spec.sites[{i}].network.privateNetwork.subnet"),
+                        "choose a pod range from the same private block as the network (for example both in 10.0.0.0/8), so one Hetzner Cloud network can hold the servers' subnet and the routes to every pod range",
+                    );
+                    return None;
+                }
+                None => cidr.clone(),
+            };
             hetzner.insert(
                 "hcloudNetwork".into(),
-                json!({ "enabled": true, "cidrBlock": cidr, "subnetCidrBlock": subnet, "networkZone": zone }),
+                json!({ "enabled": true, "cidrBlock": range, "subnetCidrBlock": subnet, "networkZone": zone }),
             );
         }
         None => {
@@ -360,10 +381,21 @@ fn cluster_api(
             "infrastructureRef": { "apiGroup": INFRA_GROUP, "kind": "HetznerCluster", "name": ns },
         }
     });
+    let mut hetzner_meta = meta(ns, Some(ns), &labels);
+    if cluster.sites().iter().any(|s| site_kind(ctx.spec, s) == SiteKind::HetznerDedicated)
+        && let Some(m) = hetzner_meta.as_object_mut()
+    {
+        // Bare-metal machines get `hrobot://<server number>` as provider ID, the format the
+        // Hetzner cloud controller writes and the one the rendered kubelets register with.
+        m.insert(
+            "annotations".into(),
+            json!({ "capi.syself.com/use-hrobot-provider-id-for-baremetal": "true" }),
+        );
+    }
     let hetzner_cluster = json!({
         "apiVersion": INFRA,
         "kind": "HetznerCluster",
-        "metadata": meta(ns, Some(ns), &labels),
+        "metadata": hetzner_meta,
         "spec": hetzner,
     });
     ctx.out.yaml(
@@ -470,8 +502,34 @@ fn cluster_api(
         ));
     }
 
+    let mut host_patches = node_patches(ctx, index, cluster, next_address);
+
     // Node pools.
     for pool in &cluster.node_pools {
+        if per_host(ctx, cluster, pool) {
+            let (docs, file) = per_host_pool(
+                ctx,
+                cluster,
+                pool,
+                &labels,
+                &version,
+                &talos_version,
+                &mut host_patches,
+            );
+            ctx.out.yaml(
+                format!("management/clusters/{ns}/{file}"),
+                &file_header(
+                    cluster,
+                    &format!(
+                        "Node pool `{}` ({} × {} at {}, one MachineDeployment per Robot server whose Talos config\ncarries the host's own vSwitch address and provider ID, so a replaced machine comes up complete)",
+                        pool.name, pool.count, pool.server_type, cluster.pool_site(pool)
+                    ),
+                ),
+                docs,
+            );
+            files.push(file);
+            continue;
+        }
         let site = cluster.pool_site(pool).to_owned();
         let kind = site_kind(ctx.spec, &site);
         let pool_labels =
@@ -535,7 +593,7 @@ fn cluster_api(
             &md_name,
             json!({ "matchLabels": selector }),
             kind,
-            max_unhealthy(cluster),
+            max_unhealthy(cluster, pool.count),
             &pool_labels,
         );
         let file = format!("pool-{}.yaml", pool.name);
@@ -563,7 +621,6 @@ fn cluster_api(
         );
         files.push("hosts.yaml".into());
     }
-    node_patches(ctx, index, cluster, next_address);
     egress_patches(ctx, cluster);
     ctx.out.text(
         format!("bootstrap/{ns}/talos/schematic.yaml"),
@@ -574,6 +631,63 @@ fn cluster_api(
 
 /// The first /24 of the cloud network that overlaps no vSwitch subnet of the platform (the
 /// vSwitch subnets of a coupled network live inside the same range).
+/// The private blocks of RFC 1918, the only ranges a Hetzner Cloud network may use.
+const PRIVATE_BLOCKS: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// The smallest IPv4 prefix that holds every given range.
+pub(crate) fn supernet(ranges: &[hafen_spec::net::Cidr]) -> Option<hafen_spec::net::Cidr> {
+    let mut lo = u32::MAX;
+    let mut hi = 0u32;
+    for r in ranges {
+        if !r.addr.is_ipv4() {
+            return None;
+        }
+        let (a, b) = r.range();
+        lo = lo.min(u32::try_from(a).ok()?);
+        hi = hi.max(u32::try_from(b).ok()?);
+    }
+    if lo > hi {
+        return None;
+    }
+    let prefix = (lo ^ hi).leading_zeros().min(32);
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    Some(hafen_spec::net::Cidr {
+        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::from(lo & mask)),
+        prefix: prefix as u8,
+    })
+}
+
+/// The IP range of a cluster's Hetzner Cloud network: the site's private subnet widened until
+/// it also holds the cluster's pod range (routes to pods must lie inside the network). `None`
+/// when the cluster has no Cloud network, `Err` when no private block holds both.
+pub(crate) fn hcloud_network_range(
+    spec: &hafen_spec::PlatformSpec,
+    cluster: &Cluster,
+) -> Option<Result<String, String>> {
+    let site =
+        cluster.sites().into_iter().find(|s| site_kind(spec, s) == SiteKind::HetznerCloud)?;
+    let subnet = spec.site(site)?.network.private_network.as_ref()?.subnet.clone();
+    let parse = |t: &str| hafen_spec::net::Cidr::parse(t).ok();
+    let (Some(net), Some(pods)) = (parse(&subnet), parse(&cluster.network.pod_cidr)) else {
+        return Some(Ok(subnet));
+    };
+    let wide = supernet(&[net, pods]);
+    let fits = wide.is_some_and(|w| {
+        PRIVATE_BLOCKS.iter().filter_map(|b| parse(b)).any(|b| {
+            let (lo, hi) = b.range();
+            let (a, z) = w.range();
+            lo <= a && z <= hi
+        })
+    });
+    match wide {
+        Some(w) if fits => Some(Ok(w.to_string())),
+        _ => Some(Err(format!(
+            "the Hetzner Cloud network of cluster `{}` must hold both its servers' subnet {subnet} and its pod range {} (the cloud controller's routes to pods must lie inside the network), but no private block (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) holds both",
+            cluster.name, cluster.network.pod_cidr
+        ))),
+    }
+}
+
 fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
     let Ok(net) = hafen_spec::net::Cidr::parse(cidr) else { return cidr.to_owned() };
     let std::net::IpAddr::V4(base) = net.addr else { return cidr.to_owned() };
@@ -718,6 +832,112 @@ fn health_check(
     (mhc, remediation)
 }
 
+/// A bare-metal pool as one MachineDeployment per listed Robot server (replicas 1 for the first
+/// `count`, 0 for spares), each selecting exactly its host and bootstrapped with a
+/// TalosConfigTemplate that holds the pool's patch plus the host's VLAN address and provider ID.
+/// One MachineHealthCheck covers the pool.
+#[allow(clippy::too_many_arguments)]
+fn per_host_pool(
+    ctx: &mut Ctx<'_>,
+    cluster: &Cluster,
+    pool: &hafen_spec::NodePool,
+    labels: &serde_json::Map<String, Value>,
+    version: &str,
+    talos_version: &str,
+    host_patches: &mut BTreeMap<(String, u64), Vec<Value>>,
+) -> (Vec<Value>, String) {
+    let ns = cluster.name.as_str();
+    let site = cluster.pool_site(pool).to_owned();
+    let pool_labels = crate::out::labels(&[labels, &label_map(&[("hafen.dev/pool", &pool.name)])]);
+    let base = talos::patch(ctx.spec, cluster, Role::Worker(pool), &site);
+    let mut docs = Vec::new();
+    for (i, id) in pool.server_ids.iter().enumerate() {
+        let host = id.to_string();
+        let host_labels =
+            crate::out::labels(&[&pool_labels, &label_map(&[("hafen.dev/host", &host)])]);
+        let (mut template, template_kind) = machine_template(
+            ctx,
+            cluster,
+            SiteKind::HetznerDedicated,
+            &pool.name,
+            &pool.server_type,
+            None,
+            &host_labels,
+        );
+        // Exactly this host: its VLAN address and provider ID are in the config below.
+        if let Some(sel) = template.pointer_mut("/spec/template/spec/hostSelector/matchLabels")
+            && let Some(sel) = sel.as_object_mut()
+        {
+            sel.insert("hafen.dev/host".into(), json!(host));
+        }
+        let spec_only = template["spec"].clone();
+        if let Some(m) = template.pointer_mut("/metadata/name") {
+            *m = json!(name(&[ns, &pool.name, &host, &content_hash(&spec_only)]));
+        }
+        // The host's vSwitch patch (with its provider ID), or the provider ID alone.
+        let mut patch = host_patches.remove(&(pool.name.clone(), *id)).unwrap_or_else(|| {
+            vec![json!({ "machine": { "kubelet": { "extraConfig": { "providerID": robot_provider_id(*id) } } } })]
+        });
+        patch.extend(base.iter().cloned());
+        let bootstrap_spec = json!({
+            "template": { "spec": {
+                "generateType": "worker",
+                "talosVersion": talos_version,
+                "strategicPatches": patch_texts(&patch),
+            } }
+        });
+        let bootstrap_name = name(&[ns, &pool.name, &host, &content_hash(&bootstrap_spec)]);
+        let bootstrap = json!({
+            "apiVersion": BOOTSTRAP,
+            "kind": "TalosConfigTemplate",
+            "metadata": meta(&bootstrap_name, Some(ns), &host_labels),
+            "spec": bootstrap_spec,
+        });
+        let selector = json!({
+            "cluster.x-k8s.io/cluster-name": ns,
+            "hafen.dev/pool": pool.name,
+            "hafen.dev/host": host,
+        });
+        let replicas = u32::from(i < pool.count as usize);
+        let md = json!({
+            "apiVersion": CAPI,
+            "kind": "MachineDeployment",
+            "metadata": meta(&name(&[ns, &pool.name, &host]), Some(ns), &host_labels),
+            "spec": {
+                "clusterName": ns,
+                "replicas": replicas,
+                "selector": { "matchLabels": selector },
+                "template": {
+                    "metadata": { "labels": selector },
+                    "spec": {
+                        "clusterName": ns,
+                        "version": version,
+                        "bootstrap": { "configRef": { "apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "TalosConfigTemplate", "name": bootstrap_name } },
+                        "infrastructureRef": { "apiGroup": INFRA_GROUP, "kind": template_kind, "name": template["metadata"]["name"] },
+                    },
+                },
+                // One host: the machine is replaced in place (there is no second host to surge to).
+                "rollout": { "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 0, "maxUnavailable": 1 } } },
+            }
+        });
+        docs.push(md);
+        docs.push(template);
+        docs.push(bootstrap);
+    }
+    let md_name = name(&[ns, &pool.name]);
+    let (mhc, remediation) = health_check(
+        ns,
+        &md_name,
+        json!({ "matchLabels": { "cluster.x-k8s.io/cluster-name": ns, "hafen.dev/pool": pool.name } }),
+        SiteKind::HetznerDedicated,
+        max_unhealthy(cluster, pool.count),
+        &pool_labels,
+    );
+    docs.push(remediation);
+    docs.push(mhc);
+    (docs, format!("pool-{}.yaml", pool.name))
+}
+
 fn host_objects(
     ns: &str,
     pool: &str,
@@ -729,7 +949,11 @@ fn host_objects(
         .map(|id| {
             let l = crate::out::labels(&[
                 labels,
-                &label_map(&[("hafen.dev/pool", pool), ("hafen.dev/site", site)]),
+                &label_map(&[
+                    ("hafen.dev/pool", pool),
+                    ("hafen.dev/site", site),
+                    ("hafen.dev/host", &id.to_string()),
+                ]),
             ]);
             json!({
                 "apiVersion": INFRA,
@@ -770,12 +994,36 @@ fn bare_metal_hosts(
 
 /// One patch per bare-metal node on a vSwitch site: the VLAN with the node's own address (a
 /// machine template is shared by the whole pool, so per-node addresses cannot live there).
+/// True when a pool's machines are rendered one MachineDeployment per listed Robot server, so
+/// that each host's own VLAN address and provider ID are part of what Cluster API applies.
+pub(crate) fn per_host(ctx: &Ctx<'_>, cluster: &Cluster, pool: &hafen_spec::NodePool) -> bool {
+    let site = cluster.pool_site(pool);
+    site_kind(ctx.spec, site) == SiteKind::HetznerDedicated && !pool.server_ids.is_empty()
+}
+
+/// The provider ID of a Robot server, as the Hetzner cloud controller writes it and as CAPH
+/// expects it with `capi.syself.com/use-hrobot-provider-id-for-baremetal: "true"`.
+pub(crate) fn robot_provider_id(id: u64) -> String {
+    format!("hrobot://{id}")
+}
+
+/// Per-node network patches of bare-metal nodes on a vSwitch. Nodes of pools rendered per host
+/// get theirs back (keyed by pool and server number) to carry in their own TalosConfigTemplate;
+/// the others (the control plane, whose one config is shared by all members, and pools without
+/// listed servers) are written as files to apply by hand.
 fn node_patches(
     ctx: &mut Ctx<'_>,
     index: usize,
     cluster: &Cluster,
     next_address: &mut BTreeMap<String, u32>,
-) {
+) -> BTreeMap<(String, u64), Vec<Value>> {
+    let mut per_host_patches = BTreeMap::new();
+    let per_host_pools: Vec<String> = cluster
+        .node_pools
+        .iter()
+        .filter(|p| per_host(ctx, cluster, p))
+        .map(|p| p.name.clone())
+        .collect();
     let mut slots: Vec<(String, String, usize, Option<u64>)> = Vec::new();
     let cp_site =
         cluster.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
@@ -817,7 +1065,7 @@ fn node_patches(
                 "use a larger subnet (node addresses start at .10)",
             );
             let _ = index;
-            return;
+            return per_host_patches;
         };
         *counter += 1;
         let mut patch = talos::node_network_patch(
@@ -829,23 +1077,29 @@ fn node_patches(
             vswitch.mtu,
         );
         if let Some(id) = id {
-            // CAPH names bare-metal machines `hcloud://bm-<server number>`; the kubelet may set
-            // its own provider ID while the node's is still empty.
+            // Cluster API matches a Machine to its Node by provider ID. No cloud controller runs
+            // for bare metal (the Robot credential stays in the management cluster), so the
+            // kubelet registers the node with the ID CAPH gives the machine.
             patch.insert(
                 0,
-                json!({ "machine": { "kubelet": { "extraConfig": { "providerID": format!("hcloud://bm-{id}") } } } }),
+                json!({ "machine": { "kubelet": { "extraConfig": { "providerID": robot_provider_id(id) } } } }),
             );
+            if per_host_pools.contains(&pool) {
+                per_host_patches.insert((pool, id), patch);
+                continue;
+            }
         }
         let slot = match id {
             Some(id) => format!("{pool}-bm-{id}"),
             None => format!("{pool}-{}", n + 1),
         };
         let header = format!(
-            "Network of node `{slot}` of cluster `{}` at {site}: public interface {interface} keeps DHCP,\nVLAN {} carries {address}/{prefix} with MTU {}.\nApply once the node runs: talosctl -n <public address> patch machineconfig --patch @this-file\nRendered by Hafen.",
+            "Network of node `{slot}` of cluster `{}` at {site}: public interface {interface} keeps DHCP,\nVLAN {} carries {address}/{prefix} with MTU {}.\nApply to the machine that holds this slot as soon as it runs (and again to any machine that replaces it,\nsee RUNBOOK.md): talosctl -n <public address> patch machineconfig --patch @this-file\nRendered by Hafen.",
             cluster.name, vswitch.vlan, vswitch.mtu
         );
         ctx.out.yaml(format!("bootstrap/{}/nodes/{slot}.patch.yaml", cluster.name), &header, patch);
     }
+    per_host_patches
 }
 
 /// One patch per fixed egress address, for the egress node that holds it.

@@ -173,6 +173,36 @@ pub(crate) fn egress_pool(cluster: &Cluster) -> Option<&NodePool> {
 
 /// The keys of the `external-dns` Secret and the properties of the spec's DNS credential
 /// they are read from (the credential's own `key` for the main secret).
+/// The Secret (in `cert-manager`) with the TSIG key the ClusterIssuer's DNS-01 solver uses.
+/// The private IPv4 blocks (RFC 1918).
+pub(crate) const PRIVATE_NETS: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+pub(crate) const ACME_TSIG_SECRET: &str = "acme-dns-tsig";
+
+/// The DNS settings of a cluster whose certificates are issued by DNS-01 over RFC 2136: the
+/// provider is `rfc2136` and the spec holds a TSIG key reference.
+pub(crate) fn dns01_rfc2136(cluster: &Cluster) -> Option<(&Dns, &SecretRef)> {
+    let dns = cluster.dns.as_ref()?;
+    if dns.provider != DnsProvider::Rfc2136 {
+        return None;
+    }
+    Some((dns, dns.secret_ref.as_ref()?))
+}
+
+/// The TSIG key's name on the DNS server: written out, since cert-manager reads it only from
+/// the issuer (ExternalDNS gets the same name, so both use one key).
+pub(crate) fn tsig_key_name(dns: &Dns) -> String {
+    dns.tsig_key_name
+        .clone()
+        .or_else(|| dns.secret_ref.as_ref().map(|r| r.name.clone()))
+        .unwrap_or_else(|| "external-dns".to_owned())
+}
+
+/// The property of the DNS credential in the secret store.
+fn dns_secret_main(dns: &Dns, fallback: &str) -> String {
+    dns.secret_ref.as_ref().and_then(|r| r.key.clone()).unwrap_or_else(|| fallback.to_owned())
+}
+
 pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
     let main = |fallback: &str| {
         dns.secret_ref.as_ref().and_then(|r| r.key.clone()).unwrap_or_else(|| fallback.to_owned())
@@ -182,7 +212,7 @@ pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
         return Vec::new();
     }
     match dns.provider {
-        DnsProvider::Rfc2136 => vec![same("keyname"), ("secret".into(), main("secret"))],
+        DnsProvider::Rfc2136 => vec![("secret".into(), main("secret"))],
         DnsProvider::Pdns | DnsProvider::Hetzner => vec![("api-key".into(), main("api-key"))],
         DnsProvider::Ovh => {
             vec![same("application-key"), same("application-secret"), same("consumer-key")]
@@ -516,10 +546,32 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             .acme_server
             .clone()
             .unwrap_or_else(|| components::data().defaults.acme_server.clone());
-        let solver = if cluster.ingress == IngressController::Traefik {
-            json!({ "http01": { "ingress": { "ingressClassName": "traefik" } } })
-        } else {
-            json!({ "http01": { "ingress": {} } })
+        let solver = match dns01_rfc2136(cluster) {
+            // DNS-01 through the cluster's own DNS server: works for names whose addresses are
+            // private or not yet published, and needs nothing reachable from the internet.
+            Some((dns, reference)) => {
+                if openbao {
+                    let es = external_secret(
+                        ACME_TSIG_SECRET,
+                        "cert-manager",
+                        Store::Platform,
+                        vec![("secret".into(), reference, Some(dns_secret_main(dns, "secret")))],
+                        None,
+                        &labels,
+                    );
+                    p.secrets.push(("cert-manager.yaml".into(), vec![es]));
+                }
+                json!({ "dns01": { "rfc2136": {
+                    "nameserver": format!("{}:53", dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone))),
+                    "tsigKeyName": tsig_key_name(dns),
+                    "tsigAlgorithm": "HMACSHA256",
+                    "tsigSecretSecretRef": { "name": ACME_TSIG_SECRET, "key": "secret" },
+                } } })
+            }
+            None if cluster.ingress == IngressController::Traefik => {
+                json!({ "http01": { "ingress": { "ingressClassName": "traefik" } } })
+            }
+            None => json!({ "http01": { "ingress": {} } }),
         };
         p.configs.push((
             "cluster-issuer.yaml".into(),
@@ -595,13 +647,20 @@ pub(crate) fn shared_layer2(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
 
 fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     let net = &cluster.network;
-    let mtu = hafen_spec::mtu::pod_mtu(ctx.spec, cluster);
+    // Cilium's `MTU` is the device MTU; it subtracts its own allowances for the pod routes.
+    let mtu = hafen_spec::mtu::cilium_mtu(ctx.spec, cluster).base;
     let mut v = Map::new();
     v.insert("ipam".into(), json!({ "mode": "kubernetes" }));
     match net.routing {
         Routing::Native => {
             v.insert("routingMode".into(), json!("native"));
-            v.insert("ipv4NativeRoutingCIDR".into(), json!(net.pod_cidr));
+            // Traffic to this range is not masqueraded: in a Hetzner Cloud network it is the
+            // whole network (servers and the pod routes the cloud controller programs there).
+            let native = match crate::management::hcloud_network_range(ctx.spec, cluster) {
+                Some(Ok(range)) => range,
+                _ => net.pod_cidr.clone(),
+            };
+            v.insert("ipv4NativeRoutingCIDR".into(), json!(native));
             // On a shared layer 2 (a vSwitch VLAN) nodes route pod ranges to each other
             // directly; in a Hetzner Cloud network the cloud controller programs the routes.
             v.insert("autoDirectNodeRoutes".into(), json!(shared_layer2(ctx, cluster)));
@@ -668,7 +727,12 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     v.insert("operator".into(), json!({ "replicas": 2, "resources": requests("50m", "128Mi") }));
     v.insert("resources".into(), daemon_requests("cilium", "cilium-agent"));
     v.insert("envoy".into(), json!({ "resources": daemon_requests("cilium", "cilium-envoy") }));
-    v.insert("hubble".into(), json!({ "enabled": true, "relay": { "enabled": true } }));
+    // Certificates from a CronJob, not generated at template time: `method: helm` makes new
+    // ones on every render, which Argo CD (rendering charts itself) shows as a permanent diff.
+    v.insert(
+        "hubble".into(),
+        json!({ "enabled": true, "relay": { "enabled": true }, "tls": { "auto": { "enabled": true, "method": "cronJob" } } }),
+    );
     Value::Object(v)
 }
 
@@ -693,6 +757,14 @@ fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         .map(|c| json!({ "name": c.name, "address": host(c), "port": 2379 }))
         .collect();
     let mut annotations = Map::new();
+    // The Hetzner cloud controller creates a load balancer only where it is told to (no default
+    // location): the cluster's own cloud location.
+    if let Some(site) =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud)
+        && let Some(site) = ctx.spec.site(site)
+    {
+        annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(site.location));
+    }
     if cluster.dns.is_some() {
         annotations
             .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
@@ -888,6 +960,7 @@ fn external_dns(
                     format!("--rfc2136-host={server}"),
                     "--rfc2136-port=53",
                     format!("--rfc2136-zone={}", dns.zone),
+                    format!("--rfc2136-tsig-keyname={}", tsig_key_name(dns)),
                     "--rfc2136-tsig-secret-alg=hmac-sha256",
                     "--rfc2136-tsig-axfr",
                 ]),
@@ -895,10 +968,7 @@ fn external_dns(
             if dns.secret_ref.is_some() {
                 v.insert(
                     "env".into(),
-                    json!([
-                        secret_env("EXTERNAL_DNS_RFC2136_TSIG_KEYNAME", "keyname"),
-                        secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret"),
-                    ]),
+                    json!([secret_env("EXTERNAL_DNS_RFC2136_TSIG_SECRET", "secret")]),
                 );
             }
         }
@@ -941,6 +1011,15 @@ fn external_dns(
                     secret_env("AWS_SECRET_ACCESS_KEY", "secret-access-key"),
                 ]),
             );
+        }
+    }
+    // The zone is public: a private load-balancer address (MetalLB on a vSwitch or a LAN)
+    // published there is unreachable for everyone outside, so such targets are never written.
+    let excluded = PRIVATE_NETS.iter().map(|n| json!(format!("--exclude-target-net={n}")));
+    match v.get_mut("extraArgs").and_then(Value::as_array_mut) {
+        Some(args) => args.extend(excluded),
+        None => {
+            v.insert("extraArgs".into(), Value::Array(excluded.collect()));
         }
     }
     let secret_keys = dns_secret_keys(dns);

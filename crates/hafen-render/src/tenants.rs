@@ -201,6 +201,24 @@ fn network_policies(ctx: &Ctx<'_>, tenant: &Tenant) -> Vec<Value> {
             }),
         ),
     ];
+    if tenant.apps.iter().any(|a| !a.domains.is_empty() && a.kind != AppKind::Worker) {
+        // cert-manager answers HTTP-01 challenges from solver pods in the tenant's namespace
+        // (the namespace of the Ingress); the ingress controller must reach them, or no
+        // certificate is ever issued. Harmless where the issuer uses DNS-01.
+        docs.push(policy(
+            "acme-http01-solver-from-ingress",
+            t,
+            &labels,
+            json!({
+                "podSelector": { "matchLabels": { "acme.cert-manager.io/http01-solver": "true" } },
+                "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [{ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } } }],
+                    "ports": [{ "protocol": "TCP", "port": 8089 }],
+                }],
+            }),
+        ));
+    }
     for app in sorted_apps(tenant) {
         let sel = selector(app);
         if !app.domains.is_empty() && app.kind != AppKind::Worker {
@@ -352,7 +370,17 @@ fn app_objects(
     pod.insert("serviceAccountName".into(), json!(app.name));
     pod.insert("automountServiceAccountToken".into(), json!(false));
     let spread = app.spread();
-    if spread != Spread::None && app.replicas >= 2 {
+    if spread == Spread::Node && app.replicas >= 2 {
+        // Strictly at most one replica per node, as the planner models it: a skew-based spread
+        // would put two replicas on one node once nodes run short.
+        pod.insert(
+            "affinity".into(),
+            json!({ "podAntiAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": [{
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": { "matchLabels": sel },
+            }] } }),
+        );
+    } else if spread != Spread::None && app.replicas >= 2 {
         pod.insert(
             "topologySpreadConstraints".into(),
             json!([{
@@ -547,18 +575,32 @@ fn barman_store(cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> 
     Some(Value::Object(store))
 }
 
+/// The secret-store path of one tenant database's S3 credential. Each database has its own key
+/// (scoped by the operator to its prefix `cnpg/<tenant>/<app>/` of the bucket), never the
+/// platform's Velero key: the tenant's group can read its namespace's Secrets, and with the
+/// Velero key it could read every backup of the platform.
+pub(crate) fn db_backup_path(tenant: &Tenant, app: &App) -> String {
+    format!("tenants/{}/{}-db-s3", tenant.name, app.name)
+}
+
+/// The S3 credential of a database archive kept at `backups_of` (region and endpoint), as an
+/// ExternalSecret where the Secret lands on a cluster with OpenBao (`target`); on a SOPS
+/// cluster the Secret is an encrypted file listed in `tenants/<tenant>/secrets/README.md`.
 fn s3_secret(
     ctx: &Ctx<'_>,
-    cluster: &Cluster,
+    backups_of: &Cluster,
+    target: &Cluster,
     tenant: &Tenant,
     app: &App,
     secret: &str,
 ) -> Option<Value> {
-    let backups = cluster.backups.as_ref()?;
-    let reference = backups.secret_ref.as_ref()?;
-    if cluster.secrets.backend != SecretsBackend::Openbao {
+    let backups = backups_of.backups.as_ref()?;
+    backups.secret_ref.as_ref()?;
+    if target.secrets.backend != SecretsBackend::Openbao {
         return None;
     }
+    let reference =
+        hafen_spec::SecretRef { name: db_backup_path(tenant, app), key: None, store: None };
     let labels = crate::out::labels(&[&ctx.base_labels, &app_labels(tenant, app)]);
     let template = json!({
         "engineVersion": "v2",
@@ -573,12 +615,52 @@ fn s3_secret(
         &tenant.name,
         Store::Backups,
         vec![
-            ("accessKeyId".into(), reference, Some("accessKeyId".into())),
-            ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
+            ("accessKeyId".into(), &reference, Some("accessKeyId".into())),
+            ("secretAccessKey".into(), &reference, Some("secretAccessKey".into())),
         ],
         Some(template),
         &labels,
     ))
+}
+
+/// The database credentials a tenant's SOPS clusters expect as encrypted files in
+/// `tenants/<tenant>/secrets/`: (file, Secret, what it is).
+pub(crate) fn sops_db_secrets(spec: &hafen_spec::PlatformSpec, tenant: &Tenant) -> Vec<String> {
+    let mut out = Vec::new();
+    for app in sorted_apps(tenant) {
+        let Some(pg) = &app.postgres else { continue };
+        let db = db_name(app);
+        for c in tenant_clusters(spec, tenant) {
+            let Some(cluster) = spec.cluster(&c) else { continue };
+            if cluster.secrets.backend != SecretsBackend::Sops {
+                continue;
+            }
+            let mut push = |item: String| {
+                if !out.contains(&item) {
+                    out.push(item);
+                }
+            };
+            let deployed = tenant.clusters.contains(&c);
+            let standby = pg.replica_cluster.as_deref() == Some(c.as_str());
+            if (deployed || standby)
+                && cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some())
+            {
+                let secret = name(&[&db, "s3"]);
+                push(format!(
+                    "`{secret}.sops.yaml`: Secret `{secret}` in namespace `{}` with keys `accessKeyId`, `secretAccessKey`, `region`: the S3 key of database `{db}`'s own archive prefix (`cnpg/{}/{}/`), never the platform's backup key",
+                    tenant.name, tenant.name, app.name
+                ));
+            }
+            if standby {
+                let secret = name(&[&db, "primary", "s3"]);
+                push(format!(
+                    "`{secret}.sops.yaml`: Secret `{secret}` in namespace `{}` with keys `accessKeyId`, `secretAccessKey`, `region`: read access to the primary's archive prefix of database `{db}`",
+                    tenant.name
+                ));
+            }
+        }
+    }
+    out
 }
 
 struct Overlay {
@@ -627,8 +709,12 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
     }
     ctx.out.kustomization(&format!("tenants/{t}/base"), base);
 
-    if tenant_has_secrets(tenant)
-        && deployed.iter().any(|c| c.secrets.backend == SecretsBackend::Sops)
+    let db_files = sops_db_secrets(spec, tenant);
+    if (tenant_has_secrets(tenant) || !db_files.is_empty())
+        && tenant_clusters(spec, tenant)
+            .iter()
+            .filter_map(|c| spec.cluster(c))
+            .any(|c| c.secrets.backend == SecretsBackend::Sops)
     {
         let mut text = format!(
             "# Secrets of tenant `{t}`\n\nSOPS-encrypted Secrets only; Flux decrypts them on clusters whose secrets backend is `sops`.\n\nExpected files:\n\n"
@@ -644,6 +730,9 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
                 name(&[&app.name, "secrets"]),
                 keys.join(", ")
             ));
+        }
+        for item in &db_files {
+            text.push_str(&format!("- {item}\n"));
         }
         ctx.out.text(format!("tenants/{t}/secrets/README.md"), text);
     }
@@ -761,6 +850,23 @@ fn overlay_differences(
                 }),
             ));
         }
+        if worker_sites.len() >= 2
+            && app.spread() == Spread::Site
+            && app.postgres.as_ref().is_some_and(|pg| pg.replicas >= 2)
+            && app.postgres.as_ref().and_then(|pg| pg.replica_cluster.as_deref())
+                != Some(cluster.name.as_str())
+        {
+            // Primary and replica in different sites, as the planner places them.
+            overlay.patches.push((
+                format!("{}-db-spread-sites.yaml", app.name),
+                json!({
+                    "apiVersion": "postgresql.cnpg.io/v1",
+                    "kind": "Cluster",
+                    "metadata": { "name": db_name(app), "namespace": tenant.name },
+                    "spec": { "affinity": { "enablePodAntiAffinity": true, "podAntiAffinityType": "required", "topologyKey": "hafen.dev/site" } },
+                }),
+            ));
+        }
         if certificates || app.domains.is_empty() || app.kind == AppKind::Worker {
             // Certificates are in the base, or there is no Ingress.
         } else if cluster.certificates.is_some() {
@@ -851,7 +957,7 @@ fn database_overlay(
             "replica": { "enabled": true, "source": source_name },
             "externalClusters": [{ "name": source_name, "barmanObjectStore": source }],
         });
-        if let Some(s) = s3_secret(ctx, primary, tenant, app, &primary_secret) {
+        if let Some(s) = s3_secret(ctx, primary, cluster, tenant, app, &primary_secret) {
             overlay.files.push((format!("{primary_secret}.yaml"), vec![s]));
         }
         if deployed_here {
@@ -915,7 +1021,7 @@ fn database_overlay(
         ));
     }
     if need_secret {
-        if let Some(s) = s3_secret(ctx, cluster, tenant, app, &secret) {
+        if let Some(s) = s3_secret(ctx, cluster, cluster, tenant, app, &secret) {
             overlay.files.push((format!("{secret}.yaml"), vec![s]));
         }
         if !is_standby {
@@ -928,6 +1034,9 @@ fn database_overlay(
                     "spec": {
                         // Seconds first: CloudNativePG schedules use six fields.
                         "schedule": format!("0 {}", cluster.backups.as_ref().map_or("0 3 * * *", |b| b.schedule.as_str())),
+                        // The first base backup now, not at the first scheduled time: until it
+                        // exists neither a restore nor a standby that follows the archive works.
+                        "immediate": true,
                         "backupOwnerReference": "self",
                         "cluster": { "name": db },
                         "method": "barmanObjectStore",

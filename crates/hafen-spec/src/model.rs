@@ -633,6 +633,10 @@ pub struct Dns {
     /// TSIG key or API token.
     #[serde(default)]
     pub secret_ref: Option<SecretRef>,
+    /// `rfc2136`: the name of the TSIG key on the DNS server (not secret; cert-manager needs it
+    /// written out). Default: the name of `secretRef`, e.g. `dns-tsig`.
+    #[serde(default)]
+    pub tsig_key_name: Option<String>,
 }
 
 /// Backups with Velero.

@@ -3,6 +3,8 @@
 //! The pod MTU must fit the smallest underlay a cluster's node-to-node traffic crosses, minus
 //! every header added on the way: WireGuard adds 60 bytes over IPv4 and 80 over IPv6;
 //! VXLAN and Geneve add 50. A Hetzner vSwitch carries 1400, so WireGuard leaves 1340.
+//! Cilium is configured with the device MTU and reserves its own, rounder allowances
+//! ([`cilium_mtu`]), so its pods end a little below that strict maximum.
 
 use crate::{Cluster, Encryption, IpFamily, Mtu, PlatformSpec, Routing, TunnelProtocol};
 
@@ -114,12 +116,57 @@ pub fn max_pod_mtu(spec: &PlatformSpec, cluster: &Cluster) -> (u32, Underlay, Ve
     (under.mtu.saturating_sub(total), under, heads)
 }
 
-/// The MTU the renderer writes: the computed value for `auto`, else the given number.
+/// The largest pod MTU the underlay allows for `auto`, else the given number: the value the
+/// rules and the planner reason about (what Cilium is given is [`cilium_mtu`]).
 pub fn pod_mtu(spec: &PlatformSpec, cluster: &Cluster) -> u32 {
     match cluster.network.mtu {
         Mtu::Auto(_) => max_pod_mtu(spec, cluster).0,
         Mtu::Value(v) => v,
     }
+}
+
+/// What Cilium itself subtracts from its `MTU` value (the device MTU) to get the pod route MTU
+/// (`pkg/mtu/mtu.go`, `getRouteMTU`): a flat 80 bytes for WireGuard (it does not tell IPv4
+/// from IPv6) plus, in tunnel mode, 50 bytes over IPv4 or 70 over IPv6.
+pub fn cilium_overheads(cluster: &Cluster, ipv6: bool) -> Vec<Overhead> {
+    let net = &cluster.network;
+    let mut out = Vec::new();
+    if net.encryption == Encryption::Wireguard {
+        out.push(Overhead { what: "Cilium's WireGuard allowance", bytes: 80 });
+    }
+    if net.routing == Routing::Tunnel {
+        let what = match net.tunnel {
+            TunnelProtocol::Vxlan => "Cilium's VXLAN allowance",
+            TunnelProtocol::Geneve => "Cilium's Geneve allowance",
+        };
+        out.push(Overhead { what, bytes: if ipv6 { 70 } else { 50 } });
+    }
+    out
+}
+
+/// The Helm value `MTU` Cilium is given, and the pod route MTU Cilium derives from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CiliumMtu {
+    /// The value of Cilium's `MTU` setting: the device (base) MTU.
+    pub base: u32,
+    /// The route MTU pods get: `base` minus [`cilium_overheads`].
+    pub route: u32,
+    /// What Cilium subtracts.
+    pub overheads: Vec<Overhead>,
+}
+
+/// For `mtu: auto` Cilium gets the underlay MTU and subtracts its own allowances; for an explicit
+/// `mtu: N` (the pod MTU the operator wants) Cilium gets `N` plus its allowances, so the route
+/// MTU it computes is exactly `N`.
+pub fn cilium_mtu(spec: &PlatformSpec, cluster: &Cluster) -> CiliumMtu {
+    let under = underlay(spec, cluster);
+    let overheads = cilium_overheads(cluster, under.ipv6);
+    let total: u32 = overheads.iter().map(|h| h.bytes).sum();
+    let base = match cluster.network.mtu {
+        Mtu::Auto(_) => under.mtu,
+        Mtu::Value(v) => v.saturating_add(total),
+    };
+    CiliumMtu { base, route: base.saturating_sub(total), overheads }
 }
 
 /// `1400 (vSwitch VLAN 4000) − 60 (WireGuard (IPv4)) = 1340`.

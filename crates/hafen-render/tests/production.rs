@@ -1,0 +1,231 @@
+//! What a production reviewer checks in the rendered objects, asserted on the examples and on
+//! variants of them: the MTU Cilium is given, routing ranges, the placement of controllers,
+//! credentials and the remediation guards. Each test states the upstream fact it relies on.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+type Files = BTreeMap<String, String>;
+
+fn docs(text: &str) -> Vec<Value> {
+    let (nodes, _) = hafen_yaml::parse(text, hafen_diag::FileId(0), &hafen_yaml::Limits::default());
+    nodes.iter().map(hafen_yaml::Node::to_json).collect()
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(support::root().join("examples").join(name).join("platform.yaml"))
+        .unwrap_or_else(|e| panic!("examples/{name}: {e}"))
+}
+
+fn render(name: &str, text: &str) -> Files {
+    let (loaded, _) = support::load(name, text);
+    match hafen_render::render(&loaded) {
+        Ok(repo) => repo.files,
+        Err(diags) => panic!(
+            "{name} does not render: {:?}",
+            diags.iter().map(|d| format!("{}: {}", d.code, d.message)).collect::<Vec<_>>()
+        ),
+    }
+}
+
+fn file<'a>(files: &'a Files, path: &str) -> &'a str {
+    files.get(path).map(String::as_str).unwrap_or_else(|| panic!("{path} is not rendered"))
+}
+
+/// Every document of `path` of the given kind.
+fn objects(files: &Files, path: &str, kind: &str) -> Vec<Value> {
+    docs(file(files, path))
+        .into_iter()
+        .filter(|d| d.get("kind").and_then(Value::as_str) == Some(kind))
+        .collect()
+}
+
+/// Every document of the whole repository of the given kind, with its path.
+fn all(files: &Files, kind: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (path, text) in files {
+        if !path.ends_with(".yaml") {
+            continue;
+        }
+        for d in docs(text) {
+            if d.get("kind").and_then(Value::as_str) == Some(kind) {
+                out.push((path.clone(), d));
+            }
+        }
+    }
+    out
+}
+
+fn cilium_values(files: &Files, cluster: &str) -> Value {
+    docs(file(files, &format!("bootstrap/{cluster}/cilium-values.yaml")))
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null)
+}
+
+/// Cilium's `MTU` is the device MTU; Cilium subtracts 80 bytes for WireGuard and 50 (IPv4) for
+/// a tunnel itself (cilium pkg/mtu/mtu.go, getRouteMTU). So `auto` passes the underlay.
+#[test]
+fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    assert_eq!(cilium_values(&two, "prod-fsn")["MTU"], 1400, "vSwitch");
+    assert_eq!(cilium_values(&two, "prod-nbg")["MTU"], 1450, "Hetzner Cloud network");
+    let header = file(&two, "bootstrap/prod-fsn/cilium-values.yaml");
+    assert!(header.contains("pod route MTU 1320"), "{header}");
+    let release = file(&two, "clusters/prod-fsn/platform/network/cilium.yaml");
+    assert!(release.contains("MTU: 1400\n"), "{release}");
+    assert!(
+        !two.values().any(|t| t.contains("MTU: 1340")),
+        "the reduced value is passed somewhere"
+    );
+
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    // VXLAN + WireGuard over a 1500 LAN: Cilium gets 1500 and gives pods 1500 − 80 − 50.
+    assert_eq!(cilium_values(&k3s, "commons")["MTU"], 1500);
+    assert!(file(&k3s, "bootstrap/commons/cilium-values.yaml").contains("pod route MTU 1370"));
+
+    // An explicit pod MTU is what pods get: Cilium is given it plus its allowances.
+    let fixed = example("two-stack-hetzner").replacen("mtu: auto", "mtu: 1300", 1);
+    let fixed = render("fixed-mtu", &fixed);
+    assert_eq!(cilium_values(&fixed, "prod-nbg")["MTU"], 1380);
+}
+
+/// The Hetzner Cloud API refuses routes outside a network's IP range, and the cloud controller
+/// routes each node's pod range (hcloud-cloud-controller-manager, "deploy with networks": a
+/// 10.0.0.0/8 network for the 10.244.0.0/16 cluster CIDR). So the network spans both.
+#[test]
+fn the_cloud_network_holds_the_pod_routes() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let hc = &objects(&two, "management/clusters/prod-nbg/cluster.yaml", "HetznerCluster")[0];
+    assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/8");
+    assert_eq!(hc["spec"]["hcloudNetwork"]["subnetCidrBlock"], "10.0.0.0/24");
+    assert_eq!(cilium_values(&two, "prod-nbg")["ipv4NativeRoutingCIDR"], "10.0.0.0/8");
+    let cities = render("two-cities", &example("two-cities"));
+    let hc = &objects(&cities, "management/clusters/fsn-prod/cluster.yaml", "HetznerCluster")[0];
+    assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/9", "10.20/16 and 10.120/16");
+
+    // Pods in 172.16/12 and servers in 10/8: no Hetzner network can hold both.
+    let bad = example("two-cities").replace("podCIDR: 10.110.0.0/16", "podCIDR: 172.20.0.0/16");
+    let (loaded, _) = support::load("bad", &bad);
+    let errors = hafen_render::render(&loaded).expect_err("renders a network without pod routes");
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("172.20.0.0/16"))
+    );
+}
+
+/// CAPH pairs bare-metal Machines and Nodes by `hrobot://<server>` when the HetznerCluster has
+/// `capi.syself.com/use-hrobot-provider-id-for-baremetal: "true"` (CAPH docs, bare metal); each
+/// listed host gets a MachineDeployment whose Talos config holds its own VLAN address and
+/// provider ID, so nothing is applied by hand to workers.
+#[test]
+fn bare_metal_hosts_get_their_address_and_provider_id_from_cluster_api() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let hc = &objects(&two, "management/clusters/prod-fsn/cluster.yaml", "HetznerCluster")[0];
+    assert_eq!(
+        hc["metadata"]["annotations"]["capi.syself.com/use-hrobot-provider-id-for-baremetal"],
+        "true"
+    );
+    let path = "management/clusters/prod-fsn/pool-workers.yaml";
+    let mds = objects(&two, path, "MachineDeployment");
+    assert_eq!(mds.len(), 4, "one per Robot server");
+    let configs = objects(&two, path, "TalosConfigTemplate");
+    let mut addresses = Vec::new();
+    for (md, config) in mds.iter().zip(&configs) {
+        assert_eq!(md["spec"]["replicas"], 1);
+        let host = md["metadata"]["labels"]["hafen.dev/host"].as_str().unwrap_or_default();
+        let text = config["spec"]["template"]["spec"]["strategicPatches"].to_string();
+        assert!(text.contains(&format!("providerID: hrobot://{host}")), "{text}");
+        let address = text.split("- 10.0.1.").nth(1).and_then(|t| t.split('/').next());
+        addresses.push(address.unwrap_or_default().to_owned());
+    }
+    addresses.dedup();
+    assert_eq!(addresses.len(), 4, "every host has its own vSwitch address: {addresses:?}");
+    assert!(!two.keys().any(|p| p.starts_with("bootstrap/prod-fsn/nodes/workers")));
+    // The control plane shares one config: its members' patches remain, by server number.
+    assert!(two.contains_key("bootstrap/prod-fsn/nodes/control-plane-bm-2314001.patch.yaml"));
+}
+
+/// DNS-01 over RFC 2136 when the spec holds a TSIG key (cert-manager's rfc2136 solver needs
+/// the key name written out), HTTP-01 solvers reachable from the ingress otherwise, and
+/// ExternalDNS never publishes a private address into the public zone.
+#[test]
+fn certificates_can_be_issued_and_private_addresses_stay_out_of_public_dns() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let issuer =
+        &objects(&two, "clusters/prod-fsn/platform/configs/cluster-issuer.yaml", "ClusterIssuer")
+            [0];
+    let rfc = &issuer["spec"]["acme"]["solvers"][0]["dns01"]["rfc2136"];
+    assert_eq!(rfc["nameserver"], "ns1.example.eu:53");
+    assert_eq!(rfc["tsigKeyName"], "dns-tsig");
+    let es =
+        objects(&two, "clusters/prod-fsn/platform/secrets/cert-manager.yaml", "ExternalSecret");
+    assert_eq!(es[0]["metadata"]["namespace"], "cert-manager");
+    let dns = file(&two, "clusters/prod-fsn/platform/controllers/external-dns.yaml");
+    for net in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] {
+        assert!(dns.contains(&format!("--exclude-target-net={net}")), "{net}");
+    }
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let readme = file(&k3s, "clusters/commons/platform/secrets/README.md");
+    assert!(readme.contains("acme-dns-tsig"), "{readme}");
+
+    // PowerDNS has no cert-manager solver: HTTP-01, and the solver pods admit the ingress.
+    let cities = render("two-cities", &example("two-cities"));
+    let issuer = &objects(
+        &cities,
+        "clusters/nbg-prod/platform/configs/cluster-issuer.yaml",
+        "ClusterIssuer",
+    )[0];
+    assert!(issuer["spec"]["acme"]["solvers"][0].get("http01").is_some());
+    let policies =
+        objects(&cities, "tenants/buergerportal/namespace/network-policies.yaml", "NetworkPolicy");
+    let solver = policies
+        .iter()
+        .find(|p| {
+            p["spec"]["podSelector"]["matchLabels"]["acme.cert-manager.io/http01-solver"] == "true"
+        })
+        .expect("no policy admits the HTTP-01 solver pods");
+    assert_eq!(solver["spec"]["ingress"][0]["ports"][0]["port"], 8089);
+}
+
+/// Cluster API rounds a percentage down: the guard is an absolute count, at least 1, never
+/// more than a minority of the pool.
+#[test]
+fn machine_health_checks_can_remediate_small_pools() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let guard = |path: &str| {
+        objects(&two, path, "MachineHealthCheck")[0]["spec"]["remediation"]["triggerIf"]
+            ["unhealthyLessThanOrEqualTo"]
+            .clone()
+    };
+    assert_eq!(guard("management/clusters/prod-nbg/pool-egress.yaml"), 1, "2 nodes");
+    assert_eq!(guard("management/clusters/prod-nbg/pool-workers.yaml"), 2, "6 nodes");
+    assert_eq!(guard("management/clusters/prod-fsn/pool-workers.yaml"), 1, "4 nodes");
+    let _ = all(&two, "MachineHealthCheck");
+}
+
+/// Tenant databases never receive the platform's backup key; SOPS clusters list their files;
+/// the first base backup is taken at once; `spread: node` is strict.
+#[test]
+fn tenant_databases_have_their_own_credentials_and_strict_spread() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    for (path, es) in all(&two, "ExternalSecret") {
+        if path.starts_with("tenants/") {
+            assert!(!es.to_string().contains("velero-s3"), "{path} hands a tenant the Velero key");
+        }
+    }
+    let sched = &all(&two, "ScheduledBackup")[0].1;
+    assert_eq!(sched["spec"]["immediate"], true);
+    let web = objects(&two, "tenants/neos-frontend/base/web.yaml", "Deployment");
+    let anti = &web[0]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+    assert_eq!(
+        anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    assert!(file(&k3s, "tenants/files/secrets/README.md").contains("nextcloud-db-s3.sops.yaml"));
+}
