@@ -34,7 +34,8 @@ pub(crate) struct Facts {
 pub(crate) struct Kubernetes {
     pub(crate) source: String,
     pub(crate) date: String,
-    pub(crate) grace_days: i64,
+    /// Days past the end of life after which VER001 is an error rather than a warning.
+    pub(crate) error_after_days: i64,
     pub(crate) minors: Vec<KubernetesMinor>,
 }
 
@@ -269,7 +270,7 @@ mod tests {
         for t in &facts.talos.releases {
             assert_eq!(t.kubernetes.len(), 2, "talos {}", t.minor);
         }
-        assert!(facts.kubernetes.grace_days > 0);
+        assert!(facts.kubernetes.error_after_days > 0);
         assert_eq!(facts.nodes.max_pods_per_node, 110);
         assert!(facts.data_protection.eea.iter().any(|c| c == "NO"));
         assert!(get().us_service("ghcr.io").is_some());

@@ -739,7 +739,7 @@ fn an_unreadable_or_broken_spec_still_serves_pages() {
     }
     server.stop().expect("stops");
     // A spec with errors: findings shown, nothing rendered, the pages explain.
-    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.34.5\"", "kubernetes: 1.30");
+    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.36.3\"", "kubernetes: 1.30");
     let server = start_text(&broken, Opts::default());
     let f = get(server.addr, "/findings").body;
     assert!(f.contains("SPEC"), "{f}");

@@ -293,7 +293,7 @@ fn real_answers_match_the_document_on_every_example() {
         }
     }
     // A spec that does not load: the plan endpoints' 404s.
-    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.34.5\"", "kubernetes: 1.30");
+    let broken = example("two-stack-hetzner").replace("kubernetes: \"1.36.3\"", "kubernetes: 1.30");
     let server = start_text(&broken, Opts::default());
     for (key, target) in [
         ("/api/plan", "/api/plan"),
