@@ -111,6 +111,17 @@ pub(crate) struct NestedControlPlane {
     pub(crate) source: String,
     pub(crate) date: String,
     pub(crate) min_cpu_millis: u64,
+    #[serde(default)]
+    pub(crate) images: Vec<ControlPlaneImage>,
+}
+
+/// An image that runs a control plane, recognised by one component of its path.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ControlPlaneImage {
+    pub(crate) component: String,
+    pub(crate) what: String,
+    pub(crate) min_cpu_millis: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -213,6 +224,21 @@ pub(crate) fn get() -> &'static Facts {
 }
 
 impl Facts {
+    /// The control-plane image an image reference runs, if any: a path component after the
+    /// registry host (without tag or digest) names it.
+    pub(crate) fn control_plane_image(&self, image: &str) -> Option<&ControlPlaneImage> {
+        let name = image.split('@').next().unwrap_or(image);
+        let mut parts: Vec<&str> = name.split('/').collect();
+        if parts.len() > 1
+            && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+        {
+            parts.remove(0);
+        }
+        let parts: Vec<String> =
+            parts.iter().map(|p| p.split(':').next().unwrap_or(p).to_ascii_lowercase()).collect();
+        self.nested_control_plane.images.iter().find(|i| parts.iter().any(|p| *p == i.component))
+    }
+
     /// The US-controlled service a host belongs to, matching exactly or as a dot suffix.
     pub(crate) fn us_service(&self, host: &str) -> Option<&UsService> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -277,5 +303,14 @@ mod tests {
         assert!(get().us_service("eu-central-1.amazonaws.com").is_some());
         assert!(get().us_service("notamazonaws.com").is_none());
         assert!(get().us_service("registry.example.eu").is_none());
+        let cp = |image: &str| get().control_plane_image(image).map(|i| i.component.as_str());
+        assert_eq!(cp("ghcr.io/loft-sh/vcluster:0.20.0"), Some("vcluster"));
+        assert_eq!(cp("registry.example.eu/vcluster/k8s:v1.35.2"), Some("vcluster"));
+        assert_eq!(cp("rancher/k3s:v1.36.1-k3s1"), Some("k3s"));
+        assert_eq!(cp("registry.k8s.io/kube-apiserver:v1.36.3"), Some("kube-apiserver"));
+        assert_eq!(cp("quay.io/coreos/etcd@sha256:abc"), Some("etcd"));
+        assert_eq!(cp("clastix/kamaji:v1.0.0"), Some("kamaji"));
+        assert_eq!(cp("registry.example.eu/shop/etcd-backup:1.0"), None);
+        assert_eq!(cp("etcd.example.eu/shop/web:1.0"), None);
     }
 }
