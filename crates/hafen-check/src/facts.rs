@@ -25,6 +25,7 @@ pub(crate) struct Facts {
     pub(crate) registry_blocks: RegistryBlocks,
     pub(crate) object_storage: Vec<ObjectStorage>,
     pub(crate) us_services: UsServices,
+    pub(crate) us_operators: UsOperators,
     pub(crate) dns_providers: DnsProviders,
     pub(crate) data_protection: DataProtection,
 }
@@ -181,6 +182,14 @@ pub(crate) struct UsService {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub(crate) struct UsOperators {
+    pub(crate) source: String,
+    pub(crate) date: String,
+    pub(crate) names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct DnsProviders {
     pub(crate) source: String,
     pub(crate) date: String,
@@ -248,6 +257,20 @@ impl Facts {
         })
     }
 
+    /// The US-controlled company an operator text names, if any: a listed name that appears
+    /// as whole words (`Cloudflare, Inc.` names Cloudflare; `Amazonas Hosting` names no one).
+    pub(crate) fn us_operator(&self, operator: &str) -> Option<&str> {
+        let text = operator.to_ascii_lowercase();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+        self.us_operators.names.iter().map(String::as_str).find(|name| {
+            let name = name.to_ascii_lowercase();
+            text.match_indices(&name).any(|(at, _)| {
+                boundary(text[..at].chars().next_back())
+                    && boundary(text[at + name.len()..].chars().next())
+            })
+        })
+    }
+
     /// The substitute text for a purpose.
     pub(crate) fn substitute(&self, purpose: &str) -> &str {
         self.us_services
@@ -276,6 +299,7 @@ mod tests {
             (&facts.reservation.date, &facts.reservation.source),
             (&facts.registry_blocks.date, &facts.registry_blocks.source),
             (&facts.us_services.date, &facts.us_services.source),
+            (&facts.us_operators.date, &facts.us_operators.source),
             (&facts.dns_providers.date, &facts.dns_providers.source),
             (&facts.data_protection.date, &facts.data_protection.source),
         ];
@@ -303,6 +327,11 @@ mod tests {
         assert!(get().us_service("eu-central-1.amazonaws.com").is_some());
         assert!(get().us_service("notamazonaws.com").is_none());
         assert!(get().us_service("registry.example.eu").is_none());
+        assert_eq!(get().us_operator("Cloudflare, Inc."), Some("Cloudflare"));
+        assert_eq!(get().us_operator("Amazon Web Services EMEA SARL"), Some("Amazon"));
+        assert_eq!(get().us_operator("Amazonas Hosting GmbH"), None);
+        assert_eq!(get().us_operator("Hetzner Online GmbH"), None);
+        assert!(get().us_service("region1.v2.argotunnel.com").is_some());
         let cp = |image: &str| get().control_plane_image(image).map(|i| i.component.as_str());
         assert_eq!(cp("ghcr.io/loft-sh/vcluster:0.20.0"), Some("vcluster"));
         assert_eq!(cp("registry.example.eu/vcluster/k8s:v1.35.2"), Some("vcluster"));

@@ -283,10 +283,10 @@ fn purpose_key(purpose: EndpointPurpose) -> &'static str {
         EndpointPurpose::Discovery => "discovery",
         EndpointPurpose::Time => "time",
         EndpointPurpose::Storage => "storage",
-        EndpointPurpose::Telemetry
-        | EndpointPurpose::Certificates
-        | EndpointPurpose::Identity
-        | EndpointPurpose::Other => "other",
+        EndpointPurpose::Telemetry => "telemetry",
+        EndpointPurpose::Certificates | EndpointPurpose::Identity | EndpointPurpose::Other => {
+            "other"
+        }
     }
 }
 
@@ -298,9 +298,16 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, endpoint) in spec.endpoints.iter().enumerate() {
         let host = url_host(&endpoint.url).unwrap_or_else(|| endpoint.url.to_ascii_lowercase());
         let known = facts::get().us_service(&host);
+        let named = endpoint.operator.as_deref().and_then(|o| facts::get().us_operator(o));
+        // A declared `usParent` wins; otherwise a US seat, a known US host or a known US
+        // company in the operator's name is enough.
         let us = match endpoint.us_parent {
             Some(v) => v,
-            None => endpoint.country.as_deref() == Some("US") || known.is_some(),
+            None => {
+                endpoint.country.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("US"))
+                    || known.is_some()
+                    || named.is_some()
+            }
         };
         // SOV006 already reports the platform repository's host.
         if !us
@@ -314,6 +321,11 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             .clone()
             .or_else(|| known.map(|k| k.operator.clone()))
             .unwrap_or_else(|| "a US-controlled company".into());
+        // An endpoint declared as `other` gets the substitute for what its host is known for.
+        let purpose = match (endpoint.purpose, known) {
+            (EndpointPurpose::Other, Some(k)) => k.purpose.as_str(),
+            _ => purpose_key(endpoint.purpose),
+        };
         out.push(
             ctx.finding(
                 "SOV007",
@@ -324,7 +336,7 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_span_label("US-controlled dependency")
-            .with_help(format!("replace it with {}", facts::get().substitute(purpose_key(endpoint.purpose)))),
+            .with_help(format!("replace it with {}", facts::get().substitute(purpose))),
         );
     }
 }
