@@ -59,6 +59,7 @@ pub(crate) static ALL: &[RuleFn] = &[
     topology::TOP012,
     topology::TOP013,
     topology::TOP014,
+    topology::TOP015,
     hardware::HW001,
     hardware::HW002,
     hardware::HW003,

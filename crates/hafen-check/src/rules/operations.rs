@@ -113,7 +113,7 @@ fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<S
 }
 
 /// The location an object-storage host names, with the company that runs it.
-fn location_of(host: &str) -> Option<(String, &'static str)> {
+pub(super) fn location_of(host: &str) -> Option<(String, &'static str)> {
     for store in &facts::get().object_storage {
         let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
         let Some(label) = prefix.strip_suffix('.') else { continue };

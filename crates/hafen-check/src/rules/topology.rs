@@ -693,3 +693,92 @@ fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+/// The company behind a provider of the spec, by name; `None` for self-hosted providers
+/// (nobody else can lock the team out of its own servers) and unknown types.
+fn provider_company<'a>(ctx: &Ctx<'a>, name: &str) -> Option<&'a str> {
+    let provider = ctx.spec().provider(name)?;
+    let info = ctx.provider_info(provider)?;
+    (info.category != hafen_catalog::Category::SelfHosted).then_some(info.company.name.as_str())
+}
+
+/// The company that holds a cluster's backups, when the spec says so: the site's provider,
+/// the object storage its endpoint names, or the provider named. `None` when unknown.
+fn backup_company<'a>(ctx: &Ctx<'a>, cluster: &'a hafen_spec::Cluster) -> Option<&'a str> {
+    let backups = cluster.backups.as_ref()?;
+    if let Some(site) = &backups.site {
+        let provider = ctx.site(site)?.provider.as_str();
+        return provider_company(ctx, provider);
+    }
+    let host = backups.endpoint.as_deref().and_then(crate::platform::url_host);
+    if let Some((_, company)) = host.as_deref().and_then(super::operations::location_of) {
+        return Some(company);
+    }
+    provider_company(ctx, backups.provider.as_deref()?)
+}
+
+rule!(
+    TOP015,
+    Info,
+    "every production cluster and every backup of its data at one provider",
+    top015
+);
+
+fn top015(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let production: Vec<(usize, &hafen_spec::Cluster)> =
+        spec.clusters.iter().enumerate().filter(|(_, c)| ctx.production(c)).collect();
+    if production.is_empty() {
+        return;
+    }
+    // One failure domain is TOP006's finding; this one is about a second domain that does not
+    // help because the same company runs it.
+    let sites: Vec<&str> = production.iter().flat_map(|(_, c)| c.sites()).collect();
+    if ctx.group_by_domain(&sites).len() < 2 {
+        return;
+    }
+    let mut providers: Vec<&str> = Vec::new();
+    let mut company: Option<&str> = None;
+    for site in &sites {
+        let Some(provider) = ctx.site(site).map(|s| s.provider.as_str()) else { return };
+        let Some(c) = provider_company(ctx, provider) else { return };
+        if company.is_some_and(|known| known != c) {
+            return;
+        }
+        company = Some(c);
+        if !providers.contains(&provider) {
+            providers.push(provider);
+        }
+    }
+    let Some(company) = company else { return };
+    // Only data that could be lost with the account counts: a stateless platform is rebuilt
+    // from Git elsewhere. Every stateful cluster must provably back up to the same company.
+    let stateful: Vec<&(usize, &hafen_spec::Cluster)> = production
+        .iter()
+        .filter(|(_, c)| ctx.demands(&c.name).iter().any(|d| d.storage > 0))
+        .collect();
+    if stateful.is_empty() || !stateful.iter().all(|(_, c)| backup_company(ctx, c) == Some(company))
+    {
+        return;
+    }
+    let names: Vec<String> = production.iter().map(|(_, c)| format!("`{}`", c.name)).collect();
+    let accounts: Vec<String> = providers.iter().map(|p| format!("`{p}`")).collect();
+    let Some((at, _)) = stateful.first() else { return };
+    let path = format!("spec.clusters[{at}].backups");
+    out.push(
+        ctx.finding(
+            "TOP015",
+            &path,
+            format!(
+                "every production cluster ({}) and every backup of its data is at {company} (provider {}): a locked account, a billing dispute or a provider-wide outage takes the whole platform and all copies of its data at once",
+                names.join(", "),
+                accounts.join(", ")
+            ),
+        )
+        .with_span_label(format!("the backups stay with {company} too"))
+        .with_help(format!(
+            "keep at least one copy of the data at another company (backups to object storage at Scaleway, OVHcloud, IONOS or your own servers), rehearse the exit with `hafen plan --exit {}`; or accept the risk with a suppression that says why",
+            providers.first().copied().unwrap_or("<provider>")
+        )),
+    );
+}
