@@ -34,14 +34,17 @@ static DOCS: &[(&str, &str)] = docs![
     "SEC006", "SEC007", "SEC008", "SOV001", "SOV002", "SOV003", "SOV004", "SOV005", "SOV006",
     "SOV007", "SOV008", "SOV009", "SOV010", "OPS001", "OPS002", "OPS003", "OPS004", "OPS005",
     "OPS006", "OPS007", "OPS008", "OPS009", "OPS010", "VER001", "VER002", "VER003", "VER004",
+    "SUP001",
 ];
 
-/// Metadata of every code: loader codes first, then rules in catalogue order.
+/// Metadata of every code: loader codes first, then the suppression code, then rules in
+/// catalogue order.
 pub fn all_codes() -> Vec<CodeInfo> {
     let mut out: Vec<CodeInfo> = Vec::new();
     out.extend_from_slice(hafen_yaml::CODES);
     out.extend_from_slice(hafen_spec::CODES);
     out.extend_from_slice(hafen_catalog::CODES);
+    out.extend_from_slice(crate::CODES);
     out.extend(ALL.iter().map(|r| r.info));
     out
 }

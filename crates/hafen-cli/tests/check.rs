@@ -160,7 +160,52 @@ fn in_spec_suppressions_need_a_reason_and_match_their_object() {
         variant("short-reason", "NET001", "  suppressions:\n    - { code: NET001, reason: ok }\n");
     let out = check(&[short.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("needs a reason"), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[SPEC008]") && text.contains("has 2 characters"), "{text}");
+    // The rules still ran, and the finding is not silenced by the unusable suppression.
+    assert!(text.contains("error[NET001]") && !text.contains("(suppressed)"), "{text}");
+}
+
+#[test]
+fn cli_codes_are_case_insensitive_and_unknown_ones_are_usage_errors() {
+    let path = fixture("OPS001", "fail.yaml");
+    let out = check(&[&path, "--allow", "ops001"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("(suppressed)"), "{}", stdout(&out));
+    let out = check(&[&path, "--deny", "ops001"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("error[OPS001]"), "{}", stdout(&out));
+    let out = check(&[&path, "--deny", "Warnings"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    for (flag, code) in [("--allow", "OPS999"), ("--deny", "FOO"), ("--allow", "warnings")] {
+        let out = check(&[&path, flag, code]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{flag} {code}: {err}");
+        assert!(err.contains(&format!("unknown code `{code}` in {flag}")), "{err}");
+        assert!(stdout(&out).is_empty(), "nothing is checked on a usage error");
+    }
+    let out = check(&[&path, "--allow", "OPS0001"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("did you mean `OPS001`?"), "{err}");
+}
+
+#[test]
+fn stale_suppressions_are_reported_where_they_stand() {
+    let path = variant(
+        "stale",
+        "NET001",
+        "  suppressions:\n    - { code: OPS001, reason: \"Two-person team until the March hire\" }\n",
+    );
+    let out = check(&[path.to_str().unwrap(), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let stale = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "SUP001")
+        .expect("SUP001 reported");
+    assert_eq!(stale["severity"], "warning");
+    assert!(stale["line"].as_u64().is_some_and(|l| l > 1), "{stale}");
 }
 
 #[test]

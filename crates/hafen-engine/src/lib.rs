@@ -160,6 +160,13 @@ pub fn all_codes() -> Vec<hafen_diag::CodeInfo> {
     codes
 }
 
+/// The canonical spelling of any code (`ops001` is `OPS001`), or the closest code as a hint;
+/// the edges reject unknown `--deny`/`--allow` codes with it.
+pub fn resolve_code(text: &str) -> Result<&'static str, Option<&'static str>> {
+    static CODES: std::sync::OnceLock<Vec<hafen_diag::CodeInfo>> = std::sync::OnceLock::new();
+    hafen_check::resolve_code(text, CODES.get_or_init(all_codes))
+}
+
 /// The explanation page of any code, case-insensitively.
 pub fn explain(code: &str) -> Option<Explanation> {
     if let Some(found) = hafen_check::explain(code) {
