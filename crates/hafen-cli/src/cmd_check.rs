@@ -92,10 +92,15 @@ pub(crate) fn run(args: &Args) -> u8 {
             &outcome.diagnostics,
             &workspace.sources,
         ))),
-        "sarif" => output::print(&output::json(&hafen_engine::diagnostics_sarif(
-            &outcome.diagnostics,
-            &workspace.sources,
-        ))),
+        "sarif" => {
+            // The working directory anchors `%SRCROOT%`; unknown, absolute paths stay absolute.
+            let root = std::env::current_dir().ok().and_then(|d| d.to_str().map(str::to_owned));
+            output::print(&output::json(&hafen_engine::diagnostics_sarif_at(
+                &outcome.diagnostics,
+                &workspace.sources,
+                root.as_deref(),
+            )))
+        }
         _ => {
             let color = args.spec.color.enabled(false);
             let mut text =

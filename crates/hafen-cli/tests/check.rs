@@ -61,6 +61,9 @@ fn sarif_places_each_finding_on_its_line() {
     assert_eq!(rules[index]["id"], "NET001");
     let location = &result["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], "tests/rules/NET001/fail.yaml");
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().expect("base declared");
+    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
     // The `mtu: 1450` of cluster prod-nbg.
     let text = fs::read_to_string(root().join(fixture("NET001", "fail.yaml"))).unwrap();
     let line = text.lines().position(|l| l.contains("mtu: 1450")).unwrap() + 1;
@@ -70,6 +73,19 @@ fn sarif_places_each_finding_on_its_line() {
         let uri = artifact["location"]["uri"].as_str().unwrap();
         assert!(!uri.contains('<') && !uri.contains(' '), "{uri} is not a URI reference");
     }
+}
+
+#[test]
+fn sarif_gives_a_file_outside_the_working_directory_an_absolute_file_uri() {
+    // A spec elsewhere, with a space in its path, named by its absolute path.
+    let path = variant("sarif abs", "NET001", "");
+    assert!(path.is_absolute() && !path.starts_with(root()));
+    let out = check(&[path.to_str().unwrap(), "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("SARIF is JSON");
+    let location = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    let uri = location["artifactLocation"]["uri"].as_str().expect("uri");
+    assert!(uri.starts_with("file:///") && uri.ends_with("/sarif%20abs.yaml"), "{uri}");
+    assert!(location["artifactLocation"].get("uriBaseId").is_none(), "{location}");
 }
 
 #[test]

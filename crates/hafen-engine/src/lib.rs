@@ -125,12 +125,27 @@ pub fn diagnostics_json(diagnostics: &[Diagnostic], sources: &Sources) -> serde_
     hafen_diag::json::document(diagnostics, sources)
 }
 
-/// SARIF log of diagnostics.
+/// SARIF log of diagnostics, with relative input paths given against `%SRCROOT%`.
 pub fn diagnostics_sarif(diagnostics: &[Diagnostic], sources: &Sources) -> serde_json::Value {
+    diagnostics_sarif_at(diagnostics, sources, None)
+}
+
+/// SARIF log of diagnostics; `root` is the absolute directory the tool ran in, so files under
+/// it get URIs relative to `%SRCROOT%` and others absolute `file://` URIs.
+pub fn diagnostics_sarif_at(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    root: Option<&str>,
+) -> serde_json::Value {
     let codes = all_codes();
-    hafen_diag::sarif::document(diagnostics, sources, &codes, env!("CARGO_PKG_VERSION"), &|code| {
-        explain(code).map(|e| e.text.to_owned())
-    })
+    hafen_diag::sarif::document_at(
+        diagnostics,
+        sources,
+        &codes,
+        env!("CARGO_PKG_VERSION"),
+        &|code| explain(code).map(|e| e.text.to_owned()),
+        root,
+    )
 }
 
 /// Plan as terminal text.
