@@ -94,11 +94,12 @@ fn cap002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     g.label, g.count, info.display_name
                 ),
             )
-            .with_span_label("the rest can land on the same physical host")
+            .with_span_label("rendered without a placement group: servers may share a host")
             .with_help(format!(
                 "split it into {parts} pools of at most {limit} (e.g. {parts} × {}), each with its own placement group, so one host failure takes one server per pool",
                 g.count.div_ceil(parts)
-            )),
+            ))
+            .with_note(format!("{} refuses server {} in a spread placement group, so Hafen renders this pool without one rather than fail the scale-up; the pool comes up, without the spread", info.display_name, limit + 1)),
         );
     }
 }

@@ -33,17 +33,22 @@ fn hw001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .with_span_label("non-ECC memory at this size")
-                .with_help(format!(
-                    "choose a server type with ECC memory at {} (e.g. one of: {})",
-                    info.display_name,
-                    ecc_alternatives(info, server.memory_gib)
-                )),
+                .with_help(ecc_help(ctx, &g, info, server.memory_gib)),
             );
         }
     }
 }
 
-fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
+/// The fix for a large non-ECC machine: other server types where the provider sells them,
+/// the hardware itself where the machines are the team's own.
+fn ecc_help(ctx: &Ctx<'_>, g: &NodeGroup<'_>, info: &ProviderInfo, memory: f64) -> String {
+    if info.category == hafen_catalog::Category::SelfHosted {
+        let provider = ctx.site(g.site).map_or("", |s| s.provider.as_str());
+        return format!(
+            "these are your own machines: fit registered ECC memory (a server board and CPU that support it) or use machines that have it, then declare `ecc: true` on server type `{}` of provider `{provider}`; if they already have ECC, only the declaration is missing",
+            g.server_type
+        );
+    }
     let mut names: Vec<&str> = info
         .server_types
         .iter()
@@ -51,7 +56,19 @@ fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
         .map(|s| s.name.as_str())
         .collect();
     names.truncate(4);
-    if names.is_empty() { "none in the catalogue; declare one".into() } else { names.join(", ") }
+    if names.is_empty() {
+        format!(
+            "the catalogue lists no server type of {} with ECC and at least {:.0} GiB: split the load over smaller ECC machines, choose another provider, or declare the type you mean in a catalogue file (`--catalog`)",
+            info.display_name,
+            memory * 0.5
+        )
+    } else {
+        format!(
+            "choose a server type with ECC memory at {} (e.g. one of: {})",
+            info.display_name,
+            names.join(", ")
+        )
+    }
 }
 
 /// Requested CPU and memory of every replica on a cluster.
@@ -225,12 +242,7 @@ fn hw003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 .with_span_label("bit flips corrupt state silently")
                 .with_help(ctx.site_info(g.site).map_or_else(
                     || "use a server type with ECC memory".into(),
-                    |info| {
-                        format!(
-                            "use a server type with ECC memory (e.g. one of: {})",
-                            ecc_alternatives(info, server.memory_gib)
-                        )
-                    },
+                    |info| ecc_help(ctx, g, info, server.memory_gib),
                 )),
             );
         }
