@@ -284,3 +284,47 @@ fn examples_raise_no_unsuppressed_findings() {
         );
     }
 }
+
+#[test]
+fn no_output_of_any_format_quotes_a_credential_written_into_a_url() {
+    let secrets = ["hunter2xyz", "wJalrSecretKey", "endpointPass99", "AKIAEXAMPLEKEY"];
+    let base = fs::read_to_string(root().join("tests/rules/base.yaml")).expect("base");
+    let text = base
+        .replace(
+            "gitops: { repo: ssh://git@git.example.eu/platform/fixture.git }",
+            "gitops: { repo: 'https://deploy:hunter2xyz@github.com/acme/p.git', branch: main }",
+        )
+        .replacen(
+            "      registryMirror: https://registry.example.eu\n",
+            "      registryMirror: https://registry.example.eu\n      backups: { target: 's3://AKIAEXAMPLEKEY:wJalrSecretKey@bucket/x', endpoint: 'https://svc:endpointPass99@fsn1.your-objectstorage.com', site: fsn, lastRestoreTest: 2026-11-01 }\n",
+            1,
+        );
+    assert!(text.contains("hunter2xyz") && text.contains("endpointPass99"), "variant applied");
+    let dir = std::env::temp_dir().join(format!("hafen-secret-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("platform.yaml");
+    fs::write(&path, text).expect("write");
+    let path = path.to_str().unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["check", path, "--as-of", "2026-11-22"],
+        vec!["check", path, "--as-of", "2026-11-22", "--format", "json"],
+        vec!["plan", path, "--format", "json"],
+        vec!["check", path, "--as-of", "2026-11-22", "--format", "sarif"],
+        vec!["plan", path],
+        vec!["plan", path, "--format", "markdown"],
+    ];
+    let mut checked = 0;
+    for args in runs {
+        let out = hafen(&args);
+        let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        for secret in secrets {
+            assert!(!all.contains(secret), "`hafen {}` prints {secret}:\n{all}", args.join(" "));
+        }
+        if args[0] == "check" {
+            // The findings are there, only the secret is not: SEC003 and SOV006 both point at it.
+            assert!(all.contains("SEC003") && all.contains("SOV006"), "{all}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3);
+}

@@ -1,6 +1,6 @@
 //! Human-readable rendering in the style of compiler errors, with colour only on request.
 
-use crate::{Diagnostic, Severity, Sources, Span};
+use crate::{Diagnostic, Severity, Sources, Span, mask_credentials};
 use std::fmt::Write;
 
 /// Terminal styling; all empty when colour is off.
@@ -46,7 +46,13 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
     let _ = writeln!(
         out,
         "{sev}{}[{}]{}{}{}: {}{}",
-        d.severity, d.code, style.reset, suppressed, style.bold, d.message, style.reset
+        d.severity,
+        d.code,
+        style.reset,
+        suppressed,
+        style.bold,
+        mask_credentials(&d.message),
+        style.reset
     );
     let width = gutter_width(d);
     let pad = " ".repeat(width);
@@ -61,7 +67,8 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             span.start.line,
             span.start.col
         );
-        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width, d.redact);
+        let redact = d.must_redact(sources);
+        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width, redact);
     } else if let Some(path) = &d.path {
         let _ = writeln!(out, "{pad}{}-->{} {path}", style.gutter, style.reset);
     }
@@ -76,20 +83,29 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             label.span.start.col
         );
         let colour = if color { "\x1b[1;34m" } else { "" };
-        snippet(out, sources, label.span, Some(&label.message), '-', colour, &style, width, false);
+        let message = mask_credentials(&label.message);
+        snippet(out, sources, label.span, Some(&message), '-', colour, &style, width, false);
     }
     if let Some(help) = &d.help {
         let _ = writeln!(
             out,
-            "{bar_pad}{}={} {}help{}: {help}",
-            style.gutter, style.reset, style.note, style.reset
+            "{bar_pad}{}={} {}help{}: {}",
+            style.gutter,
+            style.reset,
+            style.note,
+            style.reset,
+            mask_credentials(help)
         );
     }
     for note in &d.notes {
         let _ = writeln!(
             out,
-            "{bar_pad}{}={} {}note{}: {note}",
-            style.gutter, style.reset, style.note, style.reset
+            "{bar_pad}{}={} {}note{}: {}",
+            style.gutter,
+            style.reset,
+            style.note,
+            style.reset,
+            mask_credentials(note)
         );
     }
     if let Some(reason) = &d.suppressed {
@@ -128,7 +144,8 @@ fn snippet(
     let Some(line) = file.line(span.start.line) else { return };
     let pad = " ".repeat(width + 1);
     let line_no = span.start.line.to_string();
-    let mut chars: Vec<char> = line.replace('\t', " ").chars().collect();
+    // Credentials in URLs are masked wherever they stand on the line, not only under the span.
+    let mut chars: Vec<char> = mask_credentials(&line.replace('\t', " ")).chars().collect();
     let start = (span.start.col as usize).saturating_sub(1).min(chars.len());
     let end = if span.end.line == span.start.line {
         (span.end.col as usize).saturating_sub(1)

@@ -1,6 +1,6 @@
 //! SARIF 2.1.0 output, so code-scanning UIs can place findings on the right line.
 
-use crate::{CodeInfo, Diagnostic, Severity, Sources, Span};
+use crate::{CodeInfo, Diagnostic, Severity, Sources, Span, mask_credentials};
 use serde_json::{Value, json};
 
 fn level(severity: Severity) -> &'static str {
@@ -156,10 +156,10 @@ pub fn document_at(
     let results: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            let mut message = d.message.clone();
+            let mut message = mask_credentials(&d.message).into_owned();
             if let Some(help) = &d.help {
                 message.push_str("\nhelp: ");
-                message.push_str(help);
+                message.push_str(&mask_credentials(help));
             }
             let mut result = json!({
                 "ruleId": d.code,
@@ -180,7 +180,7 @@ pub fn document_at(
                         .map(|(i, label)| {
                             let mut loc = location(label.span, sources, root);
                             loc["id"] = json!(i);
-                            loc["message"] = json!({ "text": label.message });
+                            loc["message"] = json!({ "text": mask_credentials(&label.message) });
                             loc
                         })
                         .collect(),
