@@ -85,6 +85,7 @@ pub(crate) static ALL: &[RuleFn] = &[
     security::SEC006,
     security::SEC007,
     security::SEC008,
+    security::SEC009,
     sovereignty::SOV001,
     sovereignty::SOV002,
     sovereignty::SOV003,
