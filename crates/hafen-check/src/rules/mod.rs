@@ -96,6 +96,7 @@ pub(crate) static ALL: &[RuleFn] = &[
     sovereignty::SOV008,
     sovereignty::SOV009,
     sovereignty::SOV010,
+    sovereignty::SOV011,
     operations::OPS001,
     operations::OPS002,
     operations::OPS003,

@@ -248,39 +248,76 @@ fn ops004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-rule!(OPS005, Warning, "runbook older than the last topology change", ops005);
+rule!(
+    OPS005,
+    Warning,
+    "runbook older than the last topology change, or unreviewed for a year",
+    ops005
+);
+
+/// Judgment: a runbook nobody has read for a year no longer matches the people, tools and
+/// contacts it names, even when the topology stayed the same.
+const RUNBOOK_MAX_AGE_DAYS: i64 = 365;
 
 fn ops005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let Some(ops) = &ctx.spec().operations else { return };
-    let Some(changed) = &ops.last_topology_change else { return };
-    match &ops.runbook_reviewed {
-        None => out.push(
-            ctx.finding(
-                "OPS005",
-                "spec.operations.lastTopologyChange",
-                format!("the topology changed on {changed}, and the runbook has no review date"),
-            )
-            .with_span_label("runbook never reviewed")
-            .with_help(format!("review the runbook against the current platform and record `runbookReviewed: {changed}` or later")),
-        ),
-        Some(reviewed) => {
-            let Some(gap) = hafen_catalog::days_between(reviewed, changed) else { return };
-            if gap <= 0 {
+    if let Some(changed) = &ops.last_topology_change {
+        match &ops.runbook_reviewed {
+            None => {
+                out.push(
+                    ctx.finding(
+                        "OPS005",
+                        "spec.operations.lastTopologyChange",
+                        format!("the topology changed on {changed}, and the runbook has no review date"),
+                    )
+                    .with_span_label("runbook never reviewed")
+                    .with_help(format!("review the runbook against the current platform and record `runbookReviewed: {changed}` or later")),
+                );
                 return;
             }
-            let d = ctx
-                .finding(
-                    "OPS005",
-                    "spec.operations.runbookReviewed",
-                    format!(
-                        "the runbook was last reviewed on {reviewed}, {gap} days before the topology changed on {changed}: it describes a platform that no longer exists"
-                    ),
-                )
-                .with_span_label("stale runbook")
-                .with_help("walk the runbook against the current spec (`hafen render` writes one that is always current), then update `runbookReviewed`");
-            out.push(ctx.label(d, "spec.operations.lastTopologyChange", "topology changed here"));
+            Some(reviewed) => {
+                if let Some(gap) = hafen_catalog::days_between(reviewed, changed)
+                    && gap > 0
+                {
+                    let d = ctx
+                        .finding(
+                            "OPS005",
+                            "spec.operations.runbookReviewed",
+                            format!(
+                                "the runbook was last reviewed on {reviewed}, {gap} days before the topology changed on {changed}: it describes a platform that no longer exists"
+                            ),
+                        )
+                        .with_span_label("stale runbook")
+                        .with_help("walk the runbook against the current spec (`hafen render` writes one that is always current), then update `runbookReviewed`");
+                    out.push(ctx.label(
+                        d,
+                        "spec.operations.lastTopologyChange",
+                        "topology changed here",
+                    ));
+                    return;
+                }
+            }
         }
     }
+    let (Some(reviewed), Some(as_of)) = (&ops.runbook_reviewed, ctx.options.as_of.as_deref())
+    else {
+        return;
+    };
+    let Some(age) = hafen_catalog::days_between(reviewed, as_of) else { return };
+    if age <= RUNBOOK_MAX_AGE_DAYS {
+        return;
+    }
+    out.push(
+        ctx.finding(
+            "OPS005",
+            "spec.operations.runbookReviewed",
+            format!(
+                "the runbook was last reviewed on {reviewed}, {age} days before {as_of}: more than a year, so its people, contacts and procedures have drifted even if the topology has not"
+            ),
+        )
+        .with_span_label("unreviewed for a year")
+        .with_help("walk the runbook against the current spec and team (`hafen render` writes one that is always current), then update `runbookReviewed`; record `lastTopologyChange` too, so the next change is caught"),
+    );
 }
 
 rule!(OPS006, Warning, "production cluster without metrics", ops006);

@@ -421,3 +421,44 @@ fn sov010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+rule!(
+    SOV011,
+    Warning,
+    "telemetry sent to a third party whose jurisdiction the spec does not declare",
+    sov011
+);
+
+fn sov011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, endpoint) in ctx.spec().endpoints.iter().enumerate() {
+        // Telemetry to the platform's own sites is not a third party; a US operator is SOV007's.
+        if endpoint.purpose != EndpointPurpose::Telemetry
+            || endpoint.site.is_some()
+            || endpoint.country.is_some()
+            || endpoint.us_parent.is_some()
+        {
+            continue;
+        }
+        let host = url_host(&endpoint.url).unwrap_or_else(|| endpoint.url.to_ascii_lowercase());
+        let named = endpoint.operator.as_deref().and_then(|o| facts::get().us_operator(o));
+        if facts::get().us_service(&host).is_some() || named.is_some() {
+            continue;
+        }
+        let who = endpoint.operator.as_deref().map_or_else(
+            || "an operator the spec does not name".to_owned(),
+            |o| format!("{o}, whose seat the spec does not declare"),
+        );
+        out.push(
+            ctx.finding(
+                "SOV011",
+                &format!("spec.endpoints[{i}].url"),
+                format!(
+                    "the platform sends telemetry (`{}`) to `{host}`, run by {who}: what it receives, and who can be compelled to hand it over, is unknown",
+                    endpoint.name
+                ),
+            )
+            .with_span_label("undeclared third party")
+            .with_help("turn the telemetry off, or declare the endpoint's `operator`, `country` and `usParent` so the sovereignty report can judge it"),
+        );
+    }
+}
