@@ -265,7 +265,7 @@ impl Facts {
         }
         let parts: Vec<String> =
             parts.iter().map(|p| p.split(':').next().unwrap_or(p).to_ascii_lowercase()).collect();
-        self.nested_control_plane.images.iter().find(|i| parts.iter().any(|p| *p == i.component))
+        self.nested_control_plane.images.iter().find(|i| parts.contains(&i.component))
     }
 
     /// The US-controlled service a host belongs to, matching exactly or as a dot suffix.
