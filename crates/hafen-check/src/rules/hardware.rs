@@ -173,7 +173,10 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else { continue };
+        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else {
+            spread_without_spare(ctx, i, out);
+            continue;
+        };
         let pool =
             group.pool.map_or_else(|| "the control plane".into(), |p| format!("node pool `{p}`"));
         out.push(
@@ -199,6 +202,47 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+}
+
+/// Capacity may fit, but a workload spread one replica per node over exactly as many nodes,
+/// all at sites where a dead server waits for staff, leaves a replica Pending for the whole
+/// support ticket: the spread has no spare node.
+fn spread_without_spare(ctx: &Ctx<'_>, index: usize, out: &mut Vec<Diagnostic>) {
+    let Some(cluster) = ctx.spec().clusters.get(index) else { return };
+    let groups = ctx.node_groups(index);
+    let workers: Vec<&NodeGroup<'_>> =
+        groups.iter().filter(|g| g.workloads && g.count > 0).collect();
+    if workers.is_empty() || workers.iter().any(|g| ctx.remote_power_on(g.site)) {
+        return;
+    }
+    let nodes: u64 = workers.iter().map(|g| u64::from(g.count)).sum();
+    let Some(d) = ctx
+        .demands(&cluster.name)
+        .iter()
+        .find(|d| d.one_per_node && u64::from(d.replicas) == nodes && nodes >= 2)
+    else {
+        return;
+    };
+    let Some(pool) = workers.iter().rev().find(|g| g.pool.is_some()) else { return };
+    let site = pool.site;
+    let finding = ctx
+        .finding(
+            "HW002",
+            &format!("{}.count", pool.path),
+            format!(
+                "{} of tenant `{}` runs {} replicas one per node on the {nodes} nodes of cluster `{}` at site `{site}`, where a dead server stays off until provider staff switch it on: one dead server leaves a replica Pending until the ticket is closed",
+                d.label, d.tenant.name, d.replicas, cluster.name
+            ),
+        )
+        .with_span_label("no spare node for the spread")
+        .with_help(format!(
+            "add one `{}` to {} (count {}), or run {} replicas; set `remotePowerOn: true` on the site only if its data centre really has it",
+            pool.server_type,
+            pool.label,
+            pool.count.saturating_add(1),
+            d.replicas.saturating_sub(1)
+        ));
+    out.push(ctx.label(finding, &format!("{}.replicas", d.path), "one replica per node"));
 }
 
 rule!(HW003, Warning, "control-plane or storage nodes without ECC memory", hw003);
