@@ -25,8 +25,29 @@ pub(crate) struct Facts {
     pub(crate) registry_blocks: RegistryBlocks,
     pub(crate) object_storage: Vec<ObjectStorage>,
     pub(crate) us_services: UsServices,
+    pub(crate) us_operators: UsOperators,
     pub(crate) dns_providers: DnsProviders,
     pub(crate) data_protection: DataProtection,
+    pub(crate) credential_formats: CredentialFormats,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CredentialFormats {
+    pub(crate) source: String,
+    pub(crate) date: String,
+    pub(crate) formats: Vec<CredentialFormat>,
+}
+
+/// A credential recognisable by its value: a prefix (and optionally a word it contains).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CredentialFormat {
+    pub(crate) prefix: String,
+    #[serde(default)]
+    pub(crate) contains: Option<String>,
+    pub(crate) what: String,
+    pub(crate) min_length: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,7 +55,8 @@ pub(crate) struct Facts {
 pub(crate) struct Kubernetes {
     pub(crate) source: String,
     pub(crate) date: String,
-    pub(crate) grace_days: i64,
+    /// Days past the end of life after which VER001 is an error rather than a warning.
+    pub(crate) error_after_days: i64,
     pub(crate) minors: Vec<KubernetesMinor>,
 }
 
@@ -110,6 +132,17 @@ pub(crate) struct NestedControlPlane {
     pub(crate) source: String,
     pub(crate) date: String,
     pub(crate) min_cpu_millis: u64,
+    #[serde(default)]
+    pub(crate) images: Vec<ControlPlaneImage>,
+}
+
+/// An image that runs a control plane, recognised by one component of its path.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ControlPlaneImage {
+    pub(crate) component: String,
+    pub(crate) what: String,
+    pub(crate) min_cpu_millis: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -169,6 +202,14 @@ pub(crate) struct UsService {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub(crate) struct UsOperators {
+    pub(crate) source: String,
+    pub(crate) date: String,
+    pub(crate) names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct DnsProviders {
     pub(crate) source: String,
     pub(crate) date: String,
@@ -212,12 +253,53 @@ pub(crate) fn get() -> &'static Facts {
 }
 
 impl Facts {
+    /// The control-plane image an image reference runs, if any: a path component after the
+    /// registry host (without tag or digest) names it.
+    pub(crate) fn control_plane_image(&self, image: &str) -> Option<&ControlPlaneImage> {
+        let name = image.split('@').next().unwrap_or(image);
+        let mut parts: Vec<&str> = name.split('/').collect();
+        if parts.len() > 1
+            && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+        {
+            parts.remove(0);
+        }
+        let parts: Vec<String> =
+            parts.iter().map(|p| p.split(':').next().unwrap_or(p).to_ascii_lowercase()).collect();
+        self.nested_control_plane.images.iter().find(|i| parts.contains(&i.component))
+    }
+
     /// The US-controlled service a host belongs to, matching exactly or as a dot suffix.
     pub(crate) fn us_service(&self, host: &str) -> Option<&UsService> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.us_services.entries.iter().find(|e| {
             host == e.host
                 || host.strip_suffix(e.host.as_str()).is_some_and(|rest| rest.ends_with('.'))
+        })
+    }
+
+    /// The US-controlled company an operator text names, if any: a listed name that appears
+    /// as whole words (`Cloudflare, Inc.` names Cloudflare; `Amazonas Hosting` names no one).
+    pub(crate) fn us_operator(&self, operator: &str) -> Option<&str> {
+        let text = operator.to_ascii_lowercase();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+        self.us_operators.names.iter().map(String::as_str).find(|name| {
+            let name = name.to_ascii_lowercase();
+            text.match_indices(&name).any(|(at, _)| {
+                boundary(text[..at].chars().next_back())
+                    && boundary(text[at + name.len()..].chars().next())
+            })
+        })
+    }
+
+    /// What credential a value is, when its format gives it away.
+    pub(crate) fn credential_format(&self, value: &str) -> Option<&CredentialFormat> {
+        let value = value.trim();
+        self.credential_formats.formats.iter().find(|f| {
+            value.starts_with(f.prefix.as_str())
+                && value.len() >= f.min_length
+                && f.contains.as_deref().is_none_or(|w| value.contains(w))
+                // The rest of a token is one word: `AKIA` in prose is not a key.
+                && (f.contains.is_some() || !value.contains(char::is_whitespace))
         })
     }
 
@@ -249,8 +331,10 @@ mod tests {
             (&facts.reservation.date, &facts.reservation.source),
             (&facts.registry_blocks.date, &facts.registry_blocks.source),
             (&facts.us_services.date, &facts.us_services.source),
+            (&facts.us_operators.date, &facts.us_operators.source),
             (&facts.dns_providers.date, &facts.dns_providers.source),
             (&facts.data_protection.date, &facts.data_protection.source),
+            (&facts.credential_formats.date, &facts.credential_formats.source),
         ];
         for (date, source) in dated {
             assert!(hafen_catalog::parse_date(date).is_some(), "bad date {date}");
@@ -269,12 +353,33 @@ mod tests {
         for t in &facts.talos.releases {
             assert_eq!(t.kubernetes.len(), 2, "talos {}", t.minor);
         }
-        assert!(facts.kubernetes.grace_days > 0);
+        assert!(facts.kubernetes.error_after_days > 0);
         assert_eq!(facts.nodes.max_pods_per_node, 110);
         assert!(facts.data_protection.eea.iter().any(|c| c == "NO"));
         assert!(get().us_service("ghcr.io").is_some());
         assert!(get().us_service("eu-central-1.amazonaws.com").is_some());
         assert!(get().us_service("notamazonaws.com").is_none());
         assert!(get().us_service("registry.example.eu").is_none());
+        assert_eq!(get().us_operator("Cloudflare, Inc."), Some("Cloudflare"));
+        assert_eq!(get().us_operator("Amazon Web Services EMEA SARL"), Some("Amazon"));
+        assert_eq!(get().us_operator("Amazonas Hosting GmbH"), None);
+        assert_eq!(get().us_operator("Hetzner Online GmbH"), None);
+        assert!(get().us_service("region1.v2.argotunnel.com").is_some());
+        let cred = |v: &str| get().credential_format(v).map(|f| f.prefix.as_str());
+        assert_eq!(cred("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), Some("ghp_"));
+        assert_eq!(cred("sk_live_51H8xYzAbCdEfGhIjKlMnOpQr"), Some("sk_live_"));
+        assert_eq!(cred("-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg"), Some("-----BEGIN"));
+        assert_eq!(cred("-----BEGIN CERTIFICATE-----MIIEvQIBADANBg"), None);
+        assert_eq!(cred("AKIA is the prefix of AWS keys"), None);
+        assert_eq!(cred("ghp_short"), None);
+        let cp = |image: &str| get().control_plane_image(image).map(|i| i.component.as_str());
+        assert_eq!(cp("ghcr.io/loft-sh/vcluster:0.20.0"), Some("vcluster"));
+        assert_eq!(cp("registry.example.eu/vcluster/k8s:v1.35.2"), Some("vcluster"));
+        assert_eq!(cp("rancher/k3s:v1.36.1-k3s1"), Some("k3s"));
+        assert_eq!(cp("registry.k8s.io/kube-apiserver:v1.36.3"), Some("kube-apiserver"));
+        assert_eq!(cp("quay.io/coreos/etcd@sha256:abc"), Some("etcd"));
+        assert_eq!(cp("clastix/kamaji:v1.0.0"), Some("kamaji"));
+        assert_eq!(cp("registry.example.eu/shop/etcd-backup:1.0"), None);
+        assert_eq!(cp("etcd.example.eu/shop/web:1.0"), None);
     }
 }

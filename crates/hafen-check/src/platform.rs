@@ -148,6 +148,14 @@ pub(crate) fn minor_of(version: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// A failure domain; see [`Ctx::domain`]. Two sites are one domain when their keys match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Domain {
+    key: String,
+    /// The location name the domain is known by.
+    pub(crate) location: String,
+}
+
 /// Per-cluster views that many rules need, computed once per check.
 #[derive(Debug, Default)]
 pub(crate) struct Views<'a> {
@@ -330,6 +338,80 @@ impl<'a> Ctx<'a> {
             return Some(Rtt { ms, measured: true, km });
         }
         km.map(|km| Rtt { ms: km * 1.5 * 2.0 / 200.0, measured: false, km: Some(km) })
+    }
+
+    /// The failure domain of a site: what one fire, power cut, network or capacity incident
+    /// at one data-centre park takes together. Sites of one company at one catalogue
+    /// location (two Hetzner Cloud sites at `nbg1`, or a cloud and a dedicated site both at
+    /// `fsn1`) are one domain however many site names the spec gives them. Self-hosted sites
+    /// are their own domain, unless sites of one self-hosted provider declare the same
+    /// location.
+    pub(crate) fn domain(&self, site: &str) -> Domain {
+        let Some(s) = self.site(site) else {
+            return Domain { key: format!("site:{site}"), location: site.to_owned() };
+        };
+        let self_hosted =
+            self.site_info(site).is_none_or(|i| i.category == hafen_catalog::Category::SelfHosted);
+        let key = if self_hosted {
+            format!("own:{}:{}", s.provider, s.location)
+        } else {
+            let company = self.site_info(site).map_or("", |i| i.company.name.as_str());
+            format!("company:{company}:{}", s.location)
+        };
+        Domain { key, location: s.location.clone() }
+    }
+
+    /// True when two sites are one failure domain.
+    pub(crate) fn same_domain(&self, a: &str, b: &str) -> bool {
+        a == b || self.domain(a) == self.domain(b)
+    }
+
+    /// Sites grouped by failure domain, in first-seen order.
+    pub(crate) fn group_by_domain<'s>(&self, sites: &[&'s str]) -> Vec<Vec<&'s str>> {
+        let mut out: Vec<(Domain, Vec<&'s str>)> = Vec::new();
+        for site in sites {
+            let domain = self.domain(site);
+            match out.iter_mut().find(|(d, _)| *d == domain) {
+                Some((_, members)) => {
+                    if !members.contains(site) {
+                        members.push(site);
+                    }
+                }
+                None => out.push((domain, vec![site])),
+            }
+        }
+        out.into_iter().map(|(_, sites)| sites).collect()
+    }
+
+    /// Where a group of sites of one domain stands, for messages: `` `hcloud` location
+    /// `nbg1` `` when one provider holds them all, else the company's location.
+    pub(crate) fn domain_label(&self, sites: &[&str]) -> String {
+        let Some(first) = sites.first() else { return String::new() };
+        let Some(s) = self.site(first) else { return format!("site `{first}`") };
+        let one_provider =
+            sites.iter().all(|x| self.site(x).is_some_and(|y| y.provider == s.provider));
+        if one_provider {
+            format!("`{}` location `{}`", s.provider, s.location)
+        } else {
+            let company = self.site_info(first).map_or("", |i| i.company.name.as_str());
+            format!("{company}'s location `{}`", s.location)
+        }
+    }
+
+    /// The sentence that tells why distinct site names are one failure domain, e.g.
+    /// "`nbg` and `nbg-b` are both in `hcloud` location `nbg1`: one failure domain".
+    pub(crate) fn domain_note(&self, sites: &[&str]) -> Option<String> {
+        if sites.len() < 2 {
+            return None;
+        }
+        let names: Vec<String> = sites.iter().map(|s| format!("`{s}`")).collect();
+        let listed = match names.split_last() {
+            Some((last, rest)) if rest.len() == 1 => format!("{} and {last}", rest[0]),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        let all = if sites.len() == 2 { "both" } else { "all" };
+        Some(format!("{listed} are {all} in {}: one failure domain", self.domain_label(sites)))
     }
 
     /// True when two sites stand in the same city (same location, or closer than the

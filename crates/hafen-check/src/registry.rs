@@ -28,20 +28,23 @@ static DOCS: &[(&str, &str)] = docs![
     "CAT002", "CAT003", "CAT004", "NET001", "NET002", "NET003", "NET004", "NET005", "NET006",
     "NET007", "NET008", "NET009", "NET010", "NET011", "EGR001", "EGR002", "EGR003", "EGR004",
     "TOP001", "TOP002", "TOP003", "TOP004", "TOP005", "TOP006", "TOP007", "TOP008", "TOP009",
-    "TOP010", "TOP011", "TOP012", "TOP013", "TOP014", "HW001", "HW002", "HW003", "HW004", "CAP001",
-    "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", "CAP009", "CAP010",
-    "CAP011", "CAP012", "CAP013", "SEC001", "SEC002", "SEC003", "SEC004", "SEC005", "SEC006",
-    "SEC007", "SEC008", "SOV001", "SOV002", "SOV003", "SOV004", "SOV005", "SOV006", "SOV007",
-    "SOV008", "SOV009", "SOV010", "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006",
-    "OPS007", "OPS008", "OPS009", "OPS010", "VER001", "VER002", "VER003", "VER004",
+    "TOP010", "TOP011", "TOP012", "TOP013", "TOP014", "TOP015", "HW001", "HW002", "HW003", "HW004",
+    "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", "CAP009",
+    "CAP010", "CAP011", "CAP012", "CAP013", "SEC001", "SEC002", "SEC003", "SEC004", "SEC005",
+    "SEC006", "SEC007", "SEC008", "SEC009", "SOV001", "SOV002", "SOV003", "SOV004", "SOV005",
+    "SOV006", "SOV007", "SOV008", "SOV009", "SOV010", "SOV011", "OPS001", "OPS002", "OPS003",
+    "OPS004", "OPS005", "OPS006", "OPS007", "OPS008", "OPS009", "OPS010", "VER001", "VER002",
+    "VER003", "VER004", "SUP001",
 ];
 
-/// Metadata of every code: loader codes first, then rules in catalogue order.
+/// Metadata of every code: loader codes first, then the suppression code, then rules in
+/// catalogue order.
 pub fn all_codes() -> Vec<CodeInfo> {
     let mut out: Vec<CodeInfo> = Vec::new();
     out.extend_from_slice(hafen_yaml::CODES);
     out.extend_from_slice(hafen_spec::CODES);
     out.extend_from_slice(hafen_catalog::CODES);
+    out.extend_from_slice(crate::CODES);
     out.extend(ALL.iter().map(|r| r.info));
     out
 }

@@ -3,6 +3,8 @@
 //! it also triggers with a `# expect: CODE, CODE` comment line; anything else firing fails the
 //! test, so fixtures stay minimal and near misses prove the rule stays quiet on healthy specs.
 //! `expected.txt` holds the human output of the failing fixture; `HAFEN_BLESS=1` rewrites it.
+//! A rule that escalates (VER001 long past end of life) declares the severity its failing
+//! fixture must show with a `# severity: error` line; otherwise it must be the default.
 
 use hafen_catalog::Catalog;
 use hafen_diag::{Diagnostic, Sources};
@@ -60,6 +62,15 @@ fn expected_extra(path: &Path) -> BTreeSet<String> {
         .flat_map(|l| l.split(',').map(|c| c.trim().to_owned()))
         .filter(|c| !c.is_empty())
         .collect()
+}
+
+/// The severity a failing fixture declares for its finding, when not the rule's default.
+fn expected_severity(path: &Path) -> Option<hafen_diag::Severity> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# severity:"))
+        .and_then(|s| hafen_diag::Severity::parse(s.trim()))
 }
 
 fn active_codes(found: &[Diagnostic]) -> BTreeSet<String> {
@@ -133,9 +144,10 @@ fn failing_fixtures_trigger_their_rule_and_near_misses_do_not() {
                 problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
             }
             if let Some(d) = found.iter().find(|d| d.code == rule.code) {
-                if d.severity != rule.severity {
+                let wanted = expected_severity(&fail).unwrap_or(rule.severity);
+                if d.severity != wanted {
                     problems.push(format!(
-                        "{shown}: reported as {} but the default is {}",
+                        "{shown}: reported as {} but expected {wanted} (the default is {})",
                         d.severity, rule.severity
                     ));
                 }

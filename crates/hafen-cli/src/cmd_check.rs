@@ -10,10 +10,10 @@ pub(crate) struct Args {
     /// Output format: human, json or sarif.
     #[arg(long, default_value = "human", value_parser = ["human", "json", "sarif"])]
     format: String,
-    /// Treat this code as an error (repeatable); `warnings` raises every warning.
+    /// Treat this code as an error (repeatable, any case); `warnings` raises every warning.
     #[arg(long, value_name = "CODE")]
     deny: Vec<String>,
-    /// Suppress this code (repeatable); it is still reported as suppressed.
+    /// Suppress this code (repeatable, any case); it is still reported as suppressed.
     #[arg(long, value_name = "CODE")]
     allow: Vec<String>,
     /// Judge date-dependent rules (restore-test age, runbook age) as of this date (YYYY-MM-DD).
@@ -42,7 +42,38 @@ pub(crate) fn today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// The codes of `--deny` or `--allow` in their canonical spelling; an unknown code is a usage
+/// error with the closest code as a hint, so a typo never silently does nothing.
+fn canonical_codes(codes: &[String], flag: &str) -> Result<Vec<String>, String> {
+    codes
+        .iter()
+        .map(|code| {
+            if flag == "--deny" && code.trim().eq_ignore_ascii_case("warnings") {
+                return Ok("warnings".to_owned());
+            }
+            hafen_engine::resolve_code(code).map(str::to_owned).map_err(|hint| {
+                let hint = match hint {
+                    Some(h) => format!("; did you mean `{h}`?"),
+                    None => String::new(),
+                };
+                let warnings = if flag == "--deny" { " (or `warnings`)" } else { "" };
+                format!(
+                    "unknown code `{code}` in {flag}{hint}\n  `hafen explain --list` shows every code{warnings}"
+                )
+            })
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: &Args) -> u8 {
+    let (deny, allow) =
+        match (canonical_codes(&args.deny, "--deny"), canonical_codes(&args.allow, "--allow")) {
+            (Ok(deny), Ok(allow)) => (deny, allow),
+            (Err(message), _) | (_, Err(message)) => {
+                output::error(&message);
+                return exit::INPUT;
+            }
+        };
     let workspace = match input::workspace(&args.spec) {
         Ok(w) => w,
         Err(message) => {
@@ -52,8 +83,8 @@ pub(crate) fn run(args: &Args) -> u8 {
     };
     let request = CheckRequest {
         options: CheckOptions { as_of: Some(args.as_of.clone().unwrap_or_else(today)) },
-        deny: args.deny.clone(),
-        allow: args.allow.clone(),
+        deny,
+        allow,
     };
     let outcome = hafen_engine::check(&workspace, &request);
     match args.format.as_str() {
@@ -61,10 +92,15 @@ pub(crate) fn run(args: &Args) -> u8 {
             &outcome.diagnostics,
             &workspace.sources,
         ))),
-        "sarif" => output::print(&output::json(&hafen_engine::diagnostics_sarif(
-            &outcome.diagnostics,
-            &workspace.sources,
-        ))),
+        "sarif" => {
+            // The working directory anchors `%SRCROOT%`; unknown, absolute paths stay absolute.
+            let root = std::env::current_dir().ok().and_then(|d| d.to_str().map(str::to_owned));
+            output::print(&output::json(&hafen_engine::diagnostics_sarif_at(
+                &outcome.diagnostics,
+                &workspace.sources,
+                root.as_deref(),
+            )))
+        }
         _ => {
             let color = args.spec.color.enabled(false);
             let mut text =

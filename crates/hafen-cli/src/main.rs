@@ -56,7 +56,7 @@ pub(crate) struct SpecArgs {
 enum Command {
     /// Check a platform spec against the rule catalogue.
     #[command(
-        after_help = "Examples:\n  hafen check platform.yaml\n  hafen check platform.yaml --format sarif > hafen.sarif\n  hafen check platform.yaml --deny warnings --allow OPS001\n\nExit codes: 0 no errors, 1 errors found, 2 unreadable input."
+        after_help = "Examples:\n  hafen check platform.yaml\n  hafen check platform.yaml --format sarif > hafen.sarif\n  hafen check platform.yaml --deny warnings --allow OPS001\n\nExit codes: 0 no errors, 1 errors found, 2 unreadable input or an unknown code in --deny or --allow."
     )]
     Check(cmd_check::Args),
     /// Simulate failures under capacity scarcity, and report cost, sovereignty and exit.

@@ -61,6 +61,9 @@ fn sarif_places_each_finding_on_its_line() {
     assert_eq!(rules[index]["id"], "NET001");
     let location = &result["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], "tests/rules/NET001/fail.yaml");
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().expect("base declared");
+    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
     // The `mtu: 1450` of cluster prod-nbg.
     let text = fs::read_to_string(root().join(fixture("NET001", "fail.yaml"))).unwrap();
     let line = text.lines().position(|l| l.contains("mtu: 1450")).unwrap() + 1;
@@ -70,6 +73,19 @@ fn sarif_places_each_finding_on_its_line() {
         let uri = artifact["location"]["uri"].as_str().unwrap();
         assert!(!uri.contains('<') && !uri.contains(' '), "{uri} is not a URI reference");
     }
+}
+
+#[test]
+fn sarif_gives_a_file_outside_the_working_directory_an_absolute_file_uri() {
+    // A spec elsewhere, with a space in its path, named by its absolute path.
+    let path = variant("sarif abs", "NET001", "");
+    assert!(path.is_absolute() && !path.starts_with(root()));
+    let out = check(&[path.to_str().unwrap(), "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("SARIF is JSON");
+    let location = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    let uri = location["artifactLocation"]["uri"].as_str().expect("uri");
+    assert!(uri.starts_with("file:///") && uri.ends_with("/sarif%20abs.yaml"), "{uri}");
+    assert!(location["artifactLocation"].get("uriBaseId").is_none(), "{location}");
 }
 
 #[test]
@@ -160,7 +176,52 @@ fn in_spec_suppressions_need_a_reason_and_match_their_object() {
         variant("short-reason", "NET001", "  suppressions:\n    - { code: NET001, reason: ok }\n");
     let out = check(&[short.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("needs a reason"), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[SPEC008]") && text.contains("has 2 characters"), "{text}");
+    // The rules still ran, and the finding is not silenced by the unusable suppression.
+    assert!(text.contains("error[NET001]") && !text.contains("(suppressed)"), "{text}");
+}
+
+#[test]
+fn cli_codes_are_case_insensitive_and_unknown_ones_are_usage_errors() {
+    let path = fixture("OPS001", "fail.yaml");
+    let out = check(&[&path, "--allow", "ops001"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("(suppressed)"), "{}", stdout(&out));
+    let out = check(&[&path, "--deny", "ops001"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("error[OPS001]"), "{}", stdout(&out));
+    let out = check(&[&path, "--deny", "Warnings"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    for (flag, code) in [("--allow", "OPS999"), ("--deny", "FOO"), ("--allow", "warnings")] {
+        let out = check(&[&path, flag, code]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{flag} {code}: {err}");
+        assert!(err.contains(&format!("unknown code `{code}` in {flag}")), "{err}");
+        assert!(stdout(&out).is_empty(), "nothing is checked on a usage error");
+    }
+    let out = check(&[&path, "--allow", "OPS0001"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("did you mean `OPS001`?"), "{err}");
+}
+
+#[test]
+fn stale_suppressions_are_reported_where_they_stand() {
+    let path = variant(
+        "stale",
+        "NET001",
+        "  suppressions:\n    - { code: OPS001, reason: \"Two-person team until the March hire\" }\n",
+    );
+    let out = check(&[path.to_str().unwrap(), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let stale = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "SUP001")
+        .expect("SUP001 reported");
+    assert_eq!(stale["severity"], "warning");
+    assert!(stale["line"].as_u64().is_some_and(|l| l > 1), "{stale}");
 }
 
 #[test]
@@ -222,4 +283,48 @@ fn examples_raise_no_unsuppressed_findings() {
             stdout(&out)
         );
     }
+}
+
+#[test]
+fn no_output_of_any_format_quotes_a_credential_written_into_a_url() {
+    let secrets = ["hunter2xyz", "wJalrSecretKey", "endpointPass99", "AKIAEXAMPLEKEY"];
+    let base = fs::read_to_string(root().join("tests/rules/base.yaml")).expect("base");
+    let text = base
+        .replace(
+            "gitops: { repo: ssh://git@git.example.eu/platform/fixture.git }",
+            "gitops: { repo: 'https://deploy:hunter2xyz@github.com/acme/p.git', branch: main }",
+        )
+        .replacen(
+            "      registryMirror: https://registry.example.eu\n",
+            "      registryMirror: https://registry.example.eu\n      backups: { target: 's3://AKIAEXAMPLEKEY:wJalrSecretKey@bucket/x', endpoint: 'https://svc:endpointPass99@fsn1.your-objectstorage.com', site: fsn, lastRestoreTest: 2026-11-01 }\n",
+            1,
+        );
+    assert!(text.contains("hunter2xyz") && text.contains("endpointPass99"), "variant applied");
+    let dir = std::env::temp_dir().join(format!("hafen-secret-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("platform.yaml");
+    fs::write(&path, text).expect("write");
+    let path = path.to_str().unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["check", path, "--as-of", "2026-11-22"],
+        vec!["check", path, "--as-of", "2026-11-22", "--format", "json"],
+        vec!["plan", path, "--format", "json"],
+        vec!["check", path, "--as-of", "2026-11-22", "--format", "sarif"],
+        vec!["plan", path],
+        vec!["plan", path, "--format", "markdown"],
+    ];
+    let mut checked = 0;
+    for args in runs {
+        let out = hafen(&args);
+        let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        for secret in secrets {
+            assert!(!all.contains(secret), "`hafen {}` prints {secret}:\n{all}", args.join(" "));
+        }
+        if args[0] == "check" {
+            // The findings are there, only the secret is not: SEC003 and SOV006 both point at it.
+            assert!(all.contains("SEC003") && all.contains("SOV006"), "{all}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3);
 }

@@ -1,6 +1,6 @@
 //! Human-readable rendering in the style of compiler errors, with colour only on request.
 
-use crate::{Diagnostic, Severity, Sources, Span};
+use crate::{Diagnostic, Severity, Sources, Span, mask_credentials};
 use std::fmt::Write;
 
 /// Terminal styling; all empty when colour is off.
@@ -24,18 +24,26 @@ fn severity_colour(severity: Severity, color: bool) -> &'static str {
 
 /// Renders every diagnostic, separated by blank lines. `color` adds ANSI escapes.
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    // A secret one finding points at stays masked in every other finding that quotes its line.
+    let secrets: Vec<Span> =
+        diagnostics.iter().filter(|d| d.must_redact(sources)).filter_map(|d| d.span).collect();
     let mut out = String::new();
     for (idx, diagnostic) in diagnostics.iter().enumerate() {
         if idx > 0 {
             out.push('\n');
         }
-        render_one(&mut out, diagnostic, sources, color);
+        render_with(&mut out, diagnostic, sources, color, &secrets);
     }
     out
 }
 
 /// Renders one diagnostic.
 pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) {
+    let secrets: Vec<Span> = d.span.filter(|_| d.must_redact(sources)).into_iter().collect();
+    render_with(out, d, sources, color, &secrets);
+}
+
+fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool, secrets: &[Span]) {
     let style = if color {
         Style { bold: "\x1b[1m", reset: "\x1b[0m", gutter: "\x1b[1;34m", note: "\x1b[1m" }
     } else {
@@ -46,7 +54,13 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
     let _ = writeln!(
         out,
         "{sev}{}[{}]{}{}{}: {}{}",
-        d.severity, d.code, style.reset, suppressed, style.bold, d.message, style.reset
+        d.severity,
+        d.code,
+        style.reset,
+        suppressed,
+        style.bold,
+        mask_credentials(&d.message),
+        style.reset
     );
     let width = gutter_width(d);
     let pad = " ".repeat(width);
@@ -61,7 +75,19 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             span.start.line,
             span.start.col
         );
-        snippet(out, sources, span, d.span_label.as_deref(), '^', sev, &style, width, d.redact);
+        let redact = d.must_redact(sources);
+        snippet(
+            out,
+            sources,
+            span,
+            d.span_label.as_deref(),
+            '^',
+            sev,
+            &style,
+            width,
+            redact,
+            secrets,
+        );
     } else if let Some(path) = &d.path {
         let _ = writeln!(out, "{pad}{}-->{} {path}", style.gutter, style.reset);
     }
@@ -76,20 +102,40 @@ pub fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bo
             label.span.start.col
         );
         let colour = if color { "\x1b[1;34m" } else { "" };
-        snippet(out, sources, label.span, Some(&label.message), '-', colour, &style, width, false);
+        let message = mask_credentials(&label.message);
+        snippet(
+            out,
+            sources,
+            label.span,
+            Some(&message),
+            '-',
+            colour,
+            &style,
+            width,
+            false,
+            secrets,
+        );
     }
     if let Some(help) = &d.help {
         let _ = writeln!(
             out,
-            "{bar_pad}{}={} {}help{}: {help}",
-            style.gutter, style.reset, style.note, style.reset
+            "{bar_pad}{}={} {}help{}: {}",
+            style.gutter,
+            style.reset,
+            style.note,
+            style.reset,
+            mask_credentials(help)
         );
     }
     for note in &d.notes {
         let _ = writeln!(
             out,
-            "{bar_pad}{}={} {}note{}: {note}",
-            style.gutter, style.reset, style.note, style.reset
+            "{bar_pad}{}={} {}note{}: {}",
+            style.gutter,
+            style.reset,
+            style.note,
+            style.reset,
+            mask_credentials(note)
         );
     }
     if let Some(reason) = &d.suppressed {
@@ -123,12 +169,26 @@ fn snippet(
     style: &Style,
     width: usize,
     redact: bool,
+    secrets: &[Span],
 ) {
     let Some(file) = sources.get(span.file) else { return };
     let Some(line) = file.line(span.start.line) else { return };
     let pad = " ".repeat(width + 1);
     let line_no = span.start.line.to_string();
-    let mut chars: Vec<char> = line.replace('\t', " ").chars().collect();
+    // Credentials in URLs are masked wherever they stand on the line, not only under the span.
+    let mut chars: Vec<char> = mask_credentials(&line.replace('\t', " ")).chars().collect();
+    for secret in secrets.iter().filter(|s| s.file == span.file && s.start.line == span.start.line)
+    {
+        let from = (secret.start.col as usize).saturating_sub(1);
+        let to = if secret.end.line == secret.start.line {
+            (secret.end.col as usize).saturating_sub(1)
+        } else {
+            chars.len()
+        };
+        for ch in chars.iter_mut().take(to).skip(from) {
+            *ch = crate::MASK_CHAR;
+        }
+    }
     let start = (span.start.col as usize).saturating_sub(1).min(chars.len());
     let end = if span.end.line == span.start.line {
         (span.end.col as usize).saturating_sub(1)
@@ -211,6 +271,21 @@ mod tests {
         let text = render(&[d], &sources, false);
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("DB_PASSWORD: •••••••••••••"), "{text}");
+    }
+
+    #[test]
+    fn a_secret_stays_masked_where_another_finding_quotes_its_line() {
+        let mut sources = Sources::new();
+        let line = "env: { KEY: sk_live_abcdefghijklmnop, URL: 'https://u:pw1234@h.example.eu' }\n";
+        let file = sources.add("p.yaml", line);
+        let key = Span { file, start: Pos { line: 1, col: 13 }, end: Pos { line: 1, col: 37 } };
+        let url = Span { file, start: Pos { line: 1, col: 44 }, end: Pos { line: 1, col: 74 } };
+        let secret = Diagnostic::error("SEC009", "token").with_span(Some(key)).redacted();
+        // Another rule about the URL, which neither knows about the token nor marks itself.
+        let other = Diagnostic::warning("SOV007", "a US host").with_span(Some(url));
+        let text = render(&[secret, other], &sources, false);
+        assert!(!text.contains("sk_live") && !text.contains("pw1234"), "{text}");
+        assert!(text.contains("KEY: ••••") && text.contains("URL: ••••"), "{text}");
     }
 
     #[test]

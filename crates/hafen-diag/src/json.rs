@@ -4,7 +4,7 @@
 //! file, line, column, endLine, endColumn, path, excerpt, help, notes, labels, suppressed}]}`.
 //! Fields are only ever added, never renamed or removed, within a version.
 
-use crate::{Diagnostic, Sources, Span, Summary};
+use crate::{Diagnostic, Sources, Span, Summary, mask_credentials};
 use serde_json::{Map, Value, json};
 
 /// One diagnostic as a JSON object.
@@ -12,22 +12,24 @@ pub fn diagnostic(d: &Diagnostic, sources: &Sources) -> Value {
     let mut obj = Map::new();
     obj.insert("code".into(), json!(d.code));
     obj.insert("severity".into(), json!(d.severity.as_str()));
-    obj.insert("message".into(), json!(d.message));
+    obj.insert("message".into(), json!(mask_credentials(&d.message)));
     insert_span(&mut obj, d.span, sources);
-    if d.redact && obj.get("excerpt").is_some_and(|e| !e.is_null()) {
+    let redact = d.must_redact(sources);
+    if redact && obj.get("excerpt").is_some_and(|e| !e.is_null()) {
         obj.insert("excerpt".into(), json!(crate::MASK_CHAR.to_string().repeat(6)));
     }
-    obj.insert("redacted".into(), json!(d.redact));
+    obj.insert("redacted".into(), json!(redact));
     obj.insert("path".into(), json!(d.path));
-    obj.insert("help".into(), json!(d.help));
-    obj.insert("notes".into(), json!(d.notes));
+    obj.insert("help".into(), json!(d.help.as_deref().map(mask_credentials)));
+    let notes: Vec<String> = d.notes.iter().map(|n| mask_credentials(n).into_owned()).collect();
+    obj.insert("notes".into(), json!(notes));
     let labels: Vec<Value> = d
         .labels
         .iter()
         .map(|label| {
             let mut l = Map::new();
             insert_span(&mut l, Some(label.span), sources);
-            l.insert("message".into(), json!(label.message));
+            l.insert("message".into(), json!(mask_credentials(&label.message)));
             Value::Object(l)
         })
         .collect();
@@ -44,7 +46,11 @@ fn insert_span(obj: &mut Map<String, Value>, span: Option<Span>, sources: &Sourc
             obj.insert("column".into(), json!(span.start.col));
             obj.insert("endLine".into(), json!(span.end.line));
             obj.insert("endColumn".into(), json!(span.end.col));
-            let excerpt = sources.get(span.file).and_then(|f| f.excerpt(span));
+            // A label's excerpt may hold a credential no rule pointed at: masked in place.
+            let excerpt = sources
+                .get(span.file)
+                .and_then(|f| f.excerpt(span))
+                .map(|e| mask_credentials(&e).into_owned());
             obj.insert("excerpt".into(), json!(excerpt));
         }
         None => {

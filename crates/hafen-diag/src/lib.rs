@@ -175,6 +175,78 @@ impl Diagnostic {
 /// What replaces a secret in an excerpt.
 pub const MASK_CHAR: char = '•';
 
+/// The character ranges (start, end; counted in `char`s) of credentials written into URLs in
+/// `text`: the userinfo of `scheme://user:password@host` or of `https://token@host`. A bare
+/// user name of another scheme (`ssh://git@host`) is not a secret and is left alone.
+pub fn credential_ranges(text: &str) -> Vec<(usize, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 3 <= chars.len() {
+        if chars[i] != ':' || chars.get(i + 1) != Some(&'/') || chars.get(i + 2) != Some(&'/') {
+            i += 1;
+            continue;
+        }
+        // The scheme: letters, digits, `+`, `-`, `.` before `://`.
+        let mut s = i;
+        while s > 0
+            && (chars[s - 1].is_ascii_alphanumeric() || matches!(chars[s - 1], '+' | '-' | '.'))
+        {
+            s -= 1;
+        }
+        let scheme: String = chars[s..i].iter().collect::<String>().to_ascii_lowercase();
+        let start = i + 3;
+        // The authority ends at the path, query, fragment, or anything that cannot be in a URL.
+        let mut end = start;
+        while end < chars.len()
+            && !matches!(
+                chars[end],
+                '/' | '?' | '#' | '\'' | '"' | '`' | '<' | '>' | '{' | '}' | '[' | ']' | ','
+            )
+            && !chars[end].is_whitespace()
+        {
+            end += 1;
+        }
+        if let Some(at) = chars[start..end].iter().rposition(|c| *c == '@') {
+            let userinfo = &chars[start..start + at];
+            let secret = userinfo.contains(&':')
+                || matches!(scheme.as_str(), "http" | "https" | "s3" | "git+https" | "oci");
+            if !userinfo.is_empty() && secret {
+                out.push((start, start + at));
+            }
+        }
+        i = end.max(i + 3);
+    }
+    out
+}
+
+/// `text` with every credential in a URL replaced by [`MASK_CHAR`], one for one, so columns
+/// stay where they were.
+pub fn mask_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    let ranges = credential_ranges(text);
+    if ranges.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let masked: String = text
+        .chars()
+        .enumerate()
+        .map(|(k, c)| if ranges.iter().any(|(a, b)| (*a..*b).contains(&k)) { MASK_CHAR } else { c })
+        .collect();
+    std::borrow::Cow::Owned(masked)
+}
+
+impl Diagnostic {
+    /// True when no output may quote the text under the primary span: the producer said so,
+    /// or that text holds a credential in a URL (whatever rule points at it).
+    pub fn must_redact(&self, sources: &Sources) -> bool {
+        self.redact
+            || self
+                .span
+                .and_then(|span| sources.get(span.file).and_then(|f| f.excerpt(span)))
+                .is_some_and(|text| !credential_ranges(&text).is_empty())
+    }
+}
+
 /// Counts per severity of the diagnostics that are not suppressed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -227,4 +299,40 @@ pub struct CodeInfo {
     pub severity: Severity,
     /// One line.
     pub summary: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_found_and_masked_one_for_one() {
+        let line = "gitops: { repo: 'https://deploy:hunter2xyz@github.com/a/b.git', mirror: https://robot:S3cret@registry.example.eu }";
+        let masked = mask_credentials(line);
+        assert!(!masked.contains("hunter2xyz") && !masked.contains("S3cret"), "{masked}");
+        assert!(!masked.contains("deploy") && !masked.contains("robot"), "{masked}");
+        assert_eq!(masked.chars().count(), line.chars().count());
+        assert!(masked.contains("@github.com/a/b.git") && masked.contains("@registry.example.eu"));
+        // A token as the user of an HTTP URL is a secret; the ssh user `git` is not.
+        assert_eq!(credential_ranges("https://ghp_abc@github.com/x").len(), 1);
+        assert!(credential_ranges("ssh://git@git.example.eu/platform.git").is_empty());
+        assert!(credential_ranges("git@gitlab.com:org/repo.git").is_empty());
+        assert_eq!(credential_ranges("s3://AKIA:wJal@b/x").len(), 1);
+        assert_eq!(credential_ranges("postgres://app:pw@db:5432/app").len(), 1);
+        assert!(credential_ranges("mail ops@example.eu, see https://example.eu/@team").is_empty());
+        assert!(matches!(mask_credentials("no urls here"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_span_over_a_credential_must_be_redacted_whoever_reports_it() {
+        let mut sources = Sources::new();
+        let file = sources.add("p.yaml", "repo: https://u:pw@github.com/x\n");
+        let span = Span { file, start: Pos { line: 1, col: 7 }, end: Pos { line: 1, col: 32 } };
+        let d = Diagnostic::warning("SOV006", "m").with_span(Some(span));
+        assert!(d.must_redact(&sources));
+        let clean = sources.add("q.yaml", "repo: ssh://git@git.example.eu/x\n");
+        let span =
+            Span { file: clean, start: Pos { line: 1, col: 7 }, end: Pos { line: 1, col: 34 } };
+        assert!(!Diagnostic::warning("X", "m").with_span(Some(span)).must_redact(&sources));
+    }
 }

@@ -125,12 +125,27 @@ pub fn diagnostics_json(diagnostics: &[Diagnostic], sources: &Sources) -> serde_
     hafen_diag::json::document(diagnostics, sources)
 }
 
-/// SARIF log of diagnostics.
+/// SARIF log of diagnostics, with relative input paths given against `%SRCROOT%`.
 pub fn diagnostics_sarif(diagnostics: &[Diagnostic], sources: &Sources) -> serde_json::Value {
+    diagnostics_sarif_at(diagnostics, sources, None)
+}
+
+/// SARIF log of diagnostics; `root` is the absolute directory the tool ran in, so files under
+/// it get URIs relative to `%SRCROOT%` and others absolute `file://` URIs.
+pub fn diagnostics_sarif_at(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    root: Option<&str>,
+) -> serde_json::Value {
     let codes = all_codes();
-    hafen_diag::sarif::document(diagnostics, sources, &codes, env!("CARGO_PKG_VERSION"), &|code| {
-        explain(code).map(|e| e.text.to_owned())
-    })
+    hafen_diag::sarif::document_at(
+        diagnostics,
+        sources,
+        &codes,
+        env!("CARGO_PKG_VERSION"),
+        &|code| explain(code).map(|e| e.text.to_owned()),
+        root,
+    )
 }
 
 /// Plan as terminal text.
@@ -158,6 +173,13 @@ pub fn all_codes() -> Vec<hafen_diag::CodeInfo> {
     let mut codes = hafen_check::all_codes();
     codes.extend_from_slice(hafen_render::CODES);
     codes
+}
+
+/// The canonical spelling of any code (`ops001` is `OPS001`), or the closest code as a hint;
+/// the edges reject unknown `--deny`/`--allow` codes with it.
+pub fn resolve_code(text: &str) -> Result<&'static str, Option<&'static str>> {
+    static CODES: std::sync::OnceLock<Vec<hafen_diag::CodeInfo>> = std::sync::OnceLock::new();
+    hafen_check::resolve_code(text, CODES.get_or_init(all_codes))
 }
 
 /// The explanation page of any code, case-insensitively.

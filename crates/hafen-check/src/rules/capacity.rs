@@ -94,11 +94,12 @@ fn cap002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     g.label, g.count, info.display_name
                 ),
             )
-            .with_span_label("the rest can land on the same physical host")
+            .with_span_label("rendered without a placement group: servers may share a host")
             .with_help(format!(
                 "split it into {parts} pools of at most {limit} (e.g. {parts} × {}), each with its own placement group, so one host failure takes one server per pool",
                 g.count.div_ceil(parts)
-            )),
+            ))
+            .with_note(format!("{} refuses server {} in a spread placement group, so Hafen renders this pool without one rather than fail the scale-up; the pool comes up, without the spread", info.display_name, limit + 1)),
         );
     }
 }
@@ -598,29 +599,53 @@ fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
 rule!(CAP012, Error, "tenant control plane with too little CPU to serve its API", cap012);
 
 fn cap012(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
-    let min = facts::get().nested_control_plane.min_cpu_millis;
+    let facts = facts::get();
+    let min_api = facts.nested_control_plane.min_cpu_millis;
     for (i, tenant) in ctx.spec().tenants.iter().enumerate() {
         for (j, app) in tenant.apps.iter().enumerate() {
-            if app.kind != AppKind::ControlPlane {
-                continue;
-            }
+            // A nested control plane is declared by `kind`, or recognised by its image even
+            // when the app was declared as an ordinary service.
+            let by_image = facts.control_plane_image(&app.image);
+            let (min, what) = match (app.kind == AppKind::ControlPlane, by_image) {
+                (true, Some(img)) => (min_api.max(img.min_cpu_millis), img.what.as_str()),
+                (true, None) => (min_api, "a Kubernetes API server"),
+                (false, Some(img)) => (img.min_cpu_millis, img.what.as_str()),
+                (false, None) => continue,
+            };
             let Some(cpu) = quantity::cpu_millis(&app.resources.cpu) else { continue };
             if cpu >= min {
                 continue;
             }
-            out.push(
-                ctx.finding(
-                    "CAP012",
-                    &format!("spec.tenants[{i}].apps[{j}].resources.cpu"),
-                    format!(
-                        "tenant control plane `{}` of tenant `{}` requests {} CPU; a CPU-throttled API server looks exactly like a slow cluster",
-                        app.name,
-                        tenant.name,
-                        format_cpu(cpu)
-                    ),
+            let message = if app.kind == AppKind::ControlPlane {
+                format!(
+                    "tenant control plane `{}` of tenant `{}` requests {} CPU; a CPU-throttled API server looks exactly like a slow cluster",
+                    app.name,
+                    tenant.name,
+                    format_cpu(cpu)
                 )
-                .with_span_label(format!("below the {min}m kubeadm gives kube-apiserver alone"))
-                .with_help(format!("request at least `cpu: {min}m` per replica (kubeadm requests 250m for the API server, 650m for a full control plane)")),
+            } else {
+                format!(
+                    "app `{}` of tenant `{}` runs `{}` ({what}) and requests {} CPU; a CPU-throttled control plane looks exactly like a slow cluster",
+                    app.name,
+                    tenant.name,
+                    app.image,
+                    format_cpu(cpu)
+                )
+            };
+            let label = if min == min_api {
+                format!("below the {min}m kubeadm gives kube-apiserver alone")
+            } else {
+                format!("below the {min}m kubeadm gives etcd")
+            };
+            let kind_hint = if app.kind == AppKind::ControlPlane || min < min_api {
+                ""
+            } else {
+                ", and declare it `kind: control-plane` so it is planned as one"
+            };
+            out.push(
+                ctx.finding("CAP012", &format!("spec.tenants[{i}].apps[{j}].resources.cpu"), message)
+                    .with_span_label(label)
+                    .with_help(format!("request at least `cpu: {min}m` per replica (kubeadm requests 250m for the API server, 100m for etcd, 650m for a full control plane){kind_hint}")),
             );
         }
     }

@@ -33,17 +33,22 @@ fn hw001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .with_span_label("non-ECC memory at this size")
-                .with_help(format!(
-                    "choose a server type with ECC memory at {} (e.g. one of: {})",
-                    info.display_name,
-                    ecc_alternatives(info, server.memory_gib)
-                )),
+                .with_help(ecc_help(ctx, &g, info, server.memory_gib)),
             );
         }
     }
 }
 
-fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
+/// The fix for a large non-ECC machine: other server types where the provider sells them,
+/// the hardware itself where the machines are the team's own.
+fn ecc_help(ctx: &Ctx<'_>, g: &NodeGroup<'_>, info: &ProviderInfo, memory: f64) -> String {
+    if info.category == hafen_catalog::Category::SelfHosted {
+        let provider = ctx.site(g.site).map_or("", |s| s.provider.as_str());
+        return format!(
+            "these are your own machines: fit registered ECC memory (a server board and CPU that support it) or use machines that have it, then declare `ecc: true` on server type `{}` of provider `{provider}`; if they already have ECC, only the declaration is missing",
+            g.server_type
+        );
+    }
     let mut names: Vec<&str> = info
         .server_types
         .iter()
@@ -51,7 +56,19 @@ fn ecc_alternatives(info: &ProviderInfo, memory: f64) -> String {
         .map(|s| s.name.as_str())
         .collect();
     names.truncate(4);
-    if names.is_empty() { "none in the catalogue; declare one".into() } else { names.join(", ") }
+    if names.is_empty() {
+        format!(
+            "the catalogue lists no server type of {} with ECC and at least {:.0} GiB: split the load over smaller ECC machines, choose another provider, or declare the type you mean in a catalogue file (`--catalog`)",
+            info.display_name,
+            memory * 0.5
+        )
+    } else {
+        format!(
+            "choose a server type with ECC memory at {} (e.g. one of: {})",
+            info.display_name,
+            names.join(", ")
+        )
+    }
 }
 
 /// Requested CPU and memory of every replica on a cluster.
@@ -156,7 +173,10 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else { continue };
+        let Some(NoSpare { group, left, want }) = no_spare_at_dark_site(ctx, i) else {
+            spread_without_spare(ctx, i, out);
+            continue;
+        };
         let pool =
             group.pool.map_or_else(|| "the control plane".into(), |p| format!("node pool `{p}`"));
         out.push(
@@ -182,6 +202,47 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+}
+
+/// Capacity may fit, but a workload spread one replica per node over exactly as many nodes,
+/// all at sites where a dead server waits for staff, leaves a replica Pending for the whole
+/// support ticket: the spread has no spare node.
+fn spread_without_spare(ctx: &Ctx<'_>, index: usize, out: &mut Vec<Diagnostic>) {
+    let Some(cluster) = ctx.spec().clusters.get(index) else { return };
+    let groups = ctx.node_groups(index);
+    let workers: Vec<&NodeGroup<'_>> =
+        groups.iter().filter(|g| g.workloads && g.count > 0).collect();
+    if workers.is_empty() || workers.iter().any(|g| ctx.remote_power_on(g.site)) {
+        return;
+    }
+    let nodes: u64 = workers.iter().map(|g| u64::from(g.count)).sum();
+    let Some(d) = ctx
+        .demands(&cluster.name)
+        .iter()
+        .find(|d| d.one_per_node && u64::from(d.replicas) == nodes && nodes >= 2)
+    else {
+        return;
+    };
+    let Some(pool) = workers.iter().rev().find(|g| g.pool.is_some()) else { return };
+    let site = pool.site;
+    let finding = ctx
+        .finding(
+            "HW002",
+            &format!("{}.count", pool.path),
+            format!(
+                "{} of tenant `{}` runs {} replicas one per node on the {nodes} nodes of cluster `{}` at site `{site}`, where a dead server stays off until provider staff switch it on: one dead server leaves a replica Pending until the ticket is closed",
+                d.label, d.tenant.name, d.replicas, cluster.name
+            ),
+        )
+        .with_span_label("no spare node for the spread")
+        .with_help(format!(
+            "add one `{}` to {} (count {}), or run {} replicas; set `remotePowerOn: true` on the site only if its data centre really has it",
+            pool.server_type,
+            pool.label,
+            pool.count.saturating_add(1),
+            d.replicas.saturating_sub(1)
+        ));
+    out.push(ctx.label(finding, &format!("{}.replicas", d.path), "one replica per node"));
 }
 
 rule!(HW003, Warning, "control-plane or storage nodes without ECC memory", hw003);
@@ -225,12 +286,7 @@ fn hw003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 .with_span_label("bit flips corrupt state silently")
                 .with_help(ctx.site_info(g.site).map_or_else(
                     || "use a server type with ECC memory".into(),
-                    |info| {
-                        format!(
-                            "use a server type with ECC memory (e.g. one of: {})",
-                            ecc_alternatives(info, server.memory_gib)
-                        )
-                    },
+                    |info| ecc_help(ctx, g, info, server.memory_gib),
                 )),
             );
         }

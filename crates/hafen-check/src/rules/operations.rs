@@ -62,25 +62,39 @@ fn ops002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Where a cluster's backups physically land, as a finding text, when that is inside the
-/// failure domain of the data.
-fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<(String, String)> {
+/// Where a cluster's backups physically land, when that is inside the failure domain of
+/// the data: the field that says so, the text for the finding, and a note when distinct site
+/// names turn out to be one failure domain.
+struct SameDomain {
+    field: &'static str,
+    text: String,
+    note: Option<String>,
+}
+
+fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<SameDomain> {
     let backups = cluster.backups.as_ref()?;
     let sites = cluster.sites();
     if let Some(site) = &backups.site
-        && sites.contains(&site.as_str())
+        && let Some(shared) = sites.iter().find(|s| ctx.same_domain(s, site))
     {
         let provider = ctx
             .site_provider(site)
             .map_or_else(String::new, |p| format!(" (provider `{}`)", p.name));
-        return Some((
-            "site".into(),
-            format!("site `{site}`{provider}, where the cluster itself runs"),
-        ));
+        let (text, note) = if shared == site {
+            (format!("site `{site}`{provider}, where the cluster itself runs"), None)
+        } else {
+            (
+                format!(
+                    "site `{site}`{provider}, in the same failure domain as site `{shared}` where the cluster runs"
+                ),
+                ctx.domain_note(&[shared, site.as_str()]),
+            )
+        };
+        return Some(SameDomain { field: "site", text, note });
     }
     let host = backups.endpoint.as_deref().and_then(url_host);
-    if let Some(found) = host.as_deref().and_then(|h| endpoint_in_domain(ctx, &sites, h)) {
-        return Some(found);
+    if let Some(text) = host.as_deref().and_then(|h| endpoint_in_domain(ctx, &sites, h)) {
+        return Some(SameDomain { field: "endpoint", text, note: None });
     }
     // Only the provider is named: the same provider account as the cluster's, and no other
     // place given, is one account closure or provider incident away from losing both.
@@ -89,16 +103,17 @@ fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<(
         return None;
     }
     let shared = sites.iter().find(|s| ctx.site(s).is_some_and(|x| x.provider == provider))?;
-    Some((
-        "provider".into(),
-        format!(
+    Some(SameDomain {
+        field: "provider",
+        text: format!(
             "provider `{provider}`, the same provider account the cluster runs on at site `{shared}`, and name no other site"
         ),
-    ))
+        note: None,
+    })
 }
 
 /// The location an object-storage host names, with the company that runs it.
-fn location_of(host: &str) -> Option<(String, &'static str)> {
+pub(super) fn location_of(host: &str) -> Option<(String, &'static str)> {
     for store in &facts::get().object_storage {
         let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
         let Some(label) = prefix.strip_suffix('.') else { continue };
@@ -110,27 +125,60 @@ fn location_of(host: &str) -> Option<(String, &'static str)> {
     None
 }
 
-fn endpoint_in_domain(ctx: &Ctx<'_>, sites: &[&str], host: &str) -> Option<(String, String)> {
+fn endpoint_in_domain(ctx: &Ctx<'_>, sites: &[&str], host: &str) -> Option<String> {
     if host.ends_with(".svc") || host.ends_with(".cluster.local") || host == "localhost" {
-        return Some((
-            "endpoint".into(),
-            format!("`{host}`, a service inside the cluster it protects"),
-        ));
+        return Some(format!("`{host}`, a service inside the cluster it protects"));
     }
     let (location, company) = location_of(host)?;
     for site in sites {
         let same_company = ctx.site_info(site).is_some_and(|i| i.company.name == company);
         let same_location = ctx.site(site).is_some_and(|s| s.location == location);
         if same_company && same_location {
-            return Some((
-                "endpoint".into(),
-                format!(
-                    "`{host}`, {company}'s object storage in `{location}`, the location of site `{site}` where the cluster runs"
-                ),
+            return Some(format!(
+                "`{host}`, {company}'s object storage in `{location}`, the location of site `{site}` where the cluster runs"
             ));
         }
     }
     None
+}
+
+/// A concrete place outside the cluster's failure domains, in the form of the field the
+/// backup was declared with.
+fn backup_suggestion(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster, field: &str) -> String {
+    let sites = cluster.sites();
+    let outside = |site: &str| !sites.iter().any(|s| ctx.same_domain(s, site));
+    if field == "endpoint" {
+        let endpoint = cluster.backups.as_ref().and_then(|b| b.endpoint.as_deref()).unwrap_or("");
+        let host = url_host(endpoint).unwrap_or_default();
+        if let Some((location, company)) = location_of(&host) {
+            // The same object storage service at another location of the same company,
+            // preferring one where the platform already has a site.
+            let own = ctx.spec().sites.iter().find(|s| {
+                outside(&s.name)
+                    && s.location != location
+                    && ctx.site_info(&s.name).is_some_and(|i| i.company.name == company)
+            });
+            let other = own.map(|s| s.location.clone()).or_else(|| {
+                sites.first().and_then(|s| ctx.site_info(s)).and_then(|info| {
+                    info.locations.iter().find(|l| l.name != location).map(|l| l.name.clone())
+                })
+            });
+            if let Some(other) = other {
+                let moved = host.replacen(&location, &other, 1);
+                return format!(" (e.g. `endpoint: https://{moved}`)");
+            }
+        }
+        return match ctx.spec().sites.iter().find(|s| outside(&s.name)) {
+            Some(s) => format!(" (e.g. an object storage endpoint at site `{}`)", s.name),
+            None => " (an object storage endpoint outside the cluster's location)".into(),
+        };
+    }
+    ctx.spec()
+        .sites
+        .iter()
+        .find(|s| outside(&s.name))
+        .map(|s| format!(" (e.g. `site: {}`)", s.name))
+        .unwrap_or_default()
 }
 
 rule!(OPS003, Error, "backup target in the same failure domain as the data", ops003);
@@ -138,24 +186,22 @@ rule!(OPS003, Error, "backup target in the same failure domain as the data", ops
 fn ops003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let spec = ctx.spec();
     for (i, cluster) in spec.clusters.iter().enumerate() {
-        let Some((field, where_)) = same_failure_domain(ctx, cluster) else { continue };
-        let other = spec
-            .sites
-            .iter()
-            .find(|s| !cluster.sites().contains(&s.name.as_str()))
-            .map(|s| format!(" (e.g. `site: {}`)", s.name))
-            .unwrap_or_default();
-        out.push(
-            ctx.finding(
+        let Some(found) = same_failure_domain(ctx, cluster) else { continue };
+        let other = backup_suggestion(ctx, cluster, found.field);
+        let mut d = ctx
+            .finding(
                 "OPS003",
-                &format!("spec.clusters[{i}].backups.{field}"),
-                format!("backups of cluster `{}` go to {where_}", cluster.name),
+                &format!("spec.clusters[{i}].backups.{}", found.field),
+                format!("backups of cluster `{}` go to {}", cluster.name, found.text),
             )
             .with_span_label("the incident that destroys the data destroys the backup")
             .with_help(format!(
-                "send backups to object storage at another site, ideally another provider{other}; a fire, a flood, a lost account or a capacity incident must not take both"
-            )),
-        );
+                "send backups to object storage at another location, ideally another provider{other}; a fire, a flood, a lost account or a capacity incident must not take both"
+            ));
+        if let Some(n) = found.note {
+            d = d.with_note(n);
+        }
+        out.push(d);
     }
 }
 
@@ -202,39 +248,76 @@ fn ops004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-rule!(OPS005, Warning, "runbook older than the last topology change", ops005);
+rule!(
+    OPS005,
+    Warning,
+    "runbook older than the last topology change, or unreviewed for a year",
+    ops005
+);
+
+/// Judgment: a runbook nobody has read for a year no longer matches the people, tools and
+/// contacts it names, even when the topology stayed the same.
+const RUNBOOK_MAX_AGE_DAYS: i64 = 365;
 
 fn ops005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let Some(ops) = &ctx.spec().operations else { return };
-    let Some(changed) = &ops.last_topology_change else { return };
-    match &ops.runbook_reviewed {
-        None => out.push(
-            ctx.finding(
-                "OPS005",
-                "spec.operations.lastTopologyChange",
-                format!("the topology changed on {changed}, and the runbook has no review date"),
-            )
-            .with_span_label("runbook never reviewed")
-            .with_help(format!("review the runbook against the current platform and record `runbookReviewed: {changed}` or later")),
-        ),
-        Some(reviewed) => {
-            let Some(gap) = hafen_catalog::days_between(reviewed, changed) else { return };
-            if gap <= 0 {
+    if let Some(changed) = &ops.last_topology_change {
+        match &ops.runbook_reviewed {
+            None => {
+                out.push(
+                    ctx.finding(
+                        "OPS005",
+                        "spec.operations.lastTopologyChange",
+                        format!("the topology changed on {changed}, and the runbook has no review date"),
+                    )
+                    .with_span_label("runbook never reviewed")
+                    .with_help(format!("review the runbook against the current platform and record `runbookReviewed: {changed}` or later")),
+                );
                 return;
             }
-            let d = ctx
-                .finding(
-                    "OPS005",
-                    "spec.operations.runbookReviewed",
-                    format!(
-                        "the runbook was last reviewed on {reviewed}, {gap} days before the topology changed on {changed}: it describes a platform that no longer exists"
-                    ),
-                )
-                .with_span_label("stale runbook")
-                .with_help("walk the runbook against the current spec (`hafen render` writes one that is always current), then update `runbookReviewed`");
-            out.push(ctx.label(d, "spec.operations.lastTopologyChange", "topology changed here"));
+            Some(reviewed) => {
+                if let Some(gap) = hafen_catalog::days_between(reviewed, changed)
+                    && gap > 0
+                {
+                    let d = ctx
+                        .finding(
+                            "OPS005",
+                            "spec.operations.runbookReviewed",
+                            format!(
+                                "the runbook was last reviewed on {reviewed}, {gap} days before the topology changed on {changed}: it describes a platform that no longer exists"
+                            ),
+                        )
+                        .with_span_label("stale runbook")
+                        .with_help("walk the runbook against the current spec (`hafen render` writes one that is always current), then update `runbookReviewed`");
+                    out.push(ctx.label(
+                        d,
+                        "spec.operations.lastTopologyChange",
+                        "topology changed here",
+                    ));
+                    return;
+                }
+            }
         }
     }
+    let (Some(reviewed), Some(as_of)) = (&ops.runbook_reviewed, ctx.options.as_of.as_deref())
+    else {
+        return;
+    };
+    let Some(age) = hafen_catalog::days_between(reviewed, as_of) else { return };
+    if age <= RUNBOOK_MAX_AGE_DAYS {
+        return;
+    }
+    out.push(
+        ctx.finding(
+            "OPS005",
+            "spec.operations.runbookReviewed",
+            format!(
+                "the runbook was last reviewed on {reviewed}, {age} days before {as_of}: more than a year, so its people, contacts and procedures have drifted even if the topology has not"
+            ),
+        )
+        .with_span_label("unreviewed for a year")
+        .with_help("walk the runbook against the current spec and team (`hafen render` writes one that is always current), then update `runbookReviewed`; record `lastTopologyChange` too, so the next change is caught"),
+    );
 }
 
 rule!(OPS006, Warning, "production cluster without metrics", ops006);

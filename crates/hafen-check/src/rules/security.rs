@@ -455,3 +455,82 @@ fn sec008(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+rule!(SEC009, Error, "a credential written into the spec, recognised by its format", sec009);
+
+/// Every string of the platform with its spec path, in document order.
+fn strings(value: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::String(s) => out.push((path.to_owned(), s.clone())),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let next = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                strings(item, &next, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// True for CamelCase words with at most a number at the end (`NewCheckoutFlow2026`): digits
+/// only trailing, and lower-case runs of word length.
+fn word_like(v: &str) -> bool {
+    let body = v.trim_end_matches(|c: char| c.is_ascii_digit());
+    if body.chars().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let runs: Vec<usize> = body
+        .split(|c: char| !c.is_ascii_lowercase())
+        .filter(|r| !r.is_empty())
+        .map(str::len)
+        .collect();
+    !runs.is_empty() && runs.iter().sum::<usize>() >= 3 * runs.len()
+}
+
+/// Where a name, a label or an environment value is expected, a long random-looking word is a
+/// token whatever its issuer: 32 or more letters and digits with upper case, lower case and
+/// digits mixed (a hex digest has no upper case, a base64 key its `+/=`), and not CamelCase
+/// words.
+fn random_token(path: &str, value: &str) -> bool {
+    let expects_words = path.contains(".env.")
+        || path.starts_with("metadata.labels.")
+        || path.ends_with(".secretRef.name")
+        || path.ends_with(".secretRef.key");
+    let v = value.trim();
+    expects_words
+        && v.len() >= 32
+        && v.chars().all(|c| c.is_ascii_alphanumeric())
+        && v.chars().any(|c| c.is_ascii_uppercase())
+        && v.chars().any(|c| c.is_ascii_lowercase())
+        && v.chars().any(|c| c.is_ascii_digit())
+        && !word_like(v)
+}
+
+fn sec009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let Ok(json) = serde_json::to_value(&ctx.loaded.platform) else { return };
+    let mut all = Vec::new();
+    strings(&json, "", &mut all);
+    for (path, value) in all {
+        let what = match crate::facts::get().credential_format(&value) {
+            Some(format) => format.what.clone(),
+            None if random_token(&path, &value) => "a random token".to_owned(),
+            None => continue,
+        };
+        let where_ = if path.ends_with(".secretRef.name") || path.ends_with(".secretRef.key") {
+            "where the name of a secret belongs"
+        } else {
+            "in plain text"
+        };
+        out.push(
+            ctx.finding("SEC009", &path, format!("`{path}` holds {what} {where_}"))
+                .with_span_label("committed to Git, rendered into manifests")
+                .redacted()
+                .with_help("revoke it at its issuer now (once committed it stays in the Git history), keep the new one in OpenBao or a SOPS-encrypted file, and reference it with a `secretRef`"),
+        );
+    }
+}

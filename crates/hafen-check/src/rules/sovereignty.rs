@@ -283,10 +283,10 @@ fn purpose_key(purpose: EndpointPurpose) -> &'static str {
         EndpointPurpose::Discovery => "discovery",
         EndpointPurpose::Time => "time",
         EndpointPurpose::Storage => "storage",
-        EndpointPurpose::Telemetry
-        | EndpointPurpose::Certificates
-        | EndpointPurpose::Identity
-        | EndpointPurpose::Other => "other",
+        EndpointPurpose::Telemetry => "telemetry",
+        EndpointPurpose::Certificates | EndpointPurpose::Identity | EndpointPurpose::Other => {
+            "other"
+        }
     }
 }
 
@@ -298,9 +298,16 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, endpoint) in spec.endpoints.iter().enumerate() {
         let host = url_host(&endpoint.url).unwrap_or_else(|| endpoint.url.to_ascii_lowercase());
         let known = facts::get().us_service(&host);
+        let named = endpoint.operator.as_deref().and_then(|o| facts::get().us_operator(o));
+        // A declared `usParent` wins; otherwise a US seat, a known US host or a known US
+        // company in the operator's name is enough.
         let us = match endpoint.us_parent {
             Some(v) => v,
-            None => endpoint.country.as_deref() == Some("US") || known.is_some(),
+            None => {
+                endpoint.country.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("US"))
+                    || known.is_some()
+                    || named.is_some()
+            }
         };
         // SOV006 already reports the platform repository's host.
         if !us
@@ -314,6 +321,11 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             .clone()
             .or_else(|| known.map(|k| k.operator.clone()))
             .unwrap_or_else(|| "a US-controlled company".into());
+        // An endpoint declared as `other` gets the substitute for what its host is known for.
+        let purpose = match (endpoint.purpose, known) {
+            (EndpointPurpose::Other, Some(k)) => k.purpose.as_str(),
+            _ => purpose_key(endpoint.purpose),
+        };
         out.push(
             ctx.finding(
                 "SOV007",
@@ -324,7 +336,7 @@ fn sov007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_span_label("US-controlled dependency")
-            .with_help(format!("replace it with {}", facts::get().substitute(purpose_key(endpoint.purpose)))),
+            .with_help(format!("replace it with {}", facts::get().substitute(purpose))),
         );
     }
 }
@@ -406,6 +418,47 @@ fn sov010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             )
             .with_span_label("jurisdiction unknown")
             .with_help("add `legal: {country: <ISO code>, usParent: false}` for the organisation that operates these servers"),
+        );
+    }
+}
+
+rule!(
+    SOV011,
+    Warning,
+    "telemetry sent to a third party whose jurisdiction the spec does not declare",
+    sov011
+);
+
+fn sov011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, endpoint) in ctx.spec().endpoints.iter().enumerate() {
+        // Telemetry to the platform's own sites is not a third party; a US operator is SOV007's.
+        if endpoint.purpose != EndpointPurpose::Telemetry
+            || endpoint.site.is_some()
+            || endpoint.country.is_some()
+            || endpoint.us_parent.is_some()
+        {
+            continue;
+        }
+        let host = url_host(&endpoint.url).unwrap_or_else(|| endpoint.url.to_ascii_lowercase());
+        let named = endpoint.operator.as_deref().and_then(|o| facts::get().us_operator(o));
+        if facts::get().us_service(&host).is_some() || named.is_some() {
+            continue;
+        }
+        let who = endpoint.operator.as_deref().map_or_else(
+            || "an operator the spec does not name".to_owned(),
+            |o| format!("{o}, whose seat the spec does not declare"),
+        );
+        out.push(
+            ctx.finding(
+                "SOV011",
+                &format!("spec.endpoints[{i}].url"),
+                format!(
+                    "the platform sends telemetry (`{}`) to `{host}`, run by {who}: what it receives, and who can be compelled to hand it over, is unknown",
+                    endpoint.name
+                ),
+            )
+            .with_span_label("undeclared third party")
+            .with_help("turn the telemetry off, or declare the endpoint's `operator`, `country` and `usParent` so the sovereignty report can judge it"),
         );
     }
 }

@@ -56,48 +56,73 @@ fn members_per_site<'a>(ctx: &Ctx<'a>, index: usize) -> Vec<(&'a str, u32)> {
         .collect()
 }
 
-rule!(TOP002, Error, "etcd members spread so that losing one site loses quorum", top002);
+rule!(TOP002, Error, "etcd members spread so that losing one failure domain loses quorum", top002);
 
 fn top002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
         let members = members_per_site(ctx, i);
-        if members.len() < 2 {
+        let sites: Vec<&str> = members.iter().map(|(s, _)| *s).collect();
+        // Members per failure domain: two site names at one location fail together.
+        let domains: Vec<(Vec<&str>, u32)> = ctx
+            .group_by_domain(&sites)
+            .into_iter()
+            .map(|group| {
+                let n = members
+                    .iter()
+                    .filter(|(s, _)| group.contains(s))
+                    .fold(0u32, |t, (_, n)| t.saturating_add(*n));
+                (group, n)
+            })
+            .collect();
+        if domains.len() < 2 {
             continue;
         }
-        let total: u32 = members.iter().fold(0u32, |t, (_, n)| t.saturating_add(*n));
+        let total: u32 = domains.iter().fold(0u32, |t, (_, n)| t.saturating_add(*n));
         let quorum = total / 2 + 1;
-        let Some((site, lost)) =
-            members.iter().copied().filter(|(_, n)| total - n < quorum).max_by_key(|(_, n)| *n)
+        let Some((group, lost)) =
+            domains.iter().filter(|(_, n)| total - n < quorum).max_by_key(|(_, n)| *n)
         else {
             continue;
         };
-        let layout: Vec<String> = members.iter().map(|(s, n)| format!("{n} in `{s}`")).collect();
-        let help = if members.len() == 2 {
+        let names = |g: &[&str]| g.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" + ");
+        let layout: Vec<String> =
+            domains.iter().map(|(g, n)| format!("{n} in {}", names(g))).collect();
+        let what = if group.len() == 1 {
+            format!("site {}", names(group))
+        } else {
+            ctx.domain_label(group)
+        };
+        let help = if domains.len() == 2 {
             format!(
-                "two sites cannot hold a majority against either's loss: add a third site with one member (e.g. {}), or keep each cluster's control plane in one site and run a second cluster in the other",
+                "two failure domains cannot hold a majority against either's loss: add a third site at another location with one member (e.g. {}), or keep each cluster's control plane in one site and run a second cluster in the other",
                 balanced(total.max(3), 3)
             )
         } else {
             format!(
-                "spread the members so that no site holds {} or more, e.g. {}",
+                "spread the members so that no failure domain holds {} or more, e.g. {}",
                 total - quorum + 1,
-                balanced(total, members.len())
+                balanced(total, domains.len())
             )
         };
-        out.push(
-            ctx.finding(
+        let mut d = ctx
+            .finding(
                 "TOP002",
                 &format!("spec.clusters[{i}].controlPlane.sites"),
                 format!(
-                    "cluster `{}` places its {total} etcd members as {}: losing site `{site}` leaves {} of {total}, below the quorum of {quorum}",
+                    "cluster `{}` places its {total} etcd members as {}: losing {what} leaves {} of {total}, below the quorum of {quorum}",
                     cluster.name,
                     layout.join(", "),
                     total - lost
                 ),
             )
-            .with_span_label(format!("site `{site}` holds a majority"))
-            .with_help(help),
-        );
+            .with_span_label(format!("{what} holds a majority"))
+            .with_help(help);
+        for (g, _) in &domains {
+            if let Some(note) = ctx.domain_note(g) {
+                d = d.with_note(note);
+            }
+        }
+        out.push(d);
     }
 }
 
@@ -250,7 +275,7 @@ pub(super) fn storage_groups<'g, 'a>(
     if tagged.is_empty() { groups.iter().filter(|g| g.workloads).collect() } else { tagged }
 }
 
-rule!(TOP006, Warning, "every production control plane stands in one site", top006);
+rule!(TOP006, Warning, "every production control plane stands in one failure domain", top006);
 
 fn top006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let spec = ctx.spec();
@@ -267,34 +292,59 @@ fn top006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let (Some(i), [site]) = (first, sites.as_slice()) else { return };
+    let Some(i) = first else { return };
+    let groups = ctx.group_by_domain(&sites);
+    let [group] = groups.as_slice() else { return };
     let names: Vec<String> = spec
         .clusters
         .iter()
         .filter(|c| ctx.production(c))
         .map(|c| format!("`{}`", c.name))
         .collect();
-    let replacement = ctx.site(site).is_some_and(|s| !s.replacement_capacity.is_empty());
+    let replacement =
+        group.iter().any(|s| ctx.site(s).is_some_and(|s| !s.replacement_capacity.is_empty()));
     let note = if replacement {
         ""
-    } else {
+    } else if group.len() == 1 {
         "; the site declares no replacement capacity, so after a partial loss nothing can be rebuilt there either"
+    } else {
+        "; no site there declares replacement capacity, so after a partial loss nothing can be rebuilt there either"
     };
-    out.push(
-        ctx.finding(
+    let place = match group.as_slice() {
+        [site] => format!("site `{site}`"),
+        _ => format!(
+            "{}, which are one failure domain",
+            group.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let place = if group.len() == 1 { place } else { format!("sites {place}") };
+    let mut d = ctx
+        .finding(
             "TOP006",
             &format!("spec.clusters[{i}].site"),
             format!(
-                "the control plane of every production cluster ({}) stands in site `{site}`: one power, network or capacity incident there takes the whole platform down{note}",
+                "the control plane of every production cluster ({}) stands in {place}: one power, network or capacity incident there takes the whole platform down{note}",
                 names.join(", ")
             ),
         )
-        .with_span_label("the only site with a production control plane")
-        .with_help("add a second site at another location (ideally another provider) with its own cluster, delivered from the same repository; or accept the risk with a suppression that says why"),
-    );
+        .with_span_label(if group.len() == 1 {
+            "the only site with a production control plane"
+        } else {
+            "the only failure domain with a production control plane"
+        })
+        .with_help("add a second site at another location (ideally another provider) with its own cluster, delivered from the same repository; or accept the risk with a suppression that says why");
+    if let Some(n) = ctx.domain_note(group) {
+        d = d.with_note(n);
+    }
+    out.push(d);
 }
 
-rule!(TOP007, Error, "PostgreSQL replica cluster in the same site as its primary", top007);
+rule!(
+    TOP007,
+    Error,
+    "PostgreSQL replica cluster in the same failure domain as its primary",
+    top007
+);
 
 fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let spec = ctx.spec();
@@ -310,28 +360,45 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             }
             for primary_name in primaries {
                 let Some(primary) = spec.cluster(primary_name) else { continue };
-                let shared: Vec<&str> =
-                    primary.sites().into_iter().filter(|s| replica.sites().contains(s)).collect();
-                let Some(site) = shared.first() else { continue };
+                let primary_sites = primary.sites();
+                let replica_sites = replica.sites();
+                // The first pair of sites, one of each cluster, that is one failure domain.
+                let Some((p_site, r_site)) = primary_sites.iter().find_map(|p| {
+                    replica_sites.iter().find(|r| ctx.same_domain(p, r)).map(|r| (*p, *r))
+                }) else {
+                    continue;
+                };
                 let msg = if primary_name == replica_name {
                     format!(
-                        "PostgreSQL of app `{}` (tenant `{}`) names its own cluster `{replica_name}` as replica cluster: primary and replica share site `{site}`",
+                        "PostgreSQL of app `{}` (tenant `{}`) names its own cluster `{replica_name}` as replica cluster: primary and replica share site `{p_site}`",
+                        app.name, tenant.name
+                    )
+                } else if p_site == r_site {
+                    format!(
+                        "PostgreSQL of app `{}` (tenant `{}`) keeps its replica in cluster `{replica_name}`, which shares site `{p_site}` with the primary in cluster `{primary_name}`",
                         app.name, tenant.name
                     )
                 } else {
                     format!(
-                        "PostgreSQL of app `{}` (tenant `{}`) keeps its replica in cluster `{replica_name}`, which shares site `{site}` with the primary in cluster `{primary_name}`",
-                        app.name, tenant.name
+                        "PostgreSQL of app `{}` (tenant `{}`) keeps its replica in cluster `{replica_name}` at site `{r_site}`, the same failure domain ({}) as the primary in cluster `{primary_name}` at site `{p_site}`",
+                        app.name,
+                        tenant.name,
+                        ctx.domain_label(&[p_site, r_site])
                     )
                 };
                 let other = spec
                     .clusters
                     .iter()
-                    .find(|c| !c.sites().iter().any(|s| primary.sites().contains(s)))
+                    .find(|c| {
+                        !c.sites()
+                            .iter()
+                            .any(|s| primary_sites.iter().any(|p| ctx.same_domain(p, s)))
+                    })
                     .map(|c| format!("e.g. `replicaCluster: {}`", c.name))
                     .unwrap_or_else(|| {
-                        "no cluster of this spec stands elsewhere yet: add one".into()
+                        "no cluster of this spec stands in another failure domain yet: add one at another location".into()
                     });
+                let note = if p_site == r_site { None } else { ctx.domain_note(&[p_site, r_site]) };
                 out.push(
                     ctx.finding(
                         "TOP007",
@@ -340,9 +407,12 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     )
                     .with_span_label("one site incident takes primary and replica")
                     .with_help(format!(
-                        "put the replica cluster in a cluster at another site ({other})"
+                        "put the replica in a cluster at another location ({other})"
                     )),
                 );
+                if let (Some(n), Some(d)) = (note, out.last_mut()) {
+                    d.notes.push(n);
+                }
             }
         }
     }
@@ -622,4 +692,93 @@ fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             .with_help("use replicated storage (`piraeus` or `longhorn` with 2+ replicas) or provider volumes (`hcloud-volumes`)"),
         );
     }
+}
+
+/// The company behind a provider of the spec, by name; `None` for self-hosted providers
+/// (nobody else can lock the team out of its own servers) and unknown types.
+fn provider_company<'a>(ctx: &Ctx<'a>, name: &str) -> Option<&'a str> {
+    let provider = ctx.spec().provider(name)?;
+    let info = ctx.provider_info(provider)?;
+    (info.category != hafen_catalog::Category::SelfHosted).then_some(info.company.name.as_str())
+}
+
+/// The company that holds a cluster's backups, when the spec says so: the site's provider,
+/// the object storage its endpoint names, or the provider named. `None` when unknown.
+fn backup_company<'a>(ctx: &Ctx<'a>, cluster: &'a hafen_spec::Cluster) -> Option<&'a str> {
+    let backups = cluster.backups.as_ref()?;
+    if let Some(site) = &backups.site {
+        let provider = ctx.site(site)?.provider.as_str();
+        return provider_company(ctx, provider);
+    }
+    let host = backups.endpoint.as_deref().and_then(crate::platform::url_host);
+    if let Some((_, company)) = host.as_deref().and_then(super::operations::location_of) {
+        return Some(company);
+    }
+    provider_company(ctx, backups.provider.as_deref()?)
+}
+
+rule!(
+    TOP015,
+    Info,
+    "every production cluster and every backup of its data at one provider",
+    top015
+);
+
+fn top015(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let production: Vec<(usize, &hafen_spec::Cluster)> =
+        spec.clusters.iter().enumerate().filter(|(_, c)| ctx.production(c)).collect();
+    if production.is_empty() {
+        return;
+    }
+    // One failure domain is TOP006's finding; this one is about a second domain that does not
+    // help because the same company runs it.
+    let sites: Vec<&str> = production.iter().flat_map(|(_, c)| c.sites()).collect();
+    if ctx.group_by_domain(&sites).len() < 2 {
+        return;
+    }
+    let mut providers: Vec<&str> = Vec::new();
+    let mut company: Option<&str> = None;
+    for site in &sites {
+        let Some(provider) = ctx.site(site).map(|s| s.provider.as_str()) else { return };
+        let Some(c) = provider_company(ctx, provider) else { return };
+        if company.is_some_and(|known| known != c) {
+            return;
+        }
+        company = Some(c);
+        if !providers.contains(&provider) {
+            providers.push(provider);
+        }
+    }
+    let Some(company) = company else { return };
+    // Only data that could be lost with the account counts: a stateless platform is rebuilt
+    // from Git elsewhere. Every stateful cluster must provably back up to the same company.
+    let stateful: Vec<&(usize, &hafen_spec::Cluster)> = production
+        .iter()
+        .filter(|(_, c)| ctx.demands(&c.name).iter().any(|d| d.storage > 0))
+        .collect();
+    if stateful.is_empty() || !stateful.iter().all(|(_, c)| backup_company(ctx, c) == Some(company))
+    {
+        return;
+    }
+    let names: Vec<String> = production.iter().map(|(_, c)| format!("`{}`", c.name)).collect();
+    let accounts: Vec<String> = providers.iter().map(|p| format!("`{p}`")).collect();
+    let Some((at, _)) = stateful.first() else { return };
+    let path = format!("spec.clusters[{at}].backups");
+    out.push(
+        ctx.finding(
+            "TOP015",
+            &path,
+            format!(
+                "every production cluster ({}) and every backup of its data is at {company} (provider {}): a locked account, a billing dispute or a provider-wide outage takes the whole platform and all copies of its data at once",
+                names.join(", "),
+                accounts.join(", ")
+            ),
+        )
+        .with_span_label(format!("the backups stay with {company} too"))
+        .with_help(format!(
+            "keep at least one copy of the data at another company (backups to object storage at Scaleway, OVHcloud, IONOS or your own servers), rehearse the exit with `hafen plan --exit {}`; or accept the risk with a suppression that says why",
+            providers.first().copied().unwrap_or("<provider>")
+        )),
+    );
 }

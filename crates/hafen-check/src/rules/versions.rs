@@ -31,21 +31,23 @@ fn ver001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
         let Some(minor) = parse_minor(&cluster.kubernetes) else { continue };
         let fact = k8s.minors.iter().find(|m| parse_minor(&m.minor) == Some(minor));
-        let since = match fact {
+        // Days past the end of life; `None` when the minor is older than the facts go.
+        let (since, days) = match fact {
             Some(m) => {
                 let Some(days) = hafen_catalog::days_between(&m.end_of_life, as_of) else {
                     continue;
                 };
-                if days <= k8s.grace_days {
+                // The end-of-life date is the last day of support: flagged from the day after.
+                if days < 1 {
                     continue;
                 }
-                format!("since {} ({days} days before {as_of})", m.end_of_life)
+                (format!("since {} ({days} days before {as_of})", m.end_of_life), Some(days))
             }
-            None if minor < oldest => "for years".to_owned(),
+            None if minor < oldest => ("for years".to_owned(), None),
             None => continue,
         };
-        out.push(
-            ctx.finding(
+        let mut d = ctx
+            .finding(
                 "VER001",
                 &format!("spec.clusters[{i}].kubernetes"),
                 format!(
@@ -58,8 +60,17 @@ fn ver001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 "upgrade one minor at a time towards {target} (supported as of {as_of}: {}); source: {}",
                 supported.join(", "),
                 k8s.source
-            )),
-        );
+            ));
+        // Long past the end of life, the cluster has missed a season of security fixes and
+        // is at least two minors behind: that is an error, not a reminder.
+        if days.is_none_or(|d| d > k8s.error_after_days) {
+            d.severity = hafen_diag::Severity::Error;
+            d = d.with_note(format!(
+                "more than {} days past the end of life: reported as an error",
+                k8s.error_after_days
+            ));
+        }
+        out.push(d);
     }
 }
 
@@ -196,7 +207,8 @@ fn ver004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     let Some(days) = hafen_catalog::days_between(&m.end_of_life, as_of) else {
                         continue;
                     };
-                    if days <= facts.kubernetes.grace_days {
+                    // The end-of-life date is the last day of fixes: flagged from the day after.
+                    if days < 1 {
                         continue;
                     }
                     format!("since {}", m.end_of_life)
