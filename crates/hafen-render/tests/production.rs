@@ -140,8 +140,15 @@ fn bare_metal_hosts_get_their_address_and_provider_id_from_cluster_api() {
         let host = md["metadata"]["labels"]["hafen.dev/host"].as_str().unwrap_or_default();
         let text = config["spec"]["template"]["spec"]["strategicPatches"].to_string();
         assert!(text.contains(&format!("providerID: hrobot://{host}")), "{text}");
-        let address = text.split("- 10.0.1.").nth(1).and_then(|t| t.split('/').next());
-        addresses.push(address.unwrap_or_default().to_owned());
+        // The host's own address in the vSwitch subnet, whichever Talos layout carries it
+        // (classic `addresses: [- 10.0.1.13/24]` or v1.12+ `- address: 10.0.1.13/24`).
+        let address = text
+            .match_indices("10.0.1.")
+            .map(|(i, m)| {
+                text[i + m.len()..].chars().take_while(char::is_ascii_digit).collect::<String>()
+            })
+            .find(|n| !n.is_empty() && n != "0");
+        addresses.push(address.unwrap_or_default());
     }
     addresses.dedup();
     assert_eq!(addresses.len(), 4, "every host has its own vSwitch address: {addresses:?}");
