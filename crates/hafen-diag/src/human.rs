@@ -287,7 +287,10 @@ mod tests {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
         assert!(!text.contains('\u{202e}'));
         // One header line: the newline in the message is shown as `\n`.
-        assert!(text.starts_with("warning[VER003] (suppressed): image `\\u{1b}]0;pwned\\u{7}"), "{text}");
+        assert!(
+            text.starts_with("warning[VER003] (suppressed): image `\\u{1b}]0;pwned\\u{7}"),
+            "{text}"
+        );
         assert!(text.lines().next().unwrap().ends_with("has no tag"), "{text}");
         assert_eq!(text.matches("\\u{1b}").count(), 2 * 6 + 2, "{text}");
         // The excerpt's underline still sits under the escaped text.

@@ -152,7 +152,9 @@ pub fn secret_value_ranges(line: &str) -> Vec<(usize, usize)> {
             }
         } else {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '-' | '.' | '/')) {
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '-' | '.' | '/'))
+            {
                 j += 1;
             }
             (chars[i..j].iter().collect::<String>(), j)

@@ -197,7 +197,9 @@ fn syntax_error(info: &str, at: Pos, text: &str, file: FileId, stack: &[Frame]) 
     });
     let mut d = Diagnostic::error(codes::SYNTAX, format!("invalid YAML: {info}"));
     match open {
-        Some((opener, start)) if info.contains("flow sequence") || info.contains("flow mapping") => {
+        Some((opener, start))
+            if info.contains("flow sequence") || info.contains("flow mapping") =>
+        {
             let (what, closer) = if opener == '[' { ("list", ']') } else { ("mapping", '}') };
             d = d
                 .with_span(Some(start))
@@ -242,7 +244,10 @@ fn clamp_to_text(text: &str, at: Pos) -> Pos {
 }
 
 fn char_at(text: &str, at: Pos) -> Option<char> {
-    text.lines().nth((at.line as usize).checked_sub(1)?)?.chars().nth((at.col as usize).checked_sub(1)?)
+    text.lines()
+        .nth((at.line as usize).checked_sub(1)?)?
+        .chars()
+        .nth((at.col as usize).checked_sub(1)?)
 }
 
 fn syntax_help(info: &str, text: &str, at: Pos) -> String {
@@ -357,8 +362,12 @@ impl Builder {
                     return Ok(());
                 }
                 let (value, node_style) = self.resolve(&text, style, tag.as_deref(), span);
-                let raw = match value {
+                // Kept only when it says more than the value (`1.30` for 1.3, `0x10` for 16):
+                // one allocation per plain number would double a large file's footprint.
+                let raw = match &value {
                     Value::Str(_) => None,
+                    Value::Int(i) if i.to_string() == *text => None,
+                    Value::Bool(b) if b.to_string() == *text => None,
                     _ => Some(text.into_owned()),
                 };
                 let node = Node { value, span, style: node_style, raw };
@@ -714,7 +723,9 @@ mod tests {
 
     #[test]
     fn ordinary_anchors_stay_well_inside_the_budget() {
-        let mut text = String::from("pool: &pool {serverType: cpx42, count: 3, labels: {tier: web}}\npools:\n");
+        let mut text = String::from(
+            "pool: &pool {serverType: cpx42, count: 3, labels: {tier: web}}\npools:\n",
+        );
         for _ in 0..1000 {
             text.push_str("  - *pool\n");
         }
@@ -749,13 +760,22 @@ mod tests {
 
     #[test]
     fn every_syntax_error_has_a_help_line_and_a_position_on_the_text() {
-        for text in ["a: \"abc\nb: 1\n", "a: b: c\n", "a: [1,\n  2,\n  3\nb: 4\n", "a: {b: 1\n", "- a\nb: 1\n"] {
+        for text in [
+            "a: \"abc\nb: 1\n",
+            "a: b: c\n",
+            "a: [1,\n  2,\n  3\nb: 4\n",
+            "a: {b: 1\n",
+            "- a\nb: 1\n",
+        ] {
             let (_, diags) = parse(text, FileId(0), &Limits::default());
             assert_eq!(diags.len(), 1, "{text:?}: {diags:?}");
             assert!(diags[0].help.is_some(), "{text:?}: {diags:?}");
             let at = diags[0].span.unwrap().start;
             let line = text.lines().nth(at.line as usize - 1);
-            assert!(line.is_some_and(|l| at.col as usize <= l.chars().count() + 1), "{text:?}: {at:?}");
+            assert!(
+                line.is_some_and(|l| at.col as usize <= l.chars().count() + 1),
+                "{text:?}: {at:?}"
+            );
         }
     }
 
