@@ -45,10 +45,16 @@ pub mod codes {
 /// Sizes the planner and renderer model object by object (every node, every replica), capped
 /// so that no spec can make `plan` or `render` allocate or run without bound. They are far
 /// above any real platform: the synthetic benchmark platform scaled tenfold has 21,000 nodes
-/// and 610,000 replicas.
+/// and 610,000 replicas. The per-cluster caps are the largest cluster Kubernetes says it is
+/// designed for: at most 5,000 nodes and 150,000 pods (kubernetes.io, "Considerations for
+/// large clusters", v1.35).
 pub mod limits {
     /// Nodes in one node pool.
     pub const POOL_NODES: u32 = 5_000;
+    /// Nodes in one cluster, control plane included.
+    pub const CLUSTER_NODES: u64 = 5_000;
+    /// Replicas (app replicas and database instances) in one cluster.
+    pub const CLUSTER_REPLICAS: u64 = 150_000;
     /// Control-plane nodes of one cluster.
     pub const CONTROL_PLANE_NODES: u32 = 99;
     /// Replicas of one app, and instances of one app's database.
@@ -82,7 +88,7 @@ pub const CODES: &[hafen_diag::CodeInfo] = &[
     hafen_diag::CodeInfo {
         code: codes::INVALID_FORMAT,
         severity: hafen_diag::Severity::Error,
-        summary: "a malformed CIDR, address, quantity, date, version or URL",
+        summary: "a malformed CIDR, address, quantity, date, version, URL or image reference",
     },
     hafen_diag::CodeInfo {
         code: codes::UNKNOWN_KIND,
@@ -482,9 +488,51 @@ mod tests {
         assert!(loaded.is_none());
         let d = diagnostics
             .iter()
-            .find(|d| d.message.contains("55009 nodes over all clusters"))
-            .expect("total");
+            .find(|d| d.message.contains("cluster `prod-nbg` has 55003 nodes"))
+            .expect("cluster total");
         assert!(d.span.is_some() && d.help.is_some());
+        assert_eq!(d.path.as_deref(), Some("spec.clusters[0].nodePools[0].count"));
+        assert_eq!(
+            diagnostics.len(),
+            1,
+            "counted at the cap, the platform is within its own: {diagnostics:#?}"
+        );
+        // Eleven clusters of 5,000 nodes are each fine, but not all together.
+        let from = BASE.find("    - name: prod-fsn").unwrap();
+        let cluster = &BASE[from..BASE.find("  tenants:").unwrap()];
+        let mut clusters = String::new();
+        for k in 0..11 {
+            clusters.push_str(
+                &cluster
+                    .replace("name: prod-fsn", &format!("name: c{k}"))
+                    .replace("count: 3 }", "count: 4997 }")
+                    .replace("10.110.0.0/16", &format!("10.{}.0.0/16", 120 + k))
+                    .replace("10.111.0.0/16", &format!("10.{}.0.0/16", 140 + k)),
+            );
+        }
+        let text = BASE.replace(cluster, &clusters);
+        let (_, diagnostics, _) = load_text(&text);
+        let d = diagnostics
+            .iter()
+            .find(|d| d.message.contains("the platform has 55006 nodes over all clusters"))
+            .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        assert!(d.span.is_some() && d.help.is_some());
+    }
+
+    #[test]
+    fn replicas_per_cluster_are_capped_where_kubernetes_stops() {
+        let apps: String = (0..16)
+            .map(|k| format!("        - {{ name: a{k}, image: registry.example.eu/shop/a:1, replicas: 10000, resources: {{ cpu: 1m, memory: 1Mi }} }}\n"))
+            .collect();
+        let text = edit(&[("clusters: [prod-nbg, prod-fsn]", "clusters: [prod-nbg]")]);
+        let text = text.replacen("      apps:\n", &format!("      apps:\n{apps}"), 1);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let d = diagnostics
+            .iter()
+            .find(|d| d.message.contains("cluster `prod-nbg` runs 160002 replicas"))
+            .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        assert_eq!(d.path.as_deref(), Some("spec.tenants[0].apps[0].replicas"));
         assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
     }
 

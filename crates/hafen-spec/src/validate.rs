@@ -105,6 +105,11 @@ impl Checker<'_> {
     }
 
     fn limit(&mut self, path: &str, message: String, help: impl Into<String>) {
+        // A total is shown at its largest part; when that part is over its own cap already,
+        // one finding there says enough.
+        if self.out.iter().any(|d| d.path.as_deref() == Some(path)) {
+            return;
+        }
         self.out.push(
             Diagnostic::error(hafen_yaml::codes::INVALID_VALUE, message)
                 .with_span(self.at(path))
@@ -695,18 +700,31 @@ pub(crate) fn validate(
 }
 
 /// Hard caps on the sizes that drive the planner's memory and time ([`crate::limits`]).
-/// Each object over its own cap is reported at its own value; the platform totals count every
-/// object at most at its cap, so one typo is reported once.
+/// Each object over its own cap is reported at its own value; the totals count every object
+/// at most at its cap, so one typo is reported once. A total is reported at its largest part.
 fn sizes(c: &mut Checker<'_>, spec: &crate::PlatformSpec) {
     use crate::limits;
-    let mut nodes: u64 = 0;
-    let mut biggest_pool: Option<(u32, String)> = None;
-    let bigger = |count: u32, path: String, best: &mut Option<(u32, String)>| {
-        if best.as_ref().is_none_or(|(n, _)| count > *n) {
-            *best = Some((count, path));
+    /// A running total and its largest part (value, path).
+    #[derive(Default)]
+    struct Total {
+        sum: u64,
+        biggest: Option<(u32, String)>,
+    }
+    impl Total {
+        fn add(&mut self, counted: u64, value: u32, path: &str) {
+            self.sum += counted;
+            if self.biggest.as_ref().is_none_or(|(n, _)| value > *n) {
+                self.biggest = Some((value, path.to_owned()));
+            }
         }
-    };
+        fn over(&self, cap: u64) -> Option<&str> {
+            (self.sum > cap).then(|| self.biggest.as_ref().map(|(_, p)| p.as_str())).flatten()
+        }
+    }
+
+    let mut platform_nodes = Total::default();
     for (i, cluster) in spec.clusters.iter().enumerate() {
+        let mut nodes = Total::default();
         let path = format!("spec.clusters[{i}].controlPlane.replicas");
         let cp = cluster.control_plane.replicas;
         if cp > limits::CONTROL_PLANE_NODES {
@@ -720,8 +738,7 @@ fn sizes(c: &mut Checker<'_>, spec: &crate::PlatformSpec) {
                 "use 3 or 5 control-plane nodes (etcd members); put capacity into node pools",
             );
         }
-        nodes += u64::from(cp.min(limits::CONTROL_PLANE_NODES));
-        bigger(cp, path, &mut biggest_pool);
+        nodes.add(u64::from(cp.min(limits::CONTROL_PLANE_NODES)), cp, &path);
         for (j, pool) in cluster.node_pools.iter().enumerate() {
             let path = format!("spec.clusters[{i}].nodePools[{j}].count");
             if pool.count > limits::POOL_NODES {
@@ -740,42 +757,60 @@ fn sizes(c: &mut Checker<'_>, spec: &crate::PlatformSpec) {
                     ),
                 );
             }
-            nodes += u64::from(pool.count.min(limits::POOL_NODES));
-            bigger(pool.count, path, &mut biggest_pool);
+            nodes.add(u64::from(pool.count.min(limits::POOL_NODES)), pool.count, &path);
+        }
+        if let Some(path) = nodes.over(limits::CLUSTER_NODES) {
+            c.limit(
+                path,
+                format!(
+                    "cluster `{}` has {} nodes; Kubernetes is designed for at most {} per cluster, and Hafen plans no more",
+                    cluster.name,
+                    nodes.sum,
+                    limits::CLUSTER_NODES
+                ),
+                "check the node counts (this is the largest); split a fleet this size into several clusters",
+            );
+        }
+        let counted = nodes.sum.min(limits::CLUSTER_NODES);
+        if let Some((value, path)) = &nodes.biggest {
+            platform_nodes.add(counted, *value, path);
         }
     }
-    if nodes > limits::PLATFORM_NODES
-        && let Some((_, path)) = &biggest_pool
-    {
+    if let Some(path) = platform_nodes.over(limits::PLATFORM_NODES) {
         c.limit(
             path,
             format!(
-                "the platform has {nodes} nodes over all clusters; Hafen plans at most {}",
+                "the platform has {} nodes over all clusters; Hafen plans at most {}",
+                platform_nodes.sum,
                 limits::PLATFORM_NODES
             ),
             "check the node counts (this is the largest); split a fleet this size into several platform specs",
         );
     }
 
-    let mut replicas: u64 = 0;
-    let mut biggest_app: Option<(u32, String)> = None;
+    // Replicas per cluster (an app runs once in every cluster its tenant lists) and in all.
+    let mut per_cluster: Vec<(&str, Total)> = Vec::new();
     for (i, tenant) in spec.tenants.iter().enumerate() {
-        let copies = tenant.clusters.len().max(1) as u64;
         for (j, app) in tenant.apps.iter().enumerate() {
-            let path = format!("spec.tenants[{i}].apps[{j}].replicas");
-            let mut check = |c: &mut Checker<'_>, n: u32, path: String, what: &str| {
+            let mut counts =
+                vec![(app.replicas, format!("spec.tenants[{i}].apps[{j}].replicas"), "replicas")];
+            if let Some(pg) = &app.postgres {
+                counts.push((
+                    pg.replicas,
+                    format!("spec.tenants[{i}].apps[{j}].postgres.replicas"),
+                    "instances",
+                ));
+            }
+            for (n, path, what) in counts {
                 if n > limits::APP_REPLICAS {
+                    let whose = if what == "replicas" { "app" } else { "the database of app" };
                     c.limit(
                         &path,
                         format!(
-                            "{} asks for {n} {what}; Hafen accepts at most {}",
-                            if what == "replicas" { "app" } else { "the database of app" },
+                            "{whose} `{}/{}` asks for {n} {what}; Hafen accepts at most {}",
+                            tenant.name,
+                            app.name,
                             limits::APP_REPLICAS
-                        )
-                        .replacen(
-                            " asks",
-                            &format!(" `{}/{}` asks", tenant.name, app.name),
-                            1,
                         ),
                         format!(
                             "check the number; at most {} {what} per app",
@@ -783,29 +818,43 @@ fn sizes(c: &mut Checker<'_>, spec: &crate::PlatformSpec) {
                         ),
                     );
                 }
-                replicas += u64::from(n.min(limits::APP_REPLICAS)) * copies;
-                if biggest_app.as_ref().is_none_or(|(m, _)| n > *m) {
-                    biggest_app = Some((n, path));
+                let counted = u64::from(n.min(limits::APP_REPLICAS));
+                for cluster in &tenant.clusters {
+                    match per_cluster.iter_mut().find(|(name, _)| name == cluster) {
+                        Some((_, total)) => total.add(counted, n, &path),
+                        None => {
+                            let mut total = Total::default();
+                            total.add(counted, n, &path);
+                            per_cluster.push((cluster.as_str(), total));
+                        }
+                    }
                 }
-            };
-            check(c, app.replicas, path, "replicas");
-            if let Some(pg) = &app.postgres {
-                check(
-                    c,
-                    pg.replicas,
-                    format!("spec.tenants[{i}].apps[{j}].postgres.replicas"),
-                    "instances",
-                );
             }
         }
     }
-    if replicas > limits::PLATFORM_REPLICAS
-        && let Some((_, path)) = &biggest_app
-    {
+    let mut platform_replicas = Total::default();
+    for (cluster, total) in &per_cluster {
+        if let Some(path) = total.over(limits::CLUSTER_REPLICAS) {
+            c.limit(
+                path,
+                format!(
+                    "cluster `{cluster}` runs {} replicas; Kubernetes is designed for at most {} pods per cluster, and Hafen plans no more",
+                    total.sum,
+                    limits::CLUSTER_REPLICAS
+                ),
+                "check the replica counts (this is the largest); spread the tenants over more clusters",
+            );
+        }
+        if let Some((value, path)) = &total.biggest {
+            platform_replicas.add(total.sum.min(limits::CLUSTER_REPLICAS), *value, path);
+        }
+    }
+    if let Some(path) = platform_replicas.over(limits::PLATFORM_REPLICAS) {
         c.limit(
             path,
             format!(
-                "the platform runs {replicas} replicas over all clusters; Hafen plans at most {}",
+                "the platform runs {} replicas over all clusters; Hafen plans at most {}",
+                platform_replicas.sum,
                 limits::PLATFORM_REPLICAS
             ),
             "check the replica counts (this is the largest); split a platform this size into several specs",

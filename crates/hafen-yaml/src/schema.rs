@@ -455,6 +455,16 @@ impl Walker<'_> {
             Value::Null => {
                 d = d.with_help("give a value, or remove the key if it is optional");
             }
+            Value::Float(f) if types.contains(&"integer") && !types.contains(&"number") => {
+                let help = if f.fract() != 0.0 {
+                    format!("use a whole number, e.g. `{}`", f.round())
+                } else if f.abs() < 1e15 {
+                    format!("write it as a whole number in digits: `{}`", *f as i64)
+                } else {
+                    "this number is far too large here; check the value".to_owned()
+                };
+                d = d.with_help(help);
+            }
             Value::Str(s) if wants_number && number_word(s).is_some() => {
                 let n = number_word(s).unwrap_or_default();
                 d = d.with_help(format!("write the number in digits: `{n}`"));
@@ -661,10 +671,10 @@ pub fn repair(node: &Node, diagnostics: &[Diagnostic], root: &Json) -> Json {
                 let Some(item) = target.as_array_mut().and_then(|items| items.get_mut(*idx)) else {
                     continue;
                 };
-                if matches!(d.code, codes::WRONG_TYPE | codes::INVALID_VALUE) {
-                    if let Some(value) = coerce(item, d).or(stand_in) {
-                        *item = value;
-                    }
+                if matches!(d.code, codes::WRONG_TYPE | codes::INVALID_VALUE)
+                    && let Some(value) = coerce(item, d).or(stand_in)
+                {
+                    *item = value;
                 }
             }
         }
