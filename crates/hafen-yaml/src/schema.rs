@@ -73,6 +73,16 @@ fn describe(node: &Node) -> String {
     }
 }
 
+/// [`describe`], but without the text when the key names a secret (`token`, `password`):
+/// a message must not quote what an excerpt masks.
+fn describe_at(node: &Node, path: &str) -> String {
+    let key = path.rsplit(['.', '[']).next().unwrap_or(path);
+    match &node.value {
+        Value::Str(_) if hafen_diag::secrets::is_secret_key(key) => "a string".into(),
+        _ => describe(node),
+    }
+}
+
 fn truncate(s: &str) -> String {
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
@@ -276,7 +286,7 @@ impl Walker<'_> {
         out.push(
             Diagnostic::error(
                 codes::WRONG_TYPE,
-                format!("`{path}` must be {expected}, found {}", describe(node)),
+                format!("`{path}` must be {expected}, found {}", describe_at(node, path)),
             )
             .with_span(Some(node.span))
             .with_path(path.as_str())
@@ -304,7 +314,7 @@ impl Walker<'_> {
             out.push(
                 Diagnostic::error(
                     codes::INVALID_VALUE,
-                    format!("`{path}` must be {range}, found {}", describe(node)),
+                    format!("`{path}` must be {range}, found {}", describe_at(node, path)),
                 )
                 .with_span(Some(node.span))
                 .with_path(path)
@@ -420,7 +430,7 @@ impl Walker<'_> {
         let expected = types.iter().map(|t| type_noun(t)).collect::<Vec<_>>().join(" or ");
         let mut d = Diagnostic::error(
             codes::WRONG_TYPE,
-            format!("`{path}` must be {expected}, found {}", describe(node)),
+            format!("`{path}` must be {expected}, found {}", describe_at(node, path)),
         )
         .with_span(Some(node.span))
         .with_path(path)
@@ -488,7 +498,7 @@ impl Walker<'_> {
         let words = one_of_words(values);
         let mut d = Diagnostic::error(
             codes::INVALID_VALUE,
-            format!("`{path}` must be {words}, found {}", describe(node)),
+            format!("`{path}` must be {words}, found {}", describe_at(node, path)),
         )
         .with_span(Some(node.span))
         .with_path(path)
@@ -1013,6 +1023,18 @@ mod tests {
         assert!(help("name").is_some_and(|h| h.contains("text")), "{diags:#?}");
         assert!(help("mtu").is_some_and(|h| h.contains("`auto`")), "{diags:#?}");
         assert_eq!(help("port").as_deref(), Some("use a value between 1 and 65535"));
+    }
+
+    #[test]
+    fn messages_do_not_quote_the_value_of_a_secret_key() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"apiToken": {"type": "array"}, "name": {"type": "integer"}}
+        });
+        let diags = run("apiToken: ghp_abcdefghijklmnopqrstuvwxyz0123456789\nname: web\n", &schema);
+        assert_eq!(diags.len(), 2);
+        assert!(diags.iter().all(|d| !d.message.contains("ghp_")), "{diags:#?}");
+        assert!(diags.iter().any(|d| d.message.contains("\"web\"")), "{diags:#?}");
     }
 
     #[test]
