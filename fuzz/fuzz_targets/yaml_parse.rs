@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let limits = Limits { max_bytes: 1 << 20, max_nodes: 100_000, max_depth: 64 };
+    let limits =
+        Limits { max_bytes: 1 << 20, max_nodes: 100_000, max_depth: 64, ..Limits::default() };
     let (docs, _) = parse(text, hafen_diag_file(), &limits);
     for doc in docs {
         let json = doc.to_json();

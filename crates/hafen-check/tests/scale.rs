@@ -33,10 +33,10 @@ fn extreme_numbers_neither_panic_nor_hang() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/rules/base.yaml"),
     )
     .expect("base fixture");
-    let text = base
-        .replacen("{ replicas: 3, serverType: cpx32 }", "{ replicas: 4294967295, serverType: cpx32, sites: [nbg, fsn, nbg] }", 1)
-        .replacen("count: 3 }", "count: 4294967295, roles: [worker, storage] }", 1)
-        .replace("replicas: 2\n", "replicas: 4294967295\n          minAvailable: 4294967295\n          postgres: { size: 99999Ti, replicas: 4294967295 }\n          volumes: [{ name: v, size: 99999Ti, mountPath: /v }]\n")
+    let spec = |cp: u32, count: u32, replicas: u32| {
+        base.replacen("{ replicas: 3, serverType: cpx32 }", &format!("{{ replicas: {cp}, serverType: cpx32, sites: [nbg, fsn, nbg] }}"), 1)
+        .replacen("count: 3 }", &format!("count: {count}, roles: [worker, storage] }}"), 1)
+        .replace("replicas: 2\n", &format!("replicas: {replicas}\n          minAvailable: {replicas}\n          postgres: {{ size: 99999Ti, replicas: {replicas} }}\n          volumes: [{{ name: v, size: 99999Ti, mountPath: /v }}]\n"))
         .replace("cpu: 250m, memory: 512Mi", "cpu: \"99999999999\", memory: 99999Ti")
         .replace("quota: { cpu: \"4\", memory: 8Gi }", "quota: { cpu: \"1\", memory: 1Gi, storage: 1Gi }")
         .replace("podCIDR: 10.100.0.0/16", "podCIDR: 10.100.0.0/30")
@@ -44,13 +44,42 @@ fn extreme_numbers_neither_panic_nor_hang() {
             "      registryMirror:",
             "      storage: { default: longhorn, replicas: 4294967295 }\n      maxUnhealthy: \"4294967295\"\n      registryMirror:",
             1,
-        );
+        )
+    };
     let mut sources = Sources::new();
     let (catalog, _) = Catalog::builtin(&mut sources);
-    let (loaded, diagnostics) = hafen_spec::load_str("extreme.yaml", &text, &mut sources, &catalog);
-    let Some(loaded) = loaded else {
+    // The loader caps the counts that drive planning, with a located error for each ...
+    let extreme = spec(u32::MAX, u32::MAX, u32::MAX);
+    let (loaded, diagnostics) =
+        hafen_spec::load_str("extreme.yaml", &extreme, &mut sources, &catalog);
+    assert!(loaded.is_none());
+    for path in [
+        "spec.clusters[0].controlPlane.replicas",
+        "spec.clusters[0].nodePools[0].count",
+        "spec.tenants[0].apps[0].replicas",
+        "spec.tenants[0].apps[0].postgres.replicas",
+    ] {
+        assert!(
+            diagnostics.iter().any(|d| d.code == "SPEC004" && d.path.as_deref() == Some(path)),
+            "{path}: {diagnostics:#?}"
+        );
+    }
+    // ... and the rules still cope with the extremes if a platform ever holds them.
+    let within = spec(99, 4900, 10_000);
+    let (loaded, diagnostics) =
+        hafen_spec::load_str("within.yaml", &within, &mut sources, &catalog);
+    let Some(mut loaded) = loaded else {
         panic!("{}", hafen_diag::human::render(&diagnostics, &sources, false));
     };
+    let cluster = &mut loaded.platform.spec.clusters[0];
+    cluster.control_plane.replicas = u32::MAX;
+    cluster.node_pools[0].count = u32::MAX;
+    let app = &mut loaded.platform.spec.tenants[0].apps[0];
+    app.replicas = u32::MAX;
+    app.min_available = Some(u32::MAX);
+    if let Some(pg) = app.postgres.as_mut() {
+        pg.replicas = u32::MAX;
+    }
     let start = Instant::now();
     let findings =
         hafen_check::check(&loaded, &hafen_check::Options { as_of: Some("2026-11-22".into()) });

@@ -108,18 +108,16 @@ pub(crate) fn run(args: &Args) -> u8 {
             if !text.is_empty() {
                 text.push('\n');
             }
-            text.push_str(&summary_line(
-                Summary::of(&outcome.diagnostics),
-                outcome.loaded.is_some(),
-            ));
+            text.push_str(&summary_line(Summary::of(&outcome.diagnostics), outcome.rules_ran));
             output::print(&text);
         }
     }
     if outcome.failed() { exit::FINDINGS } else { exit::OK }
 }
 
-/// `2 errors, 1 warning, 1 suppressed` or `no findings`.
-pub(crate) fn summary_line(summary: Summary, loaded: bool) -> String {
+/// `2 errors, 1 warning, 1 suppressed` or `no findings`; `checked` tells whether the rules
+/// ran (a spec that could not be loaded only has loader findings).
+pub(crate) fn summary_line(summary: Summary, checked: bool) -> String {
     let mut parts = Vec::new();
     let plural =
         |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
@@ -136,7 +134,7 @@ pub(crate) fn summary_line(summary: Summary, loaded: bool) -> String {
         parts.push(format!("{} suppressed", summary.suppressed));
     }
     let status = if summary.errors > 0 {
-        if loaded { "check failed" } else { "the spec could not be loaded" }
+        if checked { "check failed" } else { "the spec could not be loaded" }
     } else {
         "check passed"
     };

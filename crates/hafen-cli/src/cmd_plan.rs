@@ -19,9 +19,9 @@ pub(crate) struct Args {
     /// Seed of the sampled thirds and the adversarial search (same seed, same plan).
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
-    /// Number of sampled thirds of the fleet.
-    #[arg(long, value_name = "N")]
-    pub(crate) samples: Option<usize>,
+    /// Number of sampled thirds of the fleet (at most 10000: each is a full simulation).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=10_000))]
+    pub(crate) samples: Option<u16>,
 }
 
 /// A progress bar on stderr, drawn only on a terminal.
@@ -68,7 +68,7 @@ pub(crate) fn run(args: &Args) -> u8 {
     let options = hafen_engine::PlanOptions {
         exit: args.exit.clone().zip(args.to.clone()),
         seed: args.seed.unwrap_or(defaults.seed),
-        samples: args.samples.unwrap_or(defaults.samples),
+        samples: args.samples.map_or(defaults.samples, usize::from),
         ..defaults
     };
     let report = hafen_engine::plan(&loaded, &options, &mut progress_bar());

@@ -133,7 +133,11 @@ pub(crate) fn run(args: &Args) -> u8 {
             &workspace.sources,
             color,
         ));
-        output::error("the spec could not be loaded; nothing was written");
+        output::error(if outcome.rules_ran {
+            "the spec has errors that rendering cannot pass (above); nothing was written"
+        } else {
+            "the spec could not be loaded; nothing was written"
+        });
         return exit::FINDINGS;
     };
     if outcome.failed() && !args.ignore_findings && !args.check {
@@ -188,10 +192,7 @@ fn run_all_steps(args: &RunArgs) -> u8 {
     if !findings.is_empty() {
         text.push('\n');
     }
-    text.push_str(&cmd_check::summary_line(
-        Summary::of(&outcome.diagnostics),
-        outcome.loaded.is_some(),
-    ));
+    text.push_str(&cmd_check::summary_line(Summary::of(&outcome.diagnostics), outcome.rules_ran));
     output::print(&text);
     let Some(loaded) = &outcome.loaded else { return exit::FINDINGS };
     if outcome.failed() {

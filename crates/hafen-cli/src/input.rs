@@ -24,13 +24,43 @@ pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "`{}` is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+    String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error().valid_up_to()))
+}
+
+/// Where a file stops being UTF-8, as `file:line:column` with the line and a fix.
+fn not_utf8(path: &Path, bytes: &[u8], valid_up_to: usize) -> String {
+    let name = path.display().to_string().escape_debug().to_string();
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return format!(
+            "`{name}` is not UTF-8 text: it starts with a UTF-16 byte-order mark\n  = help: save the file as UTF-8 (for example `iconv -f utf-16 -t utf-8`)"
+        );
+    }
+    let line_start = bytes[..valid_up_to].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = bytes[..valid_up_to].iter().filter(|&&b| b == b'\n').count() + 1;
+    // The prefix up to `valid_up_to` is valid UTF-8, so its characters can be counted.
+    let before = String::from_utf8_lossy(&bytes[line_start..valid_up_to]).into_owned();
+    let col = before.chars().count() + 1;
+    let line_end = bytes[valid_up_to..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| valid_up_to + i);
+    let shown = |text: &[u8]| -> String {
+        String::from_utf8_lossy(text)
+            .chars()
+            .map(|c| if c.is_control() || c == '\u{fffd}' { '?' } else { c })
+            .collect()
+    };
+    let excerpt = format!(
+        "{}{}",
+        shown(&bytes[line_start..valid_up_to]),
+        shown(&bytes[valid_up_to..line_end])
+    );
+    let gutter = " ".repeat(line.to_string().len());
+    format!(
+        "`{name}`:{line}:{col}: not UTF-8 text: byte 0x{:02x} cannot start a character here\n{gutter} |\n{line} | {excerpt}\n{gutter} | {}^ not UTF-8\n{gutter} = help: save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)",
+        bytes[valid_up_to],
+        " ".repeat(col - 1),
+    )
 }
 
 /// A short reason for an IO error, without the OS error number.
@@ -77,4 +107,26 @@ pub(crate) fn workspace(args: &SpecArgs) -> Result<Workspace, String> {
         workspace.add_spec(&file.display().to_string(), &text);
     }
     Ok(workspace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_utf8_input_is_reported_by_line_and_column() {
+        let bytes = b"apiVersion: hafen.dev/v1alpha1\nmetadata: { name: caf\xe9 }\n";
+        let valid = bytes.iter().position(|&b| b == 0xe9).unwrap();
+        let message = not_utf8(Path::new("p.yaml"), bytes, valid);
+        assert!(message.starts_with("`p.yaml`:2:22: not UTF-8 text: byte 0xe9"), "{message}");
+        assert!(message.contains("2 | metadata: { name: caf? }"), "{message}");
+        assert!(message.contains("help: save the file as UTF-8"), "{message}");
+        assert!(!message.contains("offset"), "{message}");
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let message = not_utf8(Path::new("p.yaml"), &[0xff, 0xfe, b'a', 0], 0);
+        assert!(message.contains("UTF-16"), "{message}");
+    }
 }

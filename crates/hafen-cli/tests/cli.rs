@@ -247,3 +247,70 @@ fn render_refusal_does_not_quote_the_secret() {
     assert!(!text.contains("gh0stT0kenXy12"), "{text}");
     assert!(!dir.join("repo").exists());
 }
+
+#[test]
+fn a_plaintext_secret_lets_check_run_every_rule_but_plan_and_render_refuse() {
+    let spec = root().join("tests/cases/secret-suppressed/platform.yaml");
+    let spec = spec.to_str().unwrap();
+    // The in-spec suppression silences SPEC011; the rules still ran (SEC007 is an error).
+    let out = hafen(&["check", spec, "--as-of", "2026-11-22"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("error[SPEC011] (suppressed)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("error[SEC007]"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("check failed"), "{}", stdout(&out));
+    let plain = root().join("tests/cases/plaintext-secret/platform.yaml");
+    let out = hafen(&["check", plain.to_str().unwrap(), "--allow", "SPEC011", "--allow", "SEC007"]);
+    assert!(
+        stdout(&out).contains("warning[TOP006]"),
+        "--allow lets the rules speak: {}",
+        stdout(&out)
+    );
+    for args in [vec!["plan", spec], vec!["plan", plain.to_str().unwrap()]] {
+        let out = hafen(&args);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("SPEC011"), "findings shown: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "no plan: {}", stdout(&out));
+        assert!(!stderr(&out).contains("hunter2"));
+    }
+    let dir = tempdir("secret-render");
+    let repo = dir.join("repo");
+    let out = hafen(&["render", spec, "--out", repo.to_str().unwrap(), "--ignore-findings"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!repo.exists());
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains("hunter2"));
+}
+
+#[test]
+fn plan_refuses_sizes_it_cannot_model() {
+    let spec = root().join("tests/cases/size-limits/platform.yaml");
+    let started = std::time::Instant::now();
+    let out = hafen(&["plan", spec.to_str().unwrap()]);
+    assert!(started.elapsed().as_secs() < 20, "refused quickly");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("SPEC004"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("size-limits/platform.yaml:19:54"), "{}", stderr(&out));
+    let out = hafen(&["plan", &example(), "--samples", "1000000000"]);
+    assert_eq!(out.status.code(), Some(2), "an unbounded sample count is bad usage");
+}
+
+#[test]
+fn non_utf8_input_names_line_and_column() {
+    let dir = tempdir("latin1");
+    let path = dir.join("platform.yaml");
+    fs::write(&path, b"apiVersion: hafen.dev/v1alpha1\nmetadata: { name: caf\xe9 }\n").unwrap();
+    let out = hafen(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("platform.yaml`:2:22: not UTF-8 text"), "{err}");
+    assert!(err.contains("help: save the file as UTF-8"), "{err}");
+    assert!(!err.contains("offset"), "{err}");
+}
+
+#[test]
+fn control_characters_in_the_spec_never_reach_the_terminal() {
+    let spec = root().join("tests/cases/control-characters");
+    let out = hafen(&["check", spec.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    assert!(text.contains("\\u{1b}]0;pwned"), "{text}");
+}

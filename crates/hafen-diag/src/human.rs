@@ -1,4 +1,9 @@
 //! Human-readable rendering in the style of compiler errors, with colour only on request.
+//!
+//! Every piece of text printed here (messages, labels, help, notes, file names, excerpts) may
+//! come from the spec, so control characters are escaped (`\u{1b}`): a spec must not be able
+//! to move the cursor, retitle the terminal or split a header line. Values of secret-bearing
+//! keys are masked in every excerpt, whatever the finding.
 
 use crate::{Diagnostic, Severity, Sources, Span, mask_credentials};
 use std::fmt::Write;
@@ -55,11 +60,11 @@ fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool,
         out,
         "{sev}{}[{}]{}{}{}: {}{}",
         d.severity,
-        d.code,
+        escape(d.code),
         style.reset,
         suppressed,
         style.bold,
-        mask_credentials(&d.message),
+        escape(&mask_credentials(&d.message)),
         style.reset
     );
     let width = gutter_width(d);
@@ -71,25 +76,15 @@ fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool,
             "{pad}{}-->{} {}:{}:{}",
             style.gutter,
             style.reset,
-            sources.name(span.file),
+            escape(sources.name(span.file)),
             span.start.line,
             span.start.col
         );
         let redact = d.must_redact(sources);
-        snippet(
-            out,
-            sources,
-            span,
-            d.span_label.as_deref(),
-            '^',
-            sev,
-            &style,
-            width,
-            redact,
-            secrets,
-        );
+        let label = d.span_label.as_deref();
+        snippet(out, sources, span, label, '^', sev, &style, width, redact, secrets);
     } else if let Some(path) = &d.path {
-        let _ = writeln!(out, "{pad}{}-->{} {path}", style.gutter, style.reset);
+        let _ = writeln!(out, "{pad}{}-->{} {}", style.gutter, style.reset, escape(path));
     }
     for label in &d.labels {
         let _ = writeln!(
@@ -97,7 +92,7 @@ fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool,
             "{pad}{}:::{} {}:{}:{}",
             style.gutter,
             style.reset,
-            sources.name(label.span.file),
+            escape(sources.name(label.span.file)),
             label.span.start.line,
             label.span.start.col
         );
@@ -124,7 +119,7 @@ fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool,
             style.reset,
             style.note,
             style.reset,
-            mask_credentials(help)
+            escape(&mask_credentials(help))
         );
     }
     for note in &d.notes {
@@ -135,14 +130,18 @@ fn render_with(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool,
             style.reset,
             style.note,
             style.reset,
-            mask_credentials(note)
+            escape(&mask_credentials(note))
         );
     }
     if let Some(reason) = &d.suppressed {
         let _ = writeln!(
             out,
-            "{bar_pad}{}={} {}suppressed{}: {reason}",
-            style.gutter, style.reset, style.note, style.reset
+            "{bar_pad}{}={} {}suppressed{}: {}",
+            style.gutter,
+            style.reset,
+            style.note,
+            style.reset,
+            escape(reason)
         );
     }
 }
@@ -175,8 +174,10 @@ fn snippet(
     let Some(line) = file.line(span.start.line) else { return };
     let pad = " ".repeat(width + 1);
     let line_no = span.start.line.to_string();
-    // Credentials in URLs are masked wherever they stand on the line, not only under the span.
-    let mut chars: Vec<char> = mask_credentials(&line.replace('\t', " ")).chars().collect();
+    // Credentials in URLs are masked wherever they stand on the line, not only under the span,
+    // and so is the text under any other finding's secret on this line.
+    let mut chars: Vec<char> =
+        mask_credentials(line).chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
     for secret in secrets.iter().filter(|s| s.file == span.file && s.start.line == span.start.line)
     {
         let from = (secret.start.col as usize).saturating_sub(1);
@@ -200,6 +201,11 @@ fn snippet(
             *ch = crate::MASK_CHAR;
         }
     }
+    for (a, b) in crate::secrets::secret_value_ranges(line) {
+        for ch in chars.iter_mut().take(b).skip(a) {
+            *ch = crate::MASK_CHAR;
+        }
+    }
     // Very long lines (minified or hostile input) are shown as a window around the span.
     let (from, to) = if chars.len() > MAX_LINE {
         let from = start.saturating_sub(MAX_LINE / 3);
@@ -207,8 +213,11 @@ fn snippet(
     } else {
         (0, chars.len())
     };
-    let mut shown: String = chars[from..to].iter().collect();
-    let mut offset = start - from;
+    // Escapes widen a character, so the underline is placed by the shown width.
+    let pieces: Vec<String> = chars[from..to].iter().map(|&c| escape_char(c)).collect();
+    let width_of = |range: &[String]| range.iter().map(|p| p.chars().count()).sum::<usize>();
+    let mut shown: String = pieces.concat();
+    let mut offset = width_of(&pieces[..start - from]);
     if from > 0 {
         shown.insert(0, '…');
         offset += 1;
@@ -224,9 +233,10 @@ fn snippet(
         " ".repeat(width - line_no.len()),
         style.reset
     );
-    let len = end.min(to).saturating_sub(start).max(1);
+    let covered = start.min(to)..end.min(to).max(start.min(to));
+    let len = width_of(&pieces[covered.start - from..covered.end - from]).max(1);
     let underline: String = std::iter::repeat_n(marker, len).collect();
-    let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+    let label = label.map(|l| format!(" {}", escape(l))).unwrap_or_default();
     let reset = if colour.is_empty() { "" } else { style.reset };
     let _ = writeln!(
         out,
@@ -235,6 +245,30 @@ fn snippet(
         style.reset,
         " ".repeat(offset)
     );
+}
+
+/// True for characters a terminal acts on instead of showing: C0 controls, DEL, C1 controls,
+/// and the bidirectional overrides that make text read differently from what it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_char(c: char) -> String {
+    match c {
+        '\n' => "\\n".into(),
+        '\r' => "\\r".into(),
+        '\t' => "\\t".into(),
+        c if is_unsafe(c) => format!("\\u{{{:x}}}", u32::from(c)),
+        c => c.to_string(),
+    }
+}
+
+/// The text with every control character written as an escape (`\n`, `\u{1b}`).
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(escape_char).collect())
 }
 
 /// Longest excerpt line shown in full.
@@ -286,6 +320,52 @@ mod tests {
         let text = render(&[secret, other], &sources, false);
         assert!(!text.contains("sk_live") && !text.contains("pw1234"), "{text}");
         assert!(text.contains("KEY: ••••") && text.contains("URL: ••••"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_everywhere() {
+        let mut sources = Sources::new();
+        let file = sources.add("p.yaml", "image: \"x\"\nraw: a\u{1b}[2Jb\n");
+        let span = Span { file, start: Pos { line: 2, col: 6 }, end: Pos { line: 2, col: 11 } };
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\nkind: Secret\u{202e}";
+        let d = Diagnostic::warning("VER003", format!("image `{hostile}` has no tag"))
+            .with_span(Some(span))
+            .with_span_label(hostile)
+            .with_label(Some(span), hostile)
+            .with_help(hostile)
+            .with_note(hostile);
+        let mut d = d;
+        d.suppressed = Some(hostile.into());
+        let text = render(&[d], &sources, false);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.contains('\u{202e}'));
+        // One header line: the newline in the message is shown as `\n`.
+        assert!(
+            text.starts_with("warning[VER003] (suppressed): image `\\u{1b}]0;pwned\\u{7}"),
+            "{text}"
+        );
+        assert!(text.lines().next().unwrap().ends_with("has no tag"), "{text}");
+        assert_eq!(text.matches("\\u{1b}").count(), 2 * 6 + 2, "{text}");
+        // The excerpt's underline still sits under the escaped text.
+        assert!(text.contains("2 | raw: a\\u{1b}[2Jb\n  |      ^^^^^^^^^^"), "{text}");
+    }
+
+    #[test]
+    fn values_of_secret_keys_are_masked_in_every_excerpt() {
+        let mut sources = Sources::new();
+        let file = sources.add(
+            "p.yaml",
+            "providers:\n  - { name: hcloud, type: hetzner-cloud, token: hcloud-abcdef0123 }\n",
+        );
+        // An unknown-field finding points at the key, not the value, and is not `redact`.
+        let span = Span { file, start: Pos { line: 2, col: 42 }, end: Pos { line: 2, col: 47 } };
+        let d = Diagnostic::error("SPEC001", "unknown field `token` in `spec.providers[0]`")
+            .with_span(Some(span))
+            .with_label(Some(span), "here");
+        let text = render(&[d], &sources, false);
+        assert!(!text.contains("abcdef"), "{text}");
+        assert!(text.contains("token: ••••••••••••••••• }"), "{text}");
+        assert!(text.contains("name: hcloud, type: hetzner-cloud"), "{text}");
     }
 
     #[test]

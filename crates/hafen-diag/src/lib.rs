@@ -9,6 +9,7 @@
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod secrets;
 mod source;
 
 pub use source::{FileId, Pos, SourceFile, Sources, Span};

@@ -50,13 +50,25 @@ impl Workspace {
         file
     }
 
-    /// Loads the platform. Catalogue problems come first.
+    /// Loads the platform. Catalogue problems come first. `None` on any error: this is the
+    /// gate for `plan` and `render`.
     pub fn load(&self) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
+        let (loaded, diagnostics) = self.load_for_check();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return (None, diagnostics);
+        }
+        (loaded, diagnostics)
+    }
+
+    /// Loads the platform for `check`: also when its only errors leave it judgeable by the
+    /// rules (a plaintext secret, whose value is dropped). Not for planning or rendering.
+    pub fn load_for_check(&self) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
         let mut diagnostics = self.catalog_diagnostics.clone();
         if diagnostics.iter().any(Diagnostic::is_error) {
             return (None, diagnostics);
         }
-        let (loaded, more) = hafen_spec::load(&self.spec_files, &self.sources, &self.catalog);
+        let (loaded, more) =
+            hafen_spec::load_for_check(&self.spec_files, &self.sources, &self.catalog);
         diagnostics.extend(more);
         hafen_diag::sort(&mut diagnostics);
         (loaded, diagnostics)
@@ -77,10 +89,13 @@ pub struct CheckRequest {
 /// Result of `check`: loader findings, then rule findings, sorted.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
-    /// The platform, when it loaded.
+    /// The platform, when it loaded without errors (what `plan` and `render` may use).
     pub loaded: Option<LoadedPlatform>,
     /// Every finding.
     pub diagnostics: Vec<Diagnostic>,
+    /// True when the rules ran: the platform loaded, possibly with errors that leave it
+    /// judgeable (a plaintext secret).
+    pub rules_ran: bool,
 }
 
 impl CheckOutcome {
@@ -92,13 +107,34 @@ impl CheckOutcome {
 
 /// Loads and checks.
 pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
-    let (loaded, mut diagnostics) = workspace.load();
-    if let Some(loaded) = &loaded {
+    let (checkable, mut diagnostics) = workspace.load_for_check();
+    // Decided before any suppression: a silenced load error still keeps plan and render out.
+    let load_failed = diagnostics.iter().any(Diagnostic::is_error);
+    if let Some(loaded) = &checkable {
+        suppress_in_spec(loaded, &mut diagnostics);
         diagnostics.extend(hafen_check::check(loaded, &request.options));
     }
     hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
     hafen_diag::sort(&mut diagnostics);
-    CheckOutcome { loaded, diagnostics }
+    let rules_ran = checkable.is_some();
+    let loaded = if load_failed { None } else { checkable };
+    CheckOutcome { loaded, diagnostics, rules_ran }
+}
+
+/// The spec's own suppressions, applied to the loader findings that let the rules run (the
+/// rules apply them to their own findings).
+fn suppress_in_spec(loaded: &LoadedPlatform, diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics.iter_mut().filter(|d| hafen_spec::checkable_despite(d)) {
+        let objects =
+            d.path.as_deref().map(|p| hafen_check::objects_of(loaded, p)).unwrap_or_default();
+        let found = loaded.platform.spec.suppressions.iter().find(|s| {
+            s.code.eq_ignore_ascii_case(d.code)
+                && s.object.as_ref().is_none_or(|o| objects.iter().any(|x| x == o))
+        });
+        if let Some(suppression) = found {
+            d.suppressed = Some(suppression.reason.clone());
+        }
+    }
 }
 
 /// Plans a loaded platform.

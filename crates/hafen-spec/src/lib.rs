@@ -6,10 +6,12 @@
 //! the provider catalogue. The result keeps a [`SpanIndex`] so later layers (rules, render)
 //! can point at `file:line:column` by spec path. Nothing here reads files.
 
+pub mod image;
 mod model;
 pub mod mtu;
 pub mod net;
 pub mod quantity;
+mod secret;
 mod spans;
 mod validate;
 
@@ -40,6 +42,32 @@ pub mod codes {
     pub const PLAINTEXT_SECRET: &str = "SPEC011";
 }
 
+/// Sizes the planner and renderer model object by object (every node, every replica), capped
+/// so that no spec can make `plan` or `render` allocate or run without bound. They are far
+/// above any real platform: the synthetic benchmark platform scaled tenfold has 21,000 nodes
+/// and 610,000 replicas. The per-cluster caps are the largest cluster Kubernetes says it is
+/// designed for: at most 5,000 nodes and 150,000 pods (kubernetes.io, "Considerations for
+/// large clusters", v1.35).
+pub mod limits {
+    /// Nodes in one node pool.
+    pub const POOL_NODES: u32 = 5_000;
+    /// Nodes in one cluster, control plane included.
+    pub const CLUSTER_NODES: u64 = 5_000;
+    /// Replicas (app replicas and database instances) in one cluster.
+    pub const CLUSTER_REPLICAS: u64 = 150_000;
+    /// Control-plane nodes of one cluster.
+    pub const CONTROL_PLANE_NODES: u32 = 99;
+    /// Replicas of one app, and instances of one app's database.
+    pub const APP_REPLICAS: u32 = 10_000;
+    /// Nodes of the whole platform: control planes and pools of every cluster.
+    pub const PLATFORM_NODES: u64 = 50_000;
+    /// Replicas of the whole platform: every app and database instance, in every cluster its
+    /// tenant is deployed to.
+    pub const PLATFORM_REPLICAS: u64 = 1_000_000;
+    /// User-defined failure scenarios (each is simulated in full).
+    pub const SCENARIOS: usize = 1_000;
+}
+
 /// Metadata for the codes above.
 pub const CODES: &[hafen_diag::CodeInfo] = &[
     hafen_diag::CodeInfo {
@@ -60,7 +88,7 @@ pub const CODES: &[hafen_diag::CodeInfo] = &[
     hafen_diag::CodeInfo {
         code: codes::INVALID_FORMAT,
         severity: hafen_diag::Severity::Error,
-        summary: "a malformed CIDR, address, quantity, date, version or URL",
+        summary: "a malformed CIDR, address, quantity, date, version, URL or image reference",
     },
     hafen_diag::CodeInfo {
         code: codes::UNKNOWN_KIND,
@@ -130,6 +158,28 @@ pub fn load(
     sources: &Sources,
     catalog: &Catalog,
 ) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
+    let (loaded, diagnostics) = load_for_check(files, sources, catalog);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (None, diagnostics);
+    }
+    (loaded, diagnostics)
+}
+
+/// True for loader errors that leave a platform every rule can still judge: a plaintext
+/// secret is reported and its value dropped, and nothing else about the spec is in doubt.
+pub fn checkable_despite(d: &Diagnostic) -> bool {
+    d.code == codes::PLAINTEXT_SECRET
+}
+
+/// Like [`load`], but also returns the platform when its only errors are ones the rules can
+/// be run past ([`checkable_despite`]: plaintext secrets, whose values are removed), so that
+/// `check` reports everything in one run. Never plan or render what this returns when it
+/// comes with errors; [`load`] is the gate for those.
+pub fn load_for_check(
+    files: &[FileId],
+    sources: &Sources,
+    catalog: &Catalog,
+) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
     let limits = Limits::default();
     let mut diagnostics = Vec::new();
     let mut platform_docs: Vec<Node> = Vec::new();
@@ -178,8 +228,9 @@ pub fn load(
     let mut schema_failed = !schema_diags.is_empty();
     // With structural errors, a repaired copy still lets the semantic pass report its
     // findings now rather than after the next edit.
-    let platform = platform
-        .or_else(|| serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags)).ok());
+    let platform = platform.or_else(|| {
+        serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags, json_schema())).ok()
+    });
     let mut spans = SpanIndex::new(doc);
     let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
     diagnostics.extend(schema_diags);
@@ -190,7 +241,12 @@ pub fn load(
         let (tenant, diags) =
             schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
         let tenant = tenant.or_else(|| {
-            serde_json::from_value::<TenantDocument>(schema::repair(&tenant_doc, &diags)).ok()
+            serde_json::from_value::<TenantDocument>(schema::repair(
+                &tenant_doc,
+                &diags,
+                tenant_json_schema(),
+            ))
+            .ok()
         });
         schema_failed |= !diags.is_empty();
         reported.extend(
@@ -203,11 +259,13 @@ pub fn load(
             platform.spec.tenants.push(tenant.into());
         }
     }
-    let (catalog, diags) = validate::validate(&platform, &spans, catalog);
+    let mut diags = secret::take_secrets(&mut platform, &spans);
+    let (catalog, semantic) = validate::validate(&platform, &spans, catalog);
+    diags.extend(semantic);
     diagnostics.extend(
         diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
     );
-    if schema_failed || diagnostics.iter().any(Diagnostic::is_error) {
+    if schema_failed || diagnostics.iter().any(|d| d.is_error() && !checkable_despite(d)) {
         return (None, diagnostics);
     }
     (Some(LoadedPlatform { platform, spans, catalog }), diagnostics)
@@ -359,5 +417,211 @@ impl PlatformSpec {
     /// The provider of a site.
     pub fn site_provider(&self, site: &str) -> Option<&Provider> {
         self.site(site).and_then(|s| self.provider(&s.provider))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = include_str!("../../../tests/rules/base.yaml");
+
+    fn load_text(text: &str) -> (Option<LoadedPlatform>, Vec<Diagnostic>, Sources) {
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        let file = sources.add("p.yaml", text);
+        let (loaded, diagnostics) = load_for_check(&[file], &sources, &catalog);
+        (loaded, diagnostics, sources)
+    }
+
+    fn edit(pairs: &[(&str, &str)]) -> String {
+        let mut text = BASE.to_owned();
+        for (from, to) in pairs {
+            assert!(text.contains(from), "{from}");
+            text = text.replacen(from, to, 1);
+        }
+        text
+    }
+
+    fn found<'d>(diagnostics: &'d [Diagnostic], code: &str, path: &str) -> &'d Diagnostic {
+        diagnostics
+            .iter()
+            .find(|d| d.code == code && d.path.as_deref() == Some(path))
+            .unwrap_or_else(|| panic!("no {code} at {path}: {diagnostics:#?}"))
+    }
+
+    #[test]
+    fn the_base_fixture_loads_cleanly() {
+        let (loaded, diagnostics, _) = load_text(BASE);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert!(loaded.is_some());
+    }
+
+    #[test]
+    fn sizes_that_drive_planning_are_capped_with_a_located_fix() {
+        let (loaded, diagnostics, _) = load_text(&edit(&[
+            ("count: 3 }", "count: 1000000000 }"),
+            (
+                "controlPlane: { replicas: 3, serverType: cpx32 }",
+                "controlPlane: { replicas: 100001, serverType: cpx32 }",
+            ),
+            ("replicas: 2\n", "replicas: 4000000000\n"),
+        ]));
+        assert!(loaded.is_none());
+        for path in [
+            "spec.clusters[0].nodePools[0].count",
+            "spec.clusters[0].controlPlane.replicas",
+            "spec.tenants[0].apps[0].replicas",
+        ] {
+            let d = found(&diagnostics, hafen_yaml::codes::INVALID_VALUE, path);
+            assert!(d.span.is_some() && d.help.is_some(), "{d:#?}");
+        }
+    }
+
+    #[test]
+    fn platform_totals_are_capped_too() {
+        let pools: String = (0..11)
+            .map(|i| format!("        - {{ name: w{i}, serverType: cpx42, count: 5000 }}\n"))
+            .collect();
+        let text = edit(&[("        - { name: workers, serverType: cpx42, count: 3 }\n", &pools)]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let d = diagnostics
+            .iter()
+            .find(|d| d.message.contains("cluster `prod-nbg` has 55003 nodes"))
+            .expect("cluster total");
+        assert!(d.span.is_some() && d.help.is_some());
+        assert_eq!(d.path.as_deref(), Some("spec.clusters[0].nodePools[0].count"));
+        assert_eq!(
+            diagnostics.len(),
+            1,
+            "counted at the cap, the platform is within its own: {diagnostics:#?}"
+        );
+        // Eleven clusters of 5,000 nodes are each fine, but not all together.
+        let from = BASE.find("    - name: prod-fsn").unwrap();
+        let cluster = &BASE[from..BASE.find("  tenants:").unwrap()];
+        let mut clusters = String::new();
+        for k in 0..11 {
+            clusters.push_str(
+                &cluster
+                    .replace("name: prod-fsn", &format!("name: c{k}"))
+                    .replace("count: 3 }", "count: 4997 }")
+                    .replace("10.110.0.0/16", &format!("10.{}.0.0/16", 120 + k))
+                    .replace("10.111.0.0/16", &format!("10.{}.0.0/16", 140 + k)),
+            );
+        }
+        let text = BASE.replace(cluster, &clusters);
+        let (_, diagnostics, _) = load_text(&text);
+        let d = diagnostics
+            .iter()
+            .find(|d| d.message.contains("the platform has 55006 nodes over all clusters"))
+            .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        assert!(d.span.is_some() && d.help.is_some());
+    }
+
+    #[test]
+    fn replicas_per_cluster_are_capped_where_kubernetes_stops() {
+        let apps: String = (0..16)
+            .map(|k| format!("        - {{ name: a{k}, image: registry.example.eu/shop/a:1, replicas: 10000, resources: {{ cpu: 1m, memory: 1Mi }} }}\n"))
+            .collect();
+        let text = edit(&[("clusters: [prod-nbg, prod-fsn]", "clusters: [prod-nbg]")]);
+        let text = text.replacen("      apps:\n", &format!("      apps:\n{apps}"), 1);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let d = diagnostics
+            .iter()
+            .find(|d| d.message.contains("cluster `prod-nbg` runs 160002 replicas"))
+            .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        assert_eq!(d.path.as_deref(), Some("spec.tenants[0].apps[0].replicas"));
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn an_integer_type_error_does_not_hide_reference_and_duplicate_errors() {
+        for bad in ["onCall: three", "onCall: -3"] {
+            let text = edit(&[
+                ("onCall: 3", bad),
+                ("clusters: [prod-nbg, prod-fsn]", "clusters: [prod-nbg, prod-nowhere]"),
+                ("serverType: cpx42", "serverType: cpx4200"),
+                (
+                    "controlPlane: { replicas: 3, serverType: cpx32 }",
+                    "controlPlane: { replicas: three, serverType: cpx32 }",
+                ),
+            ]) + "    - name: shop\n      clusters: [prod-nbg]\n";
+            let (loaded, diagnostics, _) = load_text(&text);
+            assert!(loaded.is_none());
+            let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+            for code in ["SPEC002", "SPEC005", "SPEC006", "CAT002"] {
+                assert!(codes.contains(&code), "{bad}: {code} missing: {diagnostics:#?}");
+            }
+            // The stand-ins never show: nothing is reported twice at the same path.
+            let mut paths: Vec<&str> =
+                diagnostics.iter().filter_map(|d| d.path.as_deref()).collect();
+            let all = paths.len();
+            paths.sort_unstable();
+            paths.dedup();
+            assert_eq!(paths.len(), all, "{diagnostics:#?}");
+        }
+    }
+
+    #[test]
+    fn malformed_image_references_are_located_errors() {
+        for image in [
+            "\"reg.example.org/x:1\\e[2J\"",
+            "Reg.Example.org/UPPER/x:1",
+            "\"reg.example.org/x:1 --privileged\"",
+        ] {
+            let (loaded, diagnostics, _) =
+                load_text(&edit(&[("registry.example.eu/shop/web:1.4.2", image)]));
+            assert!(loaded.is_none(), "{image}");
+            let d = found(&diagnostics, codes::INVALID_FORMAT, "spec.tenants[0].apps[0].image");
+            assert!(d.span.is_some() && d.help.is_some(), "{d:#?}");
+        }
+        let (_, diagnostics, _) = load_text(&edit(&[(
+            "registry.example.eu/shop/web:1.4.2",
+            "Reg.Example.org/UPPER/x:1",
+        )]));
+        assert_eq!(diagnostics[0].help.as_deref(), Some("write `reg.example.org/upper/x:1`"));
+    }
+
+    #[test]
+    fn a_plaintext_secret_is_an_error_that_leaves_the_platform_checkable() {
+        let text = edit(&[(
+            "resources: { cpu: 250m, memory: 512Mi }\n",
+            "resources: { cpu: 250m, memory: 512Mi }\n          env: { DATABASE_PASSWORD: hunter2, GH: ghp_abcdefghijklmnopqrstuvwxyz0123456789, LOG_LEVEL: info, SECRET_STORE: openbao, API_KEY_HEADER: X-Api-Key }\n",
+        )]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        let secrets: Vec<&Diagnostic> =
+            diagnostics.iter().filter(|d| d.code == codes::PLAINTEXT_SECRET).collect();
+        assert_eq!(secrets.len(), 2, "{diagnostics:#?}");
+        assert!(secrets.iter().all(|d| d.redact && d.span.is_some()));
+        assert_eq!(diagnostics.len(), 2, "only the two secrets: {diagnostics:#?}");
+        let loaded = loaded.expect("checkable");
+        let env = &loaded.platform.spec.tenants[0].apps[0].env;
+        assert_eq!(env.keys().collect::<Vec<_>>(), ["API_KEY_HEADER", "LOG_LEVEL", "SECRET_STORE"]);
+        // ... but never plannable or renderable.
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        assert!(load_str("p.yaml", &text, &mut sources, &catalog).0.is_none());
+    }
+
+    #[test]
+    fn secrets_in_labels_are_found_by_shape() {
+        let text = edit(&[(
+            "  name: fixture\n",
+            "  name: fixture\n  labels: { api-token: ghp_abcdefghijklmnopqrstuvwxyz0123456789, team: web }\n",
+        )]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        let d = found(&diagnostics, codes::PLAINTEXT_SECRET, "metadata.labels.api-token");
+        assert!(d.notes[0].contains("looks like a GitHub token"), "{d:#?}");
+        assert_eq!(loaded.unwrap().platform.metadata.labels.len(), 1);
+    }
+
+    #[test]
+    fn a_name_with_nothing_to_keep_still_gets_a_fix() {
+        let (_, diagnostics, _) =
+            load_text(&edit(&[("        - name: web\n", "        - name: \".\"\n")]));
+        let d = found(&diagnostics, codes::INVALID_NAME, "spec.tenants[0].apps[0].name");
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("`app-1`")), "{d:#?}");
     }
 }

@@ -40,9 +40,15 @@ impl Checker<'_> {
         .with_note(
             "names become Kubernetes object names and folder names in the rendered repository",
         );
-        if is_dns_label(&suggestion) {
-            d = d.with_help(format!("rename it, e.g. `{suggestion}`"));
-        }
+        d = if is_dns_label(&suggestion) {
+            d.with_help(format!("rename it, e.g. `{suggestion}`"))
+        } else {
+            // Nothing of the name survives (`.`, `---`, `日本`): show the shape instead.
+            d.with_help(format!(
+                "rename it with lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `{}-1`",
+                what.replace(' ', "-")
+            ))
+        };
         self.out.push(d);
     }
 
@@ -94,6 +100,21 @@ impl Checker<'_> {
             Diagnostic::error(codes::INVALID_FORMAT, message)
                 .with_span(self.at(path))
                 .with_path(path)
+                .with_help(help),
+        );
+    }
+
+    fn limit(&mut self, path: &str, message: String, help: impl Into<String>) {
+        // A total is shown at its largest part; when that part is over its own cap already,
+        // one finding there says enough.
+        if self.out.iter().any(|d| d.path.as_deref() == Some(path)) {
+            return;
+        }
+        self.out.push(
+            Diagnostic::error(hafen_yaml::codes::INVALID_VALUE, message)
+                .with_span(self.at(path))
+                .with_path(path)
+                .with_span_label("too large")
                 .with_help(help),
         );
     }
@@ -167,13 +188,6 @@ fn is_domain(text: &str) -> bool {
                 && !label.ends_with('-')
         })
         && host.bytes().all(|b| !b.is_ascii_uppercase())
-}
-
-fn is_image(text: &str) -> bool {
-    !text.is_empty()
-        && !text.contains(char::is_whitespace)
-        && !text.starts_with(['/', ':', '@'])
-        && !text.ends_with([':', '/', '@'])
 }
 
 /// Checks everything the schema cannot express and returns the catalogue extended with the
@@ -494,6 +508,8 @@ pub(crate) fn validate(
         }
     }
 
+    sizes(&mut c, spec);
+
     if let Some(management) = &spec.management {
         c.reference(&management.site, "spec.management.site", "site", &site_names);
         if let Some(cluster) = &management.cluster {
@@ -554,11 +570,15 @@ pub(crate) fn validate(
         for (j, app) in tenant.apps.iter().enumerate() {
             let app_path = format!("{path}.apps[{j}]");
             c.name(&app.name, &format!("{app_path}.name"), "app");
-            if !is_image(&app.image) {
+            if let Err(why) = crate::image::parse(&app.image) {
+                let help = match &why.suggestion {
+                    Some(fixed) => format!("write `{fixed}`"),
+                    None => "write `registry.example.eu/team/app:1.2.3` (lowercase path, optional `:tag`, optional `@sha256:…` digest)".into(),
+                };
                 c.format(
                     &format!("{app_path}.image"),
-                    format!("`{}` is not an image reference", app.image),
-                    "write `registry/repository:tag` or `@sha256:…`",
+                    format!("`{}` is not an image reference: {}", app.image, why.reason),
+                    help,
                 );
             }
             c.cpu(&app.resources.cpu, &format!("{app_path}.resources.cpu"));
@@ -611,18 +631,6 @@ pub(crate) fn validate(
                         &format!("{app_path}.volumes[{k}].mountPath"),
                         format!("`{}` is not an absolute path", volume.mount_path),
                         "start the mount path with `/`",
-                    );
-                }
-            }
-            for (key, value) in &app.env {
-                if looks_like_secret(key, value) {
-                    c.out.push(
-                        Diagnostic::error(codes::PLAINTEXT_SECRET, format!("app `{}` has a secret value in plain environment variable `{key}`", app.name))
-                            .with_span(spans.nearest(&format!("{app_path}.env.{key}")))
-                            .with_path(format!("{app_path}.env.{key}"))
-                            .with_span_label("this would be committed to Git in plain text")
-                            .redacted()
-                            .with_help(format!("move it to `secrets:` as `{{env: {key}, secretRef: {{name: …, key: …}}}}` and keep the value in OpenBao or a SOPS file")),
                     );
                 }
             }
@@ -684,6 +692,180 @@ pub(crate) fn validate(
     (catalog, c.out)
 }
 
+/// Hard caps on the sizes that drive the planner's memory and time ([`crate::limits`]).
+/// Each object over its own cap is reported at its own value; the totals count every object
+/// at most at its cap, so one typo is reported once. A total is reported at its largest part.
+fn sizes(c: &mut Checker<'_>, spec: &crate::PlatformSpec) {
+    use crate::limits;
+    /// A running total and its largest part (value, path).
+    #[derive(Default)]
+    struct Total {
+        sum: u64,
+        biggest: Option<(u32, String)>,
+    }
+    impl Total {
+        fn add(&mut self, counted: u64, value: u32, path: &str) {
+            self.sum += counted;
+            if self.biggest.as_ref().is_none_or(|(n, _)| value > *n) {
+                self.biggest = Some((value, path.to_owned()));
+            }
+        }
+        fn over(&self, cap: u64) -> Option<&str> {
+            (self.sum > cap).then(|| self.biggest.as_ref().map(|(_, p)| p.as_str())).flatten()
+        }
+    }
+
+    let mut platform_nodes = Total::default();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let mut nodes = Total::default();
+        let path = format!("spec.clusters[{i}].controlPlane.replicas");
+        let cp = cluster.control_plane.replicas;
+        if cp > limits::CONTROL_PLANE_NODES {
+            c.limit(
+                &path,
+                format!(
+                    "cluster `{}` asks for {cp} control-plane nodes; Hafen accepts at most {}",
+                    cluster.name,
+                    limits::CONTROL_PLANE_NODES
+                ),
+                "use 3 or 5 control-plane nodes (etcd members); put capacity into node pools",
+            );
+        }
+        nodes.add(u64::from(cp.min(limits::CONTROL_PLANE_NODES)), cp, &path);
+        for (j, pool) in cluster.node_pools.iter().enumerate() {
+            let path = format!("spec.clusters[{i}].nodePools[{j}].count");
+            if pool.count > limits::POOL_NODES {
+                c.limit(
+                    &path,
+                    format!(
+                        "node pool `{}/{}` asks for {} nodes; Hafen accepts at most {} per pool",
+                        cluster.name,
+                        pool.name,
+                        pool.count,
+                        limits::POOL_NODES
+                    ),
+                    format!(
+                        "check the count; split a real fleet this size into several pools of at most {}",
+                        limits::POOL_NODES
+                    ),
+                );
+            }
+            nodes.add(u64::from(pool.count.min(limits::POOL_NODES)), pool.count, &path);
+        }
+        if let Some(path) = nodes.over(limits::CLUSTER_NODES) {
+            c.limit(
+                path,
+                format!(
+                    "cluster `{}` has {} nodes; Kubernetes is designed for at most {} per cluster, and Hafen plans no more",
+                    cluster.name,
+                    nodes.sum,
+                    limits::CLUSTER_NODES
+                ),
+                "check the node counts (this is the largest); split a fleet this size into several clusters",
+            );
+        }
+        let counted = nodes.sum.min(limits::CLUSTER_NODES);
+        if let Some((value, path)) = &nodes.biggest {
+            platform_nodes.add(counted, *value, path);
+        }
+    }
+    if let Some(path) = platform_nodes.over(limits::PLATFORM_NODES) {
+        c.limit(
+            path,
+            format!(
+                "the platform has {} nodes over all clusters; Hafen plans at most {}",
+                platform_nodes.sum,
+                limits::PLATFORM_NODES
+            ),
+            "check the node counts (this is the largest); split a fleet this size into several platform specs",
+        );
+    }
+
+    // Replicas per cluster (an app runs once in every cluster its tenant lists) and in all.
+    let mut per_cluster: Vec<(&str, Total)> = Vec::new();
+    for (i, tenant) in spec.tenants.iter().enumerate() {
+        for (j, app) in tenant.apps.iter().enumerate() {
+            let mut counts =
+                vec![(app.replicas, format!("spec.tenants[{i}].apps[{j}].replicas"), "replicas")];
+            if let Some(pg) = &app.postgres {
+                counts.push((
+                    pg.replicas,
+                    format!("spec.tenants[{i}].apps[{j}].postgres.replicas"),
+                    "instances",
+                ));
+            }
+            for (n, path, what) in counts {
+                if n > limits::APP_REPLICAS {
+                    let whose = if what == "replicas" { "app" } else { "the database of app" };
+                    c.limit(
+                        &path,
+                        format!(
+                            "{whose} `{}/{}` asks for {n} {what}; Hafen accepts at most {}",
+                            tenant.name,
+                            app.name,
+                            limits::APP_REPLICAS
+                        ),
+                        format!(
+                            "check the number; at most {} {what} per app",
+                            limits::APP_REPLICAS
+                        ),
+                    );
+                }
+                let counted = u64::from(n.min(limits::APP_REPLICAS));
+                for cluster in &tenant.clusters {
+                    match per_cluster.iter_mut().find(|(name, _)| name == cluster) {
+                        Some((_, total)) => total.add(counted, n, &path),
+                        None => {
+                            let mut total = Total::default();
+                            total.add(counted, n, &path);
+                            per_cluster.push((cluster.as_str(), total));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut platform_replicas = Total::default();
+    for (cluster, total) in &per_cluster {
+        if let Some(path) = total.over(limits::CLUSTER_REPLICAS) {
+            c.limit(
+                path,
+                format!(
+                    "cluster `{cluster}` runs {} replicas; Kubernetes is designed for at most {} pods per cluster, and Hafen plans no more",
+                    total.sum,
+                    limits::CLUSTER_REPLICAS
+                ),
+                "check the replica counts (this is the largest); spread the tenants over more clusters",
+            );
+        }
+        if let Some((value, path)) = &total.biggest {
+            platform_replicas.add(total.sum.min(limits::CLUSTER_REPLICAS), *value, path);
+        }
+    }
+    if let Some(path) = platform_replicas.over(limits::PLATFORM_REPLICAS) {
+        c.limit(
+            path,
+            format!(
+                "the platform runs {} replicas over all clusters; Hafen plans at most {}",
+                platform_replicas.sum,
+                limits::PLATFORM_REPLICAS
+            ),
+            "check the replica counts (this is the largest); split a platform this size into several specs",
+        );
+    }
+    if spec.scenarios.len() > limits::SCENARIOS {
+        c.limit(
+            &format!("spec.scenarios[{}]", limits::SCENARIOS),
+            format!(
+                "the spec declares {} failure scenarios; Hafen simulates at most {}",
+                spec.scenarios.len(),
+                limits::SCENARIOS
+            ),
+            "keep the scenarios that matter; single nodes, pools, sites and providers are simulated anyway",
+        );
+    }
+}
+
 fn server_type_ref(
     c: &mut Checker<'_>,
     catalog: &Catalog,
@@ -714,19 +896,4 @@ fn server_type_ref(
         None => d.with_help(format!("server types of {}: {}", info.display_name, names.join(", "))),
     };
     c.out.push(d);
-}
-
-/// Heuristic for secret values in plain env: a secret-sounding key with a non-trivial value.
-pub(crate) fn looks_like_secret(key: &str, value: &str) -> bool {
-    let key = key.to_ascii_uppercase();
-    let secretish =
-        ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
-            .iter()
-            .any(|w| key.contains(w));
-    let value = value.trim();
-    let url_with_password = value.split_once("://").is_some_and(|(_, rest)| {
-        rest.split_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
-    });
-    url_with_password
-        || (secretish && value.len() >= 6 && !value.starts_with("${") && !value.contains("://"))
 }

@@ -208,4 +208,38 @@ mod tests {
         let replicas: u32 = spec.tenants.iter().flat_map(|t| &t.apps).map(|a| a.replicas).sum();
         assert_eq!(replicas, 60_000);
     }
+
+    #[test]
+    fn tenfold_platform_loads_within_the_loaders_size_limits() {
+        let text = platform_yaml(Shape::scaled(20_000));
+        let mut sources = hafen_diag::Sources::new();
+        let (catalog, _) = hafen_catalog::Catalog::builtin(&mut sources);
+        let (loaded, diagnostics) =
+            hafen_spec::load_str("synthetic.yaml", &text, &mut sources, &catalog);
+        assert!(
+            diagnostics.is_empty(),
+            "{}",
+            hafen_diag::human::render(&diagnostics[..diagnostics.len().min(5)], &sources, false)
+        );
+        let spec = loaded.unwrap().platform.spec;
+        let nodes: u64 = spec
+            .clusters
+            .iter()
+            .map(|c| {
+                u64::from(c.control_plane.replicas)
+                    + c.node_pools.iter().map(|p| u64::from(p.count)).sum::<u64>()
+            })
+            .sum();
+        let replicas: u64 = spec
+            .tenants
+            .iter()
+            .flat_map(|t| &t.apps)
+            .map(|a| {
+                u64::from(a.replicas) + a.postgres.as_ref().map_or(0, |p| u64::from(p.replicas))
+            })
+            .sum();
+        assert_eq!((nodes, replicas), (21_000, 610_000));
+        assert!(nodes <= hafen_spec::limits::PLATFORM_NODES);
+        assert!(replicas <= hafen_spec::limits::PLATFORM_REPLICAS);
+    }
 }

@@ -15,12 +15,61 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Deepest nesting of collections.
     pub max_depth: usize,
+    /// Alias expansion may copy at most this many times the input's size, in bytes ...
+    pub expansion_factor: usize,
+    /// ... but always at least this many bytes (small files may use anchors freely) ...
+    pub min_expansion_bytes: usize,
+    /// ... and never more than this many, whatever the input's size.
+    pub max_expansion_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_bytes: 32 * 1024 * 1024, max_nodes: 4_000_000, max_depth: 128 }
+        Limits {
+            max_bytes: 32 * 1024 * 1024,
+            max_nodes: 4_000_000,
+            max_depth: 128,
+            expansion_factor: 16,
+            min_expansion_bytes: 4 * 1024 * 1024,
+            max_expansion_bytes: 64 * 1024 * 1024,
+        }
     }
+}
+
+impl Limits {
+    /// The alias-expansion budget in bytes for an input of `input_bytes`.
+    pub fn expansion_budget(&self, input_bytes: usize) -> usize {
+        input_bytes
+            .saturating_mul(self.expansion_factor)
+            .max(self.min_expansion_bytes)
+            .min(self.max_expansion_bytes)
+    }
+}
+
+/// What building the tree cost; kept so tests can see that a bomb is stopped early.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    /// Bytes copied for aliases (and for the anchor table), by [`cost`].
+    pub(crate) expanded_bytes: usize,
+    /// Aliases expanded.
+    pub(crate) aliases: usize,
+}
+
+/// What a copy of `node` costs in memory: every node and mapping entry, plus the text of
+/// every scalar and key. Counting bytes, not nodes, is what catches one large string
+/// aliased thousands of times.
+fn cost(node: &Node) -> usize {
+    let own = std::mem::size_of::<Node>() + node.raw.as_ref().map_or(0, String::len);
+    own.saturating_add(match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().fold(0usize, |acc, n| acc.saturating_add(cost(n))),
+        Value::Map(entries) => entries.iter().fold(0usize, |acc, e| {
+            acc.saturating_add(std::mem::size_of::<Entry>() - std::mem::size_of::<Node>())
+                .saturating_add(e.key.len())
+                .saturating_add(cost(&e.value))
+        }),
+        _ => 0,
+    })
 }
 
 enum Frame {
@@ -42,10 +91,14 @@ struct Builder {
     file: FileId,
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their [`cost`], computed once.
+    anchors: HashMap<usize, (Node, usize)>,
     documents: Vec<Node>,
     diagnostics: Vec<Diagnostic>,
     nodes: usize,
+    /// Bytes alias expansion may still copy.
+    budget: usize,
+    stats: Stats,
 }
 
 fn pos(marker: &Marker) -> Pos {
@@ -58,6 +111,15 @@ fn pos(marker: &Marker) -> Pos {
 /// Parses every document in `text`. Returns the documents that could be built and every
 /// problem found; on a syntax error or an exceeded budget the document list is empty.
 pub fn parse(text: &str, file: FileId, limits: &Limits) -> (Vec<Node>, Vec<Diagnostic>) {
+    let (docs, diagnostics, _) = parse_with_stats(text, file, limits);
+    (docs, diagnostics)
+}
+
+pub(crate) fn parse_with_stats(
+    text: &str,
+    file: FileId,
+    limits: &Limits,
+) -> (Vec<Node>, Vec<Diagnostic>, Stats) {
     if text.len() > limits.max_bytes {
         let d = Diagnostic::error(
             codes::LIMIT,
@@ -69,7 +131,7 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (Vec<Node>, Vec<Diagn
         )
         .with_span(Some(Span::point(file, Pos { line: 1, col: 1 })))
         .with_help("split the platform into several files, or check that this is the right file");
-        return (Vec::new(), vec![d]);
+        return (Vec::new(), vec![d], Stats::default());
     }
     let mut builder = Builder {
         file,
@@ -79,6 +141,8 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (Vec<Node>, Vec<Diagn
         documents: Vec::new(),
         diagnostics: Vec::new(),
         nodes: 0,
+        budget: limits.expansion_budget(text.len()),
+        stats: Stats::default(),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -87,44 +151,129 @@ pub fn parse(text: &str, file: FileId, limits: &Limits) -> (Vec<Node>, Vec<Diagn
             Some(Ok((event, span))) => {
                 let span = Span { file, start: pos(&span.start), end: pos(&span.end) };
                 if let Err(fatal) = builder.on_event(event, span) {
-                    return (Vec::new(), vec![*fatal]);
+                    return (Vec::new(), vec![*fatal], builder.stats);
                 }
             }
             Some(Err(err)) => {
-                let at = Span::point(file, pos(err.marker()));
-                let mut d =
-                    Diagnostic::error(codes::SYNTAX, format!("invalid YAML: {}", err.info()))
-                        .with_span(Some(at));
-                if let Some(help) = syntax_help(err.info(), text, at) {
-                    d = d.with_help(help);
-                }
-                return (Vec::new(), vec![d]);
+                let d = syntax_error(err.info(), pos(err.marker()), text, file, &builder.stack);
+                return (Vec::new(), vec![d], builder.stats);
             }
         }
     }
-    (builder.documents, builder.diagnostics)
+    (builder.documents, builder.diagnostics, builder.stats)
 }
 
-fn syntax_help(info: &str, text: &str, at: Span) -> Option<String> {
-    let line = text.lines().nth((at.start.line as usize).saturating_sub(1)).unwrap_or("");
-    if line.contains('\t') || info.contains("tab") {
-        return Some("YAML indentation must use spaces; replace the tab characters".into());
+/// `12.0 MiB`, or bytes below one MiB.
+fn mib(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{bytes} bytes")
     }
-    if info.contains("mapping values are not allowed") {
-        return Some(
-            "a `: ` starts a new key here; put the value in quotes if it contains a colon, or fix the indentation".into(),
+}
+
+/// The diagnostic for a parser error: where it broke (moved back onto the text when the
+/// parser ran past the end), where the unclosed construct began, and a fix.
+fn syntax_error(info: &str, at: Pos, text: &str, file: FileId, stack: &[Frame]) -> Diagnostic {
+    let broke = Span::point(file, clamp_to_text(text, at));
+    if info.contains("recursion limit") {
+        return Diagnostic::error(
+            codes::LIMIT,
+            "nesting too deep: more than 255 `[` or `{` are open at once",
+        )
+        .with_span(Some(broke))
+        .with_span_label("the parser stops here")
+        .with_help(
+            "a platform spec never nests more than a few levels; look for a run of unclosed `[` or `{`, or check that this is the right file",
         );
     }
-    if info.contains("did not find expected key") || info.contains("block mapping") {
-        return Some("check that this line is indented like its siblings".into());
+    // The innermost collection still open, if it is a flow collection (`[` or `{`).
+    let open = stack.last().and_then(|frame| {
+        let start = match frame {
+            Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
+        };
+        let opener = char_at(text, start.start)?;
+        matches!(opener, '[' | '{').then_some((opener, Span::point(file, start.start)))
+    });
+    let mut d = Diagnostic::error(codes::SYNTAX, format!("invalid YAML: {info}"));
+    match open {
+        Some((opener, start))
+            if info.contains("flow sequence") || info.contains("flow mapping") =>
+        {
+            let (what, closer) = if opener == '[' { ("list", ']') } else { ("mapping", '}') };
+            d = d
+                .with_span(Some(start))
+                .with_span_label(format!("this {what} is not closed"))
+                .with_label(Some(broke), format!("expected `,` or `{closer}` here"));
+        }
+        Some((opener, start)) => {
+            let what = if opener == '[' { "list" } else { "mapping" };
+            d = d
+                .with_span(Some(broke))
+                .with_span_label("the parser stops here")
+                .with_label(Some(start), format!("inside the {what} opened here"));
+        }
+        None => d = d.with_span(Some(broke)).with_span_label("the parser stops here"),
     }
-    if info.contains("did not find expected") && (info.contains(']') || info.contains('}')) {
-        return Some("a flow collection (`[...]` or `{...}`) is not closed".into());
+    d.with_help(syntax_help(info, text, at))
+}
+
+/// Moves a position the parser reports past the end of a line or of the text back onto the
+/// last character it read, so the excerpt shows the line that needs the fix.
+fn clamp_to_text(text: &str, at: Pos) -> Pos {
+    let lines: Vec<&str> = text.lines().collect();
+    let line_len = |line: usize| lines.get(line.wrapping_sub(1)).map_or(0, |l| l.chars().count());
+    let mut line = at.line as usize;
+    if line == 0 {
+        return Pos { line: 1, col: 1 };
+    }
+    if line > lines.len() || (at.col == 1 && line_len(line) == 0) {
+        // Past the end, or at the start of an empty line: point after the last text before.
+        line = line.min(lines.len());
+        while line > 1 && lines[line - 1].trim().is_empty() {
+            line -= 1;
+        }
+        if line == 0 {
+            return Pos { line: 1, col: 1 };
+        }
+        let col = u32::try_from(line_len(line) + 1).unwrap_or(u32::MAX);
+        return Pos { line: u32::try_from(line).unwrap_or(u32::MAX), col };
+    }
+    let max_col = u32::try_from(line_len(line) + 1).unwrap_or(u32::MAX);
+    Pos { line: at.line, col: at.col.min(max_col) }
+}
+
+fn char_at(text: &str, at: Pos) -> Option<char> {
+    text.lines()
+        .nth((at.line as usize).checked_sub(1)?)?
+        .chars()
+        .nth((at.col as usize).checked_sub(1)?)
+}
+
+fn syntax_help(info: &str, text: &str, at: Pos) -> String {
+    let line = text.lines().nth((at.line as usize).saturating_sub(1)).unwrap_or("");
+    if line.contains('\t') || info.contains("tab") {
+        return "YAML indentation must use spaces; replace the tab characters".into();
+    }
+    if info.contains("flow sequence") {
+        return "close the list with `]` (items are separated by `,`), or write it as a block list with one `- item` per line".into();
+    }
+    if info.contains("flow mapping") {
+        return "close the mapping with `}` (entries are separated by `,`), or write it as a block mapping with one `key: value` per line".into();
+    }
+    if info.contains("quoted scalar") {
+        return "close the quoted text with the quote it starts with; inside double quotes write `\\\"` for a quote, inside single quotes `''`".into();
+    }
+    if info.contains("mapping values are not allowed") {
+        return "a `: ` starts a new key here; put the value in quotes if it contains a colon, or fix the indentation".into();
+    }
+    if info.contains("did not find expected key") || info.contains("block mapping") {
+        return "check that this line is indented like its siblings".into();
     }
     if info.contains("unknown anchor") || info.contains("undefined") {
-        return Some("define the anchor (`&name`) before using the alias (`*name`)".into());
+        return "define the anchor (`&name`) before using the alias (`*name`)".into();
     }
-    None
+    "check this line and the one before it for an unclosed quote or bracket and for indentation that does not match its siblings".into()
 }
 
 impl Builder {
@@ -146,20 +295,62 @@ impl Builder {
         Ok(())
     }
 
+    /// Charges `bytes` of copying to the alias-expansion budget.
+    fn charge(&mut self, bytes: usize, span: Span) -> Result<(), Box<Diagnostic>> {
+        let Some(left) = self.budget.checked_sub(bytes) else {
+            let limit = self.budget + self.stats.expanded_bytes;
+            return Err(Box::new(
+                Diagnostic::error(
+                    codes::LIMIT,
+                    format!(
+                        "aliases expand the input to more than {} (the limit is {} times the input's size, at least {} and at most {})",
+                        mib(limit),
+                        self.limits.expansion_factor,
+                        mib(self.limits.min_expansion_bytes),
+                        mib(self.limits.max_expansion_bytes),
+                    ),
+                )
+                .with_span(Some(span))
+                .with_span_label("expanding this alias goes over the limit")
+                .with_help(
+                    "this looks like an alias bomb; write the values out instead of aliasing large or nested anchors",
+                ),
+            ));
+        };
+        self.budget = left;
+        self.stats.expanded_bytes += bytes;
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored node for later aliases; the copy is charged too.
+    fn anchor(&mut self, anchor: usize, node: &Node, span: Span) -> Result<(), Box<Diagnostic>> {
+        if anchor == 0 {
+            return Ok(());
+        }
+        let bytes = cost(node);
+        self.charge(bytes, span)?;
+        self.anchors.insert(anchor, (node.clone(), bytes));
+        Ok(())
+    }
+
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), Box<Diagnostic>> {
         match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
             Event::DocumentStart(_) => self.anchors.clear(),
             Event::Alias(id) => {
-                let Some(node) = self.anchors.get(&id) else {
+                let Some((node, bytes)) = self.anchors.get(&id) else {
                     return Err(Box::new(
                         Diagnostic::error(codes::SYNTAX, "alias refers to an unknown anchor")
                             .with_span(Some(span)),
                     ));
                 };
-                let size = node.size();
-                let mut node = node.clone();
+                let (size, bytes) = (node.size(), *bytes);
+                // Both budgets are checked before the copy is made, so a bomb never gets to
+                // allocate what it asks for.
                 self.count(size, span)?;
+                self.charge(bytes, span)?;
+                let mut node = self.anchors[&id].0.clone();
+                self.stats.aliases += 1;
                 node.span = span;
                 self.push(node)?;
             }
@@ -171,14 +362,16 @@ impl Builder {
                     return Ok(());
                 }
                 let (value, node_style) = self.resolve(&text, style, tag.as_deref(), span);
-                let raw = match value {
+                // Kept only when it says more than the value (`1.30` for 1.3, `0x10` for 16):
+                // one allocation per plain number would double a large file's footprint.
+                let raw = match &value {
                     Value::Str(_) => None,
+                    Value::Int(i) if i.to_string() == *text => None,
+                    Value::Bool(b) if b.to_string() == *text => None,
                     _ => Some(text.into_owned()),
                 };
                 let node = Node { value, span, style: node_style, raw };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
+                self.anchor(anchor, &node, span)?;
                 self.push(node)?;
             }
             Event::SequenceStart(anchor, _tag) => {
@@ -205,9 +398,7 @@ impl Builder {
                         style: ScalarStyle::Collection,
                         raw: None,
                     };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
+                    self.anchor(anchor, &node, span)?;
                     self.push(node)?;
                 }
             }
@@ -224,9 +415,7 @@ impl Builder {
                         style: ScalarStyle::Collection,
                         raw: None,
                     };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
+                    self.anchor(anchor, &node, span)?;
                     self.push(node)?;
                 }
             }
@@ -491,11 +680,113 @@ mod tests {
     }
 
     #[test]
+    fn one_large_string_aliased_many_times_is_stopped_by_bytes_not_nodes() {
+        // 1 MiB of text aliased 3,000 times: only 3,000 nodes, but 3 GiB if expanded.
+        let big = "x".repeat(1024 * 1024);
+        let mut text = format!("big: &s {big}\nrefs:\n");
+        for _ in 0..3000 {
+            text.push_str("  - *s\n");
+        }
+        let limits = Limits::default();
+        let (docs, diags, stats) = parse_with_stats(&text, FileId(0), &limits);
+        assert!(docs.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, codes::LIMIT);
+        assert!(diags[0].message.contains("aliases expand"), "{}", diags[0].message);
+        let budget = limits.expansion_budget(text.len());
+        assert_eq!(budget, 16 * text.len());
+        // Nothing beyond the budget was copied, and the expansion stopped after a handful of
+        // aliases instead of running through all 3,000.
+        assert!(stats.expanded_bytes <= budget, "{stats:?}");
+        assert!(stats.aliases < 16, "{stats:?}");
+        // The error points at the first alias that would have gone over.
+        assert_eq!(diags[0].span.unwrap().start.line, 3 + stats.aliases as u32);
+    }
+
+    #[test]
+    fn nested_alias_bomb_stops_at_the_small_file_budget() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            let refs = vec![format!("*a{prev}"); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let limits = Limits::default();
+        let (docs, diags, stats) = parse_with_stats(&text, FileId(0), &limits);
+        assert!(docs.is_empty());
+        assert_eq!(diags[0].code, codes::LIMIT);
+        assert_eq!(limits.expansion_budget(text.len()), limits.min_expansion_bytes);
+        assert!(stats.expanded_bytes <= limits.min_expansion_bytes, "{stats:?}");
+        // Stopped at the fifth level (10^5 nodes), long before the node limit of 4 million.
+        assert!(diags[0].span.unwrap().start.line <= 6, "{:?}", diags[0].span);
+    }
+
+    #[test]
+    fn ordinary_anchors_stay_well_inside_the_budget() {
+        let mut text = String::from(
+            "pool: &pool {serverType: cpx42, count: 3, labels: {tier: web}}\npools:\n",
+        );
+        for _ in 0..1000 {
+            text.push_str("  - *pool\n");
+        }
+        let (docs, diags, stats) = parse_with_stats(&text, FileId(0), &Limits::default());
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(docs.len(), 1);
+        assert_eq!(stats.aliases, 1000);
+        assert!(stats.expanded_bytes > 1000 * 3 * std::mem::size_of::<Node>());
+    }
+
+    #[test]
+    fn the_budget_grows_with_the_input_up_to_a_cap() {
+        let limits = Limits::default();
+        assert_eq!(limits.expansion_budget(0), 4 * 1024 * 1024);
+        assert_eq!(limits.expansion_budget(1024 * 1024), 16 * 1024 * 1024);
+        assert_eq!(limits.expansion_budget(32 * 1024 * 1024), 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unclosed_flow_list_points_at_its_opening_bracket_and_where_it_broke() {
+        let (docs, diags) = parse("a: [unclosed\n", FileId(0), &Limits::default());
+        assert!(docs.is_empty());
+        let d = &diags[0];
+        assert_eq!(d.code, codes::SYNTAX);
+        let at = d.span.unwrap().start;
+        assert_eq!((at.line, at.col), (1, 4));
+        assert_eq!(d.labels.len(), 1);
+        let broke = d.labels[0].span.start;
+        assert_eq!((broke.line, broke.col), (1, 13));
+        assert!(d.help.as_deref().unwrap_or("").contains("`]`"), "{:?}", d.help);
+    }
+
+    #[test]
+    fn every_syntax_error_has_a_help_line_and_a_position_on_the_text() {
+        for text in [
+            "a: \"abc\nb: 1\n",
+            "a: b: c\n",
+            "a: [1,\n  2,\n  3\nb: 4\n",
+            "a: {b: 1\n",
+            "- a\nb: 1\n",
+        ] {
+            let (_, diags) = parse(text, FileId(0), &Limits::default());
+            assert_eq!(diags.len(), 1, "{text:?}: {diags:?}");
+            assert!(diags[0].help.is_some(), "{text:?}: {diags:?}");
+            let at = diags[0].span.unwrap().start;
+            let line = text.lines().nth(at.line as usize - 1);
+            assert!(
+                line.is_some_and(|l| at.col as usize <= l.chars().count() + 1),
+                "{text:?}: {at:?}"
+            );
+        }
+    }
+
+    #[test]
     fn deep_nesting_is_bounded() {
         let text = "[".repeat(10_000);
         let (docs, diags) = parse(&text, FileId(0), &Limits::default());
         assert!(docs.is_empty());
         assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, codes::LIMIT);
+        assert!(diags[0].help.is_some());
     }
 
     #[test]

@@ -73,6 +73,16 @@ fn describe(node: &Node) -> String {
     }
 }
 
+/// [`describe`], but without the text when the key names a secret (`token`, `password`):
+/// a message must not quote what an excerpt masks.
+fn describe_at(node: &Node, path: &str) -> String {
+    let key = path.rsplit(['.', '[']).next().unwrap_or(path);
+    match &node.value {
+        Value::Str(_) if hafen_diag::secrets::is_secret_key(key) => "a string".into(),
+        _ => describe(node),
+    }
+}
+
 fn truncate(s: &str) -> String {
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
@@ -276,11 +286,12 @@ impl Walker<'_> {
         out.push(
             Diagnostic::error(
                 codes::WRONG_TYPE,
-                format!("`{path}` must be {expected}, found {}", describe(node)),
+                format!("`{path}` must be {expected}, found {}", describe_at(node, path)),
             )
             .with_span(Some(node.span))
             .with_path(path.as_str())
-            .with_span_label(format!("expected {expected}")),
+            .with_span_label(format!("expected {expected}"))
+            .with_help(format!("use {expected}")),
         );
     }
 
@@ -303,11 +314,15 @@ impl Walker<'_> {
             out.push(
                 Diagnostic::error(
                     codes::INVALID_VALUE,
-                    format!("`{path}` must be {range}, found {}", describe(node)),
+                    format!("`{path}` must be {range}, found {}", describe_at(node, path)),
                 )
                 .with_span(Some(node.span))
                 .with_path(path)
-                .with_span_label(format!("must be {range}")),
+                .with_span_label(format!("must be {range}"))
+                .with_help(match (min, max) {
+                    (Some(_), Some(_)) => format!("use a value {range}"),
+                    _ => format!("use a value of {range}"),
+                }),
             );
         }
     }
@@ -336,15 +351,15 @@ impl Walker<'_> {
             } else {
                 match additional {
                     Some(Json::Bool(false)) => {
-                        let parent =
-                            if parent_len == 0 { "the document" } else { &path[..parent_len] };
-                        let mut d = Diagnostic::error(
-                            codes::UNKNOWN_FIELD,
-                            format!("unknown field `{}` in `{parent}`", entry.key),
-                        )
-                        .with_span(Some(entry.key_span))
-                        .with_path(path.as_str())
-                        .with_span_label("not a known field");
+                        let message = if parent_len == 0 {
+                            format!("unknown top-level field `{}`", entry.key)
+                        } else {
+                            format!("unknown field `{}` in `{}`", entry.key, &path[..parent_len])
+                        };
+                        let mut d = Diagnostic::error(codes::UNKNOWN_FIELD, message)
+                            .with_span(Some(entry.key_span))
+                            .with_path(path.as_str())
+                            .with_span_label("not a known field");
                         let names: Vec<&str> = properties.keys().map(String::as_str).collect();
                         if let Some(suggestion) = did_you_mean(&entry.key, names.iter().copied()) {
                             suggested.push(suggestion);
@@ -382,16 +397,19 @@ impl Walker<'_> {
                     .get(name)
                     .map(|p| self.expectation(p))
                     .unwrap_or_else(|| "a value".into());
-                let mut d = Diagnostic::error(
-                    codes::MISSING_FIELD,
-                    format!(
-                        "missing field `{name}` in `{}`",
-                        if path.is_empty() { "the document" } else { path }
-                    ),
-                )
-                .with_span(Some(key_span.unwrap_or(node.span)))
-                .with_path(if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") })
-                .with_span_label(format!("needs `{name}`"));
+                let message = if path.is_empty() {
+                    format!("missing top-level field `{name}`")
+                } else {
+                    format!("missing field `{name}` in `{path}`")
+                };
+                let mut d = Diagnostic::error(codes::MISSING_FIELD, message)
+                    .with_span(Some(key_span.unwrap_or(node.span)))
+                    .with_path(if path.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{path}.{name}")
+                    })
+                    .with_span_label(format!("needs `{name}`"));
                 let description = properties
                     .get(name)
                     .and_then(|p| {
@@ -412,7 +430,7 @@ impl Walker<'_> {
         let expected = types.iter().map(|t| type_noun(t)).collect::<Vec<_>>().join(" or ");
         let mut d = Diagnostic::error(
             codes::WRONG_TYPE,
-            format!("`{path}` must be {expected}, found {}", describe(node)),
+            format!("`{path}` must be {expected}, found {}", describe_at(node, path)),
         )
         .with_span(Some(node.span))
         .with_path(path)
@@ -447,7 +465,31 @@ impl Walker<'_> {
             Value::Null => {
                 d = d.with_help("give a value, or remove the key if it is optional");
             }
-            _ => {}
+            Value::Float(f) if types.contains(&"integer") && !types.contains(&"number") => {
+                let help = if f.fract() != 0.0 {
+                    format!("use a whole number, e.g. `{}`", f.round())
+                } else if f.abs() < 1e15 {
+                    format!("write it as a whole number in digits: `{}`", *f as i64)
+                } else {
+                    "this number is far too large here; check the value".to_owned()
+                };
+                d = d.with_help(help);
+            }
+            Value::Str(s) if wants_number && number_word(s).is_some() => {
+                let n = number_word(s).unwrap_or_default();
+                d = d.with_help(format!("write the number in digits: `{n}`"));
+            }
+            Value::Seq(items)
+                if items.len() == 1
+                    && types.iter().any(|t| type_matches(&items[0], t))
+                    && !matches!(items[0].value, Value::Seq(_) | Value::Map(_)) =>
+            {
+                let raw = node_raw(&items[0]);
+                d = d.with_help(format!("write the single value without brackets: `{raw}`"));
+            }
+            _ => {
+                d = d.with_help(format!("write {}", example_words(types)));
+            }
         }
         d
     }
@@ -456,7 +498,7 @@ impl Walker<'_> {
         let words = one_of_words(values);
         let mut d = Diagnostic::error(
             codes::INVALID_VALUE,
-            format!("`{path}` must be {words}, found {}", describe(node)),
+            format!("`{path}` must be {words}, found {}", describe_at(node, path)),
         )
         .with_span(Some(node.span))
         .with_path(path)
@@ -470,6 +512,31 @@ impl Walker<'_> {
         }
         d.with_help(format!("use {words}"))
     }
+}
+
+/// The value of an English number word, for `replicas: two`.
+fn number_word(text: &str) -> Option<u32> {
+    const WORDS: [&str; 13] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve",
+    ];
+    let lower = text.trim().to_ascii_lowercase();
+    WORDS.iter().position(|w| *w == lower).and_then(|i| u32::try_from(i).ok())
+}
+
+/// "an integer such as `3`", for the help of a wrong type.
+fn example_words(types: &[&str]) -> String {
+    let one = |t: &str| match t {
+        "integer" => "a whole number such as `3` (digits, no quotes)".to_owned(),
+        "number" => "a number such as `3` or `0.5`".to_owned(),
+        "string" => "text, in quotes when it looks like a number: `\"1.0\"`".to_owned(),
+        "boolean" => "`true` or `false`".to_owned(),
+        "array" => "a list: `[a, b]`, or one `- item` per line".to_owned(),
+        "object" => "a mapping: one `key: value` per line, indented below the key".to_owned(),
+        "null" => "nothing (remove the value)".to_owned(),
+        other => format!("a value of type {other}"),
+    };
+    types.iter().filter(|t| **t != "null").map(|t| one(t)).collect::<Vec<_>>().join(", or ")
 }
 
 fn node_raw(node: &Node) -> String {
@@ -570,11 +637,16 @@ fn path_segments(path: &str) -> Vec<Result<String, usize>> {
 }
 
 /// Best-effort repair of a document that failed validation, so semantic checks can still run
-/// and report their problems in the same pass: unknown keys are dropped, scalars are coerced
-/// to the expected type where the text allows (`"3"` → 3, `1.30` → "1.30"), and other invalid
-/// values are dropped so their defaults apply. Returns the repaired JSON.
-pub fn repair(node: &Node, diagnostics: &[Diagnostic]) -> Json {
+/// and report their problems in the same pass: unknown keys are dropped (or moved to the key
+/// they most likely meant), scalars are coerced to the expected type where the text allows
+/// (`"3"` → 3, `1.30` → "1.30"), other invalid values of optional fields are dropped so their
+/// defaults apply, and invalid or missing required numbers, booleans and enumerations get a
+/// valid stand-in (the suggested spelling, the default, or the smallest allowed value). The
+/// stand-ins are never seen: the load fails on the schema errors, and semantic findings at a
+/// path the schema already reported are dropped. Returns the repaired JSON.
+pub fn repair(node: &Node, diagnostics: &[Diagnostic], root: &Json) -> Json {
     let mut json = node.to_json();
+    let walker = Walker { root, partial: false };
     for d in diagnostics {
         let Some(path) = d.path.as_deref() else { continue };
         let segments = path_segments(path);
@@ -586,61 +658,214 @@ pub fn repair(node: &Node, diagnostics: &[Diagnostic]) -> Json {
                 Err(idx) => format!("/{idx}"),
             })
             .collect();
+        let parent_schema = walker.schema_at(root, parents);
+        let field_schema = parent_schema.and_then(|p| walker.descend(p, last));
+        let required = match (parent_schema, last) {
+            (Some(p), Ok(key)) => walker
+                .object_schema(p, key)
+                .and_then(|o| o.get("required"))
+                .and_then(Json::as_array)
+                .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(key.as_str()))),
+            // A list item cannot be dropped without moving its siblings' paths.
+            (_, Err(_)) => true,
+            _ => false,
+        };
+        let stand_in = field_schema.and_then(|f| walker.stand_in(f, d));
         let Some(target) = json.pointer_mut(&pointer) else { continue };
-        let Ok(key) = last else { continue };
-        let Some(map) = target.as_object_mut() else { continue };
-        match d.code {
-            codes::UNKNOWN_FIELD => {
-                let value = map.remove(key.as_str());
-                // A near-miss of a key that is absent is most likely that key.
-                let meant = d
-                    .help
-                    .as_deref()
-                    .and_then(|h| h.strip_prefix("did you mean `"))
-                    .and_then(|h| h.split('`').next());
-                if let (Some(value), Some(meant)) = (value, meant)
-                    && !map.contains_key(meant)
-                {
-                    map.insert(meant.to_owned(), value);
-                }
+        match last {
+            Ok(key) => {
+                let Some(map) = target.as_object_mut() else { continue };
+                repair_entry(map, key, d, required, stand_in);
             }
-            codes::INVALID_VALUE => {
-                map.remove(key.as_str());
-            }
-            codes::WRONG_TYPE => {
-                let coerced = match map.get(key.as_str()) {
-                    Some(Json::String(s)) if d.message.contains("must be an integer") => {
-                        s.trim().parse::<i64>().ok().map(Json::from)
-                    }
-                    Some(Json::String(s)) if d.message.contains("must be a number") => s
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
-                        .map(Json::Number),
-                    Some(Json::Number(_) | Json::Bool(_))
-                        if d.message.contains("must be a string") =>
-                    {
-                        d.help
-                            .as_deref()
-                            .and_then(|h| h.split('"').nth(1))
-                            .map(|raw| Json::String(raw.to_owned()))
-                    }
-                    _ => None,
+            Err(idx) => {
+                let Some(item) = target.as_array_mut().and_then(|items| items.get_mut(*idx)) else {
+                    continue;
                 };
-                match coerced {
-                    Some(value) => {
-                        map.insert(key.clone(), value);
-                    }
-                    None => {
-                        map.remove(key.as_str());
-                    }
+                if matches!(d.code, codes::WRONG_TYPE | codes::INVALID_VALUE)
+                    && let Some(value) = coerce(item, d).or(stand_in)
+                {
+                    *item = value;
                 }
             }
-            _ => {}
         }
     }
     json
+}
+
+fn repair_entry(
+    map: &mut Map<String, Json>,
+    key: &str,
+    d: &Diagnostic,
+    required: bool,
+    stand_in: Option<Json>,
+) {
+    match d.code {
+        codes::UNKNOWN_FIELD => {
+            let value = map.remove(key);
+            // A near-miss of a key that is absent is most likely that key.
+            let meant = d
+                .help
+                .as_deref()
+                .and_then(|h| h.strip_prefix("did you mean `"))
+                .and_then(|h| h.split('`').next());
+            if let (Some(value), Some(meant)) = (value, meant)
+                && !map.contains_key(meant)
+            {
+                map.insert(meant.to_owned(), value);
+            }
+        }
+        codes::INVALID_VALUE | codes::WRONG_TYPE => {
+            let coerced = map.get(key).and_then(|value| coerce(value, d));
+            match coerced.or(if required { stand_in } else { None }) {
+                Some(value) => {
+                    map.insert(key.to_owned(), value);
+                }
+                None => {
+                    map.remove(key);
+                }
+            }
+        }
+        codes::MISSING_FIELD => {
+            if let Some(value) = stand_in
+                && !map.contains_key(key)
+            {
+                map.insert(key.to_owned(), value);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The value a wrong-type scalar was most likely meant to be, when its text says so.
+fn coerce(value: &Json, d: &Diagnostic) -> Option<Json> {
+    if d.code != codes::WRONG_TYPE {
+        return None;
+    }
+    match value {
+        Json::String(s) if d.message.contains("must be an integer") => {
+            s.trim().parse::<i64>().ok().map(Json::from)
+        }
+        Json::String(s) if d.message.contains("must be a number") => {
+            s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Json::Number)
+        }
+        Json::Number(_) | Json::Bool(_) if d.message.contains("must be a string") => d
+            .help
+            .as_deref()
+            .and_then(|h| h.split('"').nth(1))
+            .map(|raw| Json::String(raw.to_owned())),
+        _ => None,
+    }
+}
+
+impl Walker<'_> {
+    /// The schema of the value at `segments` below `schema`.
+    fn schema_at<'s>(
+        &'s self,
+        schema: &'s Json,
+        segments: &[Result<String, usize>],
+    ) -> Option<&'s Json> {
+        let mut current = schema;
+        for segment in segments {
+            current = self.descend(current, segment)?;
+        }
+        Some(current)
+    }
+
+    /// The object alternative of `schema` that declares `key` (through `$ref`, `Option`'s
+    /// `anyOf` and untagged enums).
+    fn object_schema<'s>(&'s self, schema: &'s Json, key: &str) -> Option<&'s Json> {
+        let schema = self.resolve(schema);
+        if schema.get("properties").and_then(|p| p.get(key)).is_some()
+            || schema.get("additionalProperties").is_some_and(Json::is_object)
+        {
+            return Some(schema);
+        }
+        for alts in ["anyOf", "oneOf"] {
+            for alt in schema.get(alts).and_then(Json::as_array).into_iter().flatten() {
+                if let Some(found) = self.object_schema(alt, key) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+
+    fn descend<'s>(
+        &'s self,
+        schema: &'s Json,
+        segment: &Result<String, usize>,
+    ) -> Option<&'s Json> {
+        match segment {
+            Ok(key) => {
+                let object = self.object_schema(schema, key)?;
+                object
+                    .get("properties")
+                    .and_then(|p| p.get(key.as_str()))
+                    .or_else(|| object.get("additionalProperties").filter(|a| a.is_object()))
+            }
+            Err(_) => self.items_schema(schema),
+        }
+    }
+
+    fn items_schema<'s>(&'s self, schema: &'s Json) -> Option<&'s Json> {
+        let schema = self.resolve(schema);
+        if let Some(items) = schema.get("items") {
+            return Some(items);
+        }
+        for alts in ["anyOf", "oneOf"] {
+            for alt in schema.get(alts).and_then(Json::as_array).into_iter().flatten() {
+                if let Some(found) = self.items_schema(alt) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+
+    /// A valid scalar for `schema`: the spelling the diagnostic suggests, the default, the
+    /// first allowed value, or the allowed number closest to 1; `None` for text, lists and
+    /// mappings, which have no neutral value.
+    fn stand_in(&self, schema: &Json, d: &Diagnostic) -> Option<Json> {
+        let schema = self.resolve(schema);
+        if let Some(values) = self.enum_values(schema) {
+            let suggested = d
+                .help
+                .as_deref()
+                .and_then(|h| h.strip_prefix("did you mean `"))
+                .and_then(|h| h.split('`').next())
+                .map(|s| Json::String(s.to_owned()))
+                .filter(|s| values.contains(s));
+            return suggested.or_else(|| values.first().cloned());
+        }
+        if let Some(default) = schema.get("default").filter(|v| !v.is_null()) {
+            return Some(default.clone());
+        }
+        for alts in ["anyOf", "oneOf"] {
+            if let Some(alts) = schema.get(alts).and_then(Json::as_array) {
+                return alts
+                    .iter()
+                    .filter(|alt| self.types(alt) != ["null"])
+                    .find_map(|alt| self.stand_in(alt, d));
+            }
+        }
+        let types = self.types(schema);
+        let min = schema.get("minimum").and_then(Json::as_f64);
+        let max = schema.get("maximum").and_then(Json::as_f64);
+        let near_one = || {
+            let v = min.map_or(1.0, |m| m.max(1.0));
+            max.map_or(v, |m| v.min(m))
+        };
+        if types.contains(&"integer") {
+            return Some(Json::from(near_one().ceil() as i64));
+        }
+        if types.contains(&"number") {
+            return serde_json::Number::from_f64(near_one()).map(Json::Number);
+        }
+        if types.contains(&"boolean") {
+            return Some(Json::Bool(false));
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -721,6 +946,102 @@ mod tests {
         let diags = run("name: a\nmtu: 1\ncount: 300\n", &schema());
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, codes::INVALID_VALUE);
+    }
+
+    fn repaired(yaml: &str, schema: &Json) -> Json {
+        let (docs, _) = parse(yaml, FileId(0), &Limits::default());
+        let mut out = Vec::new();
+        validate(&docs[0], schema, schema, "", None, &mut out);
+        repair(&docs[0], &out, schema)
+    }
+
+    fn required_numbers() -> Json {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["onCall", "replicas", "engine", "roles"],
+            "properties": {
+                "onCall": {"type": "integer", "minimum": 0},
+                "replicas": {"type": "integer", "minimum": 0, "maximum": 99},
+                "share": {"type": ["number", "null"], "default": null},
+                "engine": {"$ref": "#/$defs/Engine"},
+                "roles": {"type": "array", "items": {"$ref": "#/$defs/Engine"}},
+                "pool": {"anyOf": [{"$ref": "#/$defs/Pool"}, {"type": "null"}]},
+            },
+            "$defs": {
+                "Engine": {"oneOf": [{"type": "string", "const": "flux"}, {"type": "string", "const": "argocd"}]},
+                "Pool": {"type": "object", "required": ["count"], "properties": {"count": {"type": "integer", "minimum": 1}}},
+            }
+        })
+    }
+
+    #[test]
+    fn repair_gives_required_numbers_and_enumerations_a_valid_stand_in() {
+        let schema = required_numbers();
+        let json = repaired(
+            "onCall: three\nreplicas: -3\nengine: flxu\nroles: [flux, nope]\npool: {count: many}\nshare: lots\n",
+            &schema,
+        );
+        assert_eq!(json["onCall"], 1);
+        assert_eq!(json["replicas"], 1);
+        assert_eq!(json["engine"], "flux", "the suggested spelling");
+        assert_eq!(json["roles"], json!(["flux", "flux"]));
+        assert_eq!(json["pool"]["count"], 1);
+        assert!(json.get("share").is_none(), "optional: dropped, so the default applies");
+        // The repaired document is valid, so it deserializes and the semantic pass can run.
+        let mut out = Vec::new();
+        let (docs, _) = parse(&crate::emit(&json), FileId(0), &Limits::default());
+        validate(&docs[0], &schema, &schema, "", None, &mut out);
+        assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn repair_fills_missing_required_numbers() {
+        let json = repaired("engine: argocd\nroles: []\n", &required_numbers());
+        assert_eq!(json["onCall"], 1);
+        assert_eq!(json["replicas"], 1);
+    }
+
+    #[test]
+    fn wrong_types_always_come_with_a_fix() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "replicas": {"type": "integer"},
+                "count": {"type": "integer"},
+                "name": {"type": "string"},
+                "mtu": {"anyOf": [{"type": "string", "enum": ["auto"]}, {"type": "integer"}]},
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            }
+        });
+        let diags = run("replicas: two\ncount: [3]\nname: {a: 1}\nmtu: [1]\nport: 0\n", &schema);
+        let help = |p: &str| {
+            diags.iter().find(|d| d.path.as_deref() == Some(p)).and_then(|d| d.help.clone())
+        };
+        assert_eq!(help("replicas").as_deref(), Some("write the number in digits: `2`"));
+        assert_eq!(help("count").as_deref(), Some("write the single value without brackets: `3`"));
+        assert!(help("name").is_some_and(|h| h.contains("text")), "{diags:#?}");
+        assert!(help("mtu").is_some_and(|h| h.contains("`auto`")), "{diags:#?}");
+        assert_eq!(help("port").as_deref(), Some("use a value between 1 and 65535"));
+    }
+
+    #[test]
+    fn messages_do_not_quote_the_value_of_a_secret_key() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"apiToken": {"type": "array"}, "name": {"type": "integer"}}
+        });
+        let diags = run("apiToken: ghp_abcdefghijklmnopqrstuvwxyz0123456789\nname: web\n", &schema);
+        assert_eq!(diags.len(), 2);
+        assert!(diags.iter().all(|d| !d.message.contains("ghp_")), "{diags:#?}");
+        assert!(diags.iter().any(|d| d.message.contains("\"web\"")), "{diags:#?}");
+    }
+
+    #[test]
+    fn top_level_problems_do_not_say_the_document() {
+        let diags = run("a: 1\nmtu: 1\n", &schema());
+        assert!(diags.iter().any(|d| d.message == "unknown top-level field `a`"), "{diags:#?}");
+        assert!(diags.iter().any(|d| d.message == "missing top-level field `name`"), "{diags:#?}");
     }
 
     #[test]
