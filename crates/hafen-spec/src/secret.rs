@@ -97,8 +97,11 @@ fn credential_shape(value: &str) -> Option<&'static str> {
     if url_with_password(value) {
         return Some("the value looks like a URL with a password");
     }
-    let public_key =
-        ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"].iter().any(|p| value.starts_with(p))
+    // Public by design: SSH public keys, and Stripe's publishable keys, which are meant to be
+    // shipped to browsers.
+    let public_key = ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "pk_live_", "pk_test_"]
+        .iter()
+        .any(|p| value.starts_with(p))
             || value.contains("-----BEGIN CERTIFICATE")
             || value.contains("-----BEGIN PUBLIC KEY");
     for word in value
@@ -321,6 +324,7 @@ mod tests {
                 "registry.example.eu/shop/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             ),
             ("GIT_COMMIT", "3f786850e387550fdab836ed7e6dc881de23001b"),
+            ("STRIPE_PUBLISHABLE", "pk_live_51H8xYzAbCdEfGhIjKlMnOpQr"),
             ("REQUEST_ID", "123e4567-e89b-12d3-a456-426614174000"),
             ("AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
             (
