@@ -247,3 +247,17 @@ fn render_refusal_does_not_quote_the_secret() {
     assert!(!text.contains("gh0stT0kenXy12"), "{text}");
     assert!(!dir.join("repo").exists());
 }
+
+#[test]
+fn an_unknown_exit_source_or_target_is_bad_usage_with_a_suggestion() {
+    let spec = example();
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hclod", "--to", "scaleway"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean `hcloud`?"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "no plan is printed");
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hcloud", "--to", "scaleway1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean `scaleway`?"), "{}", stderr(&out));
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hcloud", "--to", "scaleway"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

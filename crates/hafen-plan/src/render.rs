@@ -734,10 +734,17 @@ fn render(report: &Report, style: Style) -> String {
                     .unwrap_or_default(),
                 x.egress.source
             ));
+            if !x.review.is_empty() {
+                d.p("Changed or undecided by the retargeting (review before applying):");
+                for r in &x.review {
+                    d.item(&format!("{} `{}`: {}", r.severity.to_uppercase(), r.path, r.message));
+                }
+                d.end_list();
+            }
             if x.findings.is_empty() {
-                d.p("The retargeted spec raises no findings.");
+                d.p("`hafen check` on the retargeted spec: no findings.");
             } else {
-                d.p("Findings the target would raise:");
+                d.p("Findings `hafen check` raises on the retargeted spec:");
                 for f in &x.findings {
                     d.item(&format!("{} {}: {}", f.severity, f.code, f.message));
                 }
