@@ -740,7 +740,12 @@ fn egress_steps(offer: &Offer, tb: f64) -> (Vec<String>, f64) {
         if to > from {
             let part = (to - from) * tier.per_gb;
             total += part;
-            steps.push(format!("{:.0} {unit} × {cur}{} = {cur}{:.2}", to - from, tier.per_gb, part));
+            steps.push(format!(
+                "{:.0} {unit} × {cur}{} = {cur}{:.2}",
+                to - from,
+                tier.per_gb,
+                part
+            ));
         }
         lower = upper;
     }

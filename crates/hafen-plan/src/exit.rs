@@ -518,7 +518,8 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 .filter_map(|&pi| k.node_pools.get(pi))
                 .map(|p| tinfo.server_type(&p.server_type))
                 .collect();
-            let local_disks = !types.is_empty() && types.iter().all(|t| t.is_some_and(|t| t.disk_gb.unwrap_or(0) > 0));
+            let local_disks = !types.is_empty()
+                && types.iter().all(|t| t.is_some_and(|t| t.disk_gb.unwrap_or(0) > 0));
             let path = format!("spec.clusters[{ki}].storage");
             if block_storage {
                 if st.default != StorageDriver::HcloudVolumes {
@@ -546,7 +547,8 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                     ));
                 }
                 // Replicated storage needs storage nodes: the moved worker pools hold them.
-                let has_storage = k.node_pools.iter().any(|p| p.roles().contains(&NodeRole::Storage));
+                let has_storage =
+                    k.node_pools.iter().any(|p| p.roles().contains(&NodeRole::Storage));
                 if !has_storage {
                     for &pi in &moved_pools {
                         if let Some(p) = k.node_pools.get_mut(pi)
@@ -590,8 +592,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         let same_place = match (old_site.as_deref().and_then(place_of), new_site.as_deref()) {
             (Some((c, loc)), Some(ns)) => {
                 let new = after.spec.sites.iter().find(|x| x.name == ns);
-                c.is_some()
-                    && new.is_some_and(|n| n.location == loc && company(&n.provider) == c)
+                c.is_some() && new.is_some_and(|n| n.location == loc && company(&n.provider) == c)
             }
             _ => false,
         };
@@ -646,10 +647,8 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         }
     }
     // The source's providers go when nothing uses them any more (their credentials with them).
-    let old_providers: Vec<String> = source_sites
-        .iter()
-        .filter_map(|s| spec.site(s).map(|x| x.provider.clone()))
-        .collect();
+    let old_providers: Vec<String> =
+        source_sites.iter().filter_map(|s| spec.site(s).map(|x| x.provider.clone())).collect();
     for name in old_providers {
         let used = after.spec.sites.iter().any(|s| s.provider == name)
             || after.spec.clusters.iter().any(|k| {
@@ -722,7 +721,10 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         notes.push(review(
             "review",
             format!("spec.providers[{pi}].credentials[0]"),
-            format!("a placeholder credential for `{target_provider}` was added: {}", credential_step.clone().unwrap_or_default()),
+            format!(
+                "a placeholder credential for `{target_provider}` was added: {}",
+                credential_step.clone().unwrap_or_default()
+            ),
         ));
     }
     let before_text = canonical(&loaded.platform);

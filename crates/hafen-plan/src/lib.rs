@@ -204,9 +204,8 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
     }
     // Sites of one company at one location fail together: one scenario for them all.
     for d in world.domains.iter().filter(|d| d.sites.len() >= 2) {
-        let nodes: Vec<usize> = (0..world.nodes.len())
-            .filter(|&g| d.sites.contains(&world.nodes[g].site))
-            .collect();
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| d.sites.contains(&world.nodes[g].site)).collect();
         let names: Vec<&str> = d.sites.iter().map(|&s| world.sites[s].as_str()).collect();
         sites.push(Failure {
             id: format!("location:{}", d.location) + &format!(":{}", names.join("+")),
@@ -363,14 +362,8 @@ pub fn plan(
             }
         }
     };
-    let outs = run_parallel(
-        &jobs,
-        threads,
-        &|j| run(j, &[]),
-        &Job::scenarios,
-        (0, grand_total),
-        progress,
-    );
+    let outs =
+        run_parallel(&jobs, threads, &|j| run(j, &[]), &Job::scenarios, (0, grand_total), progress);
     let mut scenarios = Vec::new();
     let mut user = Vec::new();
     let mut sample_evals = Vec::new();

@@ -460,9 +460,8 @@ fn add_app(
     let cluster_idx = |n: &str| spec.clusters.iter().position(|c| c.name == n);
     let pg = app.postgres.as_ref();
     let replica = pg.and_then(|p| p.replica_cluster.as_deref()).and_then(cluster_idx);
-    let primary = replica.and_then(|r| {
-        tenant.clusters.iter().filter_map(|c| cluster_idx(c)).find(|&c| c != r)
-    });
+    let primary = replica
+        .and_then(|r| tenant.clusters.iter().filter_map(|c| cluster_idx(c)).find(|&c| c != r));
     let db_req = pg.map(|pg| {
         let (cpu, mem) = pg
             .resources
@@ -585,7 +584,10 @@ fn db_workload(
 }
 
 /// Groups sites into failure domains: one per (company, location code).
-fn domains(spec: &hafen_spec::PlatformSpec, catalog: &hafen_catalog::Catalog) -> (Vec<usize>, Vec<Domain>) {
+fn domains(
+    spec: &hafen_spec::PlatformSpec,
+    catalog: &hafen_catalog::Catalog,
+) -> (Vec<usize>, Vec<Domain>) {
     let mut out: Vec<Domain> = Vec::new();
     let mut of = Vec::with_capacity(spec.sites.len());
     for (si, site) in spec.sites.iter().enumerate() {

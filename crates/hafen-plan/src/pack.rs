@@ -243,7 +243,8 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
         }
     }
     let domains: Vec<usize> = (0..nsites).filter(|&s| !by_site[s].is_empty()).collect();
-    let mut preference: Vec<usize> = domains.iter().copied().filter(|&s| s == cluster.site).collect();
+    let mut preference: Vec<usize> =
+        domains.iter().copied().filter(|&s| s == cluster.site).collect();
     preference.extend(domains.iter().copied().filter(|&s| s != cluster.site));
     let mut scale = Res::default();
     for &i in &app_nodes {
@@ -570,17 +571,6 @@ pub fn replace(
         s.dedup();
         s
     };
-    if !control_plane_up {
-        // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
-        result.unplaced_lower_bound = result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
-        for &pos in &base.ffd_order {
-            let d = result.outcomes[pos as usize].displaced;
-            if d > 0 {
-                result.unplaced.push((pos, d, Need::ControlPlane));
-            }
-        }
-        return result;
-    }
     // Where each displaced replica with data may go.
     let mut all_homes: Vec<Option<Vec<Home>>> = vec![None; wl.len()];
     for (p, o) in result.outcomes.iter().enumerate() {
@@ -588,11 +578,26 @@ pub fn replace(
             all_homes[p] = Some(homes(world, base, p, &dead, failed, site_failed, clone_source(p)));
         }
     }
+    if !control_plane_up {
+        // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
+        result.unplaced_lower_bound = result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
+        for &pos in &base.ffd_order {
+            let d = result.outcomes[pos as usize].displaced;
+            // Replicas whose data is gone stay gone once etcd is back, too.
+            result.outcomes[pos as usize].no_data = all_homes[pos as usize]
+                .as_ref()
+                .map(|h| h.iter().filter(|x| **x == Home::NoData).count() as u32)
+                .unwrap_or(0);
+            if d > 0 {
+                result.unplaced.push((pos, d, Need::ControlPlane));
+            }
+        }
+        return result;
+    }
     // Spreading domains: sites with a live app node (failed nodes are tainted and do not count).
     let nsites = world.sites.len();
-    let domains: Vec<usize> = (0..nsites)
-        .filter(|&s| base.by_site[s].iter().any(|&i| !dead[i as usize]))
-        .collect();
+    let domains: Vec<usize> =
+        (0..nsites).filter(|&s| base.by_site[s].iter().any(|&i| !dead[i as usize])).collect();
     // Lower bound on what cannot be placed (aggregate and per-class distinctness).
     result.unplaced_lower_bound = unplaced_lower_bound(
         world,
@@ -621,9 +626,9 @@ pub fn replace(
         let distinct = w.placement.distinct();
         let mut per_site = vec![0u32; nsites];
         for (r, &i) in base.placed[p].iter().enumerate() {
-            if !(broken[p] && replica_lost(world, base, p, r, i, &dead, failed, site_failed))
-                && !dead[i as usize]
-            {
+            let lost = dead[i as usize]
+                || (broken[p] && replica_lost(world, base, p, r, i, &dead, failed, site_failed));
+            if !lost {
                 holds[i as usize] = pos;
                 per_site[nodes[i as usize].site] += 1;
             }
@@ -841,7 +846,9 @@ fn unplaced_lower_bound(
                 // One instance per site: hosts are the surviving sites without one that have
                 // room on a live node or a replacement server.
                 let held = |s: usize| {
-                    base.placed[pos].iter().any(|&i| !dead[i as usize] && nodes[i as usize].site == s)
+                    base.placed[pos]
+                        .iter()
+                        .any(|&i| !dead[i as usize] && nodes[i as usize].site == s)
                 };
                 return cluster_sites
                     .iter()
@@ -854,11 +861,14 @@ fn unplaced_lower_bound(
             }
             let on = |i: &u32| site.is_none_or(|s| nodes[*i as usize].site == s);
             let mut hosts = if !w.placement.distinct() {
-                if base.app_nodes.iter().filter(|i| on(i)).any(|&i| fits(i)) { unlimited } else { 0 }
+                if base.app_nodes.iter().filter(|i| on(i)).any(|&i| fits(i)) {
+                    unlimited
+                } else {
+                    0
+                }
             } else {
                 let open = base.app_nodes.iter().filter(|i| on(i) && fits(**i)).count() as u64;
-                let held =
-                    base.placed[pos].iter().filter(|i| on(i) && fits(**i)).count() as u64;
+                let held = base.placed[pos].iter().filter(|i| on(i) && fits(**i)).count() as u64;
                 open.saturating_sub(held)
             };
             for (s, alloc, c) in &spare {

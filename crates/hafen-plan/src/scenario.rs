@@ -295,17 +295,7 @@ fn evaluate_cluster(
         && !cluster.stable_ip_apps.is_empty()
         && egress.iter().all(|&g| is_failed(g)))
     .then_some(egress.len() as u64);
-    ClusterEval {
-        ci,
-        cp_total,
-        cp_surviving,
-        rep,
-        buffer,
-        no_buffer,
-        data,
-        pg_down,
-        egress_lost,
-    }
+    ClusterEval { ci, cp_total, cp_surviving, rep, buffer, no_buffer, data, pg_down, egress_lost }
 }
 
 /// Running replicas of a workload (global index) in a scenario.
@@ -431,7 +421,11 @@ fn domain_name(world: &World, d: usize) -> String {
         format!(
             "{} (sites {}, one location)",
             dom.location,
-            dom.sites.iter().map(|&s| format!("`{}`", world.sites[s])).collect::<Vec<_>>().join(", ")
+            dom.sites
+                .iter()
+                .map(|&s| format!("`{}`", world.sites[s]))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
@@ -478,7 +472,7 @@ fn etcd_fix(ctx: &Ctx<'_>, ci: usize, failure: &Failure) -> String {
         ),
         "site" | "location" | "provider" => topology,
         _ if !topology.is_empty() => {
-            format!("{lost} of {total} members were among the failed nodes. {topology}")
+            format!("{lost} of {total} members were among the failed nodes; {topology}")
         }
         _ => format!(
             "{lost} of {total} members were among the failed nodes. They already stand in \
@@ -497,7 +491,8 @@ fn pg_fix(ctx: &Ctx<'_>, ci: usize, w: usize) -> String {
     let cluster = &world.clusters[ci];
     let app = format!("app `{}` of tenant `{}`", wk.app, wk.tenant);
     let doms = app_domains(world, ci);
-    let here: Vec<usize> = cluster.nodes.clone().map(|g| world.site_domain[world.nodes[g].site]).collect();
+    let here: Vec<usize> =
+        cluster.nodes.clone().map(|g| world.site_domain[world.nodes[g].site]).collect();
     // Clusters whose app nodes stand in another failure domain: replica cluster candidates.
     let others: Vec<String> = world
         .clusters
@@ -898,7 +893,8 @@ pub fn worst_third(
         seeds_in.push(("an etcd majority first".into(), cp_sorted));
     }
     // Every egress gateway.
-    let egress: Vec<usize> = candidates.iter().copied().filter(|&g| world.nodes[g].egress).collect();
+    let egress: Vec<usize> =
+        candidates.iter().copied().filter(|&g| world.nodes[g].egress).collect();
     if !egress.is_empty() {
         seeds_in.push(("every egress gateway first".into(), egress));
     }

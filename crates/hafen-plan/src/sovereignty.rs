@@ -553,9 +553,7 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
                 .map(|s| SiteCountry {
                     site: s.name.clone(),
                     location: s.location.clone(),
-                    country: info
-                        .and_then(|i| i.location(&s.location))
-                        .map(|l| l.country.clone()),
+                    country: info.and_then(|i| i.location(&s.location)).map(|l| l.country.clone()),
                 })
                 .collect(),
             source,

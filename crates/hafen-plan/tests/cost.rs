@@ -58,7 +58,11 @@ fn the_egress_of_one_cluster_is_priced_alone_with_its_arithmetic() {
     // → €1,401 at 0.8645 €/$.
     let gcp = row("gcp-gke");
     assert!((gcp.billed_eur - 1401.5).abs() < 2.0, "{gcp:?}");
-    assert!(gcp.derivation.contains("16298 GiB") && gcp.derivation.contains("× $0.11"), "{}", gcp.derivation);
+    assert!(
+        gcp.derivation.contains("16298 GiB") && gcp.derivation.contains("× $0.11"),
+        "{}",
+        gcp.derivation
+    );
     assert_eq!(row("stackit-ske").billed_eur, 0.0);
     let md = hafen_plan::to_markdown(&r);
     assert!(md.contains("Egress alone: `prod-nbg`, 17.5 TB"), "markdown shows the egress line");
@@ -67,9 +71,8 @@ fn the_egress_of_one_cluster_is_priced_alone_with_its_arithmetic() {
 #[test]
 fn aws_has_its_own_compute_rates() {
     let r = report(&example());
-    let row = |o: &str| {
-        r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"))
-    };
+    let row =
+        |o: &str| r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"));
     let (aws, gcp) = (row("aws-eks"), row("gcp-gke"));
     assert_ne!(aws.compute_eur, gcp.compute_eur, "AWS priced at GCP's rates");
     // By hand: Fargate $0.04048 per vCPU-hour and $0.004445 per GB-hour, 730 h, 0.8645 €/$.
@@ -82,9 +85,8 @@ fn aws_has_its_own_compute_rates() {
 #[test]
 fn the_field_reports_cost_claims_are_recomputed() {
     let r = report(&example());
-    let fact = |id: &str| {
-        r.cost.seed_facts.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("{id}"))
-    };
+    let fact =
+        |id: &str| r.cost.seed_facts.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("{id}"));
     let egress = fact("egress-17.5tb");
     let fig = |f: &hafen_plan::cost::SeedFact, name: &str| {
         f.figures.iter().find(|x| x.name.contains(name)).map(|x| x.value).unwrap_or(f64::NAN)
@@ -95,9 +97,8 @@ fn the_field_reports_cost_claims_are_recomputed() {
     assert!(egress.derivation.contains("not derivable"), "the 33 € is explained, not faked");
     // Managed markup for this workload: (compute + control plane) at the offer vs here.
     let markup = fact("managed-markup");
-    let row = |o: &str| {
-        r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"))
-    };
+    let row =
+        |o: &str| r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"));
     let this = row("this-platform");
     let stackit = row("stackit-ske");
     let by_hand = ((stackit.compute_eur + stackit.control_plane_eur)
@@ -109,15 +110,18 @@ fn the_field_reports_cost_claims_are_recomputed() {
     let metal = fact("metal-per-core");
     let cheaper = fig(metal, "cheaper per core");
     assert!(cheaper > 0.0 && cheaper < 100.0, "{metal:?}");
-    assert!(metal.derivation.contains("unverified"), "recalled prices are flagged: {}", metal.derivation);
+    assert!(
+        metal.derivation.contains("unverified"),
+        "recalled prices are flagged: {}",
+        metal.derivation
+    );
 }
 
 #[test]
 fn control_plane_nodes_that_run_apps_are_workload_capacity() {
     let r = report(&civil_society());
-    let row = |o: &str| {
-        r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"))
-    };
+    let row =
+        |o: &str| r.cost.comparison.iter().find(|c| c.offer == o).unwrap_or_else(|| panic!("{o}"));
     let this = row("this-platform");
     // Three schedulable r640 (16 cores, 128 GiB) are the whole workload capacity.
     assert_eq!((this.vcpus, this.memory_gib), (48.0, 384.0));

@@ -87,7 +87,7 @@ fn every_parsed_source_is_a_whole_sentence() {
     for f in data_files() {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let mut sources = hafen_diag::Sources::new();
-        let id = sources.add(&f.display().to_string(), &text);
+        let id = sources.add(f.display().to_string(), &text);
         let (docs, diags) = hafen_yaml::parse(&text, id, &hafen_yaml::Limits::default());
         assert!(diags.is_empty(), "{}: {:?}", f.display(), diags.first().map(|d| &d.message));
         for doc in docs {
@@ -109,7 +109,8 @@ fn every_parsed_source_is_a_whole_sentence() {
 
 #[test]
 fn the_scan_catches_the_defect_it_guards_against() {
-    let cut = "    ipv4:\n      source: read via website-price-api (agentdeals PR #1286) are exactly\n";
+    let cut =
+        "    ipv4:\n      source: read via website-price-api (agentdeals PR #1286) are exactly\n";
     let found = raw_sources(cut);
     assert_eq!(found.len(), 1);
     assert!(found[0].1.contains(" #") && !found[0].1.starts_with('"'));
@@ -126,7 +127,7 @@ fn a_product_line_from_price_is_never_marked_verified_for_one_model() {
     for f in data_files().into_iter().filter(|f| f.to_string_lossy().contains("catalog")) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let mut sources = hafen_diag::Sources::new();
-        let id = sources.add(&f.display().to_string(), &text);
+        let id = sources.add(f.display().to_string(), &text);
         let (docs, _) = hafen_yaml::parse(&text, id, &hafen_yaml::Limits::default());
         for doc in docs {
             let json = doc.to_json();

@@ -9,11 +9,8 @@ use common::{example, load};
 use hafen_plan::Options;
 
 fn exit(source: &str, target: &str) -> hafen_plan::exit::ExitPlan {
-    let options = Options {
-        samples: 0,
-        exit: Some((source.into(), target.into())),
-        ..Options::default()
-    };
+    let options =
+        Options { samples: 0, exit: Some((source.into(), target.into())), ..Options::default() };
     let r = hafen_plan::plan(&load(&example()), &options, &mut |_, _| {});
     r.exit.unwrap_or_else(|| panic!("no exit plan"))
 }
@@ -42,7 +39,9 @@ fn leaving_hetzner_cloud_for_scaleway_leaves_no_stale_facts() {
     assert_eq!(b.site.as_deref(), Some("fr-par-1-scaleway"));
     assert_eq!(b.endpoint, None, "the nbg1 endpoint does not follow the bucket to Paris");
     assert!(
-        x.data.iter().any(|d| d.app == "backups" && d.volume == "s3://beach-backups/prod-fsn" && d.bytes > 0),
+        x.data.iter().any(|d| d.app == "backups"
+            && d.volume == "s3://beach-backups/prod-fsn"
+            && d.bytes > 0),
         "{:?}",
         x.data
     );
@@ -53,7 +52,9 @@ fn leaving_hetzner_cloud_for_scaleway_leaves_no_stale_facts() {
     // CSI: no storage is invented, the plan says it is blocked.
     let nbg = spec.cluster("prod-nbg").unwrap_or_else(|| panic!("prod-nbg"));
     assert_ne!(nbg.storage.as_ref().map(|s| s.default), Some(hafen_spec::StorageDriver::Piraeus));
-    assert!(x.review.iter().any(|r| r.severity == "blocker" && r.path == "spec.clusters[0].storage"));
+    assert!(
+        x.review.iter().any(|r| r.severity == "blocker" && r.path == "spec.clusters[0].storage")
+    );
     // A credential placeholder for the new provider, named in the steps.
     let scw = spec.provider("scaleway").unwrap_or_else(|| panic!("provider"));
     let cred = scw.credentials.first().unwrap_or_else(|| panic!("no credential"));
@@ -88,7 +89,10 @@ fn moving_the_metal_site_to_the_cloud_moves_its_backups_consistently() {
     assert!(!x.data.iter().any(|d| d.app == "backups"), "{:?}", x.data);
     // Hetzner Cloud storage from the catalogue: its volumes.
     let fsn = spec.cluster("prod-fsn").unwrap_or_else(|| panic!("prod-fsn"));
-    assert_eq!(fsn.storage.as_ref().map(|s| s.default), Some(hafen_spec::StorageDriver::HcloudVolumes));
+    assert_eq!(
+        fsn.storage.as_ref().map(|s| s.default),
+        Some(hafen_spec::StorageDriver::HcloudVolumes)
+    );
     // The dedicated provider has nothing left and goes, with its account-wide credential.
     assert!(spec.provider("robot").is_none());
     assert!(x.review.iter().any(|r| r.message.contains("`robot` is no longer used")));
@@ -100,7 +104,8 @@ fn moving_to_a_provider_with_local_disks_gives_replicated_storage_on_storage_nod
     let after = retargeted(&x);
     let nbg = after.platform.spec.cluster("prod-nbg").unwrap_or_else(|| panic!("prod-nbg"));
     assert_eq!(nbg.storage.as_ref().map(|s| s.default), Some(hafen_spec::StorageDriver::Piraeus));
-    let workers = nbg.node_pools.iter().find(|p| p.name == "workers").unwrap_or_else(|| panic!("workers"));
+    let workers =
+        nbg.node_pools.iter().find(|p| p.name == "workers").unwrap_or_else(|| panic!("workers"));
     assert!(workers.roles().contains(&hafen_spec::NodeRole::Storage), "{:?}", workers.roles);
     // The target already has its credential: none is invented.
     assert!(!x.review.iter().any(|r| r.message.contains("placeholder credential")));

@@ -194,13 +194,15 @@ fn a_database_whose_replica_shares_the_primarys_site_is_lost_with_it() {
         // The database keeps serving from the other site; its second instance waits, because
         // CloudNativePG's site anti-affinity allows one instance per site and only one site
         // with app nodes is left.
-        let db = s.apps.iter().find(|a| a.app == "bank/ledger-db").unwrap_or_else(|| panic!("{s:?}"));
+        let db =
+            s.apps.iter().find(|a| a.app == "bank/ledger-db").unwrap_or_else(|| panic!("{s:?}"));
         assert_eq!((db.running, db.unplaced, db.without_data), (1, 1, 0), "{site}: {db:?}");
         assert!(s.no_buffer_helps.iter().any(|n| n.contains("another site")), "{site}: {s:?}");
         assert_eq!(s.gap, 0, "the bound knows one instance per site: {s:?}");
     }
     // With app nodes at all three sites, a site's loss is survivable.
-    let three = TWO_POOLS.to_owned() + "\n        - { name: c, serverType: ccx23, count: 3, site: hel1-cloud }";
+    let three = TWO_POOLS.to_owned()
+        + "\n        - { name: c, serverType: ccx23, count: 3, site: hel1-cloud }";
     let fixed = plan(&platform(
         &three_sites(),
         &stretched("nbg1-cloud, fsn1-cloud, hel1-cloud", &three),

@@ -50,11 +50,10 @@ fn rank(s: &ScenarioResult) -> (usize, usize, usize, u64) {
 fn assert_lost_data_does_not_run(report: &Report) {
     for s in report.scenarios.iter().chain(report.samples.worst.iter()) {
         for d in &s.data_at_risk {
-            let a = s
-                .apps
-                .iter()
-                .find(|a| a.app == d.app && a.cluster == d.cluster)
-                .unwrap_or_else(|| panic!("{}: {} has data at risk but lost no replica", s.id, d.app));
+            let a =
+                s.apps.iter().find(|a| a.app == d.app && a.cluster == d.cluster).unwrap_or_else(
+                    || panic!("{}: {} has data at risk but lost no replica", s.id, d.app),
+                );
             assert_eq!(a.running, 0, "{}: {} lost its data but runs {}", s.id, d.app, a.running);
         }
     }
@@ -237,7 +236,8 @@ fn sites_at_one_location_fail_together() {
     let loc = scenario(&report, "location:fsn1:fsn1-a+fsn1-b");
     assert_eq!(loc.kind, "location");
     assert_eq!(loc.failed_sites, vec!["fsn1-a".to_owned(), "fsn1-b".to_owned()]);
-    let etcd = loc.quorum_lost.iter().find(|q| q.group == "etcd").unwrap_or_else(|| panic!("{loc:?}"));
+    let etcd =
+        loc.quorum_lost.iter().find(|q| q.group == "etcd").unwrap_or_else(|| panic!("{loc:?}"));
     assert!(etcd.fix.contains("two failure domains"), "{}", etcd.fix);
     assert!(loc.data_at_risk.iter().any(|d| d.app == "bank/ledger-db"), "{loc:?}");
     let pg = loc
@@ -252,7 +252,12 @@ fn sites_at_one_location_fail_together() {
     // A platform without shared locations has no location scenario.
     let plain = plan(&platform(
         &three_sites(),
-        &cluster("prod", "nbg1-cloud, fsn1-cloud, hel1-cloud", "        - { name: a, serverType: ccx23, count: 2 }", "hcloud-volumes"),
+        &cluster(
+            "prod",
+            "nbg1-cloud, fsn1-cloud, hel1-cloud",
+            "        - { name: a, serverType: ccx23, count: 2 }",
+            "hcloud-volumes",
+        ),
         tenants.replace("spread: site\n          ", "").as_str(),
         "    []",
     ));
@@ -290,7 +295,12 @@ fn a_stretched_etcd_is_lost_by_the_worst_third_whenever_a_sample_loses_it() {
       apps:
         - { name: web, image: registry.example.eu/portal/web:1.0.0, replicas: 4, spread: site, resources: { cpu: "1", memory: 2Gi } }"#;
     let report = common::plan_with(
-        &platform(&list, &cluster("stretch", "nbg1-cloud, fsn1-cloud", pools, "hcloud-volumes"), tenants, "    []"),
+        &platform(
+            &list,
+            &cluster("stretch", "nbg1-cloud, fsn1-cloud", pools, "hcloud-volumes"),
+            tenants,
+            "    []",
+        ),
         &hafen_plan::Options { samples: 100, ..hafen_plan::Options::default() },
     );
     assert!(report.samples.with_etcd_quorum_lost > 0);
@@ -325,14 +335,19 @@ fn replica_clusters_are_simulated_in_the_cluster_that_holds_them() {
     assert_eq!((q.members, q.surviving), (4, 2), "{q:?}");
     assert!(q.consequence.contains("promoted"), "{}", q.consequence);
     assert!(!nbg.data_at_risk.iter().any(|d| d.app == "shop/storefront-db"));
-    assert_eq!(
-        app_impact(nbg, "shop/storefront-db").served_elsewhere,
-        vec!["prod-fsn".to_owned()]
-    );
+    assert_eq!(app_impact(nbg, "shop/storefront-db").served_elsewhere, vec!["prod-fsn".to_owned()]);
     assert_lost_data_does_not_run(&report);
     // The replica cluster's instances take capacity in prod-fsn.
-    let fsn_cap = report.capacity.iter().find(|c| c.cluster == "prod-fsn").unwrap_or_else(|| panic!("prod-fsn"));
+    let fsn_cap = report
+        .capacity
+        .iter()
+        .find(|c| c.cluster == "prod-fsn")
+        .unwrap_or_else(|| panic!("prod-fsn"));
     let without = plan(&example().replace(", replicaCluster: prod-fsn", ""));
-    let fsn_without = without.capacity.iter().find(|c| c.cluster == "prod-fsn").unwrap_or_else(|| panic!("prod-fsn"));
+    let fsn_without = without
+        .capacity
+        .iter()
+        .find(|c| c.cluster == "prod-fsn")
+        .unwrap_or_else(|| panic!("prod-fsn"));
     assert_eq!(fsn_cap.requests.pods, fsn_without.requests.pods + 2);
 }

@@ -66,8 +66,7 @@ fn a_us_parent_provider_in_ashburn_is_seal_0_and_in_frankfurt_seal_1() {
 
 #[test]
 fn telemetry_to_an_unknown_party_costs_data_protection() {
-    let endpoints =
-        "    - { name: stats, url: https://collect.analytics-unknown.example.net, purpose: telemetry }";
+    let endpoints = "    - { name: stats, url: https://collect.analytics-unknown.example.net, purpose: telemetry }";
     let with = common::plan(&spec("fra", "DE", endpoints));
     let without = common::plan(&spec("fra", "DE", "    []"));
     let dp = &with.sovereignty.platform.data_protection;
