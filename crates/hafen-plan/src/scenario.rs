@@ -503,7 +503,25 @@ fn pg_fix(ctx: &Ctx<'_>, ci: usize, w: usize) -> String {
         .map(|(_, c)| format!("`{}`", c.name))
         .take(3)
         .collect();
-    let replica = if others.is_empty() {
+    let standby_cluster = wk.standby.map(|s| world.workloads[s].cluster);
+    let replica = if let Some(sc) = standby_cluster
+        && app_domains(world, sc).iter().all(|d| here.contains(d))
+    {
+        format!(
+            "its replica cluster in `{}` stands in the same failure domain ({}): set `postgres.replicaCluster` of {app} to a cluster at another location{}",
+            world.clusters[sc].name,
+            app_domains(world, sc)
+                .iter()
+                .map(|&d| domain_name(world, d))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if others.is_empty() {
+                " (none in this spec yet)".to_owned()
+            } else {
+                format!(" ({})", others.join(" or "))
+            }
+        )
+    } else if others.is_empty() {
         format!(
             "`postgres.replicaCluster` of {app} naming a cluster at another location (none in this spec yet)"
         )

@@ -247,6 +247,23 @@ fn a_replica_cluster_at_the_same_site_is_no_protection() {
         site.data_at_risk.iter().any(|d| d.app == "bank/ledger-db" && d.outcome == "lost"),
         "{site:?}"
     );
+    // Both the primary's and the replica cluster's instances are counted and lost, and the
+    // fix names the real problem: the replica cluster shares the failure domain.
+    let q = site
+        .quorum_lost
+        .iter()
+        .find(|q| q.group == "postgres:bank/ledger-db")
+        .unwrap_or_else(|| panic!("{site:?}"));
+    assert_eq!((q.members, q.surviving), (4, 0), "{q:?}");
+    assert!(
+        q.fix.contains("replica cluster in `dr` stands in the same failure domain"),
+        "{}",
+        q.fix
+    );
+    assert!(
+        site.apps.iter().any(|a| a.cluster == "dr" && a.replica_of.as_deref() == Some("prod")),
+        "the replica cluster is simulated in `dr`: {site:?}"
+    );
     // Losing only the primary cluster's workers leaves the replica cluster's copy.
     let pool = scenario(&report, "pool:prod/workers");
     assert!(pool.data_at_risk.is_empty(), "{pool:?}");
