@@ -68,7 +68,8 @@ impl Job {
 
 enum Out {
     Results(Vec<ScenarioResult>),
-    Worst(Option<Box<ScenarioResult>>),
+    /// A worst third and the nodes it failed.
+    Worst(Option<(Box<ScenarioResult>, Vec<usize>)>),
     Sample(scenario::Damage, Vec<(usize, scenario::Damage)>),
 }
 
@@ -330,7 +331,10 @@ pub fn plan(
         }
     }
     let first: usize = jobs.iter().map(Job::scenarios).sum();
-    let grand_total = first + worst_jobs.iter().map(Job::scenarios).sum::<usize>();
+    // A fleet of several clusters gets a worst third of its own, after the clusters'.
+    let fleet = world.clusters.len() >= 2 && !world.nodes.is_empty();
+    let grand_total =
+        first + worst_jobs.iter().map(Job::scenarios).sum::<usize>() + usize::from(fleet);
     let seed = options.seed;
     let rounds = options.adversarial_rounds;
     let mut worst_sample: Vec<Option<(scenario::Damage, usize)>> = vec![None; world.clusters.len()];
@@ -351,7 +355,7 @@ pub fn plan(
                     .collect();
                 Out::Worst(
                     scenario::worst_third(&ctx, *ci, *of, rounds, seed, &from)
-                        .map(|e| Box::new(scenario::to_result(&ctx, &e))),
+                        .map(|e| (Box::new(scenario::to_result(&ctx, &e)), e.failure.nodes)),
                 )
             }
             // Only the damage is kept; the worst sample is evaluated again in full at the end
@@ -401,13 +405,39 @@ pub fn plan(
         (first, grand_total),
         progress,
     );
-    let worst_thirds: Vec<ScenarioResult> = outs
-        .into_iter()
-        .filter_map(|o| match o {
-            Out::Worst(Some(r)) => Some(*r),
-            _ => None,
-        })
-        .collect();
+    let mut worst_thirds: Vec<ScenarioResult> = Vec::new();
+    let mut cluster_thirds: Vec<Vec<usize>> = Vec::new();
+    for (job, out) in worst_jobs.iter().zip(outs) {
+        if let Out::Worst(Some((r, nodes))) = out {
+            if matches!(job, Job::Worst(_, scenario::ThirdOf::All)) {
+                cluster_thirds.push(nodes);
+            }
+            worst_thirds.push(*r);
+        }
+    }
+    if fleet {
+        let worst_sample = worst_sample_index(&sample_evals);
+        let from = worst_sample.map(|i| scenario::sampled_third(&world, seed, i).nodes);
+        let candidates = scenario::fleet_third_candidates(&world, &cluster_thirds, from);
+        let damages = run_parallel(
+            &candidates,
+            threads,
+            &|f| scenario::evaluate(&ctx, f.clone()).damage,
+            &|_| 0,
+            (grand_total, grand_total),
+            &mut |_, _| {},
+        );
+        // The first of equally bad candidates wins, whatever the thread timing.
+        let best = damages
+            .iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i)))
+            .map(|(i, _)| i);
+        if let Some(f) = best.and_then(|i| candidates.get(i)) {
+            worst_thirds.push(scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone())));
+        }
+        progress(grand_total, grand_total);
+    }
     scenarios.extend(worst_thirds);
     scenarios.extend(user);
     let samples = summarize_samples(&ctx, &world, seed, &sample_evals);
@@ -474,7 +504,7 @@ pub fn plan(
             .into(),
     );
     assumptions.push(
-        "Worst third: ⌈n/3⌉ of all n nodes of a cluster, control plane and egress gateways included (`third:<cluster>`), and of its nodes other than the control plane (`third:<cluster>/workers`, etcd intact: the capacity view). Chosen adversarially: candidate thirds from the heaviest, largest and most data-laden nodes, each location, each pool, an etcd majority, all egress gateways, whole databases and the sampled third that hurt the cluster most, each filled up with the heaviest nodes and scored by full evaluation (lost quorum and lost data outrank unplaced replicas), then seeded swaps; sampled thirds draw ⌈N/3⌉ of all N nodes uniformly with the seed."
+        "Worst third: ⌈n/3⌉ of all n nodes of a cluster, control plane and egress gateways included (`third:<cluster>`), and of its nodes other than the control plane (`third:<cluster>/workers`, etcd intact: the capacity view). Chosen adversarially: candidate thirds from the heaviest, largest and most data-laden nodes, each location, each pool, an etcd majority, all egress gateways, whole databases and the sampled third that hurt the cluster most, each filled up with the heaviest nodes and scored by full evaluation (lost quorum and lost data outrank unplaced replicas), then seeded swaps. A platform of several clusters also gets `third:fleet`, ⌈N/3⌉ of all N nodes, the worst of every cluster's etcd majority, the clusters' worst thirds, each location and provider that fits, and the worst sample. Sampled thirds draw ⌈N/3⌉ of all N nodes uniformly with the seed."
             .into(),
     );
     assumptions.push(
@@ -501,6 +531,11 @@ pub fn plan(
     }
 }
 
+/// The most damaging sample (the first of equals).
+fn worst_sample_index(damages: &[scenario::Damage]) -> Option<usize> {
+    damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(|(i, _)| i)
+}
+
 fn summarize_samples(
     ctx: &Ctx<'_>,
     world: &model::World,
@@ -515,14 +550,9 @@ fn summarize_samples(
             && d.below_budget == 0
             && d.groups_lost == 0
     };
-    let worst = damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(
-        |(i, _)| {
-            scenario::to_result(
-                ctx,
-                &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)),
-            )
-        },
-    );
+    let worst = worst_sample_index(damages).map(|i| {
+        scenario::to_result(ctx, &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)))
+    });
     Samples {
         count: damages.len(),
         nodes_per_sample: world.nodes.len().div_ceil(3) as u64,

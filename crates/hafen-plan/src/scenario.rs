@@ -1022,6 +1022,92 @@ pub fn worst_third(
     best
 }
 
+/// Candidates for the worst third of the whole fleet (⌈N/3⌉ of all N nodes), for platforms of
+/// several clusters: every cluster's etcd majority first, then the clusters' own worst thirds,
+/// each failure domain and each provider that fits, and the worst sampled third (`sample`).
+/// The caller scores them by full evaluation; the worst is never milder than the sample.
+pub fn fleet_third_candidates(
+    world: &World,
+    cluster_thirds: &[Vec<usize>],
+    sample: Option<Vec<usize>>,
+) -> Vec<Failure> {
+    let n = world.nodes.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let k = n.div_ceil(3);
+    // Padding: the clusters' worst thirds round robin, then every node in order.
+    let mut pad: Vec<usize> = Vec::with_capacity(n);
+    let longest = cluster_thirds.iter().map(Vec::len).max().unwrap_or(0);
+    for r in 0..longest {
+        for t in cluster_thirds {
+            if let Some(&g) = t.get(r) {
+                pad.push(g);
+            }
+        }
+    }
+    pad.extend(0..n);
+    let fill = |first: &[usize]| -> Vec<usize> {
+        let mut seen = vec![false; n];
+        let mut out = Vec::with_capacity(k);
+        for &g in first.iter().chain(pad.iter()) {
+            if out.len() == k {
+                break;
+            }
+            if g < n && !seen[g] {
+                seen[g] = true;
+                out.push(g);
+            }
+        }
+        out.sort_unstable();
+        out
+    };
+    let mut seeds: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut majorities = Vec::new();
+    for c in &world.clusters {
+        let cp: Vec<usize> =
+            c.nodes.clone().filter(|&g| world.nodes[g].kind == NodeKind::ControlPlane).collect();
+        majorities.extend(cp.iter().copied().take(cp.len() / 2 + usize::from(!cp.is_empty())));
+    }
+    seeds.push(("every cluster's etcd majority first".into(), majorities));
+    seeds.push(("the clusters' worst thirds first".into(), Vec::new()));
+    for d in &world.domains {
+        let nodes: Vec<usize> =
+            (0..n).filter(|&g| d.sites.contains(&world.nodes[g].site)).collect();
+        if nodes.len() <= k {
+            seeds.push((format!("location {} first", d.location), nodes));
+        }
+    }
+    for (p, name) in world.providers.iter().enumerate() {
+        let nodes: Vec<usize> = (0..n).filter(|&g| world.nodes[g].provider == p).collect();
+        if nodes.len() <= k {
+            seeds.push((format!("provider `{name}` first"), nodes));
+        }
+    }
+    if let Some(s) = sample {
+        seeds.push(("the worst sampled third".into(), s));
+    }
+    let mut out: Vec<Failure> = Vec::new();
+    for (how, first) in seeds {
+        let chosen = fill(&first);
+        if out.iter().any(|f| f.nodes == chosen) {
+            continue;
+        }
+        out.push(Failure {
+            id: "third:fleet".into(),
+            kind: "worst-third",
+            description: format!(
+                "the worst {k} of all {n} nodes of the fleet lost at once ({how}), no replacement beyond the declared capacity"
+            ),
+            nodes: chosen,
+            sites: Vec::new(),
+            providers: Vec::new(),
+            list_nodes: true,
+        });
+    }
+    out
+}
+
 /// A uniformly sampled third of the whole fleet.
 pub fn sampled_third(world: &World, seed: u64, index: usize) -> Failure {
     let all: Vec<usize> = (0..world.nodes.len()).collect();

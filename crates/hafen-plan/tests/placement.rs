@@ -278,6 +278,11 @@ fn the_worst_third_is_at_least_as_bad_as_a_pool_that_fits_in_it_and_as_every_sam
     assert!(rank(third) >= rank(egress), "{:?} < {:?}", rank(third), rank(egress));
     // The control plane counts: four of eleven nodes can hold two of three etcd members.
     assert!(third.quorum_lost.iter().any(|q| q.group == "etcd"), "{third:?}");
+    // A fleet of two clusters has a worst third of its own, never milder than any sample.
+    let fleet = scenario(&report, "third:fleet");
+    let worst = report.samples.worst.as_ref().unwrap_or_else(|| panic!("no sample"));
+    assert!(rank(fleet) >= rank(worst), "{:?} < sample {:?}", rank(fleet), rank(worst));
+    assert_eq!(fleet.failed_nodes, 7, "⌈20 / 3⌉");
     // The capacity view keeps etcd and still finds the egress gateways.
     let workers = scenario(&report, "third:prod-nbg/workers");
     assert_eq!(workers.kind, "worst-third-workers");
