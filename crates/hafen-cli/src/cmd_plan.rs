@@ -72,6 +72,12 @@ pub(crate) fn run(args: &Args) -> u8 {
         ..defaults
     };
     let report = hafen_engine::plan(&loaded, &options, &mut progress_bar());
+    // An exit from or to something the spec and catalogue do not know is bad usage: say what
+    // was meant and print no plan.
+    if let Some(error) = report.exit.as_ref().and_then(|x| x.error.as_deref()) {
+        output::error(&format!("cannot plan the exit: {error}"));
+        return exit::INPUT;
+    }
     match args.format.as_str() {
         "json" => output::print(&output::json(&serde_json::to_value(&report).unwrap_or_default())),
         "markdown" => output::print(&hafen_engine::plan_markdown(&report)),

@@ -314,3 +314,17 @@ fn control_characters_in_the_spec_never_reach_the_terminal() {
     assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
     assert!(text.contains("\\u{1b}]0;pwned"), "{text}");
 }
+
+#[test]
+fn an_unknown_exit_source_or_target_is_bad_usage_with_a_suggestion() {
+    let spec = example();
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hclod", "--to", "scaleway"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean `hcloud`?"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "no plan is printed");
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hcloud", "--to", "scaleway1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean `scaleway`?"), "{}", stderr(&out));
+    let out = hafen(&["plan", &spec, "--samples", "0", "--exit", "hcloud", "--to", "scaleway"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -40,6 +40,12 @@ fn spawn_server(args: &[&str]) -> (Child, String) {
         .spawn()
         .expect("start hafen");
     let stderr = child.stderr.take().expect("stderr");
+    // Drain stdout (`run` prints the whole plan before serving): a full pipe would block the
+    // child before it ever listens.
+    let mut stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {

@@ -24,8 +24,14 @@ pub struct CostReport {
     /// Infrastructure plus team.
     #[serde(rename = "totalMonthlyEUR")]
     pub total_monthly_eur: f64,
+    /// Per provider of the spec: what is billed there each month (Σ = infrastructure).
+    pub providers: Vec<ProviderCost>,
     /// The same workload elsewhere.
     pub comparison: Vec<ComparisonRow>,
+    /// Per cluster with declared egress: the egress alone, here and at each offer, derived.
+    pub egress: Vec<EgressComparison>,
+    /// The field reports' cost claims recomputed from the dated figures.
+    pub seed_facts: Vec<SeedFact>,
     /// How the figures were derived.
     pub notes: Vec<String>,
 }
@@ -43,12 +49,97 @@ pub struct ClusterCost {
     pub monthly_eur: f64,
 }
 
+/// What one provider of the spec bills per month.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderCost {
+    /// Provider name in the spec.
+    pub provider: String,
+    /// Catalogue type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// For people.
+    pub display_name: String,
+    /// Σ of the cost lines billed by this provider.
+    #[serde(rename = "monthlyEUR")]
+    pub monthly_eur: f64,
+    /// Share of the infrastructure total, percent, one decimal.
+    pub share_percent: f64,
+    /// Clusters with lines at this provider, in spec order.
+    pub clusters: Vec<String>,
+}
+
+/// The egress of one cluster priced alone.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressComparison {
+    /// Cluster.
+    pub cluster: String,
+    /// Declared egress, TB (10^12 bytes) per month.
+    #[serde(rename = "egressTB")]
+    pub egress_tb: f64,
+    /// This cluster's provider first, then each offer.
+    pub rows: Vec<EgressRow>,
+}
+
+/// The egress priced at one place.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressRow {
+    /// `this-platform` or the offer id.
+    pub offer: String,
+    /// For people.
+    pub display_name: String,
+    /// As billed, after included traffic or free allowances.
+    #[serde(rename = "billedEUR")]
+    pub billed_eur: f64,
+    /// At list price, before any allowance.
+    #[serde(rename = "listEUR")]
+    pub list_eur: f64,
+    /// The arithmetic, with the prices used.
+    pub derivation: String,
+    /// Dates and sources of the figures.
+    pub sources: Vec<String>,
+}
+
+/// A claim of the field reports, recomputed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedFact {
+    /// `egress-17.5tb`, `managed-markup`, `metal-per-core`.
+    pub id: String,
+    /// The claim as made.
+    pub claim: String,
+    /// Where it is made.
+    pub source: String,
+    /// The figures the catalogue gives, named.
+    pub figures: Vec<Figure>,
+    /// The derivation and how it compares with the claim.
+    pub derivation: String,
+    /// `agrees`, `same-order`, `differs` or `not-derivable`.
+    pub verdict: String,
+}
+
+/// One named figure.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figure {
+    /// What it is.
+    pub name: String,
+    /// Value.
+    pub value: f64,
+    /// Unit (`EUR`, `EUR/core/month`, `percent`, ...).
+    pub unit: String,
+}
+
 /// One priced item.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CostLine {
     /// `servers`, `ipv4`, `volumes`, `load-balancer`, `traffic`, `control-plane`.
     pub item: String,
+    /// The spec's provider that bills it.
+    pub provider: String,
     /// What exactly.
     pub detail: String,
     /// Quantity.
@@ -123,10 +214,13 @@ pub struct ComparisonRow {
     pub total_eur: f64,
     /// Dates and sources of the figures.
     pub sources: Vec<String>,
+    /// False when a figure of the offer comes from secondary sources only.
+    pub verified: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
 fn line(
+    provider: &str,
     item: &str,
     detail: String,
     quantity: f64,
@@ -138,6 +232,7 @@ fn line(
 ) -> CostLine {
     CostLine {
         item: item.into(),
+        provider: provider.into(),
         detail,
         quantity: round2(quantity),
         unit: unit.into(),
@@ -178,6 +273,8 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
     let info_of = |site: &str| -> Option<&ProviderInfo> {
         spec.site_provider(site).and_then(|p| catalog.provider(&p.type_))
     };
+    let provider_of =
+        |site: &str| -> String { spec.site(site).map(|s| s.provider.clone()).unwrap_or_default() };
     let mut clusters = Vec::new();
     let mut notes = vec![
         "Prices are EUR per month net of VAT, from the catalogue; each line shows its date and \
@@ -195,25 +292,41 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
     let mut own_other = 0.0;
     let mut egress_total = 0.0;
     let mut metal_lb = false;
+    let mut schedulable_cp = Vec::new();
+    let mut egress_rows: Vec<EgressComparison> = Vec::new();
     for cluster in &spec.clusters {
         let mut lines = Vec::new();
         let mut servers = 0u64;
-        // Servers: control plane, then pools.
-        let mut groups: Vec<(String, &str, &str, u32, bool)> = vec![(
-            "control plane".into(),
-            cluster.site.as_str(),
-            cluster.control_plane.server_type.as_str(),
-            cluster.control_plane.replicas,
-            true,
-        )];
+        // Servers: control plane, then pools. Control-plane nodes that run apps
+        // (`schedulable`) are workload capacity too, so the comparison prices them as compute.
+        let cp_sites = cluster.control_plane_sites();
+        let mut groups: Vec<(String, String, &str, u32, bool)> = Vec::new();
+        for (k, site) in cp_sites.iter().enumerate() {
+            let n = cluster.control_plane.replicas as usize;
+            // Members go round-robin over the listed sites, as the renderer places them.
+            let here = (0..n).filter(|i| i % cp_sites.len().max(1) == k).count() as u32;
+            if here > 0 {
+                groups.push((
+                    "control plane".into(),
+                    (*site).to_owned(),
+                    cluster.control_plane.server_type.as_str(),
+                    here,
+                    true,
+                ));
+            }
+        }
         for pool in &cluster.node_pools {
             groups.push((
                 format!("pool {}", pool.name),
-                cluster.pool_site(pool),
+                cluster.pool_site(pool).to_owned(),
                 pool.server_type.as_str(),
                 pool.count,
                 false,
             ));
+        }
+        let schedulable = cluster.control_plane.schedulable;
+        if schedulable {
+            schedulable_cp.push(cluster.name.clone());
         }
         for (what, site, st_name, count, is_cp) in &groups {
             let Some(info) = info_of(site) else { continue };
@@ -222,7 +335,9 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 continue;
             }
             let Some(st) = info.server_type(st_name) else { continue };
+            let provider = provider_of(site);
             let l = line(
+                &provider,
                 "servers",
                 format!("{what}: {count} × {} ({}, {site})", st.name, info.display_name),
                 f64::from(*count),
@@ -232,7 +347,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 &st.price.source,
                 st.price.verified,
             );
-            if *is_cp {
+            if *is_cp && !schedulable {
                 own_cp += l.monthly_eur;
             } else {
                 own_compute += l.monthly_eur;
@@ -246,6 +361,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 && *count > 0
             {
                 let l = line(
+                    &provider,
                     "ipv4",
                     format!("{what}: one primary IPv4 per server"),
                     f64::from(*count),
@@ -260,6 +376,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
             }
         }
         let primary = info_of(&cluster.site);
+        let primary_provider = provider_of(&cluster.site);
         // Volumes: databases and app volumes on network storage.
         let driver = cluster.storage.as_ref().map(|s| s.default);
         let mut bytes = 0u64;
@@ -281,14 +398,19 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 }
             }
         }
-        // Replica clusters hosted here for databases declared elsewhere (one instance each).
+        // Replica clusters hosted here for databases declared elsewhere: the renderer gives
+        // them `postgres.replicas` instances, each with its own volume.
         for tenant in &spec.tenants {
             for app in &tenant.apps {
                 if let Some(pg) = &app.postgres
                     && pg.replica_cluster.as_deref() == Some(cluster.name.as_str())
                     && !tenant.clusters.contains(&cluster.name)
                 {
-                    bytes = bytes.saturating_add(quantity::bytes(&pg.size).unwrap_or(0));
+                    bytes = bytes.saturating_add(
+                        quantity::bytes(&pg.size)
+                            .unwrap_or(0)
+                            .saturating_mul(u64::from(pg.replicas)),
+                    );
                 }
             }
         }
@@ -297,6 +419,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
             match (driver, primary.and_then(|p| p.volumes.as_ref())) {
                 (Some(StorageDriver::HcloudVolumes), Some(vp)) => {
                     let l = line(
+                        &primary_provider,
                         "volumes",
                         "database and app volumes (network block storage)".into(),
                         gb,
@@ -317,6 +440,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                         _ => 1,
                     };
                     lines.push(line(
+                        &primary_provider,
                         "volumes",
                         format!(
                             "database and app volumes on the nodes' own disks ({copies} cop{} each: {:.0} GB of local disk)",
@@ -344,6 +468,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 Some(p) if p.category == Category::Cloud => {
                     if let Some(lb) = &p.load_balancer {
                         let l = line(
+                            &primary_provider,
                             "load-balancer",
                             "one load balancer in front of the ingress controller".into(),
                             1.0,
@@ -363,6 +488,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         // Traffic.
         let egress = cluster.traffic.egress_tb.max(0.0);
         egress_total += egress;
+        let mut here_row = None;
         if let Some(t) = primary.and_then(|p| p.traffic.as_ref()) {
             let included = t.included_tb_per_server.map(|per| per * servers as f64);
             let over = included.map(|inc| (egress - inc).max(0.0)).unwrap_or(0.0);
@@ -374,10 +500,50 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 ),
                 None => format!("{egress} TB egress, unmetered"),
             };
-            let l =
-                line("traffic", detail, over, "TB", t.overage_eur_per_tb, &t.date, &t.source, true);
+            let l = line(
+                &primary_provider,
+                "traffic",
+                detail.clone(),
+                over,
+                "TB",
+                t.overage_eur_per_tb,
+                &t.date,
+                &t.source,
+                true,
+            );
             own_egress += l.monthly_eur;
+            here_row = Some(EgressRow {
+                offer: "this-platform".into(),
+                display_name: format!(
+                    "`{}` at {}",
+                    cluster.name,
+                    primary.map(|p| p.display_name.as_str()).unwrap_or("its provider")
+                ),
+                billed_eur: l.monthly_eur,
+                list_eur: round2(egress * t.overage_eur_per_tb),
+                derivation: format!(
+                    "{detail} × €{}/TB = €{:.2}; at list price, before the included traffic: {egress} TB × €{}/TB = €{:.2}",
+                    t.overage_eur_per_tb,
+                    l.monthly_eur,
+                    t.overage_eur_per_tb,
+                    egress * t.overage_eur_per_tb
+                ),
+                sources: vec![format!("{} ({})", t.source, t.date)],
+            });
             lines.push(l);
+        }
+        if egress > 0.0 {
+            let mut rows: Vec<EgressRow> = here_row.into_iter().collect();
+            if let Some(cmp) = data::comparison() {
+                for offer in &cmp.offers {
+                    rows.push(egress_row(offer, egress, cmp));
+                }
+            }
+            egress_rows.push(EgressComparison {
+                cluster: cluster.name.clone(),
+                egress_tb: egress,
+                rows,
+            });
         }
         // Managed control plane fee, where the provider runs the control plane.
         if let Some(p) = primary
@@ -385,6 +551,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
             && let Some(fee) = &p.managed_control_plane
         {
             let l = line(
+                &primary_provider,
                 "control-plane",
                 format!("{} managed control plane", p.display_name),
                 1.0,
@@ -406,7 +573,16 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 .into(),
         );
     }
+    if !schedulable_cp.is_empty() {
+        notes.push(format!(
+            "Control-plane nodes of {} also run the apps (`controlPlane.schedulable`): the \
+             comparison prices their vCPUs and memory as workload compute, and their control plane \
+             as part of it.",
+            schedulable_cp.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     let infrastructure = round2(clusters.iter().map(|c| c.monthly_eur).sum());
+    let providers = provider_totals(spec, catalog, &clusters, infrastructure);
     let team = spec.team.monthly_cost_per_person_eur.map(|per| {
         let share = spec.team.platform_share.unwrap_or(1.0).clamp(0.0, 1.0);
         TeamCost {
@@ -431,6 +607,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         other_eur: round2(own_other),
         total_eur: infrastructure,
         sources: vec!["catalogue prices as listed per cluster".into()],
+        verified: clusters.iter().flat_map(|c| &c.lines).all(|l| l.verified),
     }];
     if let Some(cmp) = data::comparison() {
         for offer in &cmp.offers {
@@ -473,25 +650,331 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 other_eur: 0.0,
                 total_eur: round2(compute + cp + egress),
                 sources,
+                verified: offer.verified,
             });
         }
         notes.push(format!(
-            "Comparison: the same worker and egress vCPUs and memory at on-demand list prices, \
-             {} hours a month, each managed offer's control-plane fee per cluster, and the \
-             platform's egress ({egress_total} TB) at each offer's tiers; volumes, load \
-             balancers and IPv4 are not priced elsewhere.",
+            "Comparison: the same vCPUs and memory (worker and egress nodes, and control-plane \
+             nodes that run apps) at on-demand list prices, {} hours a month, each managed \
+             offer's control-plane fee per cluster, and the platform's egress ({egress_total} TB) \
+             at each offer's tiers; volumes, load balancers and IPv4 are not priced elsewhere.",
             cmp.hours_per_month
         ));
     }
+    let seed_facts = seed_facts(catalog, &comparison);
     CostReport {
         currency: "EUR".into(),
         clusters,
         infrastructure_monthly_eur: infrastructure,
         team,
         total_monthly_eur: total,
+        providers,
         comparison,
+        egress: egress_rows,
+        seed_facts,
         notes,
     }
+}
+
+/// Σ cost lines per provider of the spec, in spec order; providers with nothing billed are
+/// listed with 0 when a cluster stands there.
+fn provider_totals(
+    spec: &hafen_spec::PlatformSpec,
+    catalog: &hafen_catalog::Catalog,
+    clusters: &[ClusterCost],
+    infrastructure: f64,
+) -> Vec<ProviderCost> {
+    let mut out = Vec::new();
+    for p in &spec.providers {
+        let mut sum = 0.0;
+        let mut names = Vec::new();
+        for c in clusters {
+            let mine: f64 =
+                c.lines.iter().filter(|l| l.provider == p.name).map(|l| l.monthly_eur).sum();
+            if c.lines.iter().any(|l| l.provider == p.name) {
+                names.push(c.cluster.clone());
+                sum += mine;
+            }
+        }
+        if names.is_empty() {
+            continue;
+        }
+        let monthly = round2(sum);
+        out.push(ProviderCost {
+            provider: p.name.clone(),
+            type_: p.type_.clone(),
+            display_name: catalog
+                .provider(&p.type_)
+                .map(|i| i.display_name.clone())
+                .unwrap_or_else(|| p.type_.clone()),
+            monthly_eur: monthly,
+            share_percent: if infrastructure > 0.0 {
+                (monthly * 1000.0 / infrastructure).round() / 10.0
+            } else {
+                0.0
+            },
+            clusters: names,
+        });
+    }
+    out
+}
+
+/// The tier-by-tier arithmetic of `tb` of egress at an offer, in its currency and unit.
+fn egress_steps(offer: &Offer, tb: f64) -> (Vec<String>, f64) {
+    let (volume, unit) = if offer.egress_unit == "GiB" {
+        (tb * 1e12 / 1_073_741_824.0, "GiB")
+    } else {
+        (tb * 1000.0, "GB")
+    };
+    let cur = if offer.currency == "USD" { "$" } else { "€" };
+    let mut steps = Vec::new();
+    if offer.egress_free_gb > 0.0 {
+        steps.push(format!("first {} {unit} free", offer.egress_free_gb));
+    }
+    let mut lower = 0.0f64;
+    let mut total = 0.0;
+    for tier in &offer.egress_tiers {
+        let upper = tier.upto_gb.unwrap_or(f64::INFINITY);
+        let from = lower.max(offer.egress_free_gb);
+        let to = volume.min(upper);
+        if to > from {
+            let part = (to - from) * tier.per_gb;
+            total += part;
+            steps.push(format!(
+                "{:.0} {unit} × {cur}{} = {cur}{:.2}",
+                to - from,
+                tier.per_gb,
+                part
+            ));
+        }
+        lower = upper;
+    }
+    (steps, total)
+}
+
+fn egress_row(offer: &Offer, tb: f64, cmp: &data::Comparison) -> EgressRow {
+    let fx = if offer.currency == "USD" { cmp.usd_to_eur.rate } else { 1.0 };
+    let (steps, native) = egress_steps(offer, tb);
+    let billed = native * fx;
+    let mut free = offer.clone();
+    free.egress_free_gb = 0.0;
+    let list = egress_price(&free, tb) * fx;
+    let volume = if offer.egress_unit == "GiB" {
+        format!("{tb} TB = {:.0} GiB", tb * 1e12 / 1_073_741_824.0)
+    } else {
+        format!("{tb} TB = {:.0} GB", tb * 1000.0)
+    };
+    let derivation = if offer.currency == "USD" {
+        format!(
+            "{volume}: {} → ${native:.2} × {} €/$ = €{billed:.2}",
+            if steps.is_empty() { "no charge".to_owned() } else { steps.join(" + ") },
+            cmp.usd_to_eur.rate
+        )
+    } else {
+        format!(
+            "{volume}: {} → €{billed:.2}",
+            if steps.is_empty() { "no charge".to_owned() } else { steps.join(" + ") }
+        )
+    };
+    let mut sources = vec![format!("{} ({})", offer.egress_source, offer.egress_date)];
+    if offer.currency == "USD" {
+        sources.push(format!(
+            "USD→EUR {} ({}, {})",
+            cmp.usd_to_eur.rate, cmp.usd_to_eur.source, cmp.usd_to_eur.date
+        ));
+    }
+    EgressRow {
+        offer: offer.name.clone(),
+        display_name: offer.display_name.clone(),
+        billed_eur: round2(billed),
+        list_eur: round2(list),
+        derivation,
+        sources,
+    }
+}
+
+fn figure(name: &str, value: f64, unit: &str) -> Figure {
+    Figure { name: name.into(), value: round2(value), unit: unit.into() }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// The field reports' three cost claims, recomputed from the catalogue and the comparison.
+fn seed_facts(catalog: &hafen_catalog::Catalog, comparison: &[ComparisonRow]) -> Vec<SeedFact> {
+    let Some(cmp) = data::comparison() else { return Vec::new() };
+    let sf = &cmp.seed_facts;
+    let mut out = Vec::new();
+    // 1. 17.5 TB of egress.
+    let e = &sf.egress;
+    if let (Some(offer), Some(info)) =
+        (cmp.offers.iter().find(|o| o.name == e.offer), catalog.provider(&e.provider))
+        && let Some(t) = &info.traffic
+    {
+        let row = egress_row(offer, e.tb, cmp);
+        let (_, native) = egress_steps(offer, e.tb);
+        let list = e.tb * t.overage_eur_per_tb;
+        let included = t.included_tb_per_server.unwrap_or(0.0);
+        let one_server = (e.tb - included).max(0.0) * t.overage_eur_per_tb;
+        let fx_for_claim = if native > 0.0 { e.offer_eur / native } else { 0.0 };
+        let ratio = if list > 0.0 { row.billed_eur / list } else { 0.0 };
+        out.push(SeedFact {
+            id: "egress-17.5tb".into(),
+            claim: e.claim.claim.clone(),
+            source: e.claim.source.clone(),
+            figures: vec![
+                figure(&format!("{} billed", offer.display_name), row.billed_eur, "EUR"),
+                figure(&format!("{} billed", offer.display_name), native, offer.currency.as_str()),
+                figure(&format!("{} at list price", info.display_name), list, "EUR"),
+                figure(
+                    &format!("{} billed, one server ({included} TB included)", info.display_name),
+                    one_server,
+                    "EUR",
+                ),
+                figure("hyperscaler ÷ Hetzner at list price", ratio, "×"),
+            ],
+            derivation: format!(
+                "{}. {}: {} TB × €{}/TB = €{list:.2} at list price (net; {}, {}), €{one_server:.2} as billed on even one server, which includes {included} TB. The claim's ~€{} is the same ${native:.0} at {fx_for_claim:.3} €/$ (the catalogue's rate is {} €/$, {}); its ~€{} is not derivable from any dated price in the catalogue (the claim gives no arithmetic; the catalogue's net €{}/TB gives €{list:.2}): the same order of magnitude, roughly {ratio:.0}× cheaper at list price",
+                row.derivation,
+                info.display_name,
+                e.tb,
+                t.overage_eur_per_tb,
+                t.source,
+                t.date,
+                e.offer_eur,
+                cmp.usd_to_eur.rate,
+                cmp.usd_to_eur.date,
+                e.provider_eur,
+                t.overage_eur_per_tb,
+            ),
+            verdict: {
+                let near = |x: f64, claim: f64, f: f64| x > 0.0 && x / claim <= f && claim / x <= f;
+                let (h, o) = (e.offer_eur, e.provider_eur);
+                if near(row.billed_eur, h, 1.15) && near(list, o, 1.15) {
+                    "agrees"
+                } else if near(row.billed_eur, h, 3.0) && near(list, o, 3.0) {
+                    "same-order"
+                } else {
+                    "differs"
+                }
+            }
+            .into(),
+        });
+    }
+    // 2. Managed Kubernetes markup, for this platform's workload.
+    let this = comparison.iter().find(|r| r.kind == "this-platform");
+    if let Some(this) = this {
+        let base = this.compute_eur + this.control_plane_eur;
+        let mut figures = Vec::new();
+        let mut parts = Vec::new();
+        let mut within = 0;
+        let mut managed = 0;
+        for r in comparison.iter().filter(|r| r.kind == "eu-managed") {
+            if base <= 0.0 {
+                break;
+            }
+            managed += 1;
+            let m = ((r.compute_eur + r.control_plane_eur) / base - 1.0) * 100.0;
+            if (30.0..=60.0).contains(&m) {
+                within += 1;
+            }
+            figures.push(figure(&format!("{} markup", r.display_name), m, "percent"));
+            parts.push(format!(
+                "{}: €{:.2} compute + €{:.2} control plane = {:+.0} %",
+                r.display_name, r.compute_eur, r.control_plane_eur, m
+            ));
+        }
+        if managed > 0 {
+            out.push(SeedFact {
+                id: "managed-markup".into(),
+                claim: sf.managed_markup.claim.clone(),
+                source: sf.managed_markup.source.clone(),
+                figures,
+                derivation: format!(
+                    "the same {} vCPUs and {} GiB as this platform runs (€{:.2} servers + €{:.2} own control plane = €{base:.2} a month) priced at each EU managed offer: {}. The claim compares like-for-like machines; this compares the platform's own servers ({:.1} GiB per vCPU{}) with per-vCPU and per-GiB rates, so memory-rich or cheap dedicated servers widen the gap",
+                    this.vcpus,
+                    this.memory_gib,
+                    this.compute_eur,
+                    this.control_plane_eur,
+                    parts.join("; "),
+                    if this.vcpus > 0.0 { this.memory_gib / this.vcpus } else { 0.0 },
+                    if this.verified { "" } else { ", some at recalled, unverified prices" }
+                ),
+                verdict: if within == managed {
+                    "agrees"
+                } else if within > 0 {
+                    "same-order"
+                } else {
+                    "differs"
+                }
+                .into(),
+            });
+        }
+    }
+    // 3. Bare metal against cloud, per core.
+    let pc = &sf.metal_per_core;
+    if let (Some(metal), Some(cloud)) = (catalog.provider(&pc.metal), catalog.provider(&pc.cloud)) {
+        let per_core = |p: &ProviderInfo, dedicated_only: bool| -> (Vec<f64>, bool) {
+            let types: Vec<&hafen_catalog::ServerType> = p
+                .server_types
+                .iter()
+                .filter(|t| t.cores > 0)
+                .filter(|t| !dedicated_only || t.cpu == hafen_catalog::CpuKind::Dedicated)
+                .collect();
+            (
+                types.iter().map(|t| t.price.monthly_eur / f64::from(t.cores)).collect(),
+                types.iter().all(|t| t.price.verified),
+            )
+        };
+        let (m, m_verified) = per_core(metal, false);
+        let (c, c_verified) = per_core(cloud, true);
+        if let (Some(mm), Some(cm)) = (median(m.clone()), median(c.clone())) {
+            let cheaper = (1.0 - mm / cm) * 100.0;
+            out.push(SeedFact {
+                id: "metal-per-core".into(),
+                claim: pc.claim.claim.clone(),
+                source: pc.claim.source.clone(),
+                figures: vec![
+                    figure(&format!("{} median per core", metal.display_name), mm, "EUR/core/month"),
+                    figure(
+                        &format!("{} median per dedicated vCPU", cloud.display_name),
+                        cm,
+                        "EUR/vCPU/month",
+                    ),
+                    figure("bare metal cheaper per core", cheaper, "percent"),
+                ],
+                derivation: format!(
+                    "median monthly price per core over the catalogue's {} {} types (€{mm:.2}{}) against the median per vCPU over its {} {} types with dedicated vCPUs (€{cm:.2}{}): bare metal is {cheaper:.0} % cheaper per core. {}A dedicated server's core runs two hardware threads where a cloud vCPU is one, so per thread the gap is wider still",
+                    m.len(),
+                    metal.display_name,
+                    if m_verified { "" } else { "; recalled, unverified prices" },
+                    c.len(),
+                    cloud.display_name,
+                    if c_verified { "" } else { "; some unverified" },
+                    if !m_verified && c_verified {
+                        "The bare-metal prices predate the 2026 increases while the cloud prices include them, so the figure overstates the gap. "
+                    } else {
+                        ""
+                    }
+                ),
+                verdict: if (25.0..=45.0).contains(&cheaper) {
+                    "agrees"
+                } else if cheaper > 0.0 {
+                    "same-order"
+                } else {
+                    "differs"
+                }
+                .into(),
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

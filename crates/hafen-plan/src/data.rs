@@ -175,6 +175,64 @@ pub struct Comparison {
     pub usd_to_eur: Rate,
     /// Offers.
     pub offers: Vec<Offer>,
+    /// The field reports' cost claims and which figures check them.
+    pub seed_facts: SeedFacts,
+}
+
+/// A claim from the field reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    /// The claim as the report makes it.
+    pub claim: String,
+    /// Where it is made.
+    pub source: String,
+}
+
+/// The egress claim and the figures that check it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressClaim {
+    /// The claim.
+    #[serde(flatten)]
+    pub claim: Claim,
+    /// Terabytes.
+    pub tb: f64,
+    /// Comparison offer of the hyperscaler side.
+    pub offer: String,
+    /// Catalogue provider type of the other side.
+    pub provider: String,
+    /// What the claim says the hyperscaler side cost, EUR.
+    #[serde(rename = "offerEUR")]
+    pub offer_eur: f64,
+    /// What the claim says the other side cost, EUR.
+    #[serde(rename = "providerEUR")]
+    pub provider_eur: f64,
+}
+
+/// Bare metal against cloud, per core.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerCoreClaim {
+    /// The claim.
+    #[serde(flatten)]
+    pub claim: Claim,
+    /// Catalogue type of the bare-metal side.
+    pub metal: String,
+    /// Catalogue type of the cloud side.
+    pub cloud: String,
+}
+
+/// `seedFacts` of `data/plan/comparison.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedFacts {
+    /// Egress on a hyperscaler against Hetzner.
+    pub egress: EgressClaim,
+    /// Managed Kubernetes markup.
+    pub managed_markup: Claim,
+    /// Bare metal per core.
+    pub metal_per_core: PerCoreClaim,
 }
 
 /// Who runs a host.

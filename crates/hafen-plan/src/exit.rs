@@ -4,8 +4,8 @@
 
 use crate::diff;
 use crate::scenario::round2;
-use hafen_catalog::{Catalog, ProviderInfo, ServerType};
-use hafen_spec::{LoadedPlatform, Platform, StorageDriver, quantity};
+use hafen_catalog::{Catalog, Category, ProviderInfo, ServerType};
+use hafen_spec::{LoadedPlatform, NodeRole, Platform, StorageDriver, quantity};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,10 +35,28 @@ pub struct ExitPlan {
     pub egress: EgressCost,
     /// Unified diff of the canonical spec before → after.
     pub diff: String,
+    /// The retargeted spec itself (canonical YAML), as checked for `findings`.
+    pub retargeted: String,
     /// Findings of the loader and the rule catalogue on the retargeted spec.
     pub findings: Vec<Finding>,
+    /// What the retargeting changed or could not decide: facts that do not survive a move
+    /// (links, site networks, provider-owned addresses, backup endpoints), placeholders to fill
+    /// (credentials) and choices Hafen could not make (storage).
+    pub review: Vec<ReviewItem>,
     /// Why the plan could not be made, when it could not.
     pub error: Option<String>,
+}
+
+/// One thing a person must look at before the retargeted spec is applied.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewItem {
+    /// `blocker` (the target cannot run as written) or `review` (changed or dropped, check it).
+    pub severity: String,
+    /// Spec path in the retargeted spec, e.g. `spec.links[0]`.
+    pub path: String,
+    /// What happened and what to do.
+    pub message: String,
 }
 
 /// A site's move.
@@ -205,9 +223,15 @@ fn empty(source: &str, target: &str, error: String) -> ExitPlan {
             source: String::new(),
         },
         diff: String::new(),
+        retargeted: String::new(),
         findings: Vec::new(),
+        review: Vec::new(),
         error: Some(error),
     }
+}
+
+fn review(severity: &str, path: String, message: String) -> ReviewItem {
+    ReviewItem { severity: severity.into(), path, message }
 }
 
 /// Plans the exit from `source` to `target`.
@@ -222,10 +246,23 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     } else if spec.site(source).is_some() {
         ("site", vec![source.to_owned()])
     } else {
+        let names: Vec<&str> = spec
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(spec.sites.iter().map(|s| s.name.as_str()))
+            .collect();
+        let hint = match hafen_yaml::schema::did_you_mean(source, names.iter().copied()) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None => format!(
+                "; providers and sites: {}",
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+        };
         return empty(
             source,
             target,
-            format!("`{source}` is neither a provider nor a site of this platform"),
+            format!("`{source}` is neither a provider nor a site of this platform{hint}"),
         );
     };
     let mut after = loaded.platform.clone();
@@ -254,11 +291,21 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         ("provider-type", name, None)
     } else {
         let known: Vec<&str> = catalog.provider_types().collect();
+        let names: Vec<&str> = spec
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(spec.sites.iter().map(|s| s.name.as_str()))
+            .chain(known.iter().copied())
+            .collect();
+        let hint = hafen_yaml::schema::did_you_mean(target, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
         return empty(
             source,
             target,
             format!(
-                "`{target}` is not a site, a provider or a catalogue provider type (known types: {})",
+                "`{target}` is not a site, a provider or a catalogue provider type ({hint}known types: {})",
                 known.join(", ")
             ),
         );
@@ -356,7 +403,23 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             .and_then(|m| m.server_types.iter().find(|t| t.from == st).map(|t| t.to.clone()))
             .unwrap_or_else(|| st.to_owned())
     };
-    // Rewrite sites.
+    let mut notes: Vec<ReviewItem> = Vec::new();
+    let company = |provider: &str| -> Option<String> {
+        after
+            .spec
+            .providers
+            .iter()
+            .find(|p| p.name == provider)
+            .and_then(|p| catalog.provider(&p.type_))
+            .map(|i| i.company.name.clone())
+    };
+    // Old site → (company, location) and new site → (company, location): a backup endpoint
+    // survives only a move within one company's location (the same data-centre park).
+    let place_of = |site: &str| -> Option<(Option<String>, String)> {
+        spec.site(site).map(|s| (company(&s.provider), s.location.clone()))
+    };
+    // Rewrite sites. A site's network facts (MTU, private network) belong to the old
+    // provider's network: they do not survive a move.
     let mut new_sites = Vec::new();
     for site in &after.spec.sites {
         if let Some(m) = moves.iter().find(|m| m.from == site.name) {
@@ -368,8 +431,21 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 s.location = m.location.clone();
                 s.replacement_capacity.clear();
                 s.remote_power_on = None;
-                s.network.vswitch = None;
-                s.network.interface = None;
+                let had_network = site.network.underlay_mtu.is_some()
+                    || site.network.private_network.is_some()
+                    || site.network.vswitch.is_some()
+                    || site.network.interface.is_some();
+                s.network = hafen_spec::SiteNetwork::default();
+                if had_network {
+                    notes.push(review(
+                        "review",
+                        format!("spec.sites[{}].network", new_sites.len()),
+                        format!(
+                            "the network of `{}` (underlay MTU, private network, vSwitch, interface names) belongs to the old provider and was dropped: declare the new site's network at {}",
+                            site.name, tinfo.display_name
+                        ),
+                    ));
+                }
                 new_sites.push(s);
             }
         } else {
@@ -377,9 +453,11 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         }
     }
     after.spec.sites = new_sites;
-    let cloud_storage = tinfo.volumes.is_some() && tinfo.type_ == "hetzner-cloud";
+    // Storage at the target: its own block-storage CSI where Hafen renders one (Hetzner Cloud
+    // volumes), else replicated storage on the servers' local disks, else nothing works.
+    let block_storage = tinfo.volumes.is_some() && tinfo.type_ == "hetzner-cloud";
     let mut moved_clusters = Vec::new();
-    for k in after.spec.clusters.iter_mut() {
+    for (ki, k) in after.spec.clusters.iter_mut().enumerate() {
         let touches = k.sites().iter().any(|s| source_sites.iter().any(|x| x == s));
         if !touches {
             continue;
@@ -391,41 +469,168 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             *s = rename(s);
         }
         let cluster_site = k.site.clone();
-        for p in k.node_pools.iter_mut() {
+        let mut moved_pools = Vec::new();
+        for (pi, p) in k.node_pools.iter_mut().enumerate() {
             let ps = p.site.clone().unwrap_or_else(|| cluster_site.clone());
+            if source_sites.contains(&ps) {
+                moved_pools.push(pi);
+                // Servers of the old provider are not the target's: ids and labels go.
+                p.server_ids.clear();
+            }
             p.server_type = map_st(&ps, &p.server_type);
             if let Some(s) = p.site.as_mut() {
                 *s = rename(s);
             }
         }
         k.site = rename(&k.site);
+        // Addresses belong to the provider that routes them.
+        if let Some(e) = k.network.egress.as_mut()
+            && !e.ips.is_empty()
+            && source_sites.contains(&cluster_site)
+        {
+            notes.push(review(
+                "review",
+                format!("spec.clusters[{ki}].network.egress.ips"),
+                format!(
+                    "egress IPs {} of `{}` are addresses of the old provider and were dropped: order fixed addresses at {}, check their reputation, and update every allow-list that names the old ones",
+                    e.ips.join(", "),
+                    k.name,
+                    tinfo.display_name
+                ),
+            ));
+            e.ips.clear();
+        }
+        if !k.network.load_balancer_ips.is_empty() && source_sites.contains(&cluster_site) {
+            notes.push(review(
+                "review",
+                format!("spec.clusters[{ki}].network.loadBalancerIPs"),
+                format!(
+                    "load-balancer addresses {} of `{}` were routed by the old provider and were dropped",
+                    k.network.load_balancer_ips.join(", "),
+                    k.name
+                ),
+            ));
+            k.network.load_balancer_ips.clear();
+        }
         if let Some(st) = k.storage.as_mut() {
-            match (st.default, cloud_storage) {
-                (StorageDriver::HcloudVolumes, false) => st.default = StorageDriver::Piraeus,
-                (
-                    StorageDriver::Piraeus | StorageDriver::Longhorn | StorageDriver::LocalPath,
-                    true,
-                ) => {}
-                _ => {}
+            let types: Vec<Option<&ServerType>> = moved_pools
+                .iter()
+                .filter_map(|&pi| k.node_pools.get(pi))
+                .map(|p| tinfo.server_type(&p.server_type))
+                .collect();
+            let local_disks = !types.is_empty()
+                && types.iter().all(|t| t.is_some_and(|t| t.disk_gb.unwrap_or(0) > 0));
+            let path = format!("spec.clusters[{ki}].storage");
+            if block_storage {
+                if st.default != StorageDriver::HcloudVolumes {
+                    notes.push(review(
+                        "review",
+                        path,
+                        format!(
+                            "`{}` storage becomes {}'s block storage (`hcloud-volumes`, priced in the catalogue); volumes are copied at application level (see the data to move)",
+                            k.name, tinfo.display_name
+                        ),
+                    ));
+                }
+                st.default = StorageDriver::HcloudVolumes;
+                st.replicas = None;
+            } else if local_disks {
+                if !matches!(st.default, StorageDriver::Piraeus | StorageDriver::Longhorn) {
+                    st.default = StorageDriver::Piraeus;
+                    notes.push(review(
+                        "review",
+                        path,
+                        format!(
+                            "{} has no block storage Hafen renders: `{}` keeps volumes on the servers' local disks, replicated with Piraeus",
+                            tinfo.display_name, k.name
+                        ),
+                    ));
+                }
+                // Replicated storage needs storage nodes: the moved worker pools hold them.
+                let has_storage =
+                    k.node_pools.iter().any(|p| p.roles().contains(&NodeRole::Storage));
+                if !has_storage {
+                    for &pi in &moved_pools {
+                        if let Some(p) = k.node_pools.get_mut(pi)
+                            && p.runs_workloads()
+                        {
+                            let mut roles = p.roles();
+                            roles.push(NodeRole::Storage);
+                            p.roles = roles;
+                        }
+                    }
+                }
+            } else {
+                notes.push(review(
+                    "blocker",
+                    path,
+                    format!(
+                        "{} offers no storage Hafen can render for `{}`: no block-storage driver for it, and the mapped server types have no local disks in the catalogue. Choose server types with local disks, or keep the volumes' apps at another provider",
+                        tinfo.display_name, k.name
+                    ),
+                ));
             }
         }
     }
-    for k in after.spec.clusters.iter_mut() {
-        if let Some(b) = k.backups.as_mut() {
-            if let Some(s) = b.site.as_mut() {
-                *s = rename(s);
+    // Backups: a target at a moved site moves with it; its endpoint only survives a move
+    // within one company's location. Otherwise the bucket itself must move.
+    let mut buckets: Vec<(String, String)> = Vec::new();
+    for (ki, k) in after.spec.clusters.iter_mut().enumerate() {
+        let Some(b) = k.backups.as_mut() else { continue };
+        let old_site = b.site.clone();
+        let site_moves = old_site.as_ref().is_some_and(|s| source_sites.contains(s));
+        let provider_moves = source_kind == "provider" && b.provider.as_deref() == Some(source);
+        if !site_moves && !provider_moves {
+            continue;
+        }
+        let new_site = old_site.as_deref().map(rename);
+        let new_provider = new_site
+            .as_deref()
+            .and_then(|s| after.spec.sites.iter().find(|x| x.name == s))
+            .map(|s| s.provider.clone())
+            .unwrap_or_else(|| target_provider.clone());
+        let same_place = match (old_site.as_deref().and_then(place_of), new_site.as_deref()) {
+            (Some((c, loc)), Some(ns)) => {
+                let new = after.spec.sites.iter().find(|x| x.name == ns);
+                c.is_some() && new.is_some_and(|n| n.location == loc && company(&n.provider) == c)
             }
-            if source_kind == "provider" && b.provider.as_deref() == Some(source) {
-                b.provider = Some(target_provider.clone());
+            _ => false,
+        };
+        b.site = new_site;
+        b.provider = Some(new_provider.clone());
+        if !same_place {
+            if let Some(e) = b.endpoint.take() {
+                notes.push(review(
+                    "review",
+                    format!("spec.clusters[{ki}].backups.endpoint"),
+                    format!(
+                        "backups of `{}` pointed at `{e}` at the old provider: set the S3 endpoint of the new target at `{new_provider}`",
+                        k.name
+                    ),
+                ));
             }
+            buckets.push((k.name.clone(), b.target.clone()));
         }
     }
-    for l in after.spec.links.iter_mut() {
-        for s in l.sites.iter_mut() {
-            *s = rename(s);
+    // Links: measured round trips and privacy are facts of the old path.
+    let mut kept_links = Vec::new();
+    for (li, l) in after.spec.links.iter().enumerate() {
+        if l.sites.iter().any(|s| source_sites.contains(s)) {
+            notes.push(review(
+                "review",
+                format!("spec.links[{li}]"),
+                format!(
+                    "link {} ({}{}) was dropped: its round trip and privacy are facts of the old path; measure the new one and declare it (`rttMs`, `private`)",
+                    l.sites.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" ↔ "),
+                    l.rtt_ms.map(|r| format!("{r} ms, ")).unwrap_or_default(),
+                    if l.private { "private" } else { "public" }
+                ),
+            ));
+        } else {
+            kept_links.push(l.clone());
         }
     }
-    after.spec.links.retain(|l| l.sites.first() != l.sites.get(1));
+    after.spec.links = kept_links;
     if let Some(m) = after.spec.management.as_mut() {
         m.site = rename(&m.site);
     }
@@ -441,13 +646,26 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             }
         }
     }
-    // The source provider goes when nothing uses it any more.
-    if source_kind == "provider" {
-        let used = after.spec.sites.iter().any(|s| s.provider == source);
-        if !used {
-            after.spec.providers.retain(|p| p.name != source);
+    // The source's providers go when nothing uses them any more (their credentials with them).
+    let old_providers: Vec<String> =
+        source_sites.iter().filter_map(|s| spec.site(s).map(|x| x.provider.clone())).collect();
+    for name in old_providers {
+        let used = after.spec.sites.iter().any(|s| s.provider == name)
+            || after.spec.clusters.iter().any(|k| {
+                k.backups.as_ref().and_then(|b| b.provider.as_deref()) == Some(name.as_str())
+            });
+        if !used && after.spec.providers.iter().any(|p| p.name == name) {
+            after.spec.providers.retain(|p| p.name != name);
+            notes.push(review(
+                "review",
+                "spec.providers".into(),
+                format!(
+                    "provider `{name}` is no longer used and was removed with its credentials: revoke them at the provider after retirement"
+                ),
+            ));
         }
-    } else {
+    }
+    if source_kind != "provider" {
         let used = after.spec.clusters.iter().any(|k| k.sites().contains(&source));
         let referenced = after.spec.management.as_ref().is_some_and(|m| m.site == source)
             || after
@@ -459,6 +677,55 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             after.spec.sites.retain(|s| s.name != source);
             after.spec.links.retain(|l| !l.sites.iter().any(|s| s == source));
         }
+    }
+    // The target's API credential: a placeholder the runbook names, delivered where the
+    // source provider's credential went (never an account-wide one to a workload cluster).
+    let mut credential_step = None;
+    if let Some(pi) = after.spec.providers.iter().position(|p| p.name == target_provider)
+        && after.spec.providers[pi].credentials.is_empty()
+    {
+        let account = tinfo.category == Category::Dedicated;
+        let store = spec
+            .providers
+            .iter()
+            .flat_map(|p| &p.credentials)
+            .find_map(|c| c.secret_ref.store.clone());
+        let mut delivered = vec!["management".to_owned()];
+        if !account && block_storage {
+            // Cloud controller and CSI run in the clusters and need the project token there.
+            delivered.extend(moved_clusters.iter().cloned());
+        }
+        let name = format!("{target_provider}-api");
+        let secret = hafen_spec::SecretRef {
+            name: target_provider.clone(),
+            key: Some("token".into()),
+            store: store.clone(),
+        };
+        credential_step = Some(format!(
+            "store the {} API credential as secret `{}` key `token`{} before rendering (`spec.providers[{pi}].credentials` names it; scope {})",
+            tinfo.display_name,
+            secret.name,
+            store.as_deref().map(|s| format!(" in `{s}`")).unwrap_or_default(),
+            if account { "account: it stays in the management cluster" } else { "project" }
+        ));
+        after.spec.providers[pi].credentials.push(hafen_spec::Credential {
+            name,
+            scope: if account {
+                hafen_spec::CredentialScope::Account
+            } else {
+                hafen_spec::CredentialScope::Project
+            },
+            secret_ref: secret,
+            delivered_to: delivered,
+        });
+        notes.push(review(
+            "review",
+            format!("spec.providers[{pi}].credentials[0]"),
+            format!(
+                "a placeholder credential for `{target_provider}` was added: {}",
+                credential_step.clone().unwrap_or_default()
+            ),
+        ));
     }
     let before_text = canonical(&loaded.platform);
     let after_text = canonical(&after);
@@ -515,6 +782,16 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             }
         }
     }
+    // Backup buckets at the source: at least one full copy of what the cluster backs up.
+    for (cluster, target) in &buckets {
+        data.push(DataMove {
+            cluster: cluster.clone(),
+            app: "backups".into(),
+            volume: target.clone(),
+            bytes: cluster_data_bytes(spec, cluster),
+            method: "copy the bucket to the target's object storage (rclone sync or the store's replication), then repoint `backups.endpoint`; the spec does not give the bucket's size: at least one full backup of the cluster's volumes, more with retained history".into(),
+        });
+    }
     let total_bytes: u64 = data.iter().fold(0u64, |a, d| a.saturating_add(d.bytes));
     let tb = total_bytes as f64 / 1e12;
     let src_info = source_sites
@@ -551,7 +828,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     push(
         "New site",
         format!(
-            "Declare {site_list} at {} and check stock before ordering{}; map server types {}.",
+            "Declare {site_list} at {} and check stock before ordering{}; map server types {}{}.",
             tinfo.display_name,
             if tinfo.type_.starts_with("hetzner") {
                 " (Hetzner API: server_types[].locations[].available)"
@@ -562,7 +839,8 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                 .iter()
                 .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.from, t.to)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            credential_step.map(|c| format!("; {c}")).unwrap_or_default()
         ),
     );
     push(
@@ -612,7 +890,29 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         total_bytes,
         egress,
         diff,
+        retargeted: after_text,
         findings,
+        review: notes,
         error: None,
     }
+}
+
+/// Bytes of one copy of every volume and database a cluster holds (its tenants' apps).
+fn cluster_data_bytes(spec: &hafen_spec::PlatformSpec, cluster: &str) -> u64 {
+    let mut bytes = 0u64;
+    for t in spec.tenants.iter().filter(|t| t.clusters.iter().any(|c| c == cluster)) {
+        for a in &t.apps {
+            if let Some(pg) = &a.postgres {
+                bytes = bytes.saturating_add(quantity::bytes(&pg.size).unwrap_or(0));
+            }
+            for v in &a.volumes {
+                bytes = bytes.saturating_add(
+                    quantity::bytes(&v.size)
+                        .unwrap_or(0)
+                        .saturating_mul(u64::from(a.replicas.max(1))),
+                );
+            }
+        }
+    }
+    bytes
 }

@@ -52,25 +52,41 @@ impl Default for Options {
 
 enum Job {
     Batch(Vec<Failure>),
-    Worst(usize),
+    Worst(usize, scenario::ThirdOf),
     Sample(usize),
+}
+
+impl Job {
+    /// Scenarios this job reports, for the progress bar: it counts what the report counts.
+    fn scenarios(&self) -> usize {
+        match self {
+            Job::Batch(fs) => fs.len(),
+            Job::Worst(..) | Job::Sample(_) => 1,
+        }
+    }
 }
 
 enum Out {
     Results(Vec<ScenarioResult>),
-    Worst(Option<Box<ScenarioResult>>),
-    Sample(scenario::Damage),
+    /// A worst third and the nodes it failed.
+    Worst(Option<(Box<ScenarioResult>, Vec<usize>)>),
+    Sample(scenario::Damage, Vec<(usize, scenario::Damage)>),
 }
 
+/// Runs `jobs` on `threads` threads; `progress(done, total)` counts scenarios: `offset` of
+/// them done before this call, `total` in the whole plan.
 fn run_parallel<J: Sync, T: Send>(
     jobs: &[J],
     threads: usize,
     f: &(dyn Fn(&J) -> T + Sync),
+    weight: &(dyn Fn(&J) -> usize + Sync),
+    (offset, grand_total): (usize, usize),
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<T> {
     let total = jobs.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
+    let done_weight = AtomicUsize::new(0);
     let mut slots: Vec<Option<T>> = (0..total).map(|_| None).collect();
     std::thread::scope(|s| {
         let worker = || {
@@ -80,6 +96,7 @@ fn run_parallel<J: Sync, T: Send>(
                 let Some(job) = jobs.get(i) else { break };
                 out.push((i, f(job)));
                 done.fetch_add(1, Ordering::Relaxed);
+                done_weight.fetch_add(weight(job), Ordering::Relaxed);
             }
             out
         };
@@ -91,8 +108,9 @@ fn run_parallel<J: Sync, T: Send>(
             if let Some(slot) = slots.get_mut(i) {
                 *slot = Some(t);
             }
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            progress(d.min(total), total);
+            done.fetch_add(1, Ordering::Relaxed);
+            let d = done_weight.fetch_add(weight(job), Ordering::Relaxed) + weight(job);
+            progress((offset + d).min(grand_total), grand_total);
         }
         for h in handles {
             if let Ok(out) = h.join() {
@@ -113,7 +131,8 @@ fn run_parallel<J: Sync, T: Send>(
             None => f(&jobs[i]),
         })
         .collect();
-    progress(total, total);
+    let all: usize = jobs.iter().map(weight).sum();
+    progress((offset + all).min(grand_total), grand_total);
     out
 }
 
@@ -184,6 +203,26 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
             ..Failure::default()
         });
     }
+    // Sites of one company at one location fail together: one scenario for them all.
+    for d in world.domains.iter().filter(|d| d.sites.len() >= 2) {
+        let nodes: Vec<usize> =
+            (0..world.nodes.len()).filter(|&g| d.sites.contains(&world.nodes[g].site)).collect();
+        let names: Vec<&str> = d.sites.iter().map(|&s| world.sites[s].as_str()).collect();
+        sites.push(Failure {
+            id: format!("location:{}", d.location) + &format!(":{}", names.join("+")),
+            kind: "location",
+            description: format!(
+                "location `{}` ({}) lost: sites {} share it, with their {} nodes and volumes",
+                d.location,
+                d.label,
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                nodes.len()
+            ),
+            nodes,
+            sites: d.sites.clone(),
+            ..Failure::default()
+        });
+    }
     let mut providers = Vec::new();
     for (p, name) in world.providers.iter().enumerate() {
         let site_ids: Vec<usize> =
@@ -206,9 +245,6 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
     }
     for f in sites.into_iter().chain(providers) {
         jobs.push(Job::Batch(vec![f]));
-    }
-    for ci in 0..world.clusters.len() {
-        jobs.push(Job::Worst(ci));
     }
     // User scenarios.
     let spec = &loaded.platform.spec;
@@ -271,36 +307,68 @@ pub fn plan(
         options.threads
     };
     let cluster_ids: Vec<usize> = (0..world.clusters.len()).collect();
-    let base =
-        run_parallel(&cluster_ids, threads, &|&ci| pack::baseline(&world, ci), &mut |_, _| {});
+    let base = run_parallel(
+        &cluster_ids,
+        threads,
+        &|&ci| pack::baseline(&world, ci),
+        &|_| 0,
+        (0, 0),
+        &mut |_, _| {},
+    );
     let ctx = Ctx::new(&world, &base);
     let mut jobs = failures(&world, &ctx, loaded);
     for i in 0..options.samples {
         jobs.push(Job::Sample(i));
     }
+    // The worst thirds run second: each starts from the sampled third that hurt its cluster
+    // most, so no worst third is ever milder than a sample.
+    let mut worst_jobs = Vec::new();
+    for ci in 0..world.clusters.len() {
+        for of in [scenario::ThirdOf::All, scenario::ThirdOf::Workers] {
+            if scenario::third_candidates(&world, ci, of).is_some() {
+                worst_jobs.push(Job::Worst(ci, of));
+            }
+        }
+    }
+    let first: usize = jobs.iter().map(Job::scenarios).sum();
+    // A fleet of several clusters gets a worst third of its own, after the clusters'.
+    let fleet = world.clusters.len() >= 2 && !world.nodes.is_empty();
+    let grand_total =
+        first + worst_jobs.iter().map(Job::scenarios).sum::<usize>() + usize::from(fleet);
     let seed = options.seed;
     let rounds = options.adversarial_rounds;
-    let run = |job: &Job| -> Out {
+    let mut worst_sample: Vec<Option<(scenario::Damage, usize)>> = vec![None; world.clusters.len()];
+    let run = |job: &Job, seeds: &[Option<(scenario::Damage, usize)>]| -> Out {
         match job {
             Job::Batch(fs) => Out::Results(
                 fs.iter()
                     .map(|f| scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone())))
                     .collect(),
             ),
-            Job::Worst(ci) => Out::Worst(
-                scenario::worst_third(&ctx, *ci, rounds, seed)
-                    .map(|e| Box::new(scenario::to_result(&ctx, &e))),
-            ),
+            Job::Worst(ci, of) => {
+                let from: Vec<Vec<usize>> = seeds
+                    .get(*ci)
+                    .copied()
+                    .flatten()
+                    .map(|(_, i)| scenario::sampled_third(&world, seed, i).nodes)
+                    .into_iter()
+                    .collect();
+                Out::Worst(
+                    scenario::worst_third(&ctx, *ci, *of, rounds, seed, &from)
+                        .map(|e| (Box::new(scenario::to_result(&ctx, &e)), e.failure.nodes)),
+                )
+            }
             // Only the damage is kept; the worst sample is evaluated again in full at the end
             // (evaluation is pure), so memory stays flat however many samples run.
-            Job::Sample(i) => Out::Sample(
-                scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i)).damage,
-            ),
+            Job::Sample(i) => {
+                let e = scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i));
+                Out::Sample(e.damage, scenario::damage_by_cluster(&ctx, &e))
+            }
         }
     };
-    let outs = run_parallel(&jobs, threads, &run, progress);
+    let outs =
+        run_parallel(&jobs, threads, &|j| run(j, &[]), &Job::scenarios, (0, grand_total), progress);
     let mut scenarios = Vec::new();
-    let mut worst_thirds = Vec::new();
     let mut user = Vec::new();
     let mut sample_evals = Vec::new();
     for (job, out) in jobs.iter().zip(outs) {
@@ -314,11 +382,61 @@ pub fn plan(
                     }
                 }
             }
-            Out::Worst(Some(r)) => worst_thirds.push(*r),
-            Out::Worst(None) => {}
-            Out::Sample(d) => sample_evals.push(d),
+            Out::Worst(_) => {}
+            Out::Sample(d, per_cluster) => {
+                if let Job::Sample(i) = job {
+                    for (ci, cd) in per_cluster {
+                        if let Some(slot) = worst_sample.get_mut(ci)
+                            && slot.is_none_or(|(w, _)| cd > w)
+                        {
+                            *slot = Some((cd, *i));
+                        }
+                    }
+                }
+                sample_evals.push(d);
+            }
         }
-        let _ = job;
+    }
+    let outs = run_parallel(
+        &worst_jobs,
+        threads,
+        &|j| run(j, &worst_sample),
+        &Job::scenarios,
+        (first, grand_total),
+        progress,
+    );
+    let mut worst_thirds: Vec<ScenarioResult> = Vec::new();
+    let mut cluster_thirds: Vec<Vec<usize>> = Vec::new();
+    for (job, out) in worst_jobs.iter().zip(outs) {
+        if let Out::Worst(Some((r, nodes))) = out {
+            if matches!(job, Job::Worst(_, scenario::ThirdOf::All)) {
+                cluster_thirds.push(nodes);
+            }
+            worst_thirds.push(*r);
+        }
+    }
+    if fleet {
+        let worst_sample = worst_sample_index(&sample_evals);
+        let from = worst_sample.map(|i| scenario::sampled_third(&world, seed, i).nodes);
+        let candidates = scenario::fleet_third_candidates(&world, &cluster_thirds, from);
+        let damages = run_parallel(
+            &candidates,
+            threads,
+            &|f| scenario::evaluate(&ctx, f.clone()).damage,
+            &|_| 0,
+            (grand_total, grand_total),
+            &mut |_, _| {},
+        );
+        // The first of equally bad candidates wins, whatever the thread timing.
+        let best = damages
+            .iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i)))
+            .map(|(i, _)| i);
+        if let Some(f) = best.and_then(|i| candidates.get(i)) {
+            worst_thirds.push(scenario::to_result(&ctx, &scenario::evaluate(&ctx, f.clone())));
+        }
+        progress(grand_total, grand_total);
     }
     scenarios.extend(worst_thirds);
     scenarios.extend(user);
@@ -386,7 +504,7 @@ pub fn plan(
             .into(),
     );
     assumptions.push(
-        "Worst third: ⌈n/3⌉ of a cluster's non-control-plane nodes (all nodes when the control plane is the only one), chosen adversarially (four targeted greedy orders, then seeded swaps, each scored by full re-placement); sampled thirds draw ⌈N/3⌉ of all nodes uniformly with the seed."
+        "Worst third: ⌈n/3⌉ of all n nodes of a cluster, control plane and egress gateways included (`third:<cluster>`), and of its nodes other than the control plane (`third:<cluster>/workers`, etcd intact: the capacity view). Chosen adversarially: candidate thirds from the heaviest, largest and most data-laden nodes, each location, each pool, an etcd majority, all egress gateways, whole databases and the sampled third that hurt the cluster most, each filled up with the heaviest nodes and scored by full evaluation (lost quorum and lost data outrank unplaced replicas), then seeded swaps. A platform of several clusters also gets `third:fleet`, ⌈N/3⌉ of all N nodes, the worst of every cluster's etcd majority, the clusters' worst thirds, each location and provider that fits, and the worst sample. Sampled thirds draw ⌈N/3⌉ of all N nodes uniformly with the seed."
             .into(),
     );
     assumptions.push(
@@ -394,7 +512,7 @@ pub fn plan(
             .into(),
     );
     assumptions.push(
-        "Data copies: Hetzner Cloud volumes survive node loss but not site loss; Piraeus/Longhorn keep `storage.replicas` copies on storage nodes; other volumes live on the node. A database's replica cluster is a copy in that cluster."
+        "Data copies: Hetzner Cloud volumes survive node loss but not site loss, and a replica that uses one restarts only at its site (volumes are location-bound); Piraeus/Longhorn keep `storage.replicas` copies on storage nodes and attach anywhere in the cluster while one copy lives; other volumes live on the node and do not move. A replica whose data is gone does not run. A database instance whose volume is gone is re-created from a live instance (a sibling, or for a replica cluster its primary) once its volume claim is deleted. A database's replica cluster (`postgres.replicaCluster`) runs `postgres.replicas` instances there and is simulated as a member of the database's group."
             .into(),
     );
     Report {
@@ -413,6 +531,11 @@ pub fn plan(
     }
 }
 
+/// The most damaging sample (the first of equals).
+fn worst_sample_index(damages: &[scenario::Damage]) -> Option<usize> {
+    damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(|(i, _)| i)
+}
+
 fn summarize_samples(
     ctx: &Ctx<'_>,
     world: &model::World,
@@ -427,14 +550,9 @@ fn summarize_samples(
             && d.below_budget == 0
             && d.groups_lost == 0
     };
-    let worst = damages.iter().enumerate().max_by(|(i, a), (j, b)| a.cmp(b).then(j.cmp(i))).map(
-        |(i, _)| {
-            scenario::to_result(
-                ctx,
-                &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)),
-            )
-        },
-    );
+    let worst = worst_sample_index(damages).map(|i| {
+        scenario::to_result(ctx, &scenario::evaluate(ctx, scenario::sampled_third(world, seed, i)))
+    });
     Samples {
         count: damages.len(),
         nodes_per_sample: world.nodes.len().div_ceil(3) as u64,
@@ -469,7 +587,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
                 items.push(pack::Item {
                     size: wk.req,
                     count: u64::from(wk.replicas),
-                    distinct: wk.spread != hafen_spec::Spread::None,
+                    distinct: wk.placement.distinct(),
                 });
                 let u = base[ci].unplaced.get(pos).copied().unwrap_or(0);
                 if u > 0 {

@@ -112,6 +112,38 @@ pub enum CopyAt {
     Site(usize),
 }
 
+/// How the scheduler may place a workload's replicas: the constraints the renderer writes,
+/// read the way kube-scheduler enforces them.
+///
+/// | spec | rendered | model |
+/// |---|---|---|
+/// | `spread: none` | nothing | `Free` |
+/// | `spread: node` (apps, 2+ replicas) | required pod anti-affinity on `kubernetes.io/hostname` (a soft `ScheduleAnyway` spread over sites is only a preference and is not counted on) | `DistinctNodes` |
+/// | `spread: site` (apps) | anti-affinity on the hostname plus a topology spread on the site label, `maxSkew: 1`, `DoNotSchedule`, `nodeTaintsPolicy: Honor` | `SiteSkew` |
+/// | databases (CloudNativePG) | required anti-affinity on the hostname, or on the site label when the app says `spread: site` | `DistinctNodes` / `DistinctSites` |
+///
+/// `SiteSkew` counts the sites that have a live app node of the cluster as domains (`Honor`
+/// drops nodes tainted unreachable, so a failed site is no domain); a replica may go to a site
+/// only while that site holds no more replicas than the emptiest domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// No constraint.
+    Free,
+    /// At most one replica per node.
+    DistinctNodes,
+    /// One per node, and no site more than one replica ahead of the emptiest site.
+    SiteSkew,
+    /// At most one replica per site.
+    DistinctSites,
+}
+
+impl Placement {
+    /// True when no two replicas may share a node.
+    pub fn distinct(self) -> bool {
+        self != Placement::Free
+    }
+}
+
 /// What a workload is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkloadKind {
@@ -136,14 +168,20 @@ pub struct Workload {
     pub replicas: u32,
     /// Requests of one replica.
     pub req: Res,
-    /// Spread.
+    /// Spread as the spec says it.
     pub spread: Spread,
+    /// The placement constraint the rendered objects impose.
+    pub placement: Placement,
     /// Minimum available.
     pub min_available: u32,
     /// Volumes (name, bytes per replica).
     pub volumes: Vec<(String, u64)>,
     /// For Postgres: another cluster holding a replica cluster.
     pub replica_cluster: Option<usize>,
+    /// For a primary database: the workload of its replica cluster (standby) elsewhere.
+    pub standby: Option<usize>,
+    /// For a replica cluster (standby): the workload of the primary database it follows.
+    pub standby_of: Option<usize>,
 }
 
 impl Workload {
@@ -154,6 +192,20 @@ impl Workload {
             WorkloadKind::Postgres => format!("{}/{}-db", self.tenant, self.app),
         }
     }
+}
+
+/// Sites that fail together: the sites of one company at one location code (two accounts, or
+/// a cloud and a dedicated site of one provider, in the same data-centre park).
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// `company name/location`, for people.
+    pub label: String,
+    /// Provider type of the first site, for the scenario id.
+    pub provider_type: String,
+    /// Location code.
+    pub location: String,
+    /// Site indices.
+    pub sites: Vec<usize>,
 }
 
 /// How one server type turns into allocatable capacity.
@@ -255,6 +307,10 @@ pub struct BufferType {
 pub struct World {
     /// Site names.
     pub sites: Vec<String>,
+    /// Failure domain of each site (index into `domains`).
+    pub site_domain: Vec<usize>,
+    /// Failure domains: sites that share a company's location.
+    pub domains: Vec<Domain>,
     /// Provider of each site.
     pub site_provider: Vec<usize>,
     /// Provider names.
@@ -388,6 +444,179 @@ pub fn allocation(
 
 fn mib_of(text: &str) -> u64 {
     quantity::bytes(text).map(|b| (b as f64 / MIB).ceil() as u64).unwrap_or(0)
+}
+
+/// The workloads of one app: its replicas in every cluster of its tenant, its database there,
+/// and the database's replica cluster (standby) where `postgres.replicaCluster` puts it. As the
+/// renderer does, the primary is the first of the tenant's clusters other than the replica
+/// cluster; the standby runs `postgres.replicas` instances in the replica cluster.
+fn add_app(
+    workloads: &mut Vec<Workload>,
+    clusters: &mut [ClusterInfo],
+    spec: &hafen_spec::PlatformSpec,
+    tenant: &hafen_spec::Tenant,
+    app: &hafen_spec::App,
+) {
+    let cluster_idx = |n: &str| spec.clusters.iter().position(|c| c.name == n);
+    let pg = app.postgres.as_ref();
+    let replica = pg.and_then(|p| p.replica_cluster.as_deref()).and_then(cluster_idx);
+    let primary = replica
+        .and_then(|r| tenant.clusters.iter().filter_map(|c| cluster_idx(c)).find(|&c| c != r));
+    let db_req = pg.map(|pg| {
+        let (cpu, mem) = pg
+            .resources
+            .as_ref()
+            .map(|r| (r.cpu.as_str(), r.memory.as_str()))
+            .unwrap_or(("500m", "1Gi"));
+        Res { cpu: quantity::cpu_millis(cpu).unwrap_or(500), mem: mib_of(mem), pods: 1 }
+    });
+    // CloudNativePG keeps instances on distinct nodes, or on distinct sites when the app
+    // asks for site spread (the renderer sets the anti-affinity's topology key to the site).
+    let db_placement = if app.spread() == Spread::Site {
+        Placement::DistinctSites
+    } else {
+        Placement::DistinctNodes
+    };
+    let app_placement = match app.spread() {
+        Spread::None => Placement::Free,
+        Spread::Node => Placement::DistinctNodes,
+        Spread::Site => Placement::SiteSkew,
+    };
+    let mut primary_db = None;
+    let mut standby_db = None;
+    let mut seen: Vec<usize> = Vec::new();
+    for cname in &tenant.clusters {
+        let Some(ci) = cluster_idx(cname) else { continue };
+        if seen.contains(&ci) {
+            continue;
+        }
+        seen.push(ci);
+        let req = Res {
+            cpu: quantity::cpu_millis(&app.resources.cpu).unwrap_or(0),
+            mem: mib_of(&app.resources.memory),
+            pods: 1,
+        };
+        let idx = workloads.len();
+        workloads.push(Workload {
+            cluster: ci,
+            tenant: tenant.name.clone(),
+            app: app.name.clone(),
+            kind: WorkloadKind::App,
+            replicas: app.replicas,
+            req,
+            spread: app.spread(),
+            placement: app_placement,
+            min_available: app.min_available().min(app.replicas),
+            volumes: app
+                .volumes
+                .iter()
+                .map(|v| (v.name.clone(), quantity::bytes(&v.size).unwrap_or(0)))
+                .collect(),
+            replica_cluster: None,
+            standby: None,
+            standby_of: None,
+        });
+        if let Some(c) = clusters.get_mut(ci) {
+            c.workloads.push(idx);
+            if app.egress.stable_ip {
+                c.stable_ip_apps.push(format!("{}/{}", tenant.name, app.name));
+            }
+        }
+        if let (Some(pg), Some(req)) = (pg, db_req) {
+            let idx = workloads.len();
+            let is_standby = replica == Some(ci) && primary.is_some();
+            workloads.push(db_workload(tenant, app, pg, ci, req, db_placement, is_standby));
+            if is_standby {
+                standby_db = Some(idx);
+            } else if primary == Some(ci) {
+                primary_db = Some(idx);
+            }
+            if let Some(c) = clusters.get_mut(ci) {
+                c.workloads.push(idx);
+            }
+        }
+    }
+    // A replica cluster on a cluster the tenant does not run on: the standby alone.
+    if let (Some(pg), Some(req), Some(rc), Some(_)) = (pg, db_req, replica, primary)
+        && standby_db.is_none()
+    {
+        let idx = workloads.len();
+        workloads.push(db_workload(tenant, app, pg, rc, req, db_placement, true));
+        standby_db = Some(idx);
+        if let Some(c) = clusters.get_mut(rc) {
+            c.workloads.push(idx);
+        }
+    }
+    if let (Some(p), Some(s)) = (primary_db, standby_db) {
+        workloads[p].standby = Some(s);
+        workloads[p].replica_cluster = Some(workloads[s].cluster);
+        workloads[s].standby_of = Some(p);
+        workloads[s].replica_cluster = None;
+    }
+}
+
+fn db_workload(
+    tenant: &hafen_spec::Tenant,
+    app: &hafen_spec::App,
+    pg: &hafen_spec::Postgres,
+    ci: usize,
+    req: Res,
+    placement: Placement,
+    standby: bool,
+) -> Workload {
+    Workload {
+        cluster: ci,
+        tenant: tenant.name.clone(),
+        app: app.name.clone(),
+        kind: WorkloadKind::Postgres,
+        replicas: pg.replicas,
+        req,
+        spread: app.spread(),
+        placement,
+        // A database needs one instance with its data to serve; a standby serves nobody
+        // until it is promoted, so its loss costs protection, not availability.
+        min_available: if standby { 0 } else { 1.min(pg.replicas) },
+        volumes: vec![("pgdata".into(), quantity::bytes(&pg.size).unwrap_or(0))],
+        replica_cluster: None,
+        standby: None,
+        standby_of: None,
+    }
+}
+
+/// Groups sites into failure domains: one per (company, location code).
+fn domains(
+    spec: &hafen_spec::PlatformSpec,
+    catalog: &hafen_catalog::Catalog,
+) -> (Vec<usize>, Vec<Domain>) {
+    let mut out: Vec<Domain> = Vec::new();
+    let mut of = Vec::with_capacity(spec.sites.len());
+    for (si, site) in spec.sites.iter().enumerate() {
+        let provider = spec.provider(&site.provider);
+        let type_ = provider.map(|p| p.type_.clone()).unwrap_or_default();
+        let company = provider
+            .and_then(|p| catalog.provider(&p.type_))
+            // Own servers: each provider entry is its own operator's premises.
+            .filter(|i| i.category != Category::SelfHosted)
+            .map(|i| i.company.name.clone())
+            .unwrap_or_else(|| format!("provider {}", site.provider));
+        let label = format!("{company}/{}", site.location);
+        match out.iter().position(|d| d.label == label) {
+            Some(d) => {
+                out[d].sites.push(si);
+                of.push(d);
+            }
+            None => {
+                of.push(out.len());
+                out.push(Domain {
+                    label,
+                    provider_type: type_,
+                    location: site.location.clone(),
+                    sites: vec![si],
+                });
+            }
+        }
+    }
+    (of, out)
 }
 
 /// Builds the model from a loaded platform.
@@ -561,79 +790,8 @@ pub fn build(loaded: &LoadedPlatform) -> World {
         });
     }
     for tenant in &spec.tenants {
-        for cname in &tenant.clusters {
-            let Some(ci) = spec.clusters.iter().position(|c| &c.name == cname) else { continue };
-            for app in &tenant.apps {
-                let req = Res {
-                    cpu: quantity::cpu_millis(&app.resources.cpu).unwrap_or(0),
-                    mem: mib_of(&app.resources.memory),
-                    pods: 1,
-                };
-                let idx = workloads.len();
-                workloads.push(Workload {
-                    cluster: ci,
-                    tenant: tenant.name.clone(),
-                    app: app.name.clone(),
-                    kind: WorkloadKind::App,
-                    replicas: app.replicas,
-                    req,
-                    spread: app.spread(),
-                    min_available: app.min_available().min(app.replicas),
-                    volumes: app
-                        .volumes
-                        .iter()
-                        .map(|v| (v.name.clone(), quantity::bytes(&v.size).unwrap_or(0)))
-                        .collect(),
-                    replica_cluster: None,
-                });
-                if let Some(c) = clusters.get_mut(ci) {
-                    c.workloads.push(idx);
-                    if app.egress.stable_ip {
-                        c.stable_ip_apps.push(format!("{}/{}", tenant.name, app.name));
-                    }
-                }
-                if let Some(pg) = &app.postgres {
-                    let (cpu, mem) = pg
-                        .resources
-                        .as_ref()
-                        .map(|r| (r.cpu.as_str(), r.memory.as_str()))
-                        .unwrap_or(("500m", "1Gi"));
-                    let idx = workloads.len();
-                    // The replica cluster lives in another cluster: a copy there, not an
-                    // instance to place here.
-                    let replica_cluster = pg
-                        .replica_cluster
-                        .as_deref()
-                        .and_then(|n| spec.clusters.iter().position(|c| c.name == n))
-                        .filter(|&rc| rc != ci);
-                    workloads.push(Workload {
-                        cluster: ci,
-                        tenant: tenant.name.clone(),
-                        app: app.name.clone(),
-                        kind: WorkloadKind::Postgres,
-                        replicas: pg.replicas,
-                        req: Res {
-                            cpu: quantity::cpu_millis(cpu).unwrap_or(500),
-                            mem: mib_of(mem),
-                            pods: 1,
-                        },
-                        // CloudNativePG keeps instances on distinct nodes; it spreads over
-                        // sites only when the app asks for site spread.
-                        spread: if app.spread() == Spread::Site {
-                            Spread::Site
-                        } else {
-                            Spread::Node
-                        },
-                        // A database needs one instance with its data to serve.
-                        min_available: 1.min(pg.replicas),
-                        volumes: vec![("pgdata".into(), quantity::bytes(&pg.size).unwrap_or(0))],
-                        replica_cluster,
-                    });
-                    if let Some(c) = clusters.get_mut(ci) {
-                        c.workloads.push(idx);
-                    }
-                }
-            }
+        for app in &tenant.apps {
+            add_app(&mut workloads, &mut clusters, spec, tenant, app);
         }
     }
     let mut replacement = vec![Vec::new(); sites.len()];
@@ -664,12 +822,19 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             .into(),
     );
     notes.push(
-        "Control-plane and egress-only nodes run no tenant apps; Postgres instances stay on \
-         distinct nodes (CloudNativePG anti-affinity)."
+        "Control-plane nodes (unless `controlPlane.schedulable`) and egress-only nodes run no \
+         tenant apps. `spread: node` is one replica per node (required anti-affinity); \
+         `spread: site` is one per node and no site more than one replica ahead of the emptiest \
+         surviving site (maxSkew 1, DoNotSchedule, failed sites are no domain); Postgres \
+         instances keep to distinct nodes, or distinct sites with `spread: site` \
+         (CloudNativePG anti-affinity)."
             .into(),
     );
+    let (site_domain, domains) = domains(spec, catalog);
     World {
         sites,
+        site_domain,
+        domains,
         site_provider,
         providers,
         nodes,

@@ -7,8 +7,8 @@
 //! descending) and each class scans the nodes with its own cursor, so a scenario costs
 //! O(classes × nodes + replicas) rather than O(replicas × nodes).
 
-use crate::model::{CopyAt, Res, WorkloadKind, World};
-use hafen_spec::{Spread, StorageDriver};
+use crate::model::{CopyAt, Placement, Res, WorkloadKind, World};
+use hafen_spec::StorageDriver;
 
 /// One class of identical items for the pure bin-packing helpers.
 #[derive(Debug, Clone, Copy)]
@@ -187,6 +187,8 @@ pub struct Baseline {
     pub copies: Vec<Vec<Vec<CopyAt>>>,
     /// Local nodes that run tenant apps, in order.
     pub app_nodes: Vec<u32>,
+    /// Per site (global index): the local app nodes there, in order.
+    pub by_site: Vec<Vec<u32>>,
     /// Average allocatable of app nodes (sort scale).
     pub scale: Res,
     /// Workload positions in first-fit-decreasing order.
@@ -199,14 +201,51 @@ fn score(free: &Res, alloc: &Res) -> f64 {
     c + m
 }
 
+/// The sites a replica may go to under its placement rule, given the replicas per site and
+/// the sites that are spreading domains (live app nodes): `None` means any site. For
+/// `SiteSkew` only the emptiest domains qualify (placing there keeps the skew at most 1);
+/// for `DistinctSites` only domains without a replica.
+fn allowed_sites(
+    placement: Placement,
+    per_site: &[u32],
+    domains: &[usize],
+    out: &mut Vec<usize>,
+) -> bool {
+    out.clear();
+    match placement {
+        Placement::SiteSkew => {
+            let min = domains.iter().map(|&s| per_site[s]).min().unwrap_or(0);
+            out.extend(domains.iter().copied().filter(|&s| per_site[s] == min));
+            true
+        }
+        Placement::DistinctSites => {
+            out.extend(domains.iter().copied().filter(|&s| per_site[s] == 0));
+            true
+        }
+        Placement::Free | Placement::DistinctNodes => false,
+    }
+}
+
 /// Places every replica of a cluster like the default scheduler: largest classes first, each
-/// replica on the least-allocated node that fits and respects the spread.
+/// replica on the least-allocated node that fits and respects its placement rule. Apps
+/// without a site rule prefer the cluster's primary site (nothing forces a second site).
 pub fn baseline(world: &World, ci: usize) -> Baseline {
     let cluster = &world.clusters[ci];
     let nodes = &world.nodes[cluster.nodes.clone()];
     let n = nodes.len();
     let mut free: Vec<Res> = nodes.iter().map(|x| x.alloc).collect();
     let app_nodes: Vec<u32> = (0..n as u32).filter(|&i| nodes[i as usize].runs_apps()).collect();
+    let nsites = world.sites.len();
+    let mut by_site: Vec<Vec<u32>> = vec![Vec::new(); nsites];
+    for &i in &app_nodes {
+        if let Some(v) = by_site.get_mut(nodes[i as usize].site) {
+            v.push(i);
+        }
+    }
+    let domains: Vec<usize> = (0..nsites).filter(|&s| !by_site[s].is_empty()).collect();
+    let mut preference: Vec<usize> =
+        domains.iter().copied().filter(|&s| s == cluster.site).collect();
+    preference.extend(domains.iter().copied().filter(|&s| s != cluster.site));
     let mut scale = Res::default();
     for &i in &app_nodes {
         scale.add(&nodes[i as usize].alloc);
@@ -218,7 +257,7 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
         .iter()
         .map(|&w| {
             let w = &world.workloads[w];
-            Item { size: w.req, count: u64::from(w.replicas), distinct: w.spread != Spread::None }
+            Item { size: w.req, count: u64::from(w.replicas), distinct: w.placement.distinct() }
         })
         .collect();
     let ffd_order: Vec<u32> = order(&items, &scale).into_iter().map(|i| i as u32).collect();
@@ -226,37 +265,29 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
     let mut unplaced = vec![0u32; wl.len()];
     let mut load: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
     let mut holds = vec![u32::MAX; n];
-    let nsites = world.sites.len();
+    let mut sites: Vec<usize> = Vec::new();
     for &pos in &ffd_order {
         let w = &world.workloads[wl[pos as usize]];
+        let distinct = w.placement.distinct();
         let mut per_site = vec![0u32; nsites];
         for _ in 0..w.replicas {
-            // Candidate sites in preference order.
-            let mut sites: Vec<usize> = Vec::new();
-            if w.spread == Spread::Site {
-                let mut s: Vec<usize> = (0..nsites).collect();
-                s.sort_by_key(|&s| (per_site[s], s));
-                sites = s;
-            } else {
-                sites.push(cluster.site);
-                sites.extend((0..nsites).filter(|&s| s != cluster.site));
-            }
+            let restricted = allowed_sites(w.placement, &per_site, &domains, &mut sites);
+            let candidates: &[usize] = if restricted { &sites } else { &preference };
             let mut best: Option<(u32, f64)> = None;
-            for &site in &sites {
-                for &i in &app_nodes {
-                    let node = &nodes[i as usize];
-                    if node.site != site || (w.spread != Spread::None && holds[i as usize] == pos) {
+            for &site in candidates {
+                for &i in &by_site[site] {
+                    let iu = i as usize;
+                    if (distinct && holds[iu] == pos) || !free[iu].fits(&w.req) {
                         continue;
                     }
-                    if !free[i as usize].fits(&w.req) {
-                        continue;
-                    }
-                    let s = score(&free[i as usize], &node.alloc);
+                    let s = score(&free[iu], &nodes[iu].alloc);
                     if best.is_none_or(|(_, b)| s > b) {
                         best = Some((i, s));
                     }
                 }
-                if best.is_some() {
+                // Site rules choose among all allowed sites at once (the scheduler scores
+                // every feasible node); otherwise the first site with room wins.
+                if best.is_some() && !restricted {
                     break;
                 }
             }
@@ -273,8 +304,9 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
                     }
                 }
                 None => {
-                    // Nodes only fill up: if this replica fits nowhere, neither does any
-                    // further identical one. This also bounds the work for absurd replica counts.
+                    // Nodes only fill up and a failed attempt changes nothing: if this replica
+                    // fits nowhere, neither does any further identical one. This also bounds
+                    // the work for absurd replica counts.
                     unplaced[pos as usize] += w.replicas - placed[pos as usize].len() as u32;
                     break;
                 }
@@ -321,7 +353,7 @@ pub fn baseline(world: &World, ci: usize) -> Baseline {
                 .collect()
         })
         .collect();
-    Baseline { placed, unplaced, free, load, copies, app_nodes, scale, ffd_order }
+    Baseline { placed, unplaced, free, load, copies, app_nodes, by_site, scale, ffd_order }
 }
 
 /// Per workload result of one scenario in one cluster.
@@ -333,6 +365,35 @@ pub struct WorkloadOutcome {
     pub replaced: u32,
     /// Of those, on replacement servers.
     pub on_replacement: u32,
+    /// Of those not restarted, the ones whose data did not survive anywhere they could use.
+    pub no_data: u32,
+}
+
+/// Where a displaced replica may restart, given where its data survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Home {
+    /// No data, data on replicated storage with a live copy (attached over the network), or a
+    /// database instance re-cloned from a live instance.
+    Anywhere,
+    /// A network volume that lives at this site (Hetzner Cloud volumes are location-bound).
+    Site(usize),
+    /// Its data is gone (a node-local volume on a failed node, or every copy failed).
+    NoData,
+}
+
+/// What an unplaced replica would need to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A node with room anywhere in the cluster.
+    Anywhere,
+    /// A node with room at this site (its volume is there, or the site spread sends it there).
+    Site(usize),
+    /// Its data: no node helps.
+    NoData,
+    /// A site without an instance of it (one instance per site): a new site.
+    NewSite,
+    /// A working control plane: nothing is rescheduled while etcd has no quorum.
+    ControlPlane,
 }
 
 /// Replacement servers still deliverable in this scenario: per site, per offer, count left.
@@ -343,17 +404,122 @@ pub type ReplacementLeft = Vec<Vec<u32>>;
 pub struct Replacement {
     /// Per workload position.
     pub outcomes: Vec<WorkloadOutcome>,
-    /// Unplaced replicas: (workload position, count), in FFD order.
-    pub unplaced: Vec<(u32, u32)>,
+    /// Unplaced replicas: (workload position, count, what they need), in FFD order.
+    pub unplaced: Vec<(u32, u32, Need)>,
     /// Replacement servers used: (site, offer index, count).
     pub servers_used: Vec<(usize, usize, u32)>,
     /// Lower bound on unplaced replicas.
     pub unplaced_lower_bound: u64,
 }
 
+impl Replacement {
+    /// Σ unplaced replicas.
+    pub fn unplaced_total(&self) -> u64 {
+        self.unplaced.iter().map(|u| u64::from(u.1)).sum()
+    }
+}
+
+/// Whether a copy of data survives the failure.
+pub fn copy_alive(
+    world: &World,
+    c: &CopyAt,
+    failed: &dyn Fn(usize) -> bool,
+    site_failed: &dyn Fn(usize) -> bool,
+) -> bool {
+    match *c {
+        CopyAt::Node(g) => !failed(g) && !world.nodes.get(g).is_some_and(|n| site_failed(n.site)),
+        CopyAt::Site(s) => !site_failed(s),
+    }
+}
+
+/// True when replica `r` of workload `pos` (on local node `i`) does not run after the
+/// failure: its node failed, or every copy of its data did.
+#[allow(clippy::too_many_arguments)]
+fn replica_lost(
+    world: &World,
+    base: &Baseline,
+    pos: usize,
+    r: usize,
+    i: u32,
+    dead: &[bool],
+    failed: &dyn Fn(usize) -> bool,
+    site_failed: &dyn Fn(usize) -> bool,
+) -> bool {
+    if dead[i as usize] {
+        return true;
+    }
+    let set = base.copies.get(pos).and_then(|c| c.get(r)).map(Vec::as_slice).unwrap_or(&[]);
+    !set.is_empty() && !set.iter().any(|c| copy_alive(world, c, failed, site_failed))
+}
+
+/// Where the displaced replicas of one workload (position `pos`) may restart, one entry per
+/// displaced replica, the most constrained first. `clone_source` says whether a database has
+/// a live instance to clone a lost instance from.
+fn homes(
+    world: &World,
+    base: &Baseline,
+    pos: usize,
+    dead: &[bool],
+    failed: &dyn Fn(usize) -> bool,
+    site_failed: &dyn Fn(usize) -> bool,
+    clone_source: bool,
+) -> Vec<Home> {
+    let copies = &base.copies[pos];
+    let mut out: Vec<Home> = base.placed[pos]
+        .iter()
+        .enumerate()
+        .filter(|&(r, &i)| replica_lost(world, base, pos, r, i, dead, failed, site_failed))
+        .map(|(r, _)| {
+            let set = copies.get(r).map(Vec::as_slice).unwrap_or(&[]);
+            let live = set.iter().find(|c| copy_alive(world, c, failed, site_failed));
+            match live {
+                Some(CopyAt::Site(s)) => Home::Site(*s),
+                Some(CopyAt::Node(_)) => Home::Anywhere,
+                None if clone_source => Home::Anywhere,
+                None => Home::NoData,
+            }
+        })
+        .collect();
+    let rank = |h: &Home| match h {
+        Home::Site(s) => (0, *s),
+        Home::Anywhere => (1, 0),
+        Home::NoData => (2, 0),
+    };
+    out.sort_by_key(rank);
+    out
+}
+
+/// Scans `nodes` from `cursor` for the first live node that may take one more replica; the
+/// cursor only moves past nodes that can never take one (dead, full for this size, or already
+/// holding a replica of an anti-affine class), so a class costs one pass over the nodes.
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    candidates: &[u32],
+    cursor: &mut usize,
+    dead: &[bool],
+    holds: &[u32],
+    free: &[Res],
+    pos: u32,
+    distinct: bool,
+    req: &Res,
+) -> Option<usize> {
+    while *cursor < candidates.len() {
+        let i = candidates[*cursor] as usize;
+        if !dead[i] && (!distinct || holds[i] != pos) && free[i].fits(req) {
+            if distinct {
+                *cursor += 1;
+            }
+            return Some(i);
+        }
+        *cursor += 1;
+    }
+    None
+}
+
 /// Re-places the displaced replicas of one cluster: survivors stay, displaced replicas go
-/// first-fit-decreasing onto surviving app nodes, then onto replacement servers the provider
-/// can still deliver at surviving sites of the cluster.
+/// first-fit-decreasing onto surviving app nodes their data and placement rule allow, then
+/// onto replacement servers the provider can still deliver at surviving sites of the cluster.
+#[allow(clippy::too_many_arguments)]
 pub fn replace(
     world: &World,
     ci: usize,
@@ -362,6 +528,7 @@ pub fn replace(
     site_failed: &dyn Fn(usize) -> bool,
     left: &mut ReplacementLeft,
     control_plane_up: bool,
+    clone_source: &dyn Fn(usize) -> bool,
 ) -> Replacement {
     let cluster = &world.clusters[ci];
     let start = cluster.nodes.start;
@@ -379,16 +546,58 @@ pub fn replace(
             }
         }
     }
-    let mut result = Replacement { outcomes, ..Replacement::default() };
     if !any {
-        return result;
+        return Replacement { outcomes, ..Replacement::default() };
     }
+    // A replica on a surviving node whose every copy of data failed (replicated storage on
+    // other nodes) is as good as lost: it is displaced too, and restarts where data lives.
+    let mut broken = vec![false; wl.len()];
+    for (p, copies) in base.copies.iter().enumerate() {
+        for (r, &i) in base.placed[p].iter().enumerate() {
+            let set = copies.get(r).map(Vec::as_slice).unwrap_or(&[]);
+            if !dead[i as usize]
+                && !set.is_empty()
+                && !set.iter().any(|c| copy_alive(world, c, failed, site_failed))
+            {
+                outcomes[p].displaced += 1;
+                broken[p] = true;
+            }
+        }
+    }
+    let mut result = Replacement { outcomes, ..Replacement::default() };
     let cluster_sites: Vec<usize> = {
         let mut s: Vec<usize> = nodes.iter().map(|n| n.site).collect();
         s.sort_unstable();
         s.dedup();
         s
     };
+    // Where each displaced replica with data may go.
+    let mut all_homes: Vec<Option<Vec<Home>>> = vec![None; wl.len()];
+    for (p, o) in result.outcomes.iter().enumerate() {
+        if o.displaced > 0 && !base.copies[p].is_empty() {
+            all_homes[p] = Some(homes(world, base, p, &dead, failed, site_failed, clone_source(p)));
+        }
+    }
+    if !control_plane_up {
+        // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
+        result.unplaced_lower_bound = result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
+        for &pos in &base.ffd_order {
+            let d = result.outcomes[pos as usize].displaced;
+            // Replicas whose data is gone stay gone once etcd is back, too.
+            result.outcomes[pos as usize].no_data = all_homes[pos as usize]
+                .as_ref()
+                .map(|h| h.iter().filter(|x| **x == Home::NoData).count() as u32)
+                .unwrap_or(0);
+            if d > 0 {
+                result.unplaced.push((pos, d, Need::ControlPlane));
+            }
+        }
+        return result;
+    }
+    // Spreading domains: sites with a live app node (failed nodes are tainted and do not count).
+    let nsites = world.sites.len();
+    let domains: Vec<usize> =
+        (0..nsites).filter(|&s| base.by_site[s].iter().any(|&i| !dead[i as usize])).collect();
     // Lower bound on what cannot be placed (aggregate and per-class distinctness).
     result.unplaced_lower_bound = unplaced_lower_bound(
         world,
@@ -399,23 +608,14 @@ pub fn replace(
         site_failed,
         left,
         &result.outcomes,
+        &all_homes,
     );
-    if !control_plane_up {
-        // Without etcd quorum nothing can be rescheduled: that is a fact, so the bound is exact.
-        result.unplaced_lower_bound = result.outcomes.iter().map(|o| u64::from(o.displaced)).sum();
-        for &pos in &base.ffd_order {
-            let d = result.outcomes[pos as usize].displaced;
-            if d > 0 {
-                result.unplaced.push((pos, d));
-            }
-        }
-        return result;
-    }
     let mut free = base.free.clone();
     let mut holds = vec![u32::MAX; nodes.len()];
     // Replacement servers opened in this scenario: (site, offer, free, holds).
     let mut extra: Vec<(usize, usize, Res, u32)> = Vec::new();
-    let nsites = world.sites.len();
+    let mut allowed: Vec<usize> = Vec::new();
+    let mut one: Vec<usize> = Vec::new();
     for &pos in &base.ffd_order {
         let p = pos as usize;
         let displaced = result.outcomes[p].displaced;
@@ -423,45 +623,62 @@ pub fn replace(
             continue;
         }
         let w = &world.workloads[wl[p]];
-        let distinct = w.spread != Spread::None;
+        let distinct = w.placement.distinct();
         let mut per_site = vec![0u32; nsites];
-        for &i in &base.placed[p] {
-            if !dead[i as usize] {
+        for (r, &i) in base.placed[p].iter().enumerate() {
+            let lost = dead[i as usize]
+                || (broken[p] && replica_lost(world, base, p, r, i, &dead, failed, site_failed));
+            if !lost {
                 holds[i as usize] = pos;
                 per_site[nodes[i as usize].site] += 1;
             }
         }
+        let list = all_homes[p].take().unwrap_or_else(|| vec![Home::Anywhere; displaced as usize]);
         let mut cursor = 0usize;
         let mut site_cursor = vec![0usize; nsites];
-        for _ in 0..displaced {
+        // Replicas that wait for a site of the spread (water-filled over the emptiest sites).
+        let mut waiting = vec![0u32; nsites];
+        for home in list {
+            let mut need = Need::Anywhere;
             let mut found: Option<usize> = None;
-            if w.spread == Spread::Site {
-                let mut order: Vec<usize> = cluster_sites.clone();
-                order.sort_by_key(|&s| (per_site[s], s));
-                'sites: for s in order {
-                    while site_cursor[s] < base.app_nodes.len() {
-                        let i = base.app_nodes[site_cursor[s]] as usize;
-                        if nodes[i].site == s && !dead[i] && holds[i] != pos && free[i].fits(&w.req)
-                        {
-                            found = Some(i);
-                            site_cursor[s] += 1;
-                            break 'sites;
-                        }
-                        site_cursor[s] += 1;
+            let restricted = match home {
+                Home::NoData => {
+                    result.outcomes[p].no_data += 1;
+                    push_unplaced(&mut result.unplaced, pos, Need::NoData);
+                    continue;
+                }
+                Home::Site(s) => {
+                    let rule = allowed_sites(w.placement, &per_site, &domains, &mut allowed);
+                    one.clear();
+                    if !rule || allowed.contains(&s) {
+                        one.push(s);
+                    }
+                    need = Need::Site(s);
+                    std::mem::swap(&mut allowed, &mut one);
+                    true
+                }
+                Home::Anywhere => allowed_sites(w.placement, &per_site, &domains, &mut allowed),
+            };
+            if restricted {
+                allowed.sort_by_key(|&s| (per_site[s], s));
+                for &s in &allowed {
+                    if let Some(i) = scan(
+                        &base.by_site[s],
+                        &mut site_cursor[s],
+                        &dead,
+                        &holds,
+                        &free,
+                        pos,
+                        distinct,
+                        &w.req,
+                    ) {
+                        found = Some(i);
+                        break;
                     }
                 }
             } else {
-                while cursor < base.app_nodes.len() {
-                    let i = base.app_nodes[cursor] as usize;
-                    if !dead[i] && (!distinct || holds[i] != pos) && free[i].fits(&w.req) {
-                        found = Some(i);
-                        if distinct {
-                            cursor += 1;
-                        }
-                        break;
-                    }
-                    cursor += 1;
-                }
+                found =
+                    scan(&base.app_nodes, &mut cursor, &dead, &holds, &free, pos, distinct, &w.req);
             }
             if let Some(i) = found {
                 free[i].sub(&w.req);
@@ -470,19 +687,20 @@ pub fn replace(
                 result.outcomes[p].replaced += 1;
                 continue;
             }
+            let site_ok = |s: usize| !restricted || allowed.contains(&s);
             // Replacement servers already opened, then new ones.
-            let mut placed = false;
+            let mut placed_at: Option<usize> = None;
             for e in extra.iter_mut() {
-                if (!distinct || e.3 != pos) && e.2.fits(&w.req) {
+                if site_ok(e.0) && (!distinct || e.3 != pos) && e.2.fits(&w.req) {
                     e.2.sub(&w.req);
                     e.3 = pos;
-                    placed = true;
+                    placed_at = Some(e.0);
                     break;
                 }
             }
-            if !placed {
+            if placed_at.is_none() {
                 'open: for &s in &cluster_sites {
-                    if site_failed(s) {
+                    if site_failed(s) || !site_ok(s) {
                         continue;
                     }
                     let (Some(offers), Some(counts)) = (world.replacement.get(s), left.get_mut(s))
@@ -499,28 +717,57 @@ pub fn replace(
                                 Some(u) => u.2 += 1,
                                 None => result.servers_used.push((s, o, 1)),
                             }
-                            placed = true;
+                            placed_at = Some(s);
                             break 'open;
                         }
                     }
                 }
             }
-            if placed {
+            if let Some(s) = placed_at {
+                per_site[s] += 1;
                 result.outcomes[p].replaced += 1;
                 result.outcomes[p].on_replacement += 1;
-            } else {
-                match result.unplaced.last_mut() {
-                    Some((q, c)) if *q == pos => *c += 1,
-                    _ => result.unplaced.push((pos, 1)),
-                }
+                continue;
             }
+            // Unplaced: say what would let it run.
+            if home == Home::Anywhere {
+                need = match w.placement {
+                    Placement::SiteSkew => domains
+                        .iter()
+                        .copied()
+                        .min_by_key(|&s| (per_site[s] + waiting[s], s))
+                        .map(|s| {
+                            waiting[s] += 1;
+                            Need::Site(s)
+                        })
+                        .unwrap_or(Need::NewSite),
+                    Placement::DistinctSites => domains
+                        .iter()
+                        .copied()
+                        .find(|&s| per_site[s] + waiting[s] == 0)
+                        .map(|s| {
+                            waiting[s] += 1;
+                            Need::Site(s)
+                        })
+                        .unwrap_or(Need::NewSite),
+                    Placement::Free | Placement::DistinctNodes => Need::Anywhere,
+                };
+            }
+            push_unplaced(&mut result.unplaced, pos, need);
         }
     }
     result
 }
 
+fn push_unplaced(list: &mut Vec<(u32, u32, Need)>, pos: u32, need: Need) {
+    match list.last_mut() {
+        Some((q, c, n)) if *q == pos && *n == need => *c += 1,
+        _ => list.push((pos, 1, need)),
+    }
+}
+
 /// A lower bound on the number of displaced replicas that no placement can restart, given the
-/// survivors' free capacity and the replacement servers left.
+/// survivors' free capacity, the replacement servers left and where each replica's data lives.
 #[allow(clippy::too_many_arguments)]
 fn unplaced_lower_bound(
     world: &World,
@@ -531,18 +778,19 @@ fn unplaced_lower_bound(
     site_failed: &dyn Fn(usize) -> bool,
     left: &ReplacementLeft,
     outcomes: &[WorkloadOutcome],
+    homes: &[Option<Vec<Home>>],
 ) -> u64 {
     let cluster = &world.clusters[ci];
+    let nodes = &world.nodes[cluster.nodes.clone()];
     let wl = &cluster.workloads;
     let mut capacity = Res::default();
-    let mut node_free: Vec<Res> = Vec::new();
     for &i in &base.app_nodes {
         if !dead[i as usize] {
             capacity.add(&base.free[i as usize]);
-            node_free.push(base.free[i as usize]);
         }
     }
-    let mut spare: Vec<(Res, u32)> = Vec::new();
+    // (site, allocatable, count) of replacement servers still deliverable.
+    let mut spare: Vec<(usize, Res, u32)> = Vec::new();
     for &s in cluster_sites {
         if site_failed(s) {
             continue;
@@ -552,7 +800,7 @@ fn unplaced_lower_bound(
                 let c = counts.get(o).copied().unwrap_or(0);
                 if c > 0 {
                     capacity.add(&offer.2.times(u64::from(c)));
-                    spare.push((offer.2, c));
+                    spare.push((s, offer.2, c));
                 }
             }
         }
@@ -560,40 +808,86 @@ fn unplaced_lower_bound(
     // Aggregate: drop the largest replicas until the rest fits the total free capacity.
     let mut demand = Res::default();
     let mut sizes: Vec<Res> = Vec::new();
+    let mut forced = 0u64;
     let mut per_class = 0u64;
+    let mut site_need: Vec<(usize, u64)> = Vec::new();
     for (pos, o) in outcomes.iter().enumerate() {
         if o.displaced == 0 {
             continue;
         }
         let w = &world.workloads[wl[pos]];
-        demand.add(&w.req.times(u64::from(o.displaced)));
-        for _ in 0..o.displaced.min(4096) {
+        // Replicas whose data is gone can never restart; replicas bound to a site only there.
+        site_need.clear();
+        let mut no_data = 0u64;
+        if let Some(h) = &homes[pos] {
+            for x in h {
+                match x {
+                    Home::NoData => no_data += 1,
+                    Home::Site(s) => match site_need.iter_mut().find(|e| e.0 == *s) {
+                        Some(e) => e.1 += 1,
+                        None => site_need.push((*s, 1)),
+                    },
+                    Home::Anywhere => {}
+                }
+            }
+        }
+        forced += no_data;
+        let movable = u64::from(o.displaced).saturating_sub(no_data);
+        demand.add(&w.req.times(movable));
+        for _ in 0..movable.min(4096) {
             sizes.push(w.req);
         }
-        // Per class: hosts that could ever take one replica.
-        // Surviving nodes that could take one more replica, minus those already holding one
-        // (anti-affinity): O(nodes + replicas) per class.
+        // Per class: hosts that could ever take one replica (surviving nodes with room, minus
+        // those already holding one under anti-affinity), per site and in total.
         let fits = |i: u32| !dead[i as usize] && base.free[i as usize].fits(&w.req);
-        let mut hosts = 0u64;
-        if w.spread == Spread::None {
-            if base.app_nodes.iter().any(|&i| fits(i)) {
-                hosts = u64::MAX / 4;
+        let unlimited = u64::MAX / 4;
+        let hosts_at = |site: Option<usize>| -> u64 {
+            if w.placement == Placement::DistinctSites {
+                // One instance per site: hosts are the surviving sites without one that have
+                // room on a live node or a replacement server.
+                let held = |s: usize| {
+                    base.placed[pos]
+                        .iter()
+                        .any(|&i| !dead[i as usize] && nodes[i as usize].site == s)
+                };
+                return cluster_sites
+                    .iter()
+                    .filter(|&&s| site.is_none_or(|x| x == s) && !site_failed(s) && !held(s))
+                    .filter(|&&s| {
+                        base.by_site[s].iter().any(|&i| fits(i))
+                            || spare.iter().any(|(x, a, _)| *x == s && a.fits(&w.req))
+                    })
+                    .count() as u64;
             }
-        } else {
-            let open = base.app_nodes.iter().filter(|&&i| fits(i)).count() as u64;
-            let held = base.placed[pos].iter().filter(|&&i| fits(i)).count() as u64;
-            hosts = open.saturating_sub(held);
-        }
-        for (alloc, c) in &spare {
-            if alloc.fits(&w.req) {
-                hosts = hosts.saturating_add(if w.spread == Spread::None {
-                    u64::MAX / 4
+            let on = |i: &u32| site.is_none_or(|s| nodes[*i as usize].site == s);
+            let mut hosts = if !w.placement.distinct() {
+                if base.app_nodes.iter().filter(|i| on(i)).any(|&i| fits(i)) {
+                    unlimited
                 } else {
-                    u64::from(*c)
-                });
+                    0
+                }
+            } else {
+                let open = base.app_nodes.iter().filter(|i| on(i) && fits(**i)).count() as u64;
+                let held = base.placed[pos].iter().filter(|i| on(i) && fits(**i)).count() as u64;
+                open.saturating_sub(held)
+            };
+            for (s, alloc, c) in &spare {
+                if site.is_none_or(|x| x == *s) && alloc.fits(&w.req) {
+                    hosts = hosts.saturating_add(if w.placement.distinct() {
+                        u64::from(*c)
+                    } else {
+                        unlimited
+                    });
+                }
             }
+            hosts
+        };
+        let mut bound_deficit = 0u64;
+        for &(s, n) in &site_need {
+            bound_deficit = bound_deficit.saturating_add(n.saturating_sub(hosts_at(Some(s))));
         }
-        per_class = per_class.saturating_add(u64::from(o.displaced).saturating_sub(hosts));
+        let total_deficit = movable.saturating_sub(hosts_at(None));
+        per_class = per_class.saturating_add(no_data + bound_deficit.max(total_deficit));
     }
     let mut aggregate = 0u64;
     for r in 0..3 {
@@ -619,7 +913,7 @@ fn unplaced_lower_bound(
         }
         aggregate = aggregate.max(k);
     }
-    aggregate.max(per_class)
+    (forced + aggregate).max(per_class)
 }
 
 /// Advice: extra nodes of one type at one site that make a scenario fit.
@@ -639,26 +933,52 @@ pub struct BufferFit {
     pub orderable: bool,
 }
 
-/// The cheapest buffer (one server type at one surviving site of the cluster) that absorbs
-/// the unplaced replicas, found by first-fit-decreasing into new empty nodes.
+/// The cheapest buffer that absorbs the unplaced replicas: replicas that may run anywhere get
+/// one server type at one surviving site of the cluster, replicas bound to a site (their volume
+/// is there, or the site spread sends them there) get nodes at that site. Replicas whose data
+/// is gone, or that need a site of their own, are not bufferable; the second value says why.
 pub fn buffer(
     world: &World,
     ci: usize,
     base: &Baseline,
     dead: &dyn Fn(usize) -> bool,
     site_failed: &dyn Fn(usize) -> bool,
-    unplaced: &[(u32, u32)],
-) -> Option<BufferFit> {
+    unplaced: &[(u32, u32, Need)],
+) -> (Vec<BufferFit>, Vec<String>) {
     let cluster = &world.clusters[ci];
     let start = cluster.nodes.start;
     let wl = &cluster.workloads;
-    let items: Vec<Item> = unplaced
-        .iter()
-        .map(|&(pos, c)| {
-            let w = &world.workloads[wl[pos as usize]];
-            Item { size: w.req, count: u64::from(c), distinct: w.spread != Spread::None }
-        })
-        .collect();
+    let mut groups: Vec<(Option<usize>, Vec<Item>)> = Vec::new();
+    let mut why: Vec<String> = Vec::new();
+    for &(pos, c, need) in unplaced {
+        let w = &world.workloads[wl[pos as usize]];
+        let item = Item { size: w.req, count: u64::from(c), distinct: w.placement.distinct() };
+        let at = match need {
+            Need::Anywhere => None,
+            Need::Site(s) => Some(s),
+            Need::NoData => {
+                why.push(format!(
+                    "`{}`: {c} replica(s) lost their data with the failed domain; no node brings it back (restore from a backup, or keep a live copy outside the domain)",
+                    w.label()
+                ));
+                continue;
+            }
+            Need::NewSite => {
+                why.push(format!(
+                    "`{}`: one instance per site and every surviving site holds one; it needs app nodes at another site",
+                    w.label()
+                ));
+                continue;
+            }
+            Need::ControlPlane => continue,
+        };
+        match groups.iter_mut().find(|g| g.0 == at) {
+            Some(g) => g.1.push(item),
+            None => groups.push((at, vec![item])),
+        }
+    }
+    // Free group first, then site groups in site order.
+    groups.sort_by_key(|g| g.0.map(|s| s + 1).unwrap_or(0));
     // Totals for the continuous bound: everything that must run vs what survives.
     let mut demand = Res::default();
     let mut capacity = Res::default();
@@ -675,14 +995,12 @@ pub fn buffer(
             surviving += 1;
         }
     }
-    // Lower bounds first: a candidate whose bound already costs more than the best packing
-    // found cannot win, so most candidates are never packed (branch and bound).
-    let ceil = |a: u64, b: u64| if b == 0 { 0 } else { a.div_ceil(b) };
     let conflict = unplaced
         .iter()
-        .map(|&(pos, _)| {
+        .filter(|u| u.2 == Need::Anywhere)
+        .map(|&(pos, _, _)| {
             let w = &world.workloads[wl[pos as usize]];
-            if w.spread == Spread::None {
+            if !w.placement.distinct() {
                 0
             } else {
                 u64::from(w.replicas.saturating_sub(base.unplaced[pos as usize]))
@@ -691,24 +1009,85 @@ pub fn buffer(
         })
         .max()
         .unwrap_or(0);
+    // Replicas that may run anywhere can share the new nodes of a site group: when that is
+    // cheaper than buying for both apart, they join it.
+    if groups.len() >= 2 && groups[0].0.is_none() {
+        let free_cost = cheapest(world, ci, &groups[0].1, None, site_failed, &|_| 0)
+            .map(|b| b.count as f64 * b.unit_eur);
+        let mut merged = None;
+        for (g, (at, items)) in groups.iter().enumerate().skip(1) {
+            let apart = cheapest(world, ci, items, *at, site_failed, &|_| 0)
+                .map(|b| b.count as f64 * b.unit_eur);
+            let mut all = items.clone();
+            all.extend(groups[0].1.iter().copied());
+            let together = cheapest(world, ci, &all, *at, site_failed, &|_| 0)
+                .map(|b| b.count as f64 * b.unit_eur);
+            if let (Some(f), Some(a), Some(t)) = (free_cost, apart, together)
+                && t <= f + a + 1e-9
+            {
+                merged = Some((g, all));
+                break;
+            }
+        }
+        if let Some((g, all)) = merged {
+            groups[g].1 = all;
+            groups.remove(0);
+        }
+    }
+    let only_free = groups.len() == 1 && groups[0].0.is_none();
+    let mut out = Vec::new();
+    for (at, items) in &groups {
+        let extra_lb = |a: &Res| -> u64 {
+            if !only_free {
+                return 0;
+            }
+            let ceil = |x: u64, y: u64| if y == 0 { 0 } else { x.div_ceil(y) };
+            [
+                ceil(demand.cpu.saturating_sub(capacity.cpu), a.cpu),
+                ceil(demand.mem.saturating_sub(capacity.mem), a.mem),
+                ceil(demand.pods.saturating_sub(capacity.pods), a.pods),
+                conflict,
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+        };
+        match cheapest(world, ci, items, *at, site_failed, &extra_lb) {
+            Some(b) => out.push(b),
+            None => why.push(match at {
+                Some(s) => format!(
+                    "replicas bound to site `{}` fit no server type offered there",
+                    world.sites[*s]
+                ),
+                None => "no surviving site of this cluster has a worker type the unplaced replicas fit: the cluster needs nodes at a second site (or a second cluster)".to_owned(),
+            }),
+        }
+    }
+    (out, why)
+}
+
+/// The cheapest (orderable first) server type and count at `site` (any surviving site when
+/// `None`) that packs `items` into new empty nodes; branch and bound over the candidates'
+/// lower bounds.
+fn cheapest(
+    world: &World,
+    ci: usize,
+    items: &[Item],
+    site: Option<usize>,
+    site_failed: &dyn Fn(usize) -> bool,
+    extra_lb: &dyn Fn(&Res) -> u64,
+) -> Option<BufferFit> {
+    let cluster = &world.clusters[ci];
     let mut candidates: Vec<(usize, u64)> = Vec::new();
     for (i, bt) in cluster.buffer_types.iter().enumerate() {
-        if site_failed(bt.site) {
+        if site_failed(bt.site) || site.is_some_and(|s| s != bt.site) {
             continue;
         }
         let a = bt.alloc;
         if !items.iter().all(|it| a.fits(&it.size)) {
             continue;
         }
-        let l1 = [
-            ceil(demand.cpu.saturating_sub(capacity.cpu), a.cpu),
-            ceil(demand.mem.saturating_sub(capacity.mem), a.mem),
-            ceil(demand.pods.saturating_sub(capacity.pods), a.pods),
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-        let lb = l1.max(conflict).max(lower_bound_bins(&items, a)).max(1);
+        let lb = extra_lb(&a).max(lower_bound_bins(items, a)).max(1);
         candidates.push((i, lb));
     }
     let types = &cluster.buffer_types;
@@ -732,7 +1111,7 @@ pub fn buffer(
                 break;
             }
         }
-        let Some(count) = best_bins(&items, bt.alloc) else { continue };
+        let Some(count) = best_bins(items, bt.alloc) else { continue };
         let candidate = BufferFit {
             site: bt.site,
             server_type: bt.server_type.clone(),

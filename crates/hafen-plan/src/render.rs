@@ -221,17 +221,26 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
         "lost",
         "restarted",
         "unplaced",
+        "no data",
         "running",
         "min",
         "state",
     ])
-    .right(&[2, 3, 4, 5, 6, 7]);
+    .right(&[2, 3, 4, 5, 6, 7, 8]);
     let mut broken: Vec<&crate::report::AppImpact> =
         s.apps.iter().filter(|a| a.unplaced > 0 || a.below_budget).collect();
     broken.sort_by(|a, b| b.unplaced.cmp(&a.unplaced).then(a.app.cmp(&b.app)));
     for a in broken.iter().take(25) {
-        let state = if a.running == 0 && a.served_elsewhere.is_empty() {
-            "DOWN".to_owned()
+        let state = if let Some(p) = &a.replica_of {
+            if a.running == 0 {
+                format!("replica cluster of `{p}` lost")
+            } else {
+                format!("replica cluster of `{p}` degraded")
+            }
+        } else if a.running == 0 && a.served_elsewhere.is_empty() {
+            if a.without_data > 0 { "DOWN, data gone" } else { "DOWN" }.to_owned()
+        } else if a.running == 0 && a.kind == "postgres" {
+            format!("down here, replica cluster in {} (promote it)", a.served_elsewhere.join(", "))
         } else if a.running == 0 {
             format!("down here, served by {}", a.served_elsewhere.join(", "))
         } else if a.below_budget {
@@ -246,6 +255,7 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
             a.lost.to_string(),
             a.replaced.to_string(),
             a.unplaced.to_string(),
+            a.without_data.to_string(),
             a.running.to_string(),
             a.min_available.to_string(),
             state,
@@ -496,6 +506,25 @@ fn render(report: &Report, style: Style) -> String {
         }
         d.table(&t);
     }
+    d.h3("Per provider");
+    let mut t = Table::new(&["provider", "type", "clusters", "month €", "share %"]).right(&[3, 4]);
+    for p in &report.cost.providers {
+        t.row(vec![
+            p.provider.clone(),
+            p.display_name.clone(),
+            p.clusters.join(", "),
+            eur(p.monthly_eur),
+            format!("{:.1}", p.share_percent),
+        ]);
+    }
+    t.row(vec![
+        "platform".into(),
+        String::new(),
+        String::new(),
+        eur(report.cost.infrastructure_monthly_eur),
+        "100.0".into(),
+    ]);
+    d.table(&t);
     d.p(&format!("Infrastructure: €{} per month.", eur(report.cost.infrastructure_monthly_eur)));
     if let Some(team) = &report.cost.team {
         d.p(&format!(
@@ -540,9 +569,45 @@ fn render(report: &Report, style: Style) -> String {
         d.item(n);
     }
     for r in report.cost.comparison.iter().skip(1) {
-        d.item(&format!("{}: {}", r.display_name, r.sources.join("; ")));
+        d.item(&format!(
+            "{}: {}{}",
+            r.display_name,
+            r.sources.join("; "),
+            if r.verified { "" } else { " (secondary sources, unverified)" }
+        ));
     }
     d.end_list();
+    for e in &report.cost.egress {
+        d.h3(&format!("Egress alone: `{}`, {} TB a month", e.cluster, e.egress_tb));
+        let mut t = Table::new(&["where", "billed €", "list €", "derivation"]).right(&[1, 2]);
+        for r in &e.rows {
+            t.row(vec![
+                r.display_name.clone(),
+                eur(r.billed_eur),
+                eur(r.list_eur),
+                r.derivation.clone(),
+            ]);
+        }
+        d.table(&t);
+    }
+    if !report.cost.seed_facts.is_empty() {
+        d.h3("The field reports' cost claims, recomputed");
+        for f in &report.cost.seed_facts {
+            d.item(&format!(
+                "{} ({}): {} — {}. Source of the claim: {}",
+                f.claim,
+                f.verdict,
+                f.figures
+                    .iter()
+                    .map(|x| format!("{} {} {}", x.name, x.value, x.unit))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                f.derivation,
+                f.source
+            ));
+        }
+        d.end_list();
+    }
     if let Style::Text = d.style {
         d.out.push('\n');
     }
@@ -669,10 +734,17 @@ fn render(report: &Report, style: Style) -> String {
                     .unwrap_or_default(),
                 x.egress.source
             ));
+            if !x.review.is_empty() {
+                d.p("Changed or undecided by the retargeting (review before applying):");
+                for r in &x.review {
+                    d.item(&format!("{} `{}`: {}", r.severity.to_uppercase(), r.path, r.message));
+                }
+                d.end_list();
+            }
             if x.findings.is_empty() {
-                d.p("The retargeted spec raises no findings.");
+                d.p("`hafen check` on the retargeted spec: no findings.");
             } else {
-                d.p("Findings the target would raise:");
+                d.p("Findings `hafen check` raises on the retargeted spec:");
                 for f in &x.findings {
                     d.item(&format!("{} {}: {}", f.severity, f.code, f.message));
                 }

@@ -142,6 +142,8 @@ pub struct AppImpact {
     pub app: String,
     /// `app` or `postgres`.
     pub kind: String,
+    /// For a database's replica cluster (standby): the cluster holding its primary.
+    pub replica_of: Option<String>,
     /// Declared replicas.
     pub replicas: u64,
     /// Lost with the failed nodes.
@@ -150,6 +152,9 @@ pub struct AppImpact {
     pub replaced: u64,
     /// Could not be restarted.
     pub unplaced: u64,
+    /// Of the unplaced, those whose data did not survive where they could use it (a node-local
+    /// volume on a failed node, every copy in the failed domain): no node brings them back.
+    pub without_data: u64,
     /// Running after re-placement.
     pub running: u64,
     /// Disruption budget (min available).

@@ -46,8 +46,23 @@ pub struct ProviderJurisdiction {
     pub us_parent: bool,
     /// Sites at this provider.
     pub sites: Vec<String>,
+    /// Where each of those sites stands: `{site, location, country}` (country null when the
+    /// catalogue does not know the location).
+    pub site_countries: Vec<SiteCountry>,
     /// Source and date.
     pub source: String,
+}
+
+/// The country a site stands in.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteCountry {
+    /// Site.
+    pub site: String,
+    /// The provider's location code.
+    pub location: String,
+    /// ISO 3166 country of the location, from the catalogue (or the spec's own locations).
+    pub country: Option<String>,
 }
 
 /// One external endpoint.
@@ -332,6 +347,24 @@ fn scores(
         } else if p.country.is_none() {
             dp.push(c(-5, format!("provider `{}` has no declared seat country", p.provider)));
         }
+        for sc in &p.site_countries {
+            let used = clusters.iter().any(|k| {
+                k.sites().contains(&sc.site.as_str())
+                    || k.backups.as_ref().and_then(|b| b.site.as_deref()) == Some(sc.site.as_str())
+            });
+            if let Some(country) = &sc.country
+                && used
+                && !eu.is_eu(country)
+            {
+                dp.push(c(
+                    -20,
+                    format!(
+                        "site `{}` stands in {country}, outside the EU/EEA: the data there is under that country's law",
+                        sc.site
+                    ),
+                ));
+            }
+        }
     }
     let mut us_by_purpose: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut unknown_hosts: Vec<String> = Vec::new();
@@ -339,6 +372,21 @@ fn scores(
         let us = d.us_parent == Some(true);
         let unknown = d.us_parent.is_none();
         let who = d.operator.clone().unwrap_or_else(|| "unknown operator".into());
+        // Telemetry carries data about the platform and its users out: a privacy question
+        // first, whoever runs the receiving end.
+        if d.purpose == "telemetry" && (us || unknown) {
+            dp.push(c(
+                -10,
+                if us {
+                    format!("telemetry goes to `{}` ({who}): usage data leaves to a US-controlled party", d.host)
+                } else {
+                    format!(
+                        "telemetry goes to `{}`, whose operator and jurisdiction are unknown: usage data leaves to a party nobody has identified (declare it in spec.endpoints, or switch the telemetry off)",
+                        d.host
+                    )
+                },
+            ));
+        }
         match (d.purpose.as_str(), us, unknown) {
             ("storage", true, _) => dp.push(c(
                 -30,
@@ -491,17 +539,22 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             country = Some(legal.country.clone());
             us = legal.us_parent;
         }
+        let here: Vec<&hafen_spec::Site> =
+            spec.sites.iter().filter(|s| s.provider == p.name).collect();
         providers.push(ProviderJurisdiction {
             provider: p.name.clone(),
             type_: p.type_.clone(),
             operator,
             country,
             us_parent: us,
-            sites: spec
-                .sites
+            sites: here.iter().map(|s| s.name.clone()).collect(),
+            site_countries: here
                 .iter()
-                .filter(|s| s.provider == p.name)
-                .map(|s| s.name.clone())
+                .map(|s| SiteCountry {
+                    site: s.name.clone(),
+                    location: s.location.clone(),
+                    country: info.and_then(|i| i.location(&s.location)).map(|l| l.country.clone()),
+                })
                 .collect(),
             source,
         });
@@ -628,10 +681,48 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
                 )
         })
         .collect();
-    let level = if us_provider {
-        reasons.push(
-            "a provider holding data has a US parent: formal EU jurisdiction only (SEAL-1)".into(),
-        );
+    // Where the data stands: the sites the clusters and their backups use.
+    let data_sites: BTreeSet<&str> = spec
+        .clusters
+        .iter()
+        .flat_map(|k| {
+            k.sites().into_iter().chain(k.backups.as_ref().and_then(|b| b.site.as_deref()))
+        })
+        .collect();
+    let outside: Vec<String> = providers
+        .iter()
+        .flat_map(|p| &p.site_countries)
+        .filter(|sc| data_sites.contains(sc.site.as_str()))
+        .filter_map(|sc| {
+            let country = sc.country.as_deref()?;
+            (!eu.is_eu(country)).then(|| format!("`{}` ({}, {country})", sc.site, sc.location))
+        })
+        .collect();
+    let non_eu_seat: Vec<&ProviderJurisdiction> = used_providers
+        .iter()
+        .copied()
+        .filter(|p| !p.us_parent && p.country.as_deref().is_some_and(|c| !eu.is_eu(c)))
+        .collect();
+    let level = if !outside.is_empty() {
+        reasons.push(format!(
+            "data stands outside the EU/EEA at {}: not even formal EU jurisdiction holds there (SEAL-0)",
+            outside.join(", ")
+        ));
+        if us_provider {
+            reasons.push(
+                "a provider holding data has a US parent as well: with EU sites it would reach SEAL-1 at most".into(),
+            );
+        }
+        "SEAL-0"
+    } else if us_provider || !non_eu_seat.is_empty() {
+        reasons.push(if us_provider {
+            "a provider holding data has a US parent: its servers stand in the EU, but non-EU control means formal EU jurisdiction only (SEAL-1 at most)".into()
+        } else {
+            format!(
+                "provider {} is controlled from outside the EU: formal EU jurisdiction only (SEAL-1 at most)",
+                non_eu_seat.iter().map(|p| format!("`{}`", p.provider)).collect::<Vec<_>>().join(", ")
+            )
+        });
         "SEAL-1"
     } else if !us_runtime.is_empty() {
         reasons.push(

@@ -206,15 +206,20 @@ fn same_input_same_json_bytes_whatever_the_thread_count() {
 #[test]
 fn progress_is_reported_up_to_the_total() {
     let loaded = load(&example());
-    let mut calls = Vec::new();
-    hafen_plan::plan(
-        &loaded,
-        &Options { samples: 10, threads: 1, ..Options::default() },
-        &mut |d, t| calls.push((d, t)),
-    );
-    let (d, t) = calls.last().copied().unwrap_or_default();
-    assert!(t > 10 && d == t);
-    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0));
+    for threads in [1, 2] {
+        let mut calls = Vec::new();
+        let r = hafen_plan::plan(
+            &loaded,
+            &Options { samples: 10, threads, ..Options::default() },
+            &mut |d, t| calls.push((d, t)),
+        );
+        let (d, t) = calls.last().copied().unwrap_or_default();
+        // The bar counts what the report counts: scenarios, not batches of them.
+        assert_eq!(t, r.summary.scenarios, "threads {threads}");
+        assert_eq!(d, t);
+        assert!(calls.iter().all(|c| c.1 == t), "one total throughout");
+        assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
 }
 
 #[test]

@@ -190,6 +190,27 @@ fn a_database_whose_replica_shares_the_primarys_site_is_lost_with_it() {
     for site in ["nbg1-cloud", "fsn1-cloud"] {
         let s = scenario(&fixed, &format!("site:{site}"));
         assert!(s.data_at_risk.is_empty(), "{site}: {:?}", s.data_at_risk);
+        assert!(s.quorum_lost.is_empty(), "{site}: {:?}", s.quorum_lost);
+        // The database keeps serving from the other site; its second instance waits, because
+        // CloudNativePG's site anti-affinity allows one instance per site and only one site
+        // with app nodes is left.
+        let db =
+            s.apps.iter().find(|a| a.app == "bank/ledger-db").unwrap_or_else(|| panic!("{s:?}"));
+        assert_eq!((db.running, db.unplaced, db.without_data), (1, 1, 0), "{site}: {db:?}");
+        assert!(s.no_buffer_helps.iter().any(|n| n.contains("another site")), "{site}: {s:?}");
+        assert_eq!(s.gap, 0, "the bound knows one instance per site: {s:?}");
+    }
+    // With app nodes at all three sites, a site's loss is survivable.
+    let three = TWO_POOLS.to_owned()
+        + "\n        - { name: c, serverType: ccx23, count: 3, site: hel1-cloud }";
+    let fixed = plan(&platform(
+        &three_sites(),
+        &stretched("nbg1-cloud, fsn1-cloud, hel1-cloud", &three),
+        &spread,
+        "    []",
+    ));
+    for site in ["nbg1-cloud", "fsn1-cloud", "hel1-cloud"] {
+        let s = scenario(&fixed, &format!("site:{site}"));
         assert!(s.survivable, "{site}: {s:?}");
     }
 }
@@ -225,6 +246,23 @@ fn a_replica_cluster_at_the_same_site_is_no_protection() {
     assert!(
         site.data_at_risk.iter().any(|d| d.app == "bank/ledger-db" && d.outcome == "lost"),
         "{site:?}"
+    );
+    // Both the primary's and the replica cluster's instances are counted and lost, and the
+    // fix names the real problem: the replica cluster shares the failure domain.
+    let q = site
+        .quorum_lost
+        .iter()
+        .find(|q| q.group == "postgres:bank/ledger-db")
+        .unwrap_or_else(|| panic!("{site:?}"));
+    assert_eq!((q.members, q.surviving), (4, 0), "{q:?}");
+    assert!(
+        q.fix.contains("replica cluster in `dr` stands in the same failure domain"),
+        "{}",
+        q.fix
+    );
+    assert!(
+        site.apps.iter().any(|a| a.cluster == "dr" && a.replica_of.as_deref() == Some("prod")),
+        "the replica cluster is simulated in `dr`: {site:?}"
     );
     // Losing only the primary cluster's workers leaves the replica cluster's copy.
     let pool = scenario(&report, "pool:prod/workers");
