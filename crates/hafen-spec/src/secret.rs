@@ -102,8 +102,8 @@ fn credential_shape(value: &str) -> Option<&'static str> {
     let public_key = ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "pk_live_", "pk_test_"]
         .iter()
         .any(|p| value.starts_with(p))
-            || value.contains("-----BEGIN CERTIFICATE")
-            || value.contains("-----BEGIN PUBLIC KEY");
+        || value.contains("-----BEGIN CERTIFICATE")
+        || value.contains("-----BEGIN PUBLIC KEY");
     for word in value
         .split(|c: char| c.is_whitespace() || ",;'\"=&?()[]{}<>@:".contains(c))
         .filter(|w| !w.is_empty())
