@@ -610,6 +610,32 @@ pub(crate) fn cost(s: &Snapshot) -> String {
     body.push_str(&card("Total / month", &eur(&cost["totalMonthlyEUR"]), text(&cost["currency"])));
     body.push_str("</div>");
 
+    // per provider
+    let providers = arr(&cost["providers"]);
+    if !providers.is_empty() {
+        body.push_str("<h2>Per provider</h2>");
+        body.push_str(r#"<table><thead><tr><th>Provider</th><th>Type</th><th>Clusters</th><th class="num">Monthly</th><th class="num">Share</th></tr></thead><tbody>"#);
+        for p in providers {
+            let clusters: Vec<String> = arr(&p["clusters"])
+                .iter()
+                .map(|c| format!("<code>{}</code>", esc(text(c))))
+                .collect();
+            body.push_str(&format!(
+                r#"<tr><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{} %</td></tr>"#,
+                esc(text(&p["displayName"])),
+                esc(text(&p["provider"])),
+                esc(text(&p["type"])),
+                clusters.join(", "),
+                eur(&p["monthlyEUR"]),
+                num(&p["sharePercent"]),
+            ));
+        }
+        body.push_str(&format!(
+            r#"<tr><th>Platform</th><td></td><td></td><th class="num">{}</th><td class="num">100 %</td></tr></tbody></table>"#,
+            eur(&cost["infrastructureMonthlyEUR"])
+        ));
+    }
+
     // per cluster
     let places = cluster_places(s);
     let clusters = arr(&cost["clusters"]);
@@ -740,6 +766,55 @@ pub(crate) fn cost(s: &Snapshot) -> String {
             eur(&t["monthlyEUR"])
         ));
     }
+    // egress priced alone, and the field reports' claims recomputed
+    let egress = arr(&cost["egress"]);
+    if !egress.is_empty() {
+        body.push_str(r#"<h2>Egress, priced alone</h2><p class="muted">The declared outbound traffic of each cluster at each offer's tiers: billed after included traffic or free allowances, and at list price before them.</p>"#);
+        for e in egress {
+            body.push_str(&format!(
+                r#"<h3><code>{}</code>: {} TB a month</h3><table><thead><tr><th>Offer</th><th class="num">Billed</th><th class="num">List</th><th>Derivation</th></tr></thead><tbody>"#,
+                esc(text(&e["cluster"])),
+                num(&e["egressTB"])
+            ));
+            for r in arr(&e["rows"]) {
+                body.push_str(&format!(
+                    r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="muted">{}</td></tr>"#,
+                    md(&r["displayName"]),
+                    eur(&r["billedEUR"]),
+                    eur(&r["listEUR"]),
+                    esc(text(&r["derivation"])),
+                ));
+            }
+            body.push_str("</tbody></table>");
+        }
+    }
+    let seeds = arr(&cost["seedFacts"]);
+    if !seeds.is_empty() {
+        body.push_str(r#"<h2>The field reports' figures, recomputed</h2><table><thead><tr><th>Claim</th><th>Verdict</th><th>Figures</th><th>Derivation</th></tr></thead><tbody>"#);
+        for f in seeds {
+            let figures: Vec<String> = arr(&f["figures"])
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}: {} {}",
+                        esc(text(&x["name"])),
+                        num(&x["value"]),
+                        esc(text(&x["unit"]))
+                    )
+                })
+                .collect();
+            body.push_str(&format!(
+                r#"<tr><td>{}<br><span class="muted">{}</span></td><td>{}</td><td>{}</td><td class="muted">{}</td></tr>"#,
+                esc(text(&f["claim"])),
+                esc(text(&f["source"])),
+                esc(text(&f["verdict"])),
+                figures.join("<br>"),
+                esc(text(&f["derivation"])),
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+
     let notes = arr(&cost["notes"]);
     if !notes.is_empty() {
         body.push_str("<h2>Notes</h2><ul>");

@@ -179,6 +179,22 @@ fn plan_figures_on_the_pages_equal_the_clis_json() {
         for key in ["infrastructureMonthlyEUR", "totalMonthlyEUR"] {
             assert!(cost_page.contains(&euro(&cost[key])), "{name}: {key} {}", euro(&cost[key]));
         }
+        for e in cost["egress"].as_array().expect("egress") {
+            for r in e["rows"].as_array().expect("rows") {
+                assert!(cost_page.contains(&euro(&r["billedEUR"])), "{name}: egress billed");
+                assert!(cost_page.contains(&euro(&r["listEUR"])), "{name}: egress list");
+            }
+        }
+        for f in cost["seedFacts"].as_array().expect("seed facts") {
+            assert!(cost_page.contains(f["verdict"].as_str().expect("verdict")), "{name}: verdict");
+        }
+        for p in cost["providers"].as_array().expect("providers") {
+            assert!(cost_page.contains(&euro(&p["monthlyEUR"])), "{name}: provider cost");
+            assert!(
+                cost_page.contains(p["displayName"].as_str().expect("name")),
+                "{name}: provider named"
+            );
+        }
         for c in cost["clusters"].as_array().expect("clusters") {
             assert!(cost_page.contains(&euro(&c["monthlyEUR"])), "{name}: cluster cost");
             for l in c["lines"].as_array().expect("lines") {
