@@ -28,26 +28,6 @@ pub(crate) struct Facts {
     pub(crate) us_operators: UsOperators,
     pub(crate) dns_providers: DnsProviders,
     pub(crate) data_protection: DataProtection,
-    pub(crate) credential_formats: CredentialFormats,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CredentialFormats {
-    pub(crate) source: String,
-    pub(crate) date: String,
-    pub(crate) formats: Vec<CredentialFormat>,
-}
-
-/// A credential recognisable by its value: a prefix (and optionally a word it contains).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CredentialFormat {
-    pub(crate) prefix: String,
-    #[serde(default)]
-    pub(crate) contains: Option<String>,
-    pub(crate) what: String,
-    pub(crate) min_length: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -291,18 +271,6 @@ impl Facts {
         })
     }
 
-    /// What credential a value is, when its format gives it away.
-    pub(crate) fn credential_format(&self, value: &str) -> Option<&CredentialFormat> {
-        let value = value.trim();
-        self.credential_formats.formats.iter().find(|f| {
-            value.starts_with(f.prefix.as_str())
-                && value.len() >= f.min_length
-                && f.contains.as_deref().is_none_or(|w| value.contains(w))
-                // The rest of a token is one word: `AKIA` in prose is not a key.
-                && (f.contains.is_some() || !value.contains(char::is_whitespace))
-        })
-    }
-
     /// The substitute text for a purpose.
     pub(crate) fn substitute(&self, purpose: &str) -> &str {
         self.us_services
@@ -334,7 +302,6 @@ mod tests {
             (&facts.us_operators.date, &facts.us_operators.source),
             (&facts.dns_providers.date, &facts.dns_providers.source),
             (&facts.data_protection.date, &facts.data_protection.source),
-            (&facts.credential_formats.date, &facts.credential_formats.source),
         ];
         for (date, source) in dated {
             assert!(hafen_catalog::parse_date(date).is_some(), "bad date {date}");
@@ -365,13 +332,6 @@ mod tests {
         assert_eq!(get().us_operator("Amazonas Hosting GmbH"), None);
         assert_eq!(get().us_operator("Hetzner Online GmbH"), None);
         assert!(get().us_service("region1.v2.argotunnel.com").is_some());
-        let cred = |v: &str| get().credential_format(v).map(|f| f.prefix.as_str());
-        assert_eq!(cred("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), Some("ghp_"));
-        assert_eq!(cred("sk_live_51H8xYzAbCdEfGhIjKlMnOpQr"), Some("sk_live_"));
-        assert_eq!(cred("-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg"), Some("-----BEGIN"));
-        assert_eq!(cred("-----BEGIN CERTIFICATE-----MIIEvQIBADANBg"), None);
-        assert_eq!(cred("AKIA is the prefix of AWS keys"), None);
-        assert_eq!(cred("ghp_short"), None);
         let cp = |image: &str| get().control_plane_image(image).map(|i| i.component.as_str());
         assert_eq!(cp("ghcr.io/loft-sh/vcluster:0.20.0"), Some("vcluster"));
         assert_eq!(cp("registry.example.eu/vcluster/k8s:v1.35.2"), Some("vcluster"));

@@ -6,6 +6,7 @@
 //! the provider catalogue. The result keeps a [`SpanIndex`] so later layers (rules, render)
 //! can point at `file:line:column` by spec path. Nothing here reads files.
 
+pub mod credentials;
 pub mod image;
 mod model;
 pub mod mtu;

@@ -36,7 +36,7 @@ pub(crate) fn take_secrets(platform: &mut Platform, spans: &SpanIndex) -> Vec<Di
                 report(
                     format!("{at}.{key}"),
                     format!("label `{key}` of {whose} holds a secret value"),
-                    reason,
+                    &reason,
                     "labels are public metadata in every cluster; remove the value and keep secrets in OpenBao or a SOPS file".into(),
                 );
                 false
@@ -68,7 +68,7 @@ pub(crate) fn take_secrets(platform: &mut Platform, spans: &SpanIndex) -> Vec<Di
                 report(
                     format!("spec.tenants[{i}].apps[{j}].env.{key}"),
                     format!("app `{app_name}` has a secret value in plain environment variable `{key}`"),
-                    reason,
+                    &reason,
                     format!("move it to `secrets:` as `{{env: {key}, secretRef: {{name: …, key: …}}}}` and keep the value in OpenBao or a SOPS file"),
                 );
                 false
@@ -80,25 +80,27 @@ pub(crate) fn take_secrets(platform: &mut Platform, spans: &SpanIndex) -> Vec<Di
 
 /// Why `value`, written under `key`, looks like a secret (`the value looks like a GitHub
 /// token`); `None` when it does not.
-pub(crate) fn secret_reason(key: &str, value: &str) -> Option<&'static str> {
+pub(crate) fn secret_reason(key: &str, value: &str) -> Option<String> {
     let value = value.trim();
     if let Some(reason) = credential_shape(value) {
         return Some(reason);
     }
     (is_secret_key(key) && could_be_secret(value))
-        .then_some("its name says it holds a secret, and the value is not a reference")
+        .then(|| "its name says it holds a secret, and the value is not a reference".to_owned())
 }
 
-/// Well-known credential formats, anywhere in the value.
-fn credential_shape(value: &str) -> Option<&'static str> {
-    if value.contains("-----BEGIN") && value.contains("PRIVATE KEY") {
-        return Some("the value looks like a private key block");
+/// Well-known credential formats, anywhere in the value: the issuers' prefixes
+/// (`crate::credentials`, shared with SEC009), URLs with a password, JSON Web Tokens, and long
+/// random-looking words.
+fn credential_shape(value: &str) -> Option<String> {
+    if let Some(format) = crate::credentials::credential_format(value) {
+        return Some(format!("the value looks like {}", format.what));
     }
     if url_with_password(value) {
-        return Some("the value looks like a URL with a password");
+        return Some("the value looks like a URL with a password".to_owned());
     }
-    // Public by design: SSH public keys, and Stripe's publishable keys, which are meant to be
-    // shipped to browsers.
+    // Public by design: SSH public keys, certificates, and Stripe's publishable keys, which
+    // are meant to be shipped to browsers.
     let public_key = ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "pk_live_", "pk_test_"]
         .iter()
         .any(|p| value.starts_with(p))
@@ -108,65 +110,26 @@ fn credential_shape(value: &str) -> Option<&'static str> {
         .split(|c: char| c.is_whitespace() || ",;'\"=&?()[]{}<>@:".contains(c))
         .filter(|w| !w.is_empty())
     {
-        if let Some(reason) = token_shape(word) {
-            return Some(reason);
+        if json_web_token(word) {
+            return Some("the value looks like a JSON Web Token".to_owned());
         }
         if !public_key && random_looking(word) {
-            return Some("the value looks like a long random token");
+            return Some("the value looks like a long random token".to_owned());
         }
     }
     None
 }
 
-/// Provider token formats with a fixed prefix, or a fixed structure.
-fn token_shape(word: &str) -> Option<&'static str> {
-    let tail_at_least = |prefix: &str, n: usize, extra: &[char]| {
-        word.strip_prefix(prefix).is_some_and(|rest| {
-            rest.len() >= n && rest.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
-        })
-    };
-    if tail_at_least("sk_live_", 10, &['_']) || tail_at_least("rk_live_", 10, &['_']) {
-        return Some("the value looks like a Stripe live key");
-    }
-    if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| tail_at_least(p, 20, &[]))
-        || tail_at_least("github_pat_", 20, &['_'])
-    {
-        return Some("the value looks like a GitHub token");
-    }
-    if tail_at_least("glpat-", 20, &['_', '-']) {
-        return Some("the value looks like a GitLab token");
-    }
-    if ["xoxa-", "xoxb-", "xoxp-"].iter().any(|p| tail_at_least(p, 10, &['-'])) {
-        return Some("the value looks like a Slack token");
-    }
-    if tail_at_least("AGE-SECRET-KEY-1", 40, &[]) {
-        return Some("the value looks like an age private key");
-    }
-    let bytes = word.as_bytes();
-    for (i, _) in word.match_indices("AKIA") {
-        let id = &bytes[i + 4..];
-        let before_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        let after_ok = id.get(16).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if before_ok
-            && after_ok
-            && id.len() >= 16
-            && id[..16].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Some("the value looks like an AWS access key id");
-        }
-    }
-    let jwt_part = |p: &str| {
+/// `header.payload.signature`, each base64url, header and payload JSON objects (`eyJ`).
+fn json_web_token(word: &str) -> bool {
+    let part = |p: &str| {
         p.len() >= 4 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     let parts: Vec<&str> = word.split('.').collect();
-    if parts.len() == 3
+    parts.len() == 3
         && parts[0].starts_with("eyJ")
         && parts[1].starts_with("eyJ")
-        && parts.iter().all(|p| jwt_part(p))
-    {
-        return Some("the value looks like a JSON Web Token");
-    }
-    None
+        && parts.iter().all(|p| part(p))
 }
 
 /// A long word of base64/base64url characters that mixes upper case, lower case and digits

@@ -516,7 +516,10 @@ fn sec009(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let mut all = Vec::new();
     strings(&json, "", &mut all);
     for (path, value) in all {
-        let what = match crate::facts::get().credential_format(&value) {
+        if !hafen_diag::credential_ranges(&value).is_empty() {
+            continue; // a credential in a URL is SEC003's finding
+        }
+        let what = match hafen_spec::credentials::credential_format(&value) {
             Some(format) => format.what.clone(),
             None if random_token(&path, &value) => "a random token".to_owned(),
             None => continue,
