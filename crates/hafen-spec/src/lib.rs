@@ -614,7 +614,7 @@ mod tests {
         )]);
         let (loaded, diagnostics, _) = load_text(&text);
         let d = found(&diagnostics, codes::PLAINTEXT_SECRET, "metadata.labels.api-token");
-        assert!(d.notes[0].contains("looks like a GitHub token"), "{d:#?}");
+        assert!(d.notes[0].contains("looks like a GitHub personal access token"), "{d:#?}");
         assert_eq!(loaded.unwrap().platform.metadata.labels.len(), 1);
     }
 
