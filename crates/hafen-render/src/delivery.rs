@@ -586,6 +586,16 @@ fn argo_app(
     })
 }
 
+/// Argo CD's name for a cluster: its own cluster is `in-cluster` (Argo CD's built-in name for
+/// `https://kubernetes.default.svc`), every other cluster the name it is registered under.
+pub(crate) fn argo_name(ctx: &Ctx<'_>, cluster: &str) -> String {
+    if crate::platform::argocd_home(ctx).as_deref() == Some(cluster) {
+        "in-cluster".to_owned()
+    } else {
+        cluster.to_owned()
+    }
+}
+
 fn argo_cluster(
     ctx: &mut Ctx<'_>,
     cluster: &Cluster,
@@ -596,6 +606,7 @@ fn argo_cluster(
 ) {
     let Some(url) = ctx.repo_url.clone() else { return };
     let c = cluster.name.as_str();
+    let dest = argo_name(ctx, c);
     let labels = ctx.labels(&[("hafen.dev/cluster", c)]);
     let branch = ctx.spec.gitops.branch.clone();
     let mut apps = Vec::new();
@@ -622,7 +633,7 @@ fn argo_cluster(
             wave,
             "platform",
             source,
-            json!({ "name": c, "namespace": release.namespace }),
+            json!({ "name": dest, "namespace": release.namespace }),
             sync_policy(&release.namespace_labels),
             &labels,
         ));
@@ -636,7 +647,7 @@ fn argo_cluster(
             -3,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("storage-config") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -647,7 +658,7 @@ fn argo_cluster(
             -1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("secrets") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -658,7 +669,7 @@ fn argo_cluster(
             1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("configs") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -731,8 +742,10 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
     tenants.sort_by(|a, b| a.name.cmp(&b.name));
     for tenant in tenants {
         let clusters = tenants::tenant_clusters(ctx.spec, tenant);
-        let destinations: Vec<Value> =
-            clusters.iter().map(|c| json!({ "name": c, "namespace": tenant.name })).collect();
+        let destinations: Vec<Value> = clusters
+            .iter()
+            .map(|c| json!({ "name": argo_name(ctx, c), "namespace": tenant.name }))
+            .collect();
         projects.push(json!({
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "AppProject",
@@ -744,7 +757,10 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
                 "clusterResourceWhitelist": [{ "group": "", "kind": "Namespace" }],
             }
         }));
-        let elements: Vec<Value> = clusters.iter().map(|c| json!({ "cluster": c })).collect();
+        let elements: Vec<Value> = clusters
+            .iter()
+            .map(|c| json!({ "cluster": c, "destination": argo_name(ctx, c) }))
+            .collect();
         let path = ctx.git_path(&format!("tenants/{}/overlays", tenant.name));
         let path = path.trim_start_matches("./");
         sets.push(json!({
@@ -763,7 +779,7 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
                     "spec": {
                         "project": tenant.name,
                         "source": { "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": format!("{path}/{{{{ .cluster }}}}") },
-                        "destination": { "name": "{{ .cluster }}", "namespace": tenant.name },
+                        "destination": { "name": "{{ .destination }}", "namespace": tenant.name },
                         "syncPolicy": sync_policy(&[]),
                     },
                 },

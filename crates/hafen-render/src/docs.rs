@@ -279,6 +279,9 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     for n in notes {
         let _ = writeln!(s, "- {n}");
     }
+    if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
+        let _ = writeln!(s, "- {}", mesh_note(ctx));
+    }
     if !ctx.open_items.is_empty() {
         let _ = writeln!(s, "\n## Open items\n");
         let _ =
@@ -313,6 +316,42 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         );
     }
     s
+}
+
+/// The README's explanation of the Cluster Mesh datapath and how the members reach each other.
+fn mesh_note(ctx: &Ctx<'_>) -> String {
+    let spec = ctx.spec;
+    let mut out = String::from(
+        "**Cluster Mesh.** Cilium needs one datapath mode across a mesh, and in native routing the network between the clusters must route every member's pod ranges. Between a Hetzner Cloud network and a bare-metal vSwitch nothing does: the cloud controller programs Cloud routes only for its own cloud servers, and the per-node pod ranges of the bare-metal cluster are handed out by Kubernetes at run time. A mesh that spans such networks therefore tunnels (VXLAN between node addresses, inside WireGuard where encryption is on), and the nodes only need to reach each other's node addresses.",
+    );
+    let mut couplings = Vec::new();
+    for site in &spec.sites {
+        if let Some(c) = crate::mesh::coupling(spec, &site.name) {
+            couplings.push(format!(
+                "the vSwitch (VLAN {}, {}) of `{}` is coupled to the Cloud network `{}` of `{}` (RUNBOOK), and its nodes route {} through the vSwitch gateway {}",
+                c.vlan, c.vswitch_subnet, site.name, c.network, c.cloud_site, c.cloud_subnet, c.gateway
+            ));
+        }
+    }
+    if !couplings.is_empty() {
+        let _ = write!(out, " Node addresses across the private link: {}.", couplings.join("; "));
+    }
+    let private: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| crate::mesh::private_only(ctx, c))
+        .filter_map(|c| {
+            crate::mesh::apiserver_private_ip(ctx, c).map(|ip| format!("`{}` at {ip}", c.name))
+        })
+        .collect();
+    if !private.is_empty() {
+        let _ = write!(
+            out,
+            " Every member is reached over the private link, so each Cluster Mesh API server answers on a fixed private load-balancer address and has no public one ({}); peers connect to it as `<cluster>.mesh.cilium.io`, the name in its certificate.",
+            private.join(", ")
+        );
+    }
+    out
 }
 
 /// Numbered steps whose numbers follow what this platform needs.
@@ -380,6 +419,22 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 ),
             );
         }
+    }
+    if let (Some(home), Some(r)) = (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref)
+        && spec.cluster(&home).is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao)
+    {
+        let props: Vec<String> = crate::platform::argocd_repo_keys(&spec.gitops.repo, r)
+            .into_iter()
+            .map(|(_, p)| format!("`{p}`"))
+            .collect();
+        push(
+            &mut platform,
+            format!(
+                "`{}` (properties {}: Argo CD's repository credential) for `{home}`",
+                r.name,
+                props.join(", ")
+            ),
+        );
     }
     // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
     // cluster that keeps or follows the database).
@@ -691,12 +746,37 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             }
             GitOpsEngine::Argocd => {
                 let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
+                let repo = &spec.gitops.repo;
+                let https = repo.starts_with("https://") || repo.starts_with("http://");
+                let secret = crate::platform::argocd_repo_secret(ctx);
+                let creds = if https {
+                    "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
+                } else {
+                    "--from-file=sshPrivateKey=./deploy-key"
+                };
                 let _ = writeln!(
                     s,
-                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nkubectl -n argocd create secret generic {secret} --from-literal=type=git --from-literal=url={repo} {creds}\nkubectl -n argocd label secret {secret} argocd.argoproj.io/secret-type=repository\nkubectl apply -k management/delivery\n```\n",
                     chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
                     chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
-                    spec.gitops.repo
+                );
+                let _ = writeln!(
+                    s,
+                    "The repository is reached over {}, so its credential Secret `{secret}` holds {} (a read-only {}). {}\n",
+                    if https { "HTTPS" } else { "SSH" },
+                    if https { "`username` and `password`" } else { "`sshPrivateKey`" },
+                    if https { "access token as the password" } else { "deploy key" },
+                    match (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref) {
+                        (Some(home), Some(r))
+                            if spec
+                                .cluster(&home)
+                                .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
+                            format!(
+                                "Once External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from OpenBao (`{}`).",
+                                r.name
+                            ),
+                        _ => "Nothing renews it: rotate it by hand.".to_owned(),
+                    }
                 );
                 let _ = writeln!(
                     s,
@@ -705,7 +785,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 if let Some(c) = &self_managed {
                     let _ = writeln!(
                         s,
-                        "Argo CD runs in `{c}`; name its own cluster `{c}` so the Applications find it: `argocd cluster set in-cluster --name {c}`.\n"
+                        "Argo CD runs in `{c}`: the Applications for `{c}` target `in-cluster`, Argo CD's own name for the cluster it runs in, so `{c}` is never registered (and never renamed).\n"
                     );
                 }
             }
@@ -811,6 +891,20 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
             }
         }
+        for site in &spec.sites {
+            if let Some(cp) = crate::mesh::coupling(spec, &site.name).filter(|cp| cp.network == n) {
+                let _ = writeln!(
+                    s,
+                    "{}. Couple the vSwitch of `{}` (VLAN {}) to this cluster's Cloud network, so its servers and the Cloud servers reach each other privately: note the vSwitch id in Robot, then `hcloud network add-subnet {n} --type vswitch --vswitch-id <id> --network-zone eu-central --ip-range {}`. The bare-metal nodes route {} through the vSwitch gateway {} (in their machine config).",
+                    step.next(),
+                    site.name,
+                    cp.vlan,
+                    cp.vswitch_subnet,
+                    cp.cloud_subnet,
+                    cp.gateway
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "{}. Network first (nodes stay NotReady until the CNI runs): {}`helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
@@ -868,6 +962,15 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     v("flux"),
                     spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
                     spec.gitops.repo
+                );
+            }
+            GitOpsEngine::Argocd
+                if crate::platform::argocd_home(ctx).as_deref() == Some(n.as_str()) =>
+            {
+                let _ = writeln!(
+                    s,
+                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order.",
+                    step.next()
                 );
             }
             GitOpsEngine::Argocd => {

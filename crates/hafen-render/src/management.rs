@@ -667,6 +667,11 @@ pub(crate) fn hcloud_network_range(
     let site =
         cluster.sites().into_iter().find(|s| site_kind(spec, s) == SiteKind::HetznerCloud)?;
     let subnet = spec.site(site)?.network.private_network.as_ref()?.subnet.clone();
+    // In tunnel mode no route to a pod range is programmed; the network holds the servers
+    // (and a coupled vSwitch subnet) only.
+    if cluster.network.routing == hafen_spec::Routing::Tunnel {
+        return Some(Ok(subnet));
+    }
     let parse = |t: &str| hafen_spec::net::Cidr::parse(t).ok();
     let (Some(net), Some(pods)) = (parse(&subnet), parse(&cluster.network.pod_cidr)) else {
         return Some(Ok(subnet));
@@ -688,7 +693,7 @@ pub(crate) fn hcloud_network_range(
     }
 }
 
-fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
+pub(crate) fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
     let Ok(net) = hafen_spec::net::Cidr::parse(cidr) else { return cidr.to_owned() };
     let std::net::IpAddr::V4(base) = net.addr else { return cidr.to_owned() };
     if net.prefix > 24 {
@@ -1068,6 +1073,11 @@ fn node_patches(
             return per_host_patches;
         };
         *counter += 1;
+        // A vSwitch coupled to a Hetzner Cloud network reaches the Cloud servers through the
+        // vSwitch gateway (the first address of the vSwitch subnet), not on-link.
+        let routes: Vec<(String, String)> = crate::mesh::coupling(ctx.spec, &site)
+            .map(|c| vec![(c.cloud_subnet, c.gateway)])
+            .unwrap_or_default();
         let mut patch = talos::node_network_patch(
             cluster,
             &interface,
@@ -1075,6 +1085,7 @@ fn node_patches(
             &address,
             prefix,
             vswitch.mtu,
+            &routes,
         );
         if let Some(id) = id {
             // Cluster API matches a Machine to its Node by provider ID. No cloud controller runs

@@ -319,7 +319,9 @@ fn discovery(cluster: &Cluster) -> Value {
 
 /// One bare-metal node's own patch: the public interface by its real name with DHCP kept
 /// (omitting `dhcp: true` in a classic patch loses the server's public address), plus the
-/// vSwitch VLAN with the node's private address and the VLAN's MTU.
+/// vSwitch VLAN with the node's private address and the VLAN's MTU. `routes` are
+/// (destination, gateway) pairs over the VLAN: the Hetzner Cloud network a vSwitch is coupled
+/// to is reached through the vSwitch gateway, not on-link.
 pub(crate) fn node_network_patch(
     cluster: &Cluster,
     interface: &str,
@@ -327,22 +329,37 @@ pub(crate) fn node_network_patch(
     address: &str,
     prefix: u8,
     mtu: u32,
+    routes: &[(String, String)],
 ) -> Vec<Value> {
     if documents(cluster) {
+        let mut vlan_doc = json!({
+            "apiVersion": "v1alpha1",
+            "kind": "VLANConfig",
+            "name": format!("{interface}.{vlan}"),
+            "parent": interface,
+            "vlanID": vlan,
+            "mtu": mtu,
+            "addresses": [{ "address": format!("{address}/{prefix}") }],
+            "up": true,
+        });
+        if !routes.is_empty() {
+            vlan_doc["routes"] =
+                routes.iter().map(|(d, g)| json!({ "destination": d, "gateway": g })).collect();
+        }
         return vec![
             json!({ "apiVersion": "v1alpha1", "kind": "LinkConfig", "name": interface, "up": true }),
             json!({ "apiVersion": "v1alpha1", "kind": "DHCPv4Config", "name": interface }),
-            json!({
-                "apiVersion": "v1alpha1",
-                "kind": "VLANConfig",
-                "name": format!("{interface}.{vlan}"),
-                "parent": interface,
-                "vlanID": vlan,
-                "mtu": mtu,
-                "addresses": [{ "address": format!("{address}/{prefix}") }],
-                "up": true,
-            }),
+            vlan_doc,
         ];
+    }
+    let mut vlan_entry = json!({
+        "vlanId": vlan,
+        "addresses": [format!("{address}/{prefix}")],
+        "mtu": mtu,
+    });
+    if !routes.is_empty() {
+        vlan_entry["routes"] =
+            routes.iter().map(|(d, g)| json!({ "network": d, "gateway": g })).collect();
     }
     vec![json!({
         "machine": {
@@ -350,11 +367,7 @@ pub(crate) fn node_network_patch(
                 "interfaces": [{
                     "interface": interface,
                     "dhcp": true,
-                    "vlans": [{
-                        "vlanId": vlan,
-                        "addresses": [format!("{address}/{prefix}")],
-                        "mtu": mtu,
-                    }]
+                    "vlans": [vlan_entry]
                 }]
             }
         }
@@ -449,7 +462,8 @@ mod tests {
         assert!(documents(&cluster("v1.12.0")));
         assert!(documents(&cluster("v1.13.9")));
         assert!(documents(&cluster("v2.0.0")));
-        let docs = node_network_patch(&cluster("v1.13.9"), "enp7s0", 4000, "10.0.1.10", 24, 1400);
+        let docs =
+            node_network_patch(&cluster("v1.13.9"), "enp7s0", 4000, "10.0.1.10", 24, 1400, &[]);
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
         assert_eq!(kinds, ["LinkConfig", "DHCPv4Config", "VLANConfig"]);
         assert_eq!(docs[2]["parent"], "enp7s0");
@@ -458,7 +472,8 @@ mod tests {
 
     #[test]
     fn the_node_patch_keeps_dhcp_on_the_public_interface() {
-        let p = &node_network_patch(&cluster("v1.11.5"), "enp7s0", 4000, "10.0.1.10", 24, 1400)[0];
+        let p =
+            &node_network_patch(&cluster("v1.11.5"), "enp7s0", 4000, "10.0.1.10", 24, 1400, &[])[0];
         let iface = &p["machine"]["network"]["interfaces"][0];
         assert_eq!(iface["interface"], "enp7s0");
         assert_eq!(iface["dhcp"], true);

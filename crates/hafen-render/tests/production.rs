@@ -72,14 +72,20 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
     let two = render("two-stack", &example("two-stack-hetzner"));
     assert_eq!(cilium_values(&two, "prod-fsn")["MTU"], 1400, "vSwitch");
     assert_eq!(cilium_values(&two, "prod-nbg")["MTU"], 1450, "Hetzner Cloud network");
+    // The example tunnels (its Cluster Mesh spans a Cloud network and a vSwitch).
     let header = file(&two, "bootstrap/prod-fsn/cilium-values.yaml");
-    assert!(header.contains("pod route MTU 1320"), "{header}");
+    assert!(header.contains("pod route MTU 1270"), "{header}");
     let release = file(&two, "clusters/prod-fsn/platform/network/cilium.yaml");
     assert!(release.contains("MTU: 1400\n"), "{release}");
     assert!(
-        !two.values().any(|t| t.contains("MTU: 1340")),
+        !two.values().any(|t| t.contains("MTU: 1270") || t.contains("MTU: 1290")),
         "the reduced value is passed somewhere"
     );
+    let native = render(
+        "native",
+        &example("two-stack-hetzner").replace("routing: tunnel", "routing: native"),
+    );
+    assert!(file(&native, "bootstrap/prod-fsn/cilium-values.yaml").contains("pod route MTU 1320"));
 
     let k3s = render("k3s", &example("civil-society-k3s"));
     // VXLAN + WireGuard over a 1500 LAN: Cilium gets 1500 and gives pods 1500 − 80 − 50.
@@ -89,7 +95,7 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
     // An explicit pod MTU is what pods get: Cilium is given it plus its allowances.
     let fixed = example("two-stack-hetzner").replacen("mtu: auto", "mtu: 1300", 1);
     let fixed = render("fixed-mtu", &fixed);
-    assert_eq!(cilium_values(&fixed, "prod-nbg")["MTU"], 1380);
+    assert_eq!(cilium_values(&fixed, "prod-nbg")["MTU"], 1430, "1300 + 80 + 50");
 }
 
 /// The Hetzner Cloud API refuses routes outside a network's IP range, and the cloud controller
@@ -97,11 +103,19 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
 /// 10.0.0.0/8 network for the 10.244.0.0/16 cluster CIDR). So the network spans both.
 #[test]
 fn the_cloud_network_holds_the_pod_routes() {
-    let two = render("two-stack", &example("two-stack-hetzner"));
+    let native = example("two-stack-hetzner").replace("routing: tunnel", "routing: native");
+    let two = render("two-stack", &native);
     let hc = &objects(&two, "management/clusters/prod-nbg/cluster.yaml", "HetznerCluster")[0];
     assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/8");
     assert_eq!(hc["spec"]["hcloudNetwork"]["subnetCidrBlock"], "10.0.0.0/24");
     assert_eq!(cilium_values(&two, "prod-nbg")["ipv4NativeRoutingCIDR"], "10.0.0.0/8");
+    // Tunnel mode programs no pod routes: the network is the site's subnet, the route
+    // controller is off.
+    let tunnel = render("two-stack-tunnel", &example("two-stack-hetzner"));
+    let hc = &objects(&tunnel, "management/clusters/prod-nbg/cluster.yaml", "HetznerCluster")[0];
+    assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/16");
+    let ccm = docs(file(&tunnel, "bootstrap/prod-nbg/hcloud-cloud-controller-manager-values.yaml"));
+    assert_eq!(ccm[0]["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"], "false");
     let cities = render("two-cities", &example("two-cities"));
     let hc = &objects(&cities, "management/clusters/fsn-prod/cluster.yaml", "HetznerCluster")[0];
     assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/9", "10.20/16 and 10.120/16");
@@ -228,4 +242,45 @@ fn tenant_databases_have_their_own_credentials_and_strict_spread() {
     );
     let k3s = render("k3s", &example("civil-society-k3s"));
     assert!(file(&k3s, "tenants/files/secrets/README.md").contains("nextcloud-db-s3.sops.yaml"));
+}
+
+/// Cilium Cluster Mesh (docs "Setting up Cluster Mesh"): one datapath mode across the mesh; in
+/// native routing the network must route every cluster's pod ranges and the native routing
+/// CIDR must cover them all. Between a Hetzner Cloud network and a vSwitch only node addresses
+/// are routed (vSwitch coupling; Hetzner "Networks architecture": dedicated servers reach the
+/// Cloud subnet through the vSwitch gateway, the first address of the vSwitch subnet).
+#[test]
+fn cluster_mesh_across_a_cloud_network_and_a_vswitch_tunnels_over_private_addresses() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let nbg = cilium_values(&two, "prod-nbg");
+    let fsn = cilium_values(&two, "prod-fsn");
+    assert_eq!(nbg["routingMode"], "tunnel");
+    assert_eq!(fsn["routingMode"], "tunnel");
+    // Peers over the private link: fixed private load-balancer addresses, no public name.
+    assert_eq!(nbg["clustermesh"]["config"]["clusters"][0]["ips"][0], "10.0.1.254");
+    assert_eq!(fsn["clustermesh"]["config"]["clusters"][0]["ips"][0], "10.0.0.254");
+    let nbg_lb = &nbg["clustermesh"]["apiserver"]["service"]["annotations"];
+    assert_eq!(nbg_lb["load-balancer.hetzner.cloud/private-ipv4"], "10.0.0.254");
+    assert_eq!(nbg_lb["load-balancer.hetzner.cloud/disable-public-network"], "true");
+    assert!(nbg_lb.get("external-dns.alpha.kubernetes.io/hostname").is_none());
+    let fsn_lb = &fsn["clustermesh"]["apiserver"]["service"]["annotations"];
+    assert_eq!(fsn_lb["metallb.io/loadBalancerIPs"], "10.0.1.254");
+    // The bare-metal nodes reach the Cloud subnet through the vSwitch gateway.
+    let patch = docs(file(&two, "bootstrap/prod-fsn/nodes/control-plane-bm-2314001.patch.yaml"));
+    let vlan = &patch[1]["machine"]["network"]["interfaces"][0]["vlans"][0];
+    assert_eq!(vlan["routes"][0]["network"], "10.0.0.0/16");
+    assert_eq!(vlan["routes"][0]["gateway"], "10.0.1.1");
+    let runbook = file(&two, "RUNBOOK.md");
+    assert!(runbook.contains("hcloud network add-subnet prod-nbg --type vswitch"), "{runbook}");
+    assert!(file(&two, "README.md").contains("**Cluster Mesh.**"));
+
+    // Native routing across the two networks cannot carry the pods: said, not hidden; and the
+    // native routing CIDR covers the peer's pod range.
+    let native = render(
+        "native",
+        &example("two-stack-hetzner").replace("routing: tunnel", "routing: native"),
+    );
+    let readme = file(&native, "README.md");
+    assert!(readme.contains("routes pods natively in a Cluster Mesh with `prod-nbg`"), "{readme}");
+    assert_eq!(cilium_values(&native, "prod-fsn")["ipv4NativeRoutingCIDR"], "10.244.0.0/15");
 }
