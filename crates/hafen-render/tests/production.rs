@@ -284,3 +284,48 @@ fn cluster_mesh_across_a_cloud_network_and_a_vswitch_tunnels_over_private_addres
     assert!(readme.contains("routes pods natively in a Cluster Mesh with `prod-nbg`"), "{readme}");
     assert_eq!(cilium_values(&native, "prod-fsn")["ipv4NativeRoutingCIDR"], "10.244.0.0/15");
 }
+
+/// Argo CD's own cluster is `in-cluster` (Argo CD declarative setup: the built-in cluster of
+/// `https://kubernetes.default.svc`); a repository credential is a Secret labelled
+/// `argocd.argoproj.io/secret-type: repository` with `url` and, over HTTPS, `username` and
+/// `password` (an SSH key is `sshPrivateKey`, only for SSH URLs).
+#[test]
+fn argo_cd_targets_its_own_cluster_as_in_cluster_and_reads_the_repository_credential_by_scheme() {
+    let cities = render("two-cities", &example("two-cities"));
+    let root = &objects(&cities, "management/delivery/management.yaml", "Application")[0];
+    assert_eq!(root["spec"]["destination"]["name"], "in-cluster");
+    for (_, app) in all(&cities, "Application") {
+        let dest = app["spec"]["destination"]["name"].as_str().unwrap_or_default();
+        assert_ne!(dest, "nbg-prod", "the management cluster is in-cluster: {app}");
+    }
+    let runbook = file(&cities, "RUNBOOK.md");
+    assert!(!runbook.contains("argocd cluster set"), "{runbook}");
+    assert!(!runbook.contains("argocd cluster add <context> --name nbg-prod"), "{runbook}");
+    assert!(!runbook.contains("--ssh-private-key-path"), "https URL with an SSH key: {runbook}");
+    let es = &objects(
+        &cities,
+        "clusters/nbg-prod/platform/secrets/argocd-repository.yaml",
+        "ExternalSecret",
+    )[0];
+    assert_eq!(es["metadata"]["namespace"], "argocd");
+    let template = &es["spec"]["target"]["template"];
+    assert_eq!(template["metadata"]["labels"]["argocd.argoproj.io/secret-type"], "repository");
+    assert_eq!(template["data"]["url"], "https://git.stadtwerk.example.de/platform/stadtwerk.git");
+    assert!(
+        template["data"].get("password").is_some()
+            && template["data"].get("sshPrivateKey").is_none()
+    );
+
+    let ssh = example("two-cities").replace(
+        "repo: https://git.stadtwerk.example.de/platform/stadtwerk.git",
+        "repo: ssh://git@git.stadtwerk.example.de/platform/stadtwerk.git",
+    );
+    let ssh = render("ssh", &ssh);
+    let es = &objects(
+        &ssh,
+        "clusters/nbg-prod/platform/secrets/argocd-repository.yaml",
+        "ExternalSecret",
+    )[0];
+    let data = &es["spec"]["target"]["template"]["data"];
+    assert!(data.get("sshPrivateKey").is_some() && data.get("password").is_none());
+}
