@@ -56,13 +56,42 @@ pub(crate) fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
     None
 }
 
+/// The Secret Flux reads the platform repository's credential from: `gitops.secretRef`, or
+/// `platform-git` for an SSH URL without one (an SSH source always needs a key; an HTTPS source
+/// without a reference is a public repository).
+pub(crate) fn flux_git_secret(ctx: &Ctx<'_>) -> Option<String> {
+    match &ctx.spec.gitops.secret_ref {
+        Some(r) => Some(r.name.clone()),
+        None if !is_https(&ctx.spec.gitops.repo) => Some("platform-git".to_owned()),
+        None => None,
+    }
+}
+
+/// True for an HTTP(S) repository URL (credentials are a user name and a token), false for SSH.
+pub(crate) fn is_https(repo: &str) -> bool {
+    repo.starts_with("https://") || repo.starts_with("http://")
+}
+
+/// The `flux create secret git` command creating the repository credential, if one is needed.
+pub(crate) fn flux_git_secret_command(ctx: &Ctx<'_>) -> Option<String> {
+    let name = flux_git_secret(ctx)?;
+    let repo = &ctx.spec.gitops.repo;
+    Some(if is_https(repo) {
+        format!(
+            "flux create secret git {name} --url={repo} --username=<git user> --password=\"$GIT_TOKEN\""
+        )
+    } else {
+        format!("flux create secret git {name} --url={repo} --private-key-file=./deploy-key")
+    })
+}
+
 fn git_repository(ctx: &Ctx<'_>, url: &str, labels: &Map<String, Value>) -> Value {
     let mut spec = Map::new();
     spec.insert("interval".into(), json!(ctx.spec.gitops.interval));
     spec.insert("url".into(), json!(url));
     spec.insert("ref".into(), json!({ "branch": ctx.spec.gitops.branch }));
-    if let Some(secret) = &ctx.spec.gitops.secret_ref {
-        spec.insert("secretRef".into(), json!({ "name": secret.name }));
+    if let Some(secret) = flux_git_secret(ctx) {
+        spec.insert("secretRef".into(), json!({ "name": secret }));
     }
     json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1",

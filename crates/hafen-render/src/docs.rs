@@ -738,10 +738,11 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             GitOpsEngine::Flux => {
                 let _ = writeln!(
                     s,
-                    "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    "```sh\nflux install --version={}\n{}kubectl apply -k management/delivery\n```\n",
                     v("flux"),
-                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
-                    spec.gitops.repo
+                    crate::delivery::flux_git_secret_command(ctx)
+                        .map(|c| format!("{c}\n"))
+                        .unwrap_or_default(),
                 );
             }
             GitOpsEngine::Argocd => {
@@ -945,23 +946,27 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     roles.join(", ")
                 );
             }
-            SecretsBackend::Sops => {
-                let _ = writeln!(
-                    s,
-                    "{}. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md`.",
-                    step.next()
-                );
-            }
+            // The age key lives in `flux-system`, which `flux install` creates: see Delivery.
+            SecretsBackend::Sops => {}
         }
         match spec.gitops.engine {
             GitOpsEngine::Flux => {
+                let sops = c.secrets.backend == SecretsBackend::Sops;
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: `flux install --version={}`, `flux create secret git {} --url={} --private-key-file=./deploy-key`, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
                     step.next(),
                     v("flux"),
-                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
-                    spec.gitops.repo
+                    crate::delivery::flux_git_secret_command(ctx)
+                        .map(|c| format!(", `{c}` (the Secret the GitRepository `platform` reads)"))
+                        .unwrap_or_default(),
+                    if sops {
+                        format!(
+                            ", the age key Flux decrypts with (`flux-system` exists now): `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md` committed"
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
             }
             GitOpsEngine::Argocd

@@ -329,3 +329,18 @@ fn argo_cd_targets_its_own_cluster_as_in_cluster_and_reads_the_repository_creden
     let data = &es["spec"]["target"]["template"]["data"];
     assert!(data.get("sshPrivateKey").is_some() && data.get("password").is_none());
 }
+
+/// Flux's GitRepository reads an SSH key from the Secret named in `spec.secretRef` (Flux source
+/// controller, "SSH authentication"); `flux install` creates `flux-system`, so the SOPS age
+/// key can only be created there afterwards.
+#[test]
+fn flux_reads_the_ssh_key_it_is_given_and_the_age_key_follows_flux_install() {
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let repo = &objects(&k3s, "clusters/commons/flux/sync.yaml", "GitRepository")[0];
+    assert_eq!(repo["spec"]["secretRef"]["name"], "platform-git");
+    let runbook = file(&k3s, "RUNBOOK.md");
+    assert!(runbook.contains("flux create secret git platform-git --url=ssh://"), "{runbook}");
+    let install = runbook.find("flux install").expect("flux install");
+    let age = runbook.find("create secret generic sops-age").expect("age key");
+    assert!(install < age, "the age key is created before flux-system exists: {runbook}");
+}
