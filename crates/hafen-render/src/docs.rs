@@ -318,6 +318,53 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     s
 }
 
+/// The day-0 setup of a cluster's own OpenBao: initialise once, unseal every raft member, check
+/// the raft peers, and create the KV v2 engine, the Kubernetes auth mount, policies and roles
+/// the cluster's secret stores use (mount `secret`, auth path `kubernetes-<cluster>`).
+fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
+    let n = &c.name;
+    let mut out = format!(
+        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
+        engine(ctx)
+    );
+    let tenants_here: Vec<String> = ctx
+        .spec
+        .tenants
+        .iter()
+        .filter(|t| tenants::tenant_clusters(ctx.spec, t).contains(n))
+        .map(|t| format!("tenant-{}", t.name))
+        .collect();
+    for (role, items) in store_paths(ctx) {
+        let tenant = role.strip_prefix("tenant-").map(str::to_owned);
+        let mine: Vec<String> = items
+            .iter()
+            .filter(|i| match &tenant {
+                Some(_) => tenants_here.contains(&role),
+                None => i.contains(&format!("`{n}`")),
+            })
+            .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let paths: Vec<String> = mine
+            .iter()
+            .map(|p| format!("path \"secret/data/{p}\" {{ capabilities = [\"read\"] }}"))
+            .collect();
+        let (sa, ns) = match &tenant {
+            Some(t) => ("openbao".to_owned(), t.clone()),
+            None => ("external-secrets".to_owned(), "external-secrets".to_owned()),
+        };
+        let _ = write!(
+            out,
+            "   printf '%s\\n' {} | bao policy write {n}-{role} -\n   bao write auth/kubernetes-{n}/role/{role} bound_service_account_names={sa} bound_service_account_namespaces={ns} policies={n}-{role} ttl=1h\n",
+            paths.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(" "),
+        );
+    }
+    out.push_str("   ```\n\n   Then write each value of step 1 with `bao kv put secret/<path> <property>=...` (from your workstation, never into this repository).");
+    out
+}
+
 /// The README's explanation of the Cluster Mesh datapath and how the members reach each other.
 fn mesh_note(ctx: &Ctx<'_>) -> String {
     let spec = ctx.spec;
@@ -932,8 +979,10 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             );
         }
         match c.secrets.backend {
+            // The in-cluster OpenBao is installed by the delivery engine: set up after it.
+            SecretsBackend::Openbao if c.secrets.address.is_none() => {}
             SecretsBackend::Openbao => {
-                let addr = c.secrets.address.clone().map_or_else(|| "the in-cluster OpenBao (once it runs, initialise and unseal it: `kubectl -n openbao exec openbao-0 -- bao operator init`)".to_owned(), |a| format!("`{a}`"));
+                let addr = c.secrets.address.clone().map(|a| format!("`{a}`")).unwrap_or_default();
                 let roles: Vec<String> = store_paths(ctx)
                     .into_iter()
                     .filter(|(_, p)| !p.is_empty())
@@ -985,6 +1034,9 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     step.next()
                 );
             }
+        }
+        if c.secrets.backend == SecretsBackend::Openbao && c.secrets.address.is_none() {
+            let _ = writeln!(s, "{}. {}", step.next(), openbao_setup(ctx, c));
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
@@ -1095,6 +1147,20 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     }
     let _ = writeln!(s);
 
+    let own_bao: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.secrets.backend == SecretsBackend::Openbao && c.secrets.address.is_none())
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !own_bao.is_empty() {
+        let _ = writeln!(s, "### OpenBao after a restart\n");
+        let _ = writeln!(
+            s,
+            "OpenBao in {} has no auto-unseal: a member whose pod restarts (node reboot, upgrade, eviction) comes back sealed and serves nothing until it is unsealed with three of the five keys: `kubectl -n openbao exec -it openbao-<i> -- bao operator unseal` (three times). Raft keeps serving while two of three members are unsealed; `bao operator raft list-peers` shows who is back. To stop doing this by hand, add a `seal` stanza (a transit seal on another OpenBao, or a KMS or HSM you trust) to the raft configuration and migrate the seal once (`bao operator unseal -migrate`).\n",
+            own_bao.join(", ")
+        );
+    }
     let _ = writeln!(s, "### Restore from backup\n");
     for c in &spec.clusters {
         let Some(b) = &c.backups else {

@@ -358,6 +358,22 @@ fn argocd_repository(
     Some(es)
 }
 
+/// OpenBao's server configuration for integrated raft storage with `replicas` members: every
+/// member finds the others through the chart's headless service (`openbao-internal`), so a
+/// member that starts empty joins the cluster by itself once it is unsealed. No seal stanza:
+/// without a KMS or HSM the platform can trust, members are unsealed by hand (RUNBOOK).
+pub(crate) fn openbao_raft_config(replicas: u32) -> String {
+    let mut joins = String::new();
+    for i in 0..replicas {
+        joins.push_str(&format!(
+            "  retry_join {{\n    leader_api_addr = \"http://openbao-{i}.openbao-internal:8200\"\n  }}\n"
+        ));
+    }
+    format!(
+        "ui = false\n\nlistener \"tcp\" {{\n  tls_disable = 1\n  address = \"[::]:8200\"\n  cluster_address = \"[::]:8201\"\n}}\n\nstorage \"raft\" {{\n  path = \"/openbao/data\"\n{joins}}}\n\nservice_registration \"kubernetes\" {{}}\n"
+    )
+}
+
 /// The project credential of a Hetzner Cloud provider delivered to `cluster`, if any.
 fn cloud_credential<'a>(ctx: &Ctx<'a>, cluster: &Cluster) -> Option<&'a SecretRef> {
     ctx.spec
@@ -392,7 +408,11 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
                     "injector": { "enabled": false },
                     "ui": { "enabled": false },
                     "server": {
-                        "ha": { "enabled": true, "replicas": 3, "raft": { "enabled": true } },
+                        "ha": { "enabled": true, "replicas": 3, "raft": {
+                            "enabled": true,
+                            "setNodeId": true,
+                            "config": openbao_raft_config(3),
+                        } },
                         "dataStorage": { "enabled": true, "size": "10Gi" },
                         "resources": requests("100m", "256Mi"),
                     },

@@ -344,3 +344,41 @@ fn flux_reads_the_ssh_key_it_is_given_and_the_age_key_follows_flux_install() {
     let age = runbook.find("create secret generic sops-age").expect("age key");
     assert!(install < age, "the age key is created before flux-system exists: {runbook}");
 }
+
+/// OpenBao integrated storage: each member needs `retry_join` stanzas (or an explicit
+/// `bao operator raft join`) to find the leader; with the Shamir seal every member is unsealed
+/// on its own; External Secrets' vault provider reads a KV v2 mount at its `path` and logs in
+/// with the Kubernetes auth method at `mountPath` with `role`.
+#[test]
+fn openbao_runs_a_joined_raft_and_the_runbook_sets_up_what_the_stores_use() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let release =
+        &objects(&two, "clusters/prod-nbg/platform/secret-operators/openbao.yaml", "HelmRelease")
+            [0];
+    let values = &release["spec"]["values"]["server"]["ha"]["raft"];
+    let config = values["config"].as_str().unwrap_or_default();
+    for i in 0..3 {
+        assert!(config.contains(&format!("http://openbao-{i}.openbao-internal:8200")), "{config}");
+    }
+    let store = &objects(
+        &two,
+        "clusters/prod-nbg/platform/secrets/cluster-secret-stores.yaml",
+        "ClusterSecretStore",
+    )[0];
+    let vault = &store["spec"]["provider"]["vault"];
+    let runbook = file(&two, "RUNBOOK.md");
+    assert!(runbook.contains(&format!(
+        "bao secrets enable -path={} kv-v2",
+        vault["path"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains(&format!(
+        "bao auth enable -path={} kubernetes",
+        vault["auth"]["kubernetes"]["mountPath"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains(&format!(
+        "auth/kubernetes-prod-nbg/role/{} ",
+        vault["auth"]["kubernetes"]["role"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains("for i in 0 1 2"), "every member is unsealed");
+    assert!(runbook.contains("### OpenBao after a restart"));
+}
