@@ -282,6 +282,29 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
     }
+    let mirrored: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let m = c.registry_mirror.as_ref()?;
+            Some(format!(
+                "`{}`: {}",
+                c.name,
+                components::mirrored_registries(spec, c)
+                    .iter()
+                    .map(|r| format!("`{}`", components::mirror_endpoint(m, r)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+        .collect();
+    if !mirrored.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Registry mirror.** Every upstream registry an image here comes from has its own path on the mirror, used as written (Talos `overridePath`; K3s takes an endpoint path as given), for example a proxy-cache project per upstream named like it: {}. Fallback to the upstream is off (Talos `skipFallback`, K3s `disable-default-registry-endpoint`): when the mirror is down, pulls fail visibly instead of quietly going to the upstream. Bare-metal Talos hosts download their raw disk image over HTTPS from the Image Factory during provisioning (a file, which a registry mirror cannot serve); to keep that off the Image Factory too, host a copy of the image and point the machine templates' `installImage.image.url` at it.",
+            mirrored.join("; ")
+        );
+    }
     if !ctx.open_items.is_empty() {
         let _ = writeln!(s, "\n## Open items\n");
         let _ =

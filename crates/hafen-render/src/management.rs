@@ -117,17 +117,28 @@ fn needs_image_command(ctx: &Ctx<'_>) -> bool {
 }
 
 /// The script CAPH copies into the Robot rescue system to write Talos to the first NVMe disk.
+/// Robot servers arrive with a software RAID over both disks: every array is stopped and every
+/// member's RAID and filesystem signatures are wiped, on both disks, so neither Talos nor
+/// LINSTOR finds a stale array on the second disk.
 fn image_command(ctx: &mut Ctx<'_>) {
     let script = "#!/bin/sh\n\
 # Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host with the\n\
-# image URL as its first argument (see installImage.imageURLCommand). It writes the Talos raw\n\
-# image to the first NVMe disk; CAPH treats the last output line IMAGE_URL_DONE as success.\n\
+# image URL as its first argument (see installImage.imageURLCommand). It wipes every NVMe disk\n\
+# (the RAID of the Robot installation spans both) and writes the Talos raw image to the first;\n\
+# Talos provisions the storage partition on the other disk itself (RawVolumeConfig, selected as\n\
+# `!system_disk`). CAPH treats the last output line IMAGE_URL_DONE as success.\n\
 # Mount it into the CAPH controller below /shared (RUNBOOK.md, day 0, step 2).\n\
 set -eu\n\
 url=\"$1\"\n\
 disk=/dev/nvme0n1\n\
-for d in $(lsblk -dpno NAME | grep -E 'md'); do mdadm --stop \"$d\" || true; done\n\
-wipefs -a \"$disk\"\n\
+for md in $(lsblk -dpno NAME | grep -E '/md'); do mdadm --stop \"$md\" || true; done\n\
+for d in $(lsblk -dpno NAME,TRAN | awk '$2 == \"nvme\" { print $1 }'); do\n\
+  for part in $(lsblk -pno NAME \"$d\" | tail -n +2); do\n\
+    mdadm --zero-superblock \"$part\" 2>/dev/null || true\n\
+    wipefs -a \"$part\" || true\n\
+  done\n\
+  wipefs -a \"$d\"\n\
+done\n\
 curl -fsSL \"$url\" | zstd -dc | dd of=\"$disk\" bs=4M conv=fsync\n\
 sync\n\
 echo IMAGE_URL_DONE\n";

@@ -1212,11 +1212,12 @@ fn storage(
                     "metadata": meta("storage-nodes", None, labels),
                     "spec": {
                         "nodeSelector": storage_selector,
-                        // The second NVMe disk of each storage node; Talos is installed on the first.
+                        // The raw partition Talos provisions on the disk that is not the
+                        // system disk, by its stable partition label.
                         "storagePools": [{
                             "name": "nvme",
                             "lvmThinPool": { "volumeGroup": "linstor_nvme", "thinPool": "thin" },
-                            "source": { "hostDevices": ["/dev/nvme1n1"] },
+                            "source": { "hostDevices": [talos::STORAGE_DEVICE] },
                         }],
                         "podTemplate": { "spec": { "containers": [{ "name": "linstor-satellite", "resources": daemon_requests("piraeus", "linstor-satellite") }] } },
                     }

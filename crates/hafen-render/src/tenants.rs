@@ -70,10 +70,15 @@ fn selector(app: &App) -> Value {
     json!({ "app.kubernetes.io/name": app.name })
 }
 
-/// The Postgres image of an app's database.
-fn postgres_image(app: &App) -> String {
+/// The Postgres image of an app's database: the full minor version pinned in
+/// `data/components.yaml` for its major version (a major-only tag moves under a running
+/// database), or the major tag where no minor is pinned yet.
+pub(crate) fn postgres_image(app: &App) -> String {
     let major = app.postgres.as_ref().and_then(|p| p.version).unwrap_or(17);
-    format!("ghcr.io/cloudnative-pg/postgresql:{major}")
+    let tag = crate::components::lookup("cloudnative-pg")
+        .and_then(|c| c.pins.get(&format!("postgresql-{major}")).cloned())
+        .unwrap_or_else(|| major.to_string());
+    format!("ghcr.io/cloudnative-pg/postgresql:{tag}")
 }
 
 fn db_name(app: &App) -> String {

@@ -382,3 +382,58 @@ fn openbao_runs_a_joined_raft_and_the_runbook_sets_up_what_the_stores_use() {
     assert!(runbook.contains("for i in 0 1 2"), "every member is unsealed");
     assert!(runbook.contains("### OpenBao after a restart"));
 }
+
+/// Talos registry mirrors (RegistryMirrorConfig / machine.registries): `overridePath` uses an
+/// endpoint's path as written, `skipFallback` stops the fallback to the upstream; K3s
+/// `disable-default-registry-endpoint` does the same for containerd. Every registry an image
+/// comes from is mirrored, and K3s never lists the Talos Image Factory.
+#[test]
+fn every_upstream_has_its_own_mirror_path_and_no_silent_fallback() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let cp =
+        &objects(&two, "management/clusters/prod-nbg/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    for registry in [
+        "docker.io",
+        "ghcr.io",
+        "quay.io",
+        "registry.k8s.io",
+        "gcr.io",
+        "cr.fluentbit.io",
+        "factory.talos.dev",
+    ] {
+        assert!(
+            patch.contains(&format!("https://registry.example.eu/v2/{registry}")),
+            "{registry}: {patch}"
+        );
+    }
+    assert!(patch.contains("skipFallback: true") && patch.contains("overridePath: true"));
+
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let registries = file(&k3s, "bootstrap/commons/k3s/registries.yaml");
+    assert!(registries.contains("/v2/cr.fluentbit.io"), "{registries}");
+    assert!(!registries.contains("factory.talos.dev"), "K3s never pulls from the Image Factory");
+    assert!(
+        file(&k3s, "bootstrap/commons/k3s/server-first.yaml")
+            .contains("disable-default-registry-endpoint: true")
+    );
+    // Databases run a pinned minor version, not a moving major tag.
+    assert!(!k3s.values().any(|t| t.contains("postgresql:17\n")));
+}
+
+/// Talos RawVolumeConfig (v1.11+): a partition labelled `r-<name>` on the first disk the CEL
+/// selector matches; `system_disk` is the disk Talos runs from. The LINSTOR pool uses the
+/// label, never a kernel disk name.
+#[test]
+fn the_storage_pool_is_selected_against_the_system_disk_not_by_kernel_order() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    assert!(!two.values().any(|t| t.contains("/dev/nvme1n1")));
+    let storage = file(&two, "clusters/prod-fsn/platform/storage-config/storage.yaml");
+    assert!(storage.contains("/dev/disk/by-partlabel/r-linstor"), "{storage}");
+    let pool = file(&two, "management/clusters/prod-fsn/pool-workers.yaml");
+    assert!(pool.contains("kind: RawVolumeConfig") && pool.contains("!system_disk"), "{pool}");
+    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    assert!(script.contains("mdadm --zero-superblock"), "{script}");
+}
