@@ -1238,5 +1238,34 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
         );
     }
+    let shared: Vec<(&hafen_spec::Tenant, &Cluster)> = sorted_tenants(ctx)
+        .into_iter()
+        .filter(|t| t.apps.iter().any(|a| !a.domains.is_empty()))
+        .filter_map(|t| tenants::dns_owner(ctx, t).map(|o| (t, o)))
+        .collect();
+    if !shared.is_empty() {
+        let _ = writeln!(s, "\n### Names of tenants served by several clusters\n");
+        let _ = writeln!(
+            s,
+            "Every cluster runs its own ExternalDNS with its own owner id, and ExternalDNS never writes a record another owner holds. So one cluster owns each shared name (the first cluster of the tenant that manages DNS), and every cluster publishes its own name `<cluster>.<domain>` (for checks and for pointing at one cluster on purpose). The shared name follows the owner: there is no active-active answer from DNS, and failover is a decision, not an accident.\n"
+        );
+        for (t, owner) in &shared {
+            let domains: Vec<String> =
+                t.apps.iter().flat_map(|a| a.domains.iter()).map(|d| format!("`{d}`")).collect();
+            let _ = writeln!(
+                s,
+                "- `{}`: {} published by `{}` (ExternalDNS owner `{}-{}`).",
+                t.name,
+                domains.join(", "),
+                owner.name,
+                ctx.platform,
+                owner.name
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nFail a shared name over to another cluster: list that cluster first in the tenant's `clusters:` and render (its ExternalDNS then claims the names); if the old owner is gone, delete its records of those names and their ExternalDNS ownership TXT records (owner `<platform>-<old cluster>`) on the DNS server with `nsupdate`, since ExternalDNS never takes over a name another owner still claims. Check with `dig +short <name>` against the DNS server.\n"
+        );
+    }
     s
 }

@@ -815,6 +815,47 @@ fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value>
 
 /// Per-cluster differences of a deployed tenant: spreading over sites, no certificates, the
 /// secret backend.
+/// The cluster that publishes a multi-cluster tenant's shared names: the first of its clusters
+/// that manages DNS. Two ExternalDNS instances with different owners cannot share one record
+/// (the second sees the first's ownership record and leaves the name alone), so exactly one
+/// cluster owns each shared name.
+pub(crate) fn dns_owner<'a>(ctx: &Ctx<'a>, tenant: &Tenant) -> Option<&'a Cluster> {
+    let served = tenant_clusters(ctx.spec, tenant);
+    let with_dns = |names: &[String]| -> Vec<&'a Cluster> {
+        names.iter().filter_map(|c| ctx.spec.cluster(c)).filter(|c| c.dns.is_some()).collect()
+    };
+    if with_dns(&served).len() < 2 {
+        return None;
+    }
+    // The spec's order decides: the first of the tenant's own `clusters:` that manages DNS.
+    with_dns(&tenant.clusters).first().copied().or_else(|| with_dns(&served).first().copied())
+}
+
+/// The per-cluster name of a shared domain: `<cluster>.<domain>`.
+pub(crate) fn cluster_hostname(cluster: &Cluster, domain: &str) -> String {
+    format!("{}.{domain}", cluster.name)
+}
+
+/// The names ExternalDNS of `cluster` publishes for an app of a tenant served by several
+/// clusters with DNS: its own per-cluster names, and the shared names only on the owner.
+fn dns_hostnames(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    app: &App,
+    cluster: &Cluster,
+) -> Option<Vec<String>> {
+    if app.domains.is_empty() || app.kind == AppKind::Worker || cluster.dns.is_none() {
+        return None;
+    }
+    let owner = dns_owner(ctx, tenant)?;
+    let mut names: Vec<String> = Vec::new();
+    if owner.name == cluster.name {
+        names.extend(app.domains.iter().cloned());
+    }
+    names.extend(app.domains.iter().map(|d| cluster_hostname(cluster, d)));
+    Some(names)
+}
+
 fn overlay_differences(
     ctx: &Ctx<'_>,
     tenant: &Tenant,
@@ -886,6 +927,23 @@ fn overlay_differences(
                         "annotations": { "cert-manager.io/cluster-issuer": "acme" },
                     },
                     "spec": { "tls": [{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }] },
+                }),
+            ));
+        }
+        if let Some(hostnames) = dns_hostnames(ctx, tenant, app, cluster) {
+            overlay.patches.push((
+                format!("{}-dns.yaml", app.name),
+                json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {
+                        "name": app.name,
+                        "namespace": tenant.name,
+                        "annotations": {
+                            "external-dns.alpha.kubernetes.io/ingress-hostname-source": "annotation-only",
+                            "external-dns.alpha.kubernetes.io/hostname": hostnames.join(","),
+                        },
+                    },
                 }),
             ));
         }

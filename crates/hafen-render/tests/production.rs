@@ -437,3 +437,30 @@ fn the_storage_pool_is_selected_against_the_system_disk_not_by_kernel_order() {
     let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
     assert!(script.contains("mdadm --zero-superblock"), "{script}");
 }
+
+/// ExternalDNS' TXT registry: an instance never changes a record whose ownership record names
+/// another owner, so two clusters with different `txtOwnerId`s cannot both publish one name.
+/// With `ingress-hostname-source: annotation-only` an Ingress publishes only the names of its
+/// `hostname` annotation: one owner for the shared name, a per-cluster name everywhere.
+#[test]
+fn a_shared_name_has_one_owner_and_every_cluster_its_own_name() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let ann = |c: &str| {
+        let p = &objects(
+            &two,
+            &format!("tenants/neos-frontend/overlays/{c}/patches/web-dns.yaml"),
+            "Ingress",
+        )[0];
+        p["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/hostname"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        ann("prod-nbg"),
+        "www.example.eu,prod-nbg.www.example.eu",
+        "the first cluster owns the name"
+    );
+    assert_eq!(ann("prod-fsn"), "prod-fsn.www.example.eu");
+    assert!(file(&two, "RUNBOOK.md").contains("Fail a shared name over"));
+}
