@@ -314,6 +314,17 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         }
     }
     let _ = writeln!(s, "\n## Known limits\n");
+    if spec
+        .tenants
+        .iter()
+        .flat_map(|t| &t.apps)
+        .any(|a| a.replicas > 1 && a.volumes.iter().any(|v| v.shared))
+    {
+        let _ = writeln!(
+            s,
+            "- Shared volumes (`shared: true`, ReadWriteMany) are served by Longhorn over NFSv4 from one share-manager pod per volume: every node needs an NFSv4 client (on Debian and Ubuntu the `nfs-common` package), and the volume is briefly unavailable while that pod moves to another node."
+        );
+    }
     let _ = writeln!(
         s,
         "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."

@@ -359,9 +359,18 @@ fn app_objects(
             json!({ "tcpSocket": { "port": "http" }, "periodSeconds": 10, "failureThreshold": 3 }),
         );
     }
+    // A port below 1024 needs the one capability for it (a root process binding it), and the
+    // pod's unprivileged-port range opened (a non-root process, which gets no capabilities
+    // from the container's set): both are allowed under the restricted Pod Security level.
+    let low_port = serves && app.port() < 1024;
+    let capabilities = if low_port {
+        json!({ "drop": ["ALL"], "add": ["NET_BIND_SERVICE"] })
+    } else {
+        json!({ "drop": ["ALL"] })
+    };
     container.insert(
         "securityContext".into(),
-        json!({ "allowPrivilegeEscalation": false, "capabilities": { "drop": ["ALL"] }, "seccompProfile": { "type": "RuntimeDefault" } }),
+        json!({ "allowPrivilegeEscalation": false, "capabilities": capabilities, "seccompProfile": { "type": "RuntimeDefault" } }),
     );
     if !app.volumes.is_empty() {
         let mounts: Vec<Value> = app
@@ -374,6 +383,54 @@ fn app_objects(
     let mut pod = Map::new();
     pod.insert("serviceAccountName".into(), json!(app.name));
     pod.insert("automountServiceAccountToken".into(), json!(false));
+    if low_port {
+        pod.insert(
+            "securityContext".into(),
+            json!({ "sysctls": [{ "name": "net.ipv4.ip_unprivileged_port_start", "value": app.port().to_string() }] }),
+        );
+    }
+    // Shared volumes: one claim for all replicas, which the storage must offer as
+    // ReadWriteMany when there is more than one replica (checked below).
+    let shared: Vec<&hafen_spec::Volume> = app.volumes.iter().filter(|v| v.shared).collect();
+    let per_replica: Vec<&hafen_spec::Volume> = app.volumes.iter().filter(|v| !v.shared).collect();
+    if !shared.is_empty() && app.replicas > 1 {
+        for c in tenant_clusters(ctx.spec, tenant) {
+            let Some(cluster) = ctx.spec.cluster(&c) else { continue };
+            let driver = crate::components::storage_driver(cluster);
+            if driver != Some(hafen_spec::StorageDriver::Longhorn) {
+                let k = app.volumes.iter().position(|v| v.shared).unwrap_or(0);
+                ctx.error(
+                    codes::UNSUPPORTED,
+                    format!(
+                        "app `{}` of tenant `{t}` shares volume `{}` between {} replicas, but the storage of cluster `{c}` ({}) offers no volume that several pods can write at once (ReadWriteMany)",
+                        app.name,
+                        shared[0].name,
+                        app.replicas,
+                        driver.map_or_else(|| "none".to_owned(), |d| format!("{d:?}").to_lowercase())
+                    ),
+                    &format!("spec.tenants[{index}].apps[{j}].volumes[{k}].shared"),
+                    "run one replica (`replicas: 1`), keep the files in object storage instead of a volume, or use `storage.default: longhorn` (shared volumes over NFS) on that cluster",
+                );
+                break;
+            }
+        }
+    }
+    if !shared.is_empty() {
+        let volumes: Vec<Value> = shared
+            .iter()
+            .map(|v| json!({ "name": v.name, "persistentVolumeClaim": { "claimName": name(&[&app.name, &v.name]) } }))
+            .collect();
+        pod.insert("volumes".into(), Value::Array(volumes));
+        for v in &shared {
+            let mode = if app.replicas > 1 { "ReadWriteMany" } else { "ReadWriteOnce" };
+            docs.push(json!({
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": meta(&name(&[&app.name, &v.name]), Some(t), &labels),
+                "spec": { "accessModes": [mode], "resources": { "requests": { "storage": v.size } } },
+            }));
+        }
+    }
     let spread = app.spread();
     if spread == Spread::Node && app.replicas >= 2 {
         // Strictly at most one replica per node, as the planner models it: a skew-based spread
@@ -405,7 +462,14 @@ fn app_objects(
     template.insert("metadata".into(), json!({ "labels": labels }));
     template.insert("spec".into(), Value::Object(pod));
     let template = Value::Object(template);
-    let workload = if app.volumes.is_empty() {
+    let workload = if per_replica.is_empty() {
+        // One single-writer volume cannot be attached to a second pod while the first still
+        // runs: such a Deployment replaces its pod instead of rolling.
+        let strategy = if !shared.is_empty() && app.replicas <= 1 {
+            json!({ "type": "Recreate" })
+        } else {
+            json!({ "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } })
+        };
         json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -414,13 +478,12 @@ fn app_objects(
                 "replicas": app.replicas,
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
-                "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
+                "strategy": strategy,
                 "template": null,
             }
         })
     } else {
-        let claims: Vec<Value> = app
-            .volumes
+        let claims: Vec<Value> = per_replica
             .iter()
             .map(|v| {
                 json!({
@@ -875,7 +938,7 @@ fn overlay_differences(
         s
     };
     for app in sorted_apps(tenant) {
-        let kind = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+        let kind = if app.volumes.iter().all(|v| v.shared) { "Deployment" } else { "StatefulSet" };
         if worker_sites.len() >= 2
             && app.replicas >= 2
             && matches!(app.spread(), Spread::Site | Spread::Node)

@@ -464,3 +464,35 @@ fn a_shared_name_has_one_owner_and_every_cluster_its_own_name() {
     assert_eq!(ann("prod-fsn"), "prod-fsn.www.example.eu");
     assert!(file(&two, "RUNBOOK.md").contains("Fail a shared name over"));
 }
+
+/// Replicas sharing files need one ReadWriteMany claim (Kubernetes access modes; Longhorn
+/// serves RWX over NFS); a storage without RWX cannot, which is a located error. A port below
+/// 1024 needs NET_BIND_SERVICE once all capabilities are dropped (capabilities(7)), and a
+/// non-root process the pod's `net.ipv4.ip_unprivileged_port_start` (a safe sysctl).
+#[test]
+fn shared_files_get_one_shared_volume_and_low_ports_can_be_bound() {
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let base = "tenants/files/base/nextcloud.yaml";
+    assert!(objects(&k3s, base, "StatefulSet").is_empty());
+    let claim = &objects(&k3s, base, "PersistentVolumeClaim")[0];
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    let deploy = &objects(&k3s, base, "Deployment")[0];
+    let pod = &deploy["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "nextcloud-data");
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["capabilities"]["add"][0],
+        "NET_BIND_SERVICE"
+    );
+    assert_eq!(pod["securityContext"]["sysctls"][0]["name"], "net.ipv4.ip_unprivileged_port_start");
+
+    let local = example("civil-society-k3s")
+        .replace("storage: { default: longhorn, replicas: 3 }", "storage: { default: local-path }");
+    let (loaded, _) = support::load("local", &local);
+    let errors = hafen_render::render(&loaded).expect_err("two writers on single-writer volumes");
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("ReadWriteMany"))
+    );
+}
