@@ -282,6 +282,20 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
     }
+    let default_acme: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.certificates.as_ref().is_some_and(|x| x.acme_server.is_none()))
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !default_acme.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Certificates from a US operator.** No ACME server is configured for {}, so certificates come from Let's Encrypt (`{}`), run by the Internet Security Research Group in the US: it sees every public name of this platform, and an outage or a US decision stops renewals. To use a European ACME CA instead, set `certificates.acmeServer` to its directory URL and render again (a CA that requires an external account binding is not expressible in the spec yet).",
+            default_acme.join(", "),
+            components::data().defaults.acme_server
+        );
+    }
     let mirrored: Vec<String> = spec
         .clusters
         .iter()
