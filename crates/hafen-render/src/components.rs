@@ -555,7 +555,7 @@ pub(crate) fn mirrored_registries(spec: &PlatformSpec, cluster: &Cluster) -> Vec
         .flat_map(|c| c.registries.clone())
         .collect();
     for t in spec.tenants.iter().filter(|t| t.clusters.contains(&cluster.name)) {
-        out.extend(t.apps.iter().map(|a| registries(std::slice::from_ref(&a.image))).flatten());
+        out.extend(t.apps.iter().flat_map(|a| registries(std::slice::from_ref(&a.image))));
     }
     out.retain(|r| r != &own);
     out.sort();

@@ -349,7 +349,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     );
     let _ = writeln!(
         s,
-        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node."
+        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP). Bare-metal egress pools with listed servers get them in each host's machine config (the n-th listed server holds the n-th address); elsewhere, a pool's machines share one config, so the patches in `bootstrap/<cluster>/egress/` add each address to its node by hand (Hetzner Cloud floating IPs are also assigned to a server by hand)."
     );
     if spec.clusters.iter().any(|c| {
         components::has_metal(spec, c)
@@ -1088,7 +1088,23 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
-            if c.os == Os::Talos {
+            if crate::management::egress_by_cluster_api(ctx, c) {
+                let holders: Vec<String> = crate::platform::egress_pool(c)
+                    .map(|p| {
+                        e.ips
+                            .iter()
+                            .zip(&p.server_ids)
+                            .map(|(ip, id)| format!("{ip} on server {id}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: each egress host's machine config carries its fixed address and the label `hafen.dev/egress-ip` ({}), so Cluster API applies them, also to a replaced host. By hand only: route each address to its server at the provider (Robot: an additional IP or subnet on that server).",
+                    step.next(),
+                    holders.join(", ")
+                );
+            } else if c.os == Os::Talos {
                 let _ = writeln!(
                     s,
                     "{}. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",

@@ -895,6 +895,13 @@ fn per_host_pool(
             vec![json!({ "machine": { "kubelet": { "extraConfig": { "providerID": robot_provider_id(*id) } } } })]
         });
         patch.extend(base.iter().cloned());
+        // The egress pool's n-th listed server holds the n-th fixed egress address: Cluster API
+        // then brings a replaced host up with its address and the label the policy selects.
+        if let Some(ip) = egress_ip_of_host(cluster, pool, i)
+            && let Some(interface) = talos::public_interface(ctx.spec, &site)
+        {
+            patch.extend(talos::egress_ip_patch(cluster, &interface, ip));
+        }
         let bootstrap_spec = json!({
             "template": { "spec": {
                 "generateType": "worker",
@@ -1124,8 +1131,36 @@ fn node_patches(
     per_host_patches
 }
 
+/// The fixed egress address the `i`-th listed server of an egress pool holds, when the pool
+/// gets one machine per listed server.
+pub(crate) fn egress_ip_of_host<'a>(
+    cluster: &'a Cluster,
+    pool: &hafen_spec::NodePool,
+    i: usize,
+) -> Option<&'a String> {
+    let egress = cluster.network.egress.as_ref()?;
+    let egress_pool = crate::platform::egress_pool(cluster)?;
+    if egress_pool.name != pool.name || pool.server_ids.is_empty() {
+        return None;
+    }
+    egress.ips.get(i)
+}
+
+/// True when Cluster API applies every fixed egress address with its host's machine config
+/// (a per-host egress pool with at least as many listed servers as addresses).
+pub(crate) fn egress_by_cluster_api(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
+    let Some(egress) = &cluster.network.egress else { return false };
+    let Some(pool) = crate::platform::egress_pool(cluster) else { return false };
+    !egress.ips.is_empty()
+        && per_host(ctx, cluster, pool)
+        && pool.server_ids.len().min(pool.count as usize) >= egress.ips.len()
+}
+
 /// One patch per fixed egress address, for the egress node that holds it.
 fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
+    if egress_by_cluster_api(ctx, cluster) {
+        return;
+    }
     let Some(egress) = &cluster.network.egress else { return };
     let Some(pool) = crate::platform::egress_pool(cluster) else { return };
     let site = cluster.pool_site(pool).to_owned();

@@ -496,3 +496,19 @@ fn shared_files_get_one_shared_volume_and_low_ports_can_be_bound() {
                 && d.message.contains("ReadWriteMany"))
     );
 }
+
+/// Cilium's egress gateway selects the gateway node by label and needs the address on its
+/// interface; in a per-host bare-metal pool that is part of the host's Talos config, so Cluster
+/// API applies it (and to any replacement), and no hand-applied patch is rendered for it.
+#[test]
+fn egress_addresses_of_listed_bare_metal_hosts_come_with_their_machine_config() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let pool = file(&two, "management/clusters/prod-fsn/pool-egress.yaml");
+    assert!(
+        pool.contains("203.0.113.20/32") && pool.contains("hafen.dev/egress-ip: \"203.0.113.21\""),
+        "{pool}"
+    );
+    assert!(!two.keys().any(|p| p.starts_with("bootstrap/prod-fsn/egress/")));
+    // Cloud pools share one config per pool: their patches stay, applied by hand.
+    assert!(two.contains_key("bootstrap/prod-nbg/egress/203-0-113-10.patch.yaml"));
+}
