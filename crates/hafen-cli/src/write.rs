@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use crate::input::io_reason;
 
-/// The ownership marker: one relative path per line, the files Hafen wrote.
+/// The ownership marker: one relative path per line, the files Hafen wrote, and (ending in
+/// `/`) the folders Hafen created that still exist.
 pub(crate) const MANIFEST: &str = ".hafen-manifest";
 
 /// Counts for the closing message.
@@ -31,20 +32,38 @@ fn io(what: &str, path: &Path, err: std::io::Error) -> String {
     format!("cannot {what} `{}`: {}", path.display(), io_reason(&err))
 }
 
-fn read_manifest(out: &Path) -> Option<BTreeSet<String>> {
+/// Hafen's files and folders in `out` per its manifest: (files, folders without the `/`).
+fn read_manifest(out: &Path) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
     let text = fs::read_to_string(out.join(MANIFEST)).ok()?;
-    Some(text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_owned).collect())
+    let mut files = BTreeSet::new();
+    let mut dirs = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        match line.strip_suffix('/') {
+            Some(dir) => dirs.insert(dir.to_owned()),
+            None => files.insert(line.to_owned()),
+        };
+    }
+    Some((files, dirs))
 }
 
-fn manifest_text(repo: &Repo) -> String {
+fn manifest_text(repo: &Repo, dirs: &BTreeSet<String>) -> String {
     let mut text = String::from(
-        "# Files written by `hafen render`. Hafen replaces or deletes only these; anything else here is yours.\n",
+        "# Files written by `hafen render`, then the folders it created (ending in /). Hafen replaces or deletes only these; anything else here is yours.\n",
     );
     for path in repo.files.keys() {
         text.push_str(path);
         text.push('\n');
     }
+    for dir in dirs {
+        text.push_str(dir);
+        text.push_str("/\n");
+    }
     text
+}
+
+/// Every folder above a relative file path (`a/b/c.yaml` → `a`, `a/b`).
+fn parents(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
 }
 
 /// Every entry under `root` as relative paths, without following symlinks: (files and links, dirs).
@@ -121,10 +140,15 @@ pub(crate) fn write_repo(out: &Path, repo: &Repo, force: bool) -> Result<WriteSu
         Ok(_) => return Err(format!("`{}` exists and is not a folder", out.display())),
         Err(_) => false,
     };
-    let owned = if exists { read_manifest(out) } else { None };
+    let manifest = if exists { read_manifest(out) } else { None };
+    let has_manifest = manifest.is_some();
+    let (owned, owned_dirs) = manifest.unwrap_or_default();
+    // Hafen's folders: those it recorded, and every folder its files were in.
+    let mut owned_dirs = owned_dirs;
+    owned_dirs.extend(owned.iter().flat_map(|f| parents(f)).map(str::to_owned));
     let (existing_files, existing_dirs) =
         if exists { walk(out)? } else { (Vec::new(), Vec::new()) };
-    if exists && owned.is_none() && !existing_files.is_empty() && !force {
+    if exists && !has_manifest && !existing_files.is_empty() && !force {
         let sample: Vec<&str> = existing_files.iter().take(3).map(String::as_str).collect();
         return Err(format!(
             "refusing to render into `{}`: Hafen did not create it (no {MANIFEST}) and it holds files ({}{}); pass --force to render into it, your files will be kept untouched",
@@ -133,7 +157,6 @@ pub(crate) fn write_repo(out: &Path, repo: &Repo, force: bool) -> Result<WriteSu
             if existing_files.len() > 3 { ", ..." } else { "" }
         ));
     }
-    let owned = owned.unwrap_or_default();
     let foreign: Vec<&String> =
         existing_files.iter().filter(|f| !owned.contains(*f) && f.as_str() != MANIFEST).collect();
     let clashes: Vec<&str> = foreign
@@ -153,7 +176,7 @@ pub(crate) fn write_repo(out: &Path, repo: &Repo, force: bool) -> Result<WriteSu
     }
     clean_leftovers(out);
     let tmp = sibling(out, "tmp")?;
-    let result = build_tree(&tmp, out, repo, &foreign, &existing_dirs, &owned);
+    let result = build_tree(&tmp, out, repo, &foreign, &existing_dirs, &owned_dirs);
     if let Err(message) = result {
         let _ = fs::remove_dir_all(&tmp);
         return Err(message);
@@ -177,7 +200,7 @@ fn build_tree(
     repo: &Repo,
     foreign: &[&String],
     existing_dirs: &[String],
-    owned: &BTreeSet<String>,
+    owned_dirs: &BTreeSet<String>,
 ) -> Result<(), String> {
     fs::create_dir(tmp).map_err(|e| io("create", tmp, e))?;
     for (rel, content) in &repo.files {
@@ -187,13 +210,13 @@ fn build_tree(
         }
         fs::write(&path, content).map_err(|e| io("write", &path, e))?;
     }
-    fs::write(tmp.join(MANIFEST), manifest_text(repo))
-        .map_err(|e| io("write", &tmp.join(MANIFEST), e))?;
-    // Keep the user's folders (even empty ones, such as `.git/refs/tags`) and files.
+    // Keep the user's folders (even empty ones, such as `.git/refs/tags`) and files. A folder
+    // Hafen created stays Hafen's: it exists in the new tree only if something still lives in
+    // it (a rendered file, a file or folder of the user's), so removing a tenant leaves no
+    // empty folders behind, and no folder holding the user's files is ever removed.
     for dir in existing_dirs {
-        let owned_dir = owned.iter().any(|p| p.starts_with(&format!("{dir}/")));
-        let path = tmp.join(dir);
-        if !owned_dir || !path.exists() {
+        if !owned_dirs.contains(dir) {
+            let path = tmp.join(dir);
             fs::create_dir_all(&path).map_err(|e| io("create", &path, e))?;
         }
     }
@@ -211,6 +234,21 @@ fn build_tree(
             fs::copy(&from, &to).map_err(|e| io("keep", &from, e))?;
         }
     }
+    // Hafen's folders in the new tree: those of its files, and its earlier folders that the
+    // user's files or folders keep alive (still Hafen's, so they go once they are empty).
+    let (_, dirs) = walk(tmp)?;
+    let mine: BTreeSet<String> = dirs
+        .into_iter()
+        .filter(|d| {
+            owned_dirs.contains(d)
+                || repo
+                    .files
+                    .keys()
+                    .any(|f| f.starts_with(d.as_str()) && f[d.len()..].starts_with('/'))
+        })
+        .collect();
+    fs::write(tmp.join(MANIFEST), manifest_text(repo, &mine))
+        .map_err(|e| io("write", &tmp.join(MANIFEST), e))?;
     Ok(())
 }
 
@@ -278,7 +316,7 @@ pub(crate) fn drift(out: &Path, repo: &Repo) -> Result<Vec<Change>, String> {
     if !out.is_dir() {
         return Ok(repo.files.keys().cloned().map(Change::Added).collect());
     }
-    let owned = read_manifest(out).unwrap_or_default();
+    let (owned, _) = read_manifest(out).unwrap_or_default();
     let mut changes = Vec::new();
     for (path, content) in &repo.files {
         match fs::read_to_string(under(out, path)?) {
@@ -312,6 +350,40 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn folders_emptied_by_a_render_go_and_folders_with_the_users_files_stay() {
+        let dir = scratch("empty-dirs");
+        let out = dir.join("repo");
+        let mut repo = Repo::default();
+        repo.files.insert("README.md".into(), "# r\n".into());
+        repo.files.insert("tenants/old/base/app.yaml".into(), "a: 1\n".into());
+        repo.files.insert("tenants/kept/base/app.yaml".into(), "a: 1\n".into());
+        repo.files.insert("tenants/mixed/base/app.yaml".into(), "a: 1\n".into());
+        write_repo(&out, &repo, false).unwrap();
+        // The user's own files and an empty folder of the user's inside Hafen's folders.
+        fs::write(out.join("tenants/mixed/NOTES.md"), "mine\n").unwrap();
+        fs::create_dir_all(out.join("tenants/old/base/scratch")).unwrap();
+        fs::create_dir_all(out.join("mine/empty")).unwrap();
+
+        repo.files.remove("tenants/old/base/app.yaml");
+        repo.files.remove("tenants/mixed/base/app.yaml");
+        let summary = write_repo(&out, &repo, false).unwrap();
+        assert_eq!(summary.removed, 2);
+        assert!(out.join("tenants/kept/base/app.yaml").exists());
+        // `tenants/mixed/base` held only Hafen's file: gone; `tenants/mixed` holds the user's.
+        assert!(!out.join("tenants/mixed/base").exists(), "an emptied Hafen folder is left behind");
+        assert_eq!(fs::read_to_string(out.join("tenants/mixed/NOTES.md")).unwrap(), "mine\n");
+        // The user's empty folder keeps its parents.
+        assert!(out.join("tenants/old/base/scratch").is_dir());
+        assert!(out.join("mine/empty").is_dir());
+
+        // Without the user's folder, the whole emptied tenant goes.
+        fs::remove_dir(out.join("tenants/old/base/scratch")).unwrap();
+        write_repo(&out, &repo, false).unwrap();
+        assert!(!out.join("tenants/old").exists(), "{:?}", walk(&out).unwrap());
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn render_writes_a_manifest_and_is_idempotent() {
     let listed: Vec<String> = fs::read_to_string(out.join(".hafen-manifest"))
         .unwrap()
         .lines()
-        .filter(|l| !l.starts_with('#'))
+        .filter(|l| !l.starts_with('#') && !l.ends_with('/'))
         .map(str::to_owned)
         .collect();
     assert!(!listed.is_empty());

@@ -222,8 +222,6 @@ pub struct Defaults {
     pub image_factory: String,
     /// Sidero Labs' public discovery service (used only when discovery is enabled without an endpoint).
     pub discovery_service: String,
-    /// Registries a pull-through mirror must serve.
-    pub mirrored_registries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,7 +272,6 @@ fn empty() -> Data {
             acme_server_date: String::new(),
             image_factory: String::new(),
             discovery_service: String::new(),
-            mirrored_registries: Vec::new(),
         },
         components: Vec::new(),
         operators: Vec::new(),
@@ -544,6 +541,33 @@ fn add_delivery_endpoints(spec: &PlatformSpec, component: &mut Component) {
     for registry in component.registries.clone() {
         component.endpoints.push(endpoint("image-registry", &registry));
     }
+}
+
+/// The upstream registries a cluster's pull-through mirror must serve: every registry an image
+/// of the cluster's components or of its tenants' apps comes from (the README's dependency
+/// table lists the same), except the mirror's own host. Sorted.
+pub(crate) fn mirrored_registries(spec: &PlatformSpec, cluster: &Cluster) -> Vec<String> {
+    let Some(mirror) = &cluster.registry_mirror else { return Vec::new() };
+    let own = host_of(mirror);
+    let mut out: Vec<String> = names_for(spec, cluster)
+        .into_iter()
+        .filter_map(lookup)
+        .flat_map(|c| c.registries.clone())
+        .collect();
+    for t in spec.tenants.iter().filter(|t| t.clusters.contains(&cluster.name)) {
+        out.extend(t.apps.iter().flat_map(|a| registries(std::slice::from_ref(&a.image))));
+    }
+    out.retain(|r| r != &own);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The endpoint of one upstream registry on a cluster's pull-through mirror: each upstream has
+/// its own path (`<mirror>/v2/<upstream>`, a proxy-cache project per upstream), so the mirror
+/// never has to guess which upstream an image name means.
+pub(crate) fn mirror_endpoint(mirror: &str, registry: &str) -> String {
+    format!("{}/v2/{registry}", mirror.trim_end_matches('/'))
 }
 
 /// The rendered components of `cluster`, each with its chart, images, endpoints and per-node

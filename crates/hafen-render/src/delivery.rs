@@ -56,13 +56,42 @@ pub(crate) fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
     None
 }
 
+/// The Secret Flux reads the platform repository's credential from: `gitops.secretRef`, or
+/// `platform-git` for an SSH URL without one (an SSH source always needs a key; an HTTPS source
+/// without a reference is a public repository).
+pub(crate) fn flux_git_secret(ctx: &Ctx<'_>) -> Option<String> {
+    match &ctx.spec.gitops.secret_ref {
+        Some(r) => Some(r.name.clone()),
+        None if !is_https(&ctx.spec.gitops.repo) => Some("platform-git".to_owned()),
+        None => None,
+    }
+}
+
+/// True for an HTTP(S) repository URL (credentials are a user name and a token), false for SSH.
+pub(crate) fn is_https(repo: &str) -> bool {
+    repo.starts_with("https://") || repo.starts_with("http://")
+}
+
+/// The `flux create secret git` command creating the repository credential, if one is needed.
+pub(crate) fn flux_git_secret_command(ctx: &Ctx<'_>) -> Option<String> {
+    let name = flux_git_secret(ctx)?;
+    let repo = &ctx.spec.gitops.repo;
+    Some(if is_https(repo) {
+        format!(
+            "flux create secret git {name} --url={repo} --username=<git user> --password=\"$GIT_TOKEN\""
+        )
+    } else {
+        format!("flux create secret git {name} --url={repo} --private-key-file=./deploy-key")
+    })
+}
+
 fn git_repository(ctx: &Ctx<'_>, url: &str, labels: &Map<String, Value>) -> Value {
     let mut spec = Map::new();
     spec.insert("interval".into(), json!(ctx.spec.gitops.interval));
     spec.insert("url".into(), json!(url));
     spec.insert("ref".into(), json!({ "branch": ctx.spec.gitops.branch }));
-    if let Some(secret) = &ctx.spec.gitops.secret_ref {
-        spec.insert("secretRef".into(), json!({ "name": secret.name }));
+    if let Some(secret) = flux_git_secret(ctx) {
+        spec.insert("secretRef".into(), json!({ "name": secret }));
     }
     json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1",
@@ -586,6 +615,16 @@ fn argo_app(
     })
 }
 
+/// Argo CD's name for a cluster: its own cluster is `in-cluster` (Argo CD's built-in name for
+/// `https://kubernetes.default.svc`), every other cluster the name it is registered under.
+pub(crate) fn argo_name(ctx: &Ctx<'_>, cluster: &str) -> String {
+    if crate::platform::argocd_home(ctx).as_deref() == Some(cluster) {
+        "in-cluster".to_owned()
+    } else {
+        cluster.to_owned()
+    }
+}
+
 fn argo_cluster(
     ctx: &mut Ctx<'_>,
     cluster: &Cluster,
@@ -596,6 +635,7 @@ fn argo_cluster(
 ) {
     let Some(url) = ctx.repo_url.clone() else { return };
     let c = cluster.name.as_str();
+    let dest = argo_name(ctx, c);
     let labels = ctx.labels(&[("hafen.dev/cluster", c)]);
     let branch = ctx.spec.gitops.branch.clone();
     let mut apps = Vec::new();
@@ -622,7 +662,7 @@ fn argo_cluster(
             wave,
             "platform",
             source,
-            json!({ "name": c, "namespace": release.namespace }),
+            json!({ "name": dest, "namespace": release.namespace }),
             sync_policy(&release.namespace_labels),
             &labels,
         ));
@@ -636,7 +676,7 @@ fn argo_cluster(
             -3,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("storage-config") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -647,7 +687,7 @@ fn argo_cluster(
             -1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("secrets") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -658,7 +698,7 @@ fn argo_cluster(
             1,
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("configs") }),
-            json!({ "name": c }),
+            json!({ "name": dest }),
             sync_policy(&[]),
             &labels,
         ));
@@ -731,8 +771,10 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
     tenants.sort_by(|a, b| a.name.cmp(&b.name));
     for tenant in tenants {
         let clusters = tenants::tenant_clusters(ctx.spec, tenant);
-        let destinations: Vec<Value> =
-            clusters.iter().map(|c| json!({ "name": c, "namespace": tenant.name })).collect();
+        let destinations: Vec<Value> = clusters
+            .iter()
+            .map(|c| json!({ "name": argo_name(ctx, c), "namespace": tenant.name }))
+            .collect();
         projects.push(json!({
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "AppProject",
@@ -744,7 +786,10 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
                 "clusterResourceWhitelist": [{ "group": "", "kind": "Namespace" }],
             }
         }));
-        let elements: Vec<Value> = clusters.iter().map(|c| json!({ "cluster": c })).collect();
+        let elements: Vec<Value> = clusters
+            .iter()
+            .map(|c| json!({ "cluster": c, "destination": argo_name(ctx, c) }))
+            .collect();
         let path = ctx.git_path(&format!("tenants/{}/overlays", tenant.name));
         let path = path.trim_start_matches("./");
         sets.push(json!({
@@ -763,7 +808,7 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
                     "spec": {
                         "project": tenant.name,
                         "source": { "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": format!("{path}/{{{{ .cluster }}}}") },
-                        "destination": { "name": "{{ .cluster }}", "namespace": tenant.name },
+                        "destination": { "name": "{{ .destination }}", "namespace": tenant.name },
                         "syncPolicy": sync_policy(&[]),
                     },
                 },

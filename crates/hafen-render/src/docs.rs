@@ -279,6 +279,46 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     for n in notes {
         let _ = writeln!(s, "- {n}");
     }
+    if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
+        let _ = writeln!(s, "- {}", mesh_note(ctx));
+    }
+    let default_acme: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.certificates.as_ref().is_some_and(|x| x.acme_server.is_none()))
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !default_acme.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Certificates from a US operator.** No ACME server is configured for {}, so certificates come from Let's Encrypt (`{}`), run by the Internet Security Research Group in the US: it sees every public name of this platform, and an outage or a US decision stops renewals. To use a European ACME CA instead, set `certificates.acmeServer` to its directory URL and render again (a CA that requires an external account binding is not expressible in the spec yet).",
+            default_acme.join(", "),
+            components::data().defaults.acme_server
+        );
+    }
+    let mirrored: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let m = c.registry_mirror.as_ref()?;
+            Some(format!(
+                "`{}`: {}",
+                c.name,
+                components::mirrored_registries(spec, c)
+                    .iter()
+                    .map(|r| format!("`{}`", components::mirror_endpoint(m, r)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+        .collect();
+    if !mirrored.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Registry mirror.** Every upstream registry an image here comes from has its own path on the mirror, used as written (Talos `overridePath`; K3s takes an endpoint path as given), for example a proxy-cache project per upstream named like it: {}. Fallback to the upstream is off (Talos `skipFallback`, K3s `disable-default-registry-endpoint`): when the mirror is down, pulls fail visibly instead of quietly going to the upstream. Bare-metal Talos hosts download their raw disk image over HTTPS from the Image Factory during provisioning (a file, which a registry mirror cannot serve); to keep that off the Image Factory too, host a copy of the image and point the machine templates' `installImage.image.url` at it.",
+            mirrored.join("; ")
+        );
+    }
     if !ctx.open_items.is_empty() {
         let _ = writeln!(s, "\n## Open items\n");
         let _ =
@@ -288,6 +328,17 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         }
     }
     let _ = writeln!(s, "\n## Known limits\n");
+    if spec
+        .tenants
+        .iter()
+        .flat_map(|t| &t.apps)
+        .any(|a| a.replicas > 1 && a.volumes.iter().any(|v| v.shared))
+    {
+        let _ = writeln!(
+            s,
+            "- Shared volumes (`shared: true`, ReadWriteMany) are served by Longhorn over NFSv4 from one share-manager pod per volume: every node needs an NFSv4 client (on Debian and Ubuntu the `nfs-common` package), and the volume is briefly unavailable while that pod moves to another node."
+        );
+    }
     let _ = writeln!(
         s,
         "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."
@@ -298,7 +349,7 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     );
     let _ = writeln!(
         s,
-        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP); the patches in `bootstrap/<cluster>/egress/` add them to the node."
+        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP). Bare-metal egress pools with listed servers get them in each host's machine config (the n-th listed server holds the n-th address); elsewhere, a pool's machines share one config, so the patches in `bootstrap/<cluster>/egress/` add each address to its node by hand (Hetzner Cloud floating IPs are also assigned to a server by hand)."
     );
     if spec.clusters.iter().any(|c| {
         components::has_metal(spec, c)
@@ -313,6 +364,89 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         );
     }
     s
+}
+
+/// The day-0 setup of a cluster's own OpenBao: initialise once, unseal every raft member, check
+/// the raft peers, and create the KV v2 engine, the Kubernetes auth mount, policies and roles
+/// the cluster's secret stores use (mount `secret`, auth path `kubernetes-<cluster>`).
+fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
+    let n = &c.name;
+    let mut out = format!(
+        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
+        engine(ctx)
+    );
+    let tenants_here: Vec<String> = ctx
+        .spec
+        .tenants
+        .iter()
+        .filter(|t| tenants::tenant_clusters(ctx.spec, t).contains(n))
+        .map(|t| format!("tenant-{}", t.name))
+        .collect();
+    for (role, items) in store_paths(ctx) {
+        let tenant = role.strip_prefix("tenant-").map(str::to_owned);
+        let mine: Vec<String> = items
+            .iter()
+            .filter(|i| match &tenant {
+                Some(_) => tenants_here.contains(&role),
+                None => i.contains(&format!("`{n}`")),
+            })
+            .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let paths: Vec<String> = mine
+            .iter()
+            .map(|p| format!("path \"secret/data/{p}\" {{ capabilities = [\"read\"] }}"))
+            .collect();
+        let (sa, ns) = match &tenant {
+            Some(t) => ("openbao".to_owned(), t.clone()),
+            None => ("external-secrets".to_owned(), "external-secrets".to_owned()),
+        };
+        let _ = write!(
+            out,
+            "   printf '%s\\n' {} | bao policy write {n}-{role} -\n   bao write auth/kubernetes-{n}/role/{role} bound_service_account_names={sa} bound_service_account_namespaces={ns} policies={n}-{role} ttl=1h\n",
+            paths.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(" "),
+        );
+    }
+    out.push_str("   ```\n\n   Then write each value of step 1 with `bao kv put secret/<path> <property>=...` (from your workstation, never into this repository).");
+    out
+}
+
+/// The README's explanation of the Cluster Mesh datapath and how the members reach each other.
+fn mesh_note(ctx: &Ctx<'_>) -> String {
+    let spec = ctx.spec;
+    let mut out = String::from(
+        "**Cluster Mesh.** Cilium needs one datapath mode across a mesh, and in native routing the network between the clusters must route every member's pod ranges. Between a Hetzner Cloud network and a bare-metal vSwitch nothing does: the cloud controller programs Cloud routes only for its own cloud servers, and the per-node pod ranges of the bare-metal cluster are handed out by Kubernetes at run time. A mesh that spans such networks therefore tunnels (VXLAN between node addresses, inside WireGuard where encryption is on), and the nodes only need to reach each other's node addresses.",
+    );
+    let mut couplings = Vec::new();
+    for site in &spec.sites {
+        if let Some(c) = crate::mesh::coupling(spec, &site.name) {
+            couplings.push(format!(
+                "the vSwitch (VLAN {}, {}) of `{}` is coupled to the Cloud network `{}` of `{}` (RUNBOOK), and its nodes route {} through the vSwitch gateway {}",
+                c.vlan, c.vswitch_subnet, site.name, c.network, c.cloud_site, c.cloud_subnet, c.gateway
+            ));
+        }
+    }
+    if !couplings.is_empty() {
+        let _ = write!(out, " Node addresses across the private link: {}.", couplings.join("; "));
+    }
+    let private: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| crate::mesh::private_only(ctx, c))
+        .filter_map(|c| {
+            crate::mesh::apiserver_private_ip(ctx, c).map(|ip| format!("`{}` at {ip}", c.name))
+        })
+        .collect();
+    if !private.is_empty() {
+        let _ = write!(
+            out,
+            " Every member is reached over the private link, so each Cluster Mesh API server answers on a fixed private load-balancer address and has no public one ({}); peers connect to it as `<cluster>.mesh.cilium.io`, the name in its certificate.",
+            private.join(", ")
+        );
+    }
+    out
 }
 
 /// Numbered steps whose numbers follow what this platform needs.
@@ -380,6 +514,22 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 ),
             );
         }
+    }
+    if let (Some(home), Some(r)) = (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref)
+        && spec.cluster(&home).is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao)
+    {
+        let props: Vec<String> = crate::platform::argocd_repo_keys(&spec.gitops.repo, r)
+            .into_iter()
+            .map(|(_, p)| format!("`{p}`"))
+            .collect();
+        push(
+            &mut platform,
+            format!(
+                "`{}` (properties {}: Argo CD's repository credential) for `{home}`",
+                r.name,
+                props.join(", ")
+            ),
+        );
     }
     // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
     // cluster that keeps or follows the database).
@@ -683,20 +833,46 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             GitOpsEngine::Flux => {
                 let _ = writeln!(
                     s,
-                    "```sh\nflux install --version={}\nflux create secret git {} --url={} --private-key-file=./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    "```sh\nflux install --version={}\n{}kubectl apply -k management/delivery\n```\n",
                     v("flux"),
-                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
-                    spec.gitops.repo
+                    crate::delivery::flux_git_secret_command(ctx)
+                        .map(|c| format!("{c}\n"))
+                        .unwrap_or_default(),
                 );
             }
             GitOpsEngine::Argocd => {
                 let chart = components::lookup("argo-cd").and_then(|c| c.chart.clone());
+                let repo = &spec.gitops.repo;
+                let https = repo.starts_with("https://") || repo.starts_with("http://");
+                let secret = crate::platform::argocd_repo_secret(ctx);
+                let creds = if https {
+                    "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
+                } else {
+                    "--from-file=sshPrivateKey=./deploy-key"
+                };
                 let _ = writeln!(
                     s,
-                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nargocd repo add {} --ssh-private-key-path ./deploy-key\nkubectl apply -k management/delivery\n```\n",
+                    "```sh\nhelm install argocd argo-cd --repo {} --version {} -n argocd --create-namespace --set dex.enabled=false\nkubectl -n argocd create secret generic {secret} --from-literal=type=git --from-literal=url={repo} {creds}\nkubectl -n argocd label secret {secret} argocd.argoproj.io/secret-type=repository\nkubectl apply -k management/delivery\n```\n",
                     chart.as_ref().map(|c| c.repository.clone()).unwrap_or_default(),
                     chart.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
-                    spec.gitops.repo
+                );
+                let _ = writeln!(
+                    s,
+                    "The repository is reached over {}, so its credential Secret `{secret}` holds {} (a read-only {}). {}\n",
+                    if https { "HTTPS" } else { "SSH" },
+                    if https { "`username` and `password`" } else { "`sshPrivateKey`" },
+                    if https { "access token as the password" } else { "deploy key" },
+                    match (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref) {
+                        (Some(home), Some(r))
+                            if spec
+                                .cluster(&home)
+                                .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
+                            format!(
+                                "Once External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from OpenBao (`{}`).",
+                                r.name
+                            ),
+                        _ => "Nothing renews it: rotate it by hand.".to_owned(),
+                    }
                 );
                 let _ = writeln!(
                     s,
@@ -705,7 +881,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 if let Some(c) = &self_managed {
                     let _ = writeln!(
                         s,
-                        "Argo CD runs in `{c}`; name its own cluster `{c}` so the Applications find it: `argocd cluster set in-cluster --name {c}`.\n"
+                        "Argo CD runs in `{c}`: the Applications for `{c}` target `in-cluster`, Argo CD's own name for the cluster it runs in, so `{c}` is never registered (and never renamed).\n"
                     );
                 }
             }
@@ -811,6 +987,20 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
             }
         }
+        for site in &spec.sites {
+            if let Some(cp) = crate::mesh::coupling(spec, &site.name).filter(|cp| cp.network == n) {
+                let _ = writeln!(
+                    s,
+                    "{}. Couple the vSwitch of `{}` (VLAN {}) to this cluster's Cloud network, so its servers and the Cloud servers reach each other privately: note the vSwitch id in Robot, then `hcloud network add-subnet {n} --type vswitch --vswitch-id <id> --network-zone eu-central --ip-range {}`. The bare-metal nodes route {} through the vSwitch gateway {} (in their machine config).",
+                    step.next(),
+                    site.name,
+                    cp.vlan,
+                    cp.vswitch_subnet,
+                    cp.cloud_subnet,
+                    cp.gateway
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "{}. Network first (nodes stay NotReady until the CNI runs): {}`helm install cilium cilium --repo https://helm.cilium.io --version {} -n kube-system -f bootstrap/{n}/cilium-values.yaml`.",
@@ -837,8 +1027,10 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             );
         }
         match c.secrets.backend {
+            // The in-cluster OpenBao is installed by the delivery engine: set up after it.
+            SecretsBackend::Openbao if c.secrets.address.is_none() => {}
             SecretsBackend::Openbao => {
-                let addr = c.secrets.address.clone().map_or_else(|| "the in-cluster OpenBao (once it runs, initialise and unseal it: `kubectl -n openbao exec openbao-0 -- bao operator init`)".to_owned(), |a| format!("`{a}`"));
+                let addr = c.secrets.address.clone().map(|a| format!("`{a}`")).unwrap_or_default();
                 let roles: Vec<String> = store_paths(ctx)
                     .into_iter()
                     .filter(|(_, p)| !p.is_empty())
@@ -851,23 +1043,36 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     roles.join(", ")
                 );
             }
-            SecretsBackend::Sops => {
-                let _ = writeln!(
-                    s,
-                    "{}. Secrets: `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and add the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md`.",
-                    step.next()
-                );
-            }
+            // The age key lives in `flux-system`, which `flux install` creates: see Delivery.
+            SecretsBackend::Sops => {}
         }
         match spec.gitops.engine {
             GitOpsEngine::Flux => {
+                let sops = c.secrets.backend == SecretsBackend::Sops;
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: `flux install --version={}`, `flux create secret git {} --url={} --private-key-file=./deploy-key`, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
                     step.next(),
                     v("flux"),
-                    spec.gitops.secret_ref.as_ref().map_or("platform-git", |r| r.name.as_str()),
-                    spec.gitops.repo
+                    crate::delivery::flux_git_secret_command(ctx)
+                        .map(|c| format!(", `{c}` (the Secret the GitRepository `platform` reads)"))
+                        .unwrap_or_default(),
+                    if sops {
+                        format!(
+                            ", the age key Flux decrypts with (`flux-system` exists now): `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=./age.agekey`, and the encrypted files listed in `clusters/{n}/platform/secrets/README.md` and `tenants/<tenant>/secrets/README.md` committed"
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            GitOpsEngine::Argocd
+                if crate::platform::argocd_home(ctx).as_deref() == Some(n.as_str()) =>
+            {
+                let _ = writeln!(
+                    s,
+                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order.",
+                    step.next()
                 );
             }
             GitOpsEngine::Argocd => {
@@ -878,9 +1083,28 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 );
             }
         }
+        if c.secrets.backend == SecretsBackend::Openbao && c.secrets.address.is_none() {
+            let _ = writeln!(s, "{}. {}", step.next(), openbao_setup(ctx, c));
+        }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
-            if c.os == Os::Talos {
+            if crate::management::egress_by_cluster_api(ctx, c) {
+                let holders: Vec<String> = crate::platform::egress_pool(c)
+                    .map(|p| {
+                        e.ips
+                            .iter()
+                            .zip(&p.server_ids)
+                            .map(|(ip, id)| format!("{ip} on server {id}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "{}. Egress: each egress host's machine config carries its fixed address and the label `hafen.dev/egress-ip` ({}), so Cluster API applies them, also to a replaced host. By hand only: route each address to its server at the provider (Robot: an additional IP or subnet on that server).",
+                    step.next(),
+                    holders.join(", ")
+                );
+            } else if c.os == Os::Talos {
                 let _ = writeln!(
                     s,
                     "{}. Egress: route each fixed address ({}) to one node of pool `{pool}` (Hetzner floating or additional IP), then on that node `talosctl patch machineconfig --patch @bootstrap/{n}/egress/<address>.patch.yaml`; the patch adds the address and the label `hafen.dev/egress-ip` the egress policy selects.",
@@ -987,6 +1211,20 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     }
     let _ = writeln!(s);
 
+    let own_bao: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.secrets.backend == SecretsBackend::Openbao && c.secrets.address.is_none())
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !own_bao.is_empty() {
+        let _ = writeln!(s, "### OpenBao after a restart\n");
+        let _ = writeln!(
+            s,
+            "OpenBao in {} has no auto-unseal: a member whose pod restarts (node reboot, upgrade, eviction) comes back sealed and serves nothing until it is unsealed with three of the five keys: `kubectl -n openbao exec -it openbao-<i> -- bao operator unseal` (three times). Raft keeps serving while two of three members are unsealed; `bao operator raft list-peers` shows who is back. To stop doing this by hand, add a `seal` stanza (a transit seal on another OpenBao, or a KMS or HSM you trust) to the raft configuration and migrate the seal once (`bao operator unseal -migrate`).\n",
+            own_bao.join(", ")
+        );
+    }
     let _ = writeln!(s, "### Restore from backup\n");
     for c in &spec.clusters {
         let Some(b) = &c.backups else {
@@ -1039,6 +1277,35 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
             t.name,
             t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
+        );
+    }
+    let shared: Vec<(&hafen_spec::Tenant, &Cluster)> = sorted_tenants(ctx)
+        .into_iter()
+        .filter(|t| t.apps.iter().any(|a| !a.domains.is_empty()))
+        .filter_map(|t| tenants::dns_owner(ctx, t).map(|o| (t, o)))
+        .collect();
+    if !shared.is_empty() {
+        let _ = writeln!(s, "\n### Names of tenants served by several clusters\n");
+        let _ = writeln!(
+            s,
+            "Every cluster runs its own ExternalDNS with its own owner id, and ExternalDNS never writes a record another owner holds. So one cluster owns each shared name (the first cluster of the tenant that manages DNS), and every cluster publishes its own name `<cluster>.<domain>` (for checks and for pointing at one cluster on purpose). The shared name follows the owner: there is no active-active answer from DNS, and failover is a decision, not an accident.\n"
+        );
+        for (t, owner) in &shared {
+            let domains: Vec<String> =
+                t.apps.iter().flat_map(|a| a.domains.iter()).map(|d| format!("`{d}`")).collect();
+            let _ = writeln!(
+                s,
+                "- `{}`: {} published by `{}` (ExternalDNS owner `{}-{}`).",
+                t.name,
+                domains.join(", "),
+                owner.name,
+                ctx.platform,
+                owner.name
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nFail a shared name over to another cluster: list that cluster first in the tenant's `clusters:` and render (its ExternalDNS then claims the names); if the old owner is gone, delete its records of those names and their ExternalDNS ownership TXT records (owner `<platform>-<old cluster>`) on the DNS server with `nsupdate`, since ExternalDNS never takes over a name another owner still claims. Check with `dig +short <name>` against the DNS server.\n"
         );
     }
     s

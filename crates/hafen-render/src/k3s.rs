@@ -60,6 +60,11 @@ fn common(spec: &PlatformSpec, cluster: &Cluster, server: bool) -> serde_json::M
             c.insert("tls-san".into(), json!([host]));
         }
     }
+    if cluster.registry_mirror.is_some() {
+        // Pull only through the mirrors of registries.yaml; containerd otherwise falls back to
+        // the upstream registry whenever the mirror fails (K3s "Default Endpoint Fallback").
+        c.insert("disable-default-registry-endpoint".into(), json!(true));
+    }
     let _ = spec;
     c
 }
@@ -116,11 +121,12 @@ pub(crate) fn render(out: &mut Out, spec: &PlatformSpec, cluster: &Cluster) {
     }
     if let Some(mirror) = &cluster.registry_mirror {
         let mut mirrors = serde_json::Map::new();
-        for registry in &crate::components::data().defaults.mirrored_registries {
-            mirrors.insert(registry.clone(), json!({ "endpoint": [mirror] }));
+        for registry in crate::components::mirrored_registries(spec, cluster) {
+            let endpoint = crate::components::mirror_endpoint(mirror, &registry);
+            mirrors.insert(registry, json!({ "endpoint": [endpoint] }));
         }
         let text = format!(
-            "# Registry mirrors of K3s cluster `{}`: copy to /etc/rancher/k3s/registries.yaml on every node.\n# Rendered by Hafen.\n{}",
+            "# Registry mirrors of K3s cluster `{}`: copy to /etc/rancher/k3s/registries.yaml on every node.\n# Each upstream has its own path on the mirror (used as written, no /v2 added); the nodes run\n# with disable-default-registry-endpoint, so a mirror outage fails pulls instead of silently\n# pulling from the upstream.\n# Rendered by Hafen.\n{}",
             cluster.name,
             hafen_yaml::emit(&json!({ "mirrors": mirrors }))
         );

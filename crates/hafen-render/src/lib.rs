@@ -17,6 +17,7 @@ mod docs;
 pub mod guard;
 mod k3s;
 mod management;
+mod mesh;
 mod out;
 mod platform;
 mod talos;

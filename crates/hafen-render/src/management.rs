@@ -117,17 +117,28 @@ fn needs_image_command(ctx: &Ctx<'_>) -> bool {
 }
 
 /// The script CAPH copies into the Robot rescue system to write Talos to the first NVMe disk.
+/// Robot servers arrive with a software RAID over both disks: every array is stopped and every
+/// member's RAID and filesystem signatures are wiped, on both disks, so neither Talos nor
+/// LINSTOR finds a stale array on the second disk.
 fn image_command(ctx: &mut Ctx<'_>) {
     let script = "#!/bin/sh\n\
 # Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host with the\n\
-# image URL as its first argument (see installImage.imageURLCommand). It writes the Talos raw\n\
-# image to the first NVMe disk; CAPH treats the last output line IMAGE_URL_DONE as success.\n\
+# image URL as its first argument (see installImage.imageURLCommand). It wipes every NVMe disk\n\
+# (the RAID of the Robot installation spans both) and writes the Talos raw image to the first;\n\
+# Talos provisions the storage partition on the other disk itself (RawVolumeConfig, selected as\n\
+# `!system_disk`). CAPH treats the last output line IMAGE_URL_DONE as success.\n\
 # Mount it into the CAPH controller below /shared (RUNBOOK.md, day 0, step 2).\n\
 set -eu\n\
 url=\"$1\"\n\
 disk=/dev/nvme0n1\n\
-for d in $(lsblk -dpno NAME | grep -E 'md'); do mdadm --stop \"$d\" || true; done\n\
-wipefs -a \"$disk\"\n\
+for md in $(lsblk -dpno NAME | grep -E '/md'); do mdadm --stop \"$md\" || true; done\n\
+for d in $(lsblk -dpno NAME,TRAN | awk '$2 == \"nvme\" { print $1 }'); do\n\
+  for part in $(lsblk -pno NAME \"$d\" | tail -n +2); do\n\
+    mdadm --zero-superblock \"$part\" 2>/dev/null || true\n\
+    wipefs -a \"$part\" || true\n\
+  done\n\
+  wipefs -a \"$d\"\n\
+done\n\
 curl -fsSL \"$url\" | zstd -dc | dd of=\"$disk\" bs=4M conv=fsync\n\
 sync\n\
 echo IMAGE_URL_DONE\n";
@@ -667,6 +678,11 @@ pub(crate) fn hcloud_network_range(
     let site =
         cluster.sites().into_iter().find(|s| site_kind(spec, s) == SiteKind::HetznerCloud)?;
     let subnet = spec.site(site)?.network.private_network.as_ref()?.subnet.clone();
+    // In tunnel mode no route to a pod range is programmed; the network holds the servers
+    // (and a coupled vSwitch subnet) only.
+    if cluster.network.routing == hafen_spec::Routing::Tunnel {
+        return Some(Ok(subnet));
+    }
     let parse = |t: &str| hafen_spec::net::Cidr::parse(t).ok();
     let (Some(net), Some(pods)) = (parse(&subnet), parse(&cluster.network.pod_cidr)) else {
         return Some(Ok(subnet));
@@ -688,7 +704,7 @@ pub(crate) fn hcloud_network_range(
     }
 }
 
-fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
+pub(crate) fn server_subnet(ctx: &Ctx<'_>, cidr: &str) -> String {
     let Ok(net) = hafen_spec::net::Cidr::parse(cidr) else { return cidr.to_owned() };
     let std::net::IpAddr::V4(base) = net.addr else { return cidr.to_owned() };
     if net.prefix > 24 {
@@ -879,6 +895,13 @@ fn per_host_pool(
             vec![json!({ "machine": { "kubelet": { "extraConfig": { "providerID": robot_provider_id(*id) } } } })]
         });
         patch.extend(base.iter().cloned());
+        // The egress pool's n-th listed server holds the n-th fixed egress address: Cluster API
+        // then brings a replaced host up with its address and the label the policy selects.
+        if let Some(ip) = egress_ip_of_host(cluster, pool, i)
+            && let Some(interface) = talos::public_interface(ctx.spec, &site)
+        {
+            patch.extend(talos::egress_ip_patch(cluster, &interface, ip));
+        }
         let bootstrap_spec = json!({
             "template": { "spec": {
                 "generateType": "worker",
@@ -1068,6 +1091,11 @@ fn node_patches(
             return per_host_patches;
         };
         *counter += 1;
+        // A vSwitch coupled to a Hetzner Cloud network reaches the Cloud servers through the
+        // vSwitch gateway (the first address of the vSwitch subnet), not on-link.
+        let routes: Vec<(String, String)> = crate::mesh::coupling(ctx.spec, &site)
+            .map(|c| vec![(c.cloud_subnet, c.gateway)])
+            .unwrap_or_default();
         let mut patch = talos::node_network_patch(
             cluster,
             &interface,
@@ -1075,6 +1103,7 @@ fn node_patches(
             &address,
             prefix,
             vswitch.mtu,
+            &routes,
         );
         if let Some(id) = id {
             // Cluster API matches a Machine to its Node by provider ID. No cloud controller runs
@@ -1102,8 +1131,36 @@ fn node_patches(
     per_host_patches
 }
 
+/// The fixed egress address the `i`-th listed server of an egress pool holds, when the pool
+/// gets one machine per listed server.
+pub(crate) fn egress_ip_of_host<'a>(
+    cluster: &'a Cluster,
+    pool: &hafen_spec::NodePool,
+    i: usize,
+) -> Option<&'a String> {
+    let egress = cluster.network.egress.as_ref()?;
+    let egress_pool = crate::platform::egress_pool(cluster)?;
+    if egress_pool.name != pool.name || pool.server_ids.is_empty() {
+        return None;
+    }
+    egress.ips.get(i)
+}
+
+/// True when Cluster API applies every fixed egress address with its host's machine config
+/// (a per-host egress pool with at least as many listed servers as addresses).
+pub(crate) fn egress_by_cluster_api(ctx: &Ctx<'_>, cluster: &Cluster) -> bool {
+    let Some(egress) = &cluster.network.egress else { return false };
+    let Some(pool) = crate::platform::egress_pool(cluster) else { return false };
+    !egress.ips.is_empty()
+        && per_host(ctx, cluster, pool)
+        && pool.server_ids.len().min(pool.count as usize) >= egress.ips.len()
+}
+
 /// One patch per fixed egress address, for the egress node that holds it.
 fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
+    if egress_by_cluster_api(ctx, cluster) {
+        return;
+    }
     let Some(egress) = &cluster.network.egress else { return };
     let Some(pool) = crate::platform::egress_pool(cluster) else { return };
     let site = cluster.pool_site(pool).to_owned();

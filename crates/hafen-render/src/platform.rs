@@ -288,6 +288,92 @@ pub(crate) fn external_secret(
     })
 }
 
+/// The Secret Argo CD finds the platform repository's credential in (`gitops.secretRef`'s
+/// name): labelled `argocd.argoproj.io/secret-type: repository`, with `url`, `type` and the
+/// keys the URL's scheme needs (`username` and `password` over HTTPS, `sshPrivateKey` over SSH).
+pub(crate) fn argocd_repo_secret(ctx: &Ctx<'_>) -> String {
+    ctx.spec
+        .gitops
+        .secret_ref
+        .as_ref()
+        .map_or_else(|| "platform-repo".to_owned(), |r| r.name.clone())
+}
+
+/// The credential keys Argo CD reads for a repository URL, each with the property of the spec's
+/// credential it comes from.
+pub(crate) fn argocd_repo_keys(repo: &str, reference: &SecretRef) -> Vec<(&'static str, String)> {
+    if repo.starts_with("https://") || repo.starts_with("http://") {
+        vec![
+            ("username", "username".to_owned()),
+            ("password", reference.key.clone().unwrap_or_else(|| "password".into())),
+        ]
+    } else {
+        vec![("sshPrivateKey", reference.key.clone().unwrap_or_else(|| "sshPrivateKey".into()))]
+    }
+}
+
+/// The cluster Argo CD runs in, when it is a workload cluster of this platform.
+pub(crate) fn argocd_home(ctx: &Ctx<'_>) -> Option<String> {
+    if ctx.spec.gitops.engine != hafen_spec::GitOpsEngine::Argocd {
+        return None;
+    }
+    ctx.spec.management.as_ref().and_then(|m| m.cluster.clone())
+}
+
+/// The ExternalSecret keeping Argo CD's repository credential current, in the cluster Argo CD
+/// runs in. The Secret is created by hand on day 0 (Argo CD needs it to read this repository
+/// at all); External Secrets merges into it from then on.
+fn argocd_repository(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    labels: &Map<String, Value>,
+) -> Option<Value> {
+    if argocd_home(ctx).as_deref() != Some(cluster.name.as_str()) {
+        return None;
+    }
+    let reference = ctx.spec.gitops.secret_ref.as_ref()?;
+    let repo = &ctx.spec.gitops.repo;
+    let keys = argocd_repo_keys(repo, reference);
+    let mut data = Map::new();
+    data.insert("type".into(), json!("git"));
+    data.insert("url".into(), json!(repo));
+    for (k, _) in &keys {
+        data.insert((*k).into(), json!(format!("{{{{ .{k} }}}}")));
+    }
+    let mut es = external_secret(
+        &reference.name,
+        "argocd",
+        Store::Platform,
+        keys.into_iter().map(|(k, prop)| (k.to_owned(), reference, Some(prop))).collect(),
+        Some(json!({
+            "engineVersion": "v2",
+            "metadata": { "labels": { "argocd.argoproj.io/secret-type": "repository" } },
+            "data": data,
+        })),
+        labels,
+    );
+    if let Some(target) = es.pointer_mut("/spec/target") {
+        target["creationPolicy"] = json!("Merge");
+    }
+    Some(es)
+}
+
+/// OpenBao's server configuration for integrated raft storage with `replicas` members: every
+/// member finds the others through the chart's headless service (`openbao-internal`), so a
+/// member that starts empty joins the cluster by itself once it is unsealed. No seal stanza:
+/// without a KMS or HSM the platform can trust, members are unsealed by hand (RUNBOOK).
+pub(crate) fn openbao_raft_config(replicas: u32) -> String {
+    let mut joins = String::new();
+    for i in 0..replicas {
+        joins.push_str(&format!(
+            "  retry_join {{\n    leader_api_addr = \"http://openbao-{i}.openbao-internal:8200\"\n  }}\n"
+        ));
+    }
+    format!(
+        "ui = false\n\nlistener \"tcp\" {{\n  tls_disable = 1\n  address = \"[::]:8200\"\n  cluster_address = \"[::]:8201\"\n}}\n\nstorage \"raft\" {{\n  path = \"/openbao/data\"\n{joins}}}\n\nservice_registration \"kubernetes\" {{}}\n"
+    )
+}
+
 /// The project credential of a Hetzner Cloud provider delivered to `cluster`, if any.
 fn cloud_credential<'a>(ctx: &Ctx<'a>, cluster: &Cluster) -> Option<&'a SecretRef> {
     ctx.spec
@@ -322,7 +408,11 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
                     "injector": { "enabled": false },
                     "ui": { "enabled": false },
                     "server": {
-                        "ha": { "enabled": true, "replicas": 3, "raft": { "enabled": true } },
+                        "ha": { "enabled": true, "replicas": 3, "raft": {
+                            "enabled": true,
+                            "setNodeId": true,
+                            "config": openbao_raft_config(3),
+                        } },
                         "dataStorage": { "enabled": true, "size": "10Gi" },
                         "resources": requests("100m", "256Mi"),
                     },
@@ -372,9 +462,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             ));
         }
         p.secrets.push(("cluster-secret-stores.yaml".into(), stores));
+        if let Some(es) = argocd_repository(ctx, cluster, &labels) {
+            p.secrets.push(("argocd-repository.yaml".into(), vec![es]));
+        }
     }
 
     // Cilium.
+    if let Some(problem) = crate::mesh::native_mesh_problem(ctx, cluster) {
+        ctx.open_items.push(problem);
+    }
     p.releases.push(Release {
         component: "cilium",
         name: "cilium".into(),
@@ -660,6 +756,17 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
                 Some(Ok(range)) => range,
                 _ => net.pod_cidr.clone(),
             };
+            // Cluster Mesh in native routing: the range must also cover every other member's
+            // pod range, or traffic to their pods would be masqueraded.
+            let mut ranges: Vec<hafen_spec::net::Cidr> = std::iter::once(native.as_str())
+                .chain(crate::mesh::peers(ctx, cluster).iter().map(|p| p.network.pod_cidr.as_str()))
+                .filter_map(|t| hafen_spec::net::Cidr::parse(t).ok())
+                .collect();
+            ranges.dedup();
+            let native = match crate::management::supernet(&ranges) {
+                Some(wide) if ranges.len() > 1 => wide.to_string(),
+                _ => native,
+            };
             v.insert("ipv4NativeRoutingCIDR".into(), json!(native));
             // On a shared layer 2 (a vSwitch VLAN) nodes route pod ranges to each other
             // directly; in a Hetzner Cloud network the cloud controller programs the routes.
@@ -739,35 +846,55 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
 /// Cluster Mesh: the API server of this cluster published under a name in the DNS zone, and
 /// the other members of the same mesh by their published names.
 fn clustermesh(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
-    let mesh_name = |c: &Cluster| {
-        c.network.mesh.as_ref().map(|m| m.name.clone().unwrap_or_else(|| ctx.platform.to_owned()))
-    };
-    let mine = mesh_name(cluster);
     let host = |c: &Cluster| {
         c.dns.as_ref().map_or_else(
             || format!("clustermesh.{}", c.name),
             |d| format!("clustermesh.{}.{}", c.name, d.zone),
         )
     };
-    let peers: Vec<Value> = ctx
-        .spec
-        .clusters
-        .iter()
-        .filter(|c| c.name != cluster.name && mesh_name(c).is_some() && mesh_name(c) == mine)
-        .map(|c| json!({ "name": c.name, "address": host(c), "port": 2379 }))
+    // A peer behind a private link is reached at the fixed private address of its Cluster Mesh
+    // API server (the chart maps `<name>.mesh.cilium.io`, a name in the server certificate, to
+    // it); any other peer by its published name.
+    let peers: Vec<Value> = crate::mesh::peers(ctx, cluster)
+        .into_iter()
+        .map(|c| {
+            match crate::mesh::apiserver_private_ip(ctx, c)
+                .filter(|_| crate::mesh::private_link(ctx.spec, cluster, c))
+            {
+                Some(ip) => json!({ "name": c.name, "ips": [ip], "port": 2379 }),
+                None => json!({ "name": c.name, "address": host(c), "port": 2379 }),
+            }
+        })
         .collect();
+    let private = crate::mesh::private_only(ctx, cluster);
+    let private_ip = crate::mesh::apiserver_private_ip(ctx, cluster).filter(|_| private);
     let mut annotations = Map::new();
+    let cloud_site =
+        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud);
     // The Hetzner cloud controller creates a load balancer only where it is told to (no default
     // location): the cluster's own cloud location.
-    if let Some(site) =
-        cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) == SiteKind::HetznerCloud)
+    if let Some(site) = cloud_site
         && let Some(site) = ctx.spec.site(site)
     {
         annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(site.location));
     }
-    if cluster.dns.is_some() {
-        annotations
-            .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
+    match (&private_ip, cloud_site.is_some()) {
+        // Every peer comes over the private link: the load balancer answers on a fixed
+        // private address and takes no traffic from the internet.
+        (Some(ip), true) => {
+            annotations
+                .insert("load-balancer.hetzner.cloud/disable-public-network".into(), json!("true"));
+            annotations.insert("load-balancer.hetzner.cloud/private-ipv4".into(), json!(ip));
+            annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
+        }
+        (Some(ip), false) => {
+            annotations.insert("metallb.io/loadBalancerIPs".into(), json!(ip));
+        }
+        (None, _) if cluster.dns.is_some() => {
+            annotations
+                .insert("external-dns.alpha.kubernetes.io/hostname".into(), json!(host(cluster)));
+        }
+        (None, _) => {}
     }
     json!({
         "useAPIServer": true,
@@ -833,6 +960,9 @@ fn excluded_cidrs(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
 fn hcloud_ccm_values(cluster: &Cluster, private: bool) -> Value {
     let mut v = json!({
         "networking": { "enabled": private, "clusterCIDR": cluster.network.pod_cidr },
+        // Tunnel mode needs no route per node in the Cloud network (and the network holds no
+        // pod range to route to): the route controller stays off.
+        "env": { "HCLOUD_NETWORK_ROUTES_ENABLED": { "value": (cluster.network.routing == Routing::Native).to_string() } },
         "robot": { "enabled": false },
         "replicaCount": 1,
         "resources": requests("25m", "64Mi"),
@@ -1082,11 +1212,12 @@ fn storage(
                     "metadata": meta("storage-nodes", None, labels),
                     "spec": {
                         "nodeSelector": storage_selector,
-                        // The second NVMe disk of each storage node; Talos is installed on the first.
+                        // The raw partition Talos provisions on the disk that is not the
+                        // system disk, by its stable partition label.
                         "storagePools": [{
                             "name": "nvme",
                             "lvmThinPool": { "volumeGroup": "linstor_nvme", "thinPool": "thin" },
-                            "source": { "hostDevices": ["/dev/nvme1n1"] },
+                            "source": { "hostDevices": [talos::STORAGE_DEVICE] },
                         }],
                         "podTemplate": { "spec": { "containers": [{ "name": "linstor-satellite", "resources": daemon_requests("piraeus", "linstor-satellite") }] } },
                     }

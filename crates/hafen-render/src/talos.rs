@@ -106,29 +106,42 @@ pub(crate) fn node_subnet(spec: &PlatformSpec, cluster: &Cluster, site: &str) ->
         .or_else(|| cluster.network.node_cidr.clone())
 }
 
-fn mirrors(cluster: &Cluster) -> Option<Value> {
+/// Classic registry mirrors: one endpoint per upstream on the mirror, used as written
+/// (`overridePath`), and no silent fallback to the upstream when the mirror fails
+/// (`skipFallback`): an outage of the mirror shows as failed pulls, not as traffic to the US
+/// registries the mirror exists to avoid.
+fn mirrors(spec: &PlatformSpec, cluster: &Cluster) -> Option<Value> {
     let mirror = cluster.registry_mirror.as_ref()?;
     let mut map = Map::new();
-    for registry in &data().defaults.mirrored_registries {
-        map.insert(registry.clone(), json!({ "endpoints": [mirror] }));
+    for registry in crate::components::mirrored_registries(spec, cluster) {
+        map.insert(
+            registry.clone(),
+            json!({
+                "endpoints": [crate::components::mirror_endpoint(mirror, &registry)],
+                "overridePath": true,
+                "skipFallback": true,
+            }),
+        );
     }
     Some(Value::Object(map))
 }
 
-/// Time and registry documents of Talos v1.12 and later.
-fn documents_of(cluster: &Cluster) -> Vec<Value> {
+/// Time and registry documents of Talos v1.12 and later (the same mirror layout as
+/// [`mirrors`], with `overridePath` on the endpoint).
+fn documents_of(spec: &PlatformSpec, cluster: &Cluster) -> Vec<Value> {
     let mut docs = vec![json!({
         "apiVersion": "v1alpha1",
         "kind": "TimeSyncConfig",
         "ntp": { "servers": time_servers(cluster) },
     })];
     if let Some(mirror) = &cluster.registry_mirror {
-        for registry in &data().defaults.mirrored_registries {
+        for registry in crate::components::mirrored_registries(spec, cluster) {
             docs.push(json!({
                 "apiVersion": "v1alpha1",
                 "kind": "RegistryMirrorConfig",
                 "name": registry,
-                "endpoints": [{ "url": mirror }],
+                "endpoints": [{ "url": crate::components::mirror_endpoint(mirror, &registry), "overridePath": true }],
+                "skipFallback": true,
             }));
         }
     }
@@ -215,7 +228,7 @@ pub(crate) fn patch(
     let documents = documents(cluster);
     if !documents {
         machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
-        if let Some(mirrors) = mirrors(cluster) {
+        if let Some(mirrors) = mirrors(spec, cluster) {
             machine.insert("registries".into(), json!({ "mirrors": mirrors }));
         }
     }
@@ -296,9 +309,43 @@ pub(crate) fn patch(
     }
     let mut out = vec![json!({ "machine": machine, "cluster": cl })];
     if documents {
-        out.extend(documents_of(cluster));
+        out.extend(documents_of(spec, cluster));
+    }
+    if let Some(volume) = storage_volume(spec, cluster, pool, site) {
+        out.push(volume);
     }
     out
+}
+
+/// The raw partition LINSTOR keeps its pool on, by its partition label: the kernel's disk
+/// order (`nvme0n1`, `nvme1n1`) is not stable across boots or hardware, the label is.
+pub(crate) const STORAGE_DEVICE: &str = "/dev/disk/by-partlabel/r-linstor";
+
+/// The raw volume of a Piraeus storage node: the whole of the first NVMe disk that is not the
+/// system disk (Talos evaluates `system_disk` against the disk it booted from), unformatted,
+/// labelled `r-linstor` (Talos `RawVolumeConfig`, v1.11 and later).
+fn storage_volume(
+    spec: &PlatformSpec,
+    cluster: &Cluster,
+    pool: Option<&NodePool>,
+    site: &str,
+) -> Option<Value> {
+    let pool = pool?;
+    if !pool.roles().contains(&NodeRole::Storage)
+        || crate::components::storage_driver(cluster) != Some(hafen_spec::StorageDriver::Piraeus)
+        || site_kind(spec, site) == SiteKind::HetznerCloud
+    {
+        return None;
+    }
+    Some(json!({
+        "apiVersion": "v1alpha1",
+        "kind": "RawVolumeConfig",
+        "name": "linstor",
+        "provisioning": {
+            "diskSelector": { "match": "!system_disk && disk.transport == \"nvme\"" },
+            "minSize": "100GiB",
+        },
+    }))
 }
 
 fn discovery(cluster: &Cluster) -> Value {
@@ -319,7 +366,9 @@ fn discovery(cluster: &Cluster) -> Value {
 
 /// One bare-metal node's own patch: the public interface by its real name with DHCP kept
 /// (omitting `dhcp: true` in a classic patch loses the server's public address), plus the
-/// vSwitch VLAN with the node's private address and the VLAN's MTU.
+/// vSwitch VLAN with the node's private address and the VLAN's MTU. `routes` are
+/// (destination, gateway) pairs over the VLAN: the Hetzner Cloud network a vSwitch is coupled
+/// to is reached through the vSwitch gateway, not on-link.
 pub(crate) fn node_network_patch(
     cluster: &Cluster,
     interface: &str,
@@ -327,22 +376,37 @@ pub(crate) fn node_network_patch(
     address: &str,
     prefix: u8,
     mtu: u32,
+    routes: &[(String, String)],
 ) -> Vec<Value> {
     if documents(cluster) {
+        let mut vlan_doc = json!({
+            "apiVersion": "v1alpha1",
+            "kind": "VLANConfig",
+            "name": format!("{interface}.{vlan}"),
+            "parent": interface,
+            "vlanID": vlan,
+            "mtu": mtu,
+            "addresses": [{ "address": format!("{address}/{prefix}") }],
+            "up": true,
+        });
+        if !routes.is_empty() {
+            vlan_doc["routes"] =
+                routes.iter().map(|(d, g)| json!({ "destination": d, "gateway": g })).collect();
+        }
         return vec![
             json!({ "apiVersion": "v1alpha1", "kind": "LinkConfig", "name": interface, "up": true }),
             json!({ "apiVersion": "v1alpha1", "kind": "DHCPv4Config", "name": interface }),
-            json!({
-                "apiVersion": "v1alpha1",
-                "kind": "VLANConfig",
-                "name": format!("{interface}.{vlan}"),
-                "parent": interface,
-                "vlanID": vlan,
-                "mtu": mtu,
-                "addresses": [{ "address": format!("{address}/{prefix}") }],
-                "up": true,
-            }),
+            vlan_doc,
         ];
+    }
+    let mut vlan_entry = json!({
+        "vlanId": vlan,
+        "addresses": [format!("{address}/{prefix}")],
+        "mtu": mtu,
+    });
+    if !routes.is_empty() {
+        vlan_entry["routes"] =
+            routes.iter().map(|(d, g)| json!({ "network": d, "gateway": g })).collect();
     }
     vec![json!({
         "machine": {
@@ -350,11 +414,7 @@ pub(crate) fn node_network_patch(
                 "interfaces": [{
                     "interface": interface,
                     "dhcp": true,
-                    "vlans": [{
-                        "vlanId": vlan,
-                        "addresses": [format!("{address}/{prefix}")],
-                        "mtu": mtu,
-                    }]
+                    "vlans": [vlan_entry]
                 }]
             }
         }
@@ -449,7 +509,8 @@ mod tests {
         assert!(documents(&cluster("v1.12.0")));
         assert!(documents(&cluster("v1.13.9")));
         assert!(documents(&cluster("v2.0.0")));
-        let docs = node_network_patch(&cluster("v1.13.9"), "enp7s0", 4000, "10.0.1.10", 24, 1400);
+        let docs =
+            node_network_patch(&cluster("v1.13.9"), "enp7s0", 4000, "10.0.1.10", 24, 1400, &[]);
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
         assert_eq!(kinds, ["LinkConfig", "DHCPv4Config", "VLANConfig"]);
         assert_eq!(docs[2]["parent"], "enp7s0");
@@ -458,7 +519,8 @@ mod tests {
 
     #[test]
     fn the_node_patch_keeps_dhcp_on_the_public_interface() {
-        let p = &node_network_patch(&cluster("v1.11.5"), "enp7s0", 4000, "10.0.1.10", 24, 1400)[0];
+        let p =
+            &node_network_patch(&cluster("v1.11.5"), "enp7s0", 4000, "10.0.1.10", 24, 1400, &[])[0];
         let iface = &p["machine"]["network"]["interfaces"][0];
         assert_eq!(iface["interface"], "enp7s0");
         assert_eq!(iface["dhcp"], true);

@@ -70,10 +70,15 @@ fn selector(app: &App) -> Value {
     json!({ "app.kubernetes.io/name": app.name })
 }
 
-/// The Postgres image of an app's database.
-fn postgres_image(app: &App) -> String {
+/// The Postgres image of an app's database: the full minor version pinned in
+/// `data/components.yaml` for its major version (a major-only tag moves under a running
+/// database), or the major tag where no minor is pinned yet.
+pub(crate) fn postgres_image(app: &App) -> String {
     let major = app.postgres.as_ref().and_then(|p| p.version).unwrap_or(17);
-    format!("ghcr.io/cloudnative-pg/postgresql:{major}")
+    let tag = crate::components::lookup("cloudnative-pg")
+        .and_then(|c| c.pins.get(&format!("postgresql-{major}")).cloned())
+        .unwrap_or_else(|| major.to_string());
+    format!("ghcr.io/cloudnative-pg/postgresql:{tag}")
 }
 
 fn db_name(app: &App) -> String {
@@ -354,9 +359,18 @@ fn app_objects(
             json!({ "tcpSocket": { "port": "http" }, "periodSeconds": 10, "failureThreshold": 3 }),
         );
     }
+    // A port below 1024 needs the one capability for it (a root process binding it), and the
+    // pod's unprivileged-port range opened (a non-root process, which gets no capabilities
+    // from the container's set): both are allowed under the restricted Pod Security level.
+    let low_port = serves && app.port() < 1024;
+    let capabilities = if low_port {
+        json!({ "drop": ["ALL"], "add": ["NET_BIND_SERVICE"] })
+    } else {
+        json!({ "drop": ["ALL"] })
+    };
     container.insert(
         "securityContext".into(),
-        json!({ "allowPrivilegeEscalation": false, "capabilities": { "drop": ["ALL"] }, "seccompProfile": { "type": "RuntimeDefault" } }),
+        json!({ "allowPrivilegeEscalation": false, "capabilities": capabilities, "seccompProfile": { "type": "RuntimeDefault" } }),
     );
     if !app.volumes.is_empty() {
         let mounts: Vec<Value> = app
@@ -369,6 +383,54 @@ fn app_objects(
     let mut pod = Map::new();
     pod.insert("serviceAccountName".into(), json!(app.name));
     pod.insert("automountServiceAccountToken".into(), json!(false));
+    if low_port {
+        pod.insert(
+            "securityContext".into(),
+            json!({ "sysctls": [{ "name": "net.ipv4.ip_unprivileged_port_start", "value": app.port().to_string() }] }),
+        );
+    }
+    // Shared volumes: one claim for all replicas, which the storage must offer as
+    // ReadWriteMany when there is more than one replica (checked below).
+    let shared: Vec<&hafen_spec::Volume> = app.volumes.iter().filter(|v| v.shared).collect();
+    let per_replica: Vec<&hafen_spec::Volume> = app.volumes.iter().filter(|v| !v.shared).collect();
+    if !shared.is_empty() && app.replicas > 1 {
+        for c in tenant_clusters(ctx.spec, tenant) {
+            let Some(cluster) = ctx.spec.cluster(&c) else { continue };
+            let driver = crate::components::storage_driver(cluster);
+            if driver != Some(hafen_spec::StorageDriver::Longhorn) {
+                let k = app.volumes.iter().position(|v| v.shared).unwrap_or(0);
+                ctx.error(
+                    codes::UNSUPPORTED,
+                    format!(
+                        "app `{}` of tenant `{t}` shares volume `{}` between {} replicas, but the storage of cluster `{c}` ({}) offers no volume that several pods can write at once (ReadWriteMany)",
+                        app.name,
+                        shared[0].name,
+                        app.replicas,
+                        driver.map_or_else(|| "none".to_owned(), |d| format!("{d:?}").to_lowercase())
+                    ),
+                    &format!("spec.tenants[{index}].apps[{j}].volumes[{k}].shared"),
+                    "run one replica (`replicas: 1`), keep the files in object storage instead of a volume, or use `storage.default: longhorn` (shared volumes over NFS) on that cluster",
+                );
+                break;
+            }
+        }
+    }
+    if !shared.is_empty() {
+        let volumes: Vec<Value> = shared
+            .iter()
+            .map(|v| json!({ "name": v.name, "persistentVolumeClaim": { "claimName": name(&[&app.name, &v.name]) } }))
+            .collect();
+        pod.insert("volumes".into(), Value::Array(volumes));
+        for v in &shared {
+            let mode = if app.replicas > 1 { "ReadWriteMany" } else { "ReadWriteOnce" };
+            docs.push(json!({
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": meta(&name(&[&app.name, &v.name]), Some(t), &labels),
+                "spec": { "accessModes": [mode], "resources": { "requests": { "storage": v.size } } },
+            }));
+        }
+    }
     let spread = app.spread();
     if spread == Spread::Node && app.replicas >= 2 {
         // Strictly at most one replica per node, as the planner models it: a skew-based spread
@@ -400,7 +462,14 @@ fn app_objects(
     template.insert("metadata".into(), json!({ "labels": labels }));
     template.insert("spec".into(), Value::Object(pod));
     let template = Value::Object(template);
-    let workload = if app.volumes.is_empty() {
+    let workload = if per_replica.is_empty() {
+        // One single-writer volume cannot be attached to a second pod while the first still
+        // runs: such a Deployment replaces its pod instead of rolling.
+        let strategy = if !shared.is_empty() && app.replicas <= 1 {
+            json!({ "type": "Recreate" })
+        } else {
+            json!({ "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } })
+        };
         json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -409,13 +478,12 @@ fn app_objects(
                 "replicas": app.replicas,
                 "revisionHistoryLimit": 5,
                 "selector": { "matchLabels": sel },
-                "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
+                "strategy": strategy,
                 "template": null,
             }
         })
     } else {
-        let claims: Vec<Value> = app
-            .volumes
+        let claims: Vec<Value> = per_replica
             .iter()
             .map(|v| {
                 json!({
@@ -810,6 +878,47 @@ fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value>
 
 /// Per-cluster differences of a deployed tenant: spreading over sites, no certificates, the
 /// secret backend.
+/// The cluster that publishes a multi-cluster tenant's shared names: the first of its clusters
+/// that manages DNS. Two ExternalDNS instances with different owners cannot share one record
+/// (the second sees the first's ownership record and leaves the name alone), so exactly one
+/// cluster owns each shared name.
+pub(crate) fn dns_owner<'a>(ctx: &Ctx<'a>, tenant: &Tenant) -> Option<&'a Cluster> {
+    let served = tenant_clusters(ctx.spec, tenant);
+    let with_dns = |names: &[String]| -> Vec<&'a Cluster> {
+        names.iter().filter_map(|c| ctx.spec.cluster(c)).filter(|c| c.dns.is_some()).collect()
+    };
+    if with_dns(&served).len() < 2 {
+        return None;
+    }
+    // The spec's order decides: the first of the tenant's own `clusters:` that manages DNS.
+    with_dns(&tenant.clusters).first().copied().or_else(|| with_dns(&served).first().copied())
+}
+
+/// The per-cluster name of a shared domain: `<cluster>.<domain>`.
+pub(crate) fn cluster_hostname(cluster: &Cluster, domain: &str) -> String {
+    format!("{}.{domain}", cluster.name)
+}
+
+/// The names ExternalDNS of `cluster` publishes for an app of a tenant served by several
+/// clusters with DNS: its own per-cluster names, and the shared names only on the owner.
+fn dns_hostnames(
+    ctx: &Ctx<'_>,
+    tenant: &Tenant,
+    app: &App,
+    cluster: &Cluster,
+) -> Option<Vec<String>> {
+    if app.domains.is_empty() || app.kind == AppKind::Worker || cluster.dns.is_none() {
+        return None;
+    }
+    let owner = dns_owner(ctx, tenant)?;
+    let mut names: Vec<String> = Vec::new();
+    if owner.name == cluster.name {
+        names.extend(app.domains.iter().cloned());
+    }
+    names.extend(app.domains.iter().map(|d| cluster_hostname(cluster, d)));
+    Some(names)
+}
+
 fn overlay_differences(
     ctx: &Ctx<'_>,
     tenant: &Tenant,
@@ -829,7 +938,7 @@ fn overlay_differences(
         s
     };
     for app in sorted_apps(tenant) {
-        let kind = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+        let kind = if app.volumes.iter().all(|v| v.shared) { "Deployment" } else { "StatefulSet" };
         if worker_sites.len() >= 2
             && app.replicas >= 2
             && matches!(app.spread(), Spread::Site | Spread::Node)
@@ -881,6 +990,23 @@ fn overlay_differences(
                         "annotations": { "cert-manager.io/cluster-issuer": "acme" },
                     },
                     "spec": { "tls": [{ "hosts": app.domains, "secretName": name(&[&app.name, "tls"]) }] },
+                }),
+            ));
+        }
+        if let Some(hostnames) = dns_hostnames(ctx, tenant, app, cluster) {
+            overlay.patches.push((
+                format!("{}-dns.yaml", app.name),
+                json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {
+                        "name": app.name,
+                        "namespace": tenant.name,
+                        "annotations": {
+                            "external-dns.alpha.kubernetes.io/ingress-hostname-source": "annotation-only",
+                            "external-dns.alpha.kubernetes.io/hostname": hostnames.join(","),
+                        },
+                    },
                 }),
             ));
         }

@@ -72,14 +72,20 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
     let two = render("two-stack", &example("two-stack-hetzner"));
     assert_eq!(cilium_values(&two, "prod-fsn")["MTU"], 1400, "vSwitch");
     assert_eq!(cilium_values(&two, "prod-nbg")["MTU"], 1450, "Hetzner Cloud network");
+    // The example tunnels (its Cluster Mesh spans a Cloud network and a vSwitch).
     let header = file(&two, "bootstrap/prod-fsn/cilium-values.yaml");
-    assert!(header.contains("pod route MTU 1320"), "{header}");
+    assert!(header.contains("pod route MTU 1270"), "{header}");
     let release = file(&two, "clusters/prod-fsn/platform/network/cilium.yaml");
     assert!(release.contains("MTU: 1400\n"), "{release}");
     assert!(
-        !two.values().any(|t| t.contains("MTU: 1340")),
+        !two.values().any(|t| t.contains("MTU: 1270") || t.contains("MTU: 1290")),
         "the reduced value is passed somewhere"
     );
+    let native = render(
+        "native",
+        &example("two-stack-hetzner").replace("routing: tunnel", "routing: native"),
+    );
+    assert!(file(&native, "bootstrap/prod-fsn/cilium-values.yaml").contains("pod route MTU 1320"));
 
     let k3s = render("k3s", &example("civil-society-k3s"));
     // VXLAN + WireGuard over a 1500 LAN: Cilium gets 1500 and gives pods 1500 − 80 − 50.
@@ -89,7 +95,7 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
     // An explicit pod MTU is what pods get: Cilium is given it plus its allowances.
     let fixed = example("two-stack-hetzner").replacen("mtu: auto", "mtu: 1300", 1);
     let fixed = render("fixed-mtu", &fixed);
-    assert_eq!(cilium_values(&fixed, "prod-nbg")["MTU"], 1380);
+    assert_eq!(cilium_values(&fixed, "prod-nbg")["MTU"], 1430, "1300 + 80 + 50");
 }
 
 /// The Hetzner Cloud API refuses routes outside a network's IP range, and the cloud controller
@@ -97,11 +103,19 @@ fn cilium_is_given_the_underlay_mtu_and_subtracts_its_own_allowances() {
 /// 10.0.0.0/8 network for the 10.244.0.0/16 cluster CIDR). So the network spans both.
 #[test]
 fn the_cloud_network_holds_the_pod_routes() {
-    let two = render("two-stack", &example("two-stack-hetzner"));
+    let native = example("two-stack-hetzner").replace("routing: tunnel", "routing: native");
+    let two = render("two-stack", &native);
     let hc = &objects(&two, "management/clusters/prod-nbg/cluster.yaml", "HetznerCluster")[0];
     assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/8");
     assert_eq!(hc["spec"]["hcloudNetwork"]["subnetCidrBlock"], "10.0.0.0/24");
     assert_eq!(cilium_values(&two, "prod-nbg")["ipv4NativeRoutingCIDR"], "10.0.0.0/8");
+    // Tunnel mode programs no pod routes: the network is the site's subnet, the route
+    // controller is off.
+    let tunnel = render("two-stack-tunnel", &example("two-stack-hetzner"));
+    let hc = &objects(&tunnel, "management/clusters/prod-nbg/cluster.yaml", "HetznerCluster")[0];
+    assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/16");
+    let ccm = docs(file(&tunnel, "bootstrap/prod-nbg/hcloud-cloud-controller-manager-values.yaml"));
+    assert_eq!(ccm[0]["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"], "false");
     let cities = render("two-cities", &example("two-cities"));
     let hc = &objects(&cities, "management/clusters/fsn-prod/cluster.yaml", "HetznerCluster")[0];
     assert_eq!(hc["spec"]["hcloudNetwork"]["cidrBlock"], "10.0.0.0/9", "10.20/16 and 10.120/16");
@@ -235,4 +249,273 @@ fn tenant_databases_have_their_own_credentials_and_strict_spread() {
     );
     let k3s = render("k3s", &example("civil-society-k3s"));
     assert!(file(&k3s, "tenants/files/secrets/README.md").contains("nextcloud-db-s3.sops.yaml"));
+}
+
+/// Cilium Cluster Mesh (docs "Setting up Cluster Mesh"): one datapath mode across the mesh; in
+/// native routing the network must route every cluster's pod ranges and the native routing
+/// CIDR must cover them all. Between a Hetzner Cloud network and a vSwitch only node addresses
+/// are routed (vSwitch coupling; Hetzner "Networks architecture": dedicated servers reach the
+/// Cloud subnet through the vSwitch gateway, the first address of the vSwitch subnet).
+#[test]
+fn cluster_mesh_across_a_cloud_network_and_a_vswitch_tunnels_over_private_addresses() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let nbg = cilium_values(&two, "prod-nbg");
+    let fsn = cilium_values(&two, "prod-fsn");
+    assert_eq!(nbg["routingMode"], "tunnel");
+    assert_eq!(fsn["routingMode"], "tunnel");
+    // Peers over the private link: fixed private load-balancer addresses, no public name.
+    assert_eq!(nbg["clustermesh"]["config"]["clusters"][0]["ips"][0], "10.0.1.254");
+    assert_eq!(fsn["clustermesh"]["config"]["clusters"][0]["ips"][0], "10.0.0.254");
+    let nbg_lb = &nbg["clustermesh"]["apiserver"]["service"]["annotations"];
+    assert_eq!(nbg_lb["load-balancer.hetzner.cloud/private-ipv4"], "10.0.0.254");
+    assert_eq!(nbg_lb["load-balancer.hetzner.cloud/disable-public-network"], "true");
+    assert!(nbg_lb.get("external-dns.alpha.kubernetes.io/hostname").is_none());
+    let fsn_lb = &fsn["clustermesh"]["apiserver"]["service"]["annotations"];
+    assert_eq!(fsn_lb["metallb.io/loadBalancerIPs"], "10.0.1.254");
+    // The bare-metal nodes reach the Cloud subnet through the vSwitch gateway.
+    let patch = docs(file(&two, "bootstrap/prod-fsn/nodes/control-plane-bm-2314001.patch.yaml"));
+    let vlan = &patch[1]["machine"]["network"]["interfaces"][0]["vlans"][0];
+    assert_eq!(vlan["routes"][0]["network"], "10.0.0.0/16");
+    assert_eq!(vlan["routes"][0]["gateway"], "10.0.1.1");
+    let runbook = file(&two, "RUNBOOK.md");
+    assert!(runbook.contains("hcloud network add-subnet prod-nbg --type vswitch"), "{runbook}");
+    assert!(file(&two, "README.md").contains("**Cluster Mesh.**"));
+
+    // Native routing across the two networks cannot carry the pods: said, not hidden; and the
+    // native routing CIDR covers the peer's pod range.
+    let native = render(
+        "native",
+        &example("two-stack-hetzner").replace("routing: tunnel", "routing: native"),
+    );
+    let readme = file(&native, "README.md");
+    assert!(readme.contains("routes pods natively in a Cluster Mesh with `prod-nbg`"), "{readme}");
+    assert_eq!(cilium_values(&native, "prod-fsn")["ipv4NativeRoutingCIDR"], "10.244.0.0/15");
+}
+
+/// Argo CD's own cluster is `in-cluster` (Argo CD declarative setup: the built-in cluster of
+/// `https://kubernetes.default.svc`); a repository credential is a Secret labelled
+/// `argocd.argoproj.io/secret-type: repository` with `url` and, over HTTPS, `username` and
+/// `password` (an SSH key is `sshPrivateKey`, only for SSH URLs).
+#[test]
+fn argo_cd_targets_its_own_cluster_as_in_cluster_and_reads_the_repository_credential_by_scheme() {
+    let cities = render("two-cities", &example("two-cities"));
+    let root = &objects(&cities, "management/delivery/management.yaml", "Application")[0];
+    assert_eq!(root["spec"]["destination"]["name"], "in-cluster");
+    for (_, app) in all(&cities, "Application") {
+        let dest = app["spec"]["destination"]["name"].as_str().unwrap_or_default();
+        assert_ne!(dest, "nbg-prod", "the management cluster is in-cluster: {app}");
+    }
+    let runbook = file(&cities, "RUNBOOK.md");
+    assert!(!runbook.contains("argocd cluster set"), "{runbook}");
+    assert!(!runbook.contains("argocd cluster add <context> --name nbg-prod"), "{runbook}");
+    assert!(!runbook.contains("--ssh-private-key-path"), "https URL with an SSH key: {runbook}");
+    let es = &objects(
+        &cities,
+        "clusters/nbg-prod/platform/secrets/argocd-repository.yaml",
+        "ExternalSecret",
+    )[0];
+    assert_eq!(es["metadata"]["namespace"], "argocd");
+    let template = &es["spec"]["target"]["template"];
+    assert_eq!(template["metadata"]["labels"]["argocd.argoproj.io/secret-type"], "repository");
+    assert_eq!(template["data"]["url"], "https://git.stadtwerk.example.de/platform/stadtwerk.git");
+    assert!(
+        template["data"].get("password").is_some()
+            && template["data"].get("sshPrivateKey").is_none()
+    );
+
+    let ssh = example("two-cities").replace(
+        "repo: https://git.stadtwerk.example.de/platform/stadtwerk.git",
+        "repo: ssh://git@git.stadtwerk.example.de/platform/stadtwerk.git",
+    );
+    let ssh = render("ssh", &ssh);
+    let es = &objects(
+        &ssh,
+        "clusters/nbg-prod/platform/secrets/argocd-repository.yaml",
+        "ExternalSecret",
+    )[0];
+    let data = &es["spec"]["target"]["template"]["data"];
+    assert!(data.get("sshPrivateKey").is_some() && data.get("password").is_none());
+}
+
+/// Flux's GitRepository reads an SSH key from the Secret named in `spec.secretRef` (Flux source
+/// controller, "SSH authentication"); `flux install` creates `flux-system`, so the SOPS age
+/// key can only be created there afterwards.
+#[test]
+fn flux_reads_the_ssh_key_it_is_given_and_the_age_key_follows_flux_install() {
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let repo = &objects(&k3s, "clusters/commons/flux/sync.yaml", "GitRepository")[0];
+    assert_eq!(repo["spec"]["secretRef"]["name"], "platform-git");
+    let runbook = file(&k3s, "RUNBOOK.md");
+    assert!(runbook.contains("flux create secret git platform-git --url=ssh://"), "{runbook}");
+    let install = runbook.find("flux install").expect("flux install");
+    let age = runbook.find("create secret generic sops-age").expect("age key");
+    assert!(install < age, "the age key is created before flux-system exists: {runbook}");
+}
+
+/// OpenBao integrated storage: each member needs `retry_join` stanzas (or an explicit
+/// `bao operator raft join`) to find the leader; with the Shamir seal every member is unsealed
+/// on its own; External Secrets' vault provider reads a KV v2 mount at its `path` and logs in
+/// with the Kubernetes auth method at `mountPath` with `role`.
+#[test]
+fn openbao_runs_a_joined_raft_and_the_runbook_sets_up_what_the_stores_use() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let release =
+        &objects(&two, "clusters/prod-nbg/platform/secret-operators/openbao.yaml", "HelmRelease")
+            [0];
+    let values = &release["spec"]["values"]["server"]["ha"]["raft"];
+    let config = values["config"].as_str().unwrap_or_default();
+    for i in 0..3 {
+        assert!(config.contains(&format!("http://openbao-{i}.openbao-internal:8200")), "{config}");
+    }
+    let store = &objects(
+        &two,
+        "clusters/prod-nbg/platform/secrets/cluster-secret-stores.yaml",
+        "ClusterSecretStore",
+    )[0];
+    let vault = &store["spec"]["provider"]["vault"];
+    let runbook = file(&two, "RUNBOOK.md");
+    assert!(runbook.contains(&format!(
+        "bao secrets enable -path={} kv-v2",
+        vault["path"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains(&format!(
+        "bao auth enable -path={} kubernetes",
+        vault["auth"]["kubernetes"]["mountPath"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains(&format!(
+        "auth/kubernetes-prod-nbg/role/{} ",
+        vault["auth"]["kubernetes"]["role"].as_str().unwrap_or("?")
+    )));
+    assert!(runbook.contains("for i in 0 1 2"), "every member is unsealed");
+    assert!(runbook.contains("### OpenBao after a restart"));
+}
+
+/// Talos registry mirrors (RegistryMirrorConfig / machine.registries): `overridePath` uses an
+/// endpoint's path as written, `skipFallback` stops the fallback to the upstream; K3s
+/// `disable-default-registry-endpoint` does the same for containerd. Every registry an image
+/// comes from is mirrored, and K3s never lists the Talos Image Factory.
+#[test]
+fn every_upstream_has_its_own_mirror_path_and_no_silent_fallback() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let cp =
+        &objects(&two, "management/clusters/prod-nbg/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    for registry in [
+        "docker.io",
+        "ghcr.io",
+        "quay.io",
+        "registry.k8s.io",
+        "gcr.io",
+        "cr.fluentbit.io",
+        "factory.talos.dev",
+    ] {
+        assert!(
+            patch.contains(&format!("https://registry.example.eu/v2/{registry}")),
+            "{registry}: {patch}"
+        );
+    }
+    assert!(patch.contains("skipFallback: true") && patch.contains("overridePath: true"));
+
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let registries = file(&k3s, "bootstrap/commons/k3s/registries.yaml");
+    assert!(registries.contains("/v2/cr.fluentbit.io"), "{registries}");
+    assert!(!registries.contains("factory.talos.dev"), "K3s never pulls from the Image Factory");
+    assert!(
+        file(&k3s, "bootstrap/commons/k3s/server-first.yaml")
+            .contains("disable-default-registry-endpoint: true")
+    );
+    // Databases run a pinned minor version, not a moving major tag.
+    assert!(!k3s.values().any(|t| t.contains("postgresql:17\n")));
+}
+
+/// Talos RawVolumeConfig (v1.11+): a partition labelled `r-<name>` on the first disk the CEL
+/// selector matches; `system_disk` is the disk Talos runs from. The LINSTOR pool uses the
+/// label, never a kernel disk name.
+#[test]
+fn the_storage_pool_is_selected_against_the_system_disk_not_by_kernel_order() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    assert!(!two.values().any(|t| t.contains("/dev/nvme1n1")));
+    let storage = file(&two, "clusters/prod-fsn/platform/storage-config/storage.yaml");
+    assert!(storage.contains("/dev/disk/by-partlabel/r-linstor"), "{storage}");
+    let pool = file(&two, "management/clusters/prod-fsn/pool-workers.yaml");
+    assert!(pool.contains("kind: RawVolumeConfig") && pool.contains("!system_disk"), "{pool}");
+    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    assert!(script.contains("mdadm --zero-superblock"), "{script}");
+}
+
+/// ExternalDNS' TXT registry: an instance never changes a record whose ownership record names
+/// another owner, so two clusters with different `txtOwnerId`s cannot both publish one name.
+/// With `ingress-hostname-source: annotation-only` an Ingress publishes only the names of its
+/// `hostname` annotation: one owner for the shared name, a per-cluster name everywhere.
+#[test]
+fn a_shared_name_has_one_owner_and_every_cluster_its_own_name() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let ann = |c: &str| {
+        let p = &objects(
+            &two,
+            &format!("tenants/neos-frontend/overlays/{c}/patches/web-dns.yaml"),
+            "Ingress",
+        )[0];
+        p["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/hostname"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        ann("prod-nbg"),
+        "www.example.eu,prod-nbg.www.example.eu",
+        "the first cluster owns the name"
+    );
+    assert_eq!(ann("prod-fsn"), "prod-fsn.www.example.eu");
+    assert!(file(&two, "RUNBOOK.md").contains("Fail a shared name over"));
+}
+
+/// Replicas sharing files need one ReadWriteMany claim (Kubernetes access modes; Longhorn
+/// serves RWX over NFS); a storage without RWX cannot, which is a located error. A port below
+/// 1024 needs NET_BIND_SERVICE once all capabilities are dropped (capabilities(7)), and a
+/// non-root process the pod's `net.ipv4.ip_unprivileged_port_start` (a safe sysctl).
+#[test]
+fn shared_files_get_one_shared_volume_and_low_ports_can_be_bound() {
+    let k3s = render("k3s", &example("civil-society-k3s"));
+    let base = "tenants/files/base/nextcloud.yaml";
+    assert!(objects(&k3s, base, "StatefulSet").is_empty());
+    let claim = &objects(&k3s, base, "PersistentVolumeClaim")[0];
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    let deploy = &objects(&k3s, base, "Deployment")[0];
+    let pod = &deploy["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "nextcloud-data");
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["capabilities"]["add"][0],
+        "NET_BIND_SERVICE"
+    );
+    assert_eq!(pod["securityContext"]["sysctls"][0]["name"], "net.ipv4.ip_unprivileged_port_start");
+
+    let local = example("civil-society-k3s")
+        .replace("storage: { default: longhorn, replicas: 3 }", "storage: { default: local-path }");
+    let (loaded, _) = support::load("local", &local);
+    let errors = hafen_render::render(&loaded).expect_err("two writers on single-writer volumes");
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("ReadWriteMany"))
+    );
+}
+
+/// Cilium's egress gateway selects the gateway node by label and needs the address on its
+/// interface; in a per-host bare-metal pool that is part of the host's Talos config, so Cluster
+/// API applies it (and to any replacement), and no hand-applied patch is rendered for it.
+#[test]
+fn egress_addresses_of_listed_bare_metal_hosts_come_with_their_machine_config() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let pool = file(&two, "management/clusters/prod-fsn/pool-egress.yaml");
+    assert!(
+        pool.contains("203.0.113.20/32") && pool.contains("hafen.dev/egress-ip: \"203.0.113.21\""),
+        "{pool}"
+    );
+    assert!(!two.keys().any(|p| p.starts_with("bootstrap/prod-fsn/egress/")));
+    // Cloud pools share one config per pool: their patches stay, applied by hand.
+    assert!(two.contains_key("bootstrap/prod-nbg/egress/203-0-113-10.patch.yaml"));
 }

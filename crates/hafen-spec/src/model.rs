@@ -988,6 +988,11 @@ pub struct Volume {
     pub size: String,
     /// Mount path in the container.
     pub mount_path: String,
+    /// True when every replica reads and writes the same files (one shared volume, which the
+    /// storage must offer as ReadWriteMany); false (default) gives each replica its own
+    /// volume, for apps that replicate their data themselves.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// A secret delivered to an app as an environment variable.
