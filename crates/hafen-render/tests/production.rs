@@ -274,9 +274,18 @@ fn cluster_mesh_across_a_cloud_network_and_a_vswitch_tunnels_over_private_addres
     assert_eq!(fsn_lb["metallb.io/loadBalancerIPs"], "10.0.1.254");
     // The bare-metal nodes reach the Cloud subnet through the vSwitch gateway.
     let patch = docs(file(&two, "bootstrap/prod-fsn/nodes/control-plane-bm-2314001.patch.yaml"));
-    let vlan = &patch[1]["machine"]["network"]["interfaces"][0]["vlans"][0];
-    assert_eq!(vlan["routes"][0]["network"], "10.0.0.0/16");
-    assert_eq!(vlan["routes"][0]["gateway"], "10.0.1.1");
+    // Talos v1.12+ writes the VLAN as a `VLANConfig` document, older Talos inside `machine`.
+    let route = match patch.iter().find(|d| d["kind"] == "VLANConfig") {
+        Some(vlan) => {
+            (vlan["routes"][0]["destination"].clone(), vlan["routes"][0]["gateway"].clone())
+        }
+        None => {
+            let vlan = &patch[1]["machine"]["network"]["interfaces"][0]["vlans"][0];
+            (vlan["routes"][0]["network"].clone(), vlan["routes"][0]["gateway"].clone())
+        }
+    };
+    assert_eq!(route.0, "10.0.0.0/16");
+    assert_eq!(route.1, "10.0.1.1");
     let runbook = file(&two, "RUNBOOK.md");
     assert!(runbook.contains("hcloud network add-subnet prod-nbg --type vswitch"), "{runbook}");
     assert!(file(&two, "README.md").contains("**Cluster Mesh.**"));
@@ -399,8 +408,10 @@ fn every_upstream_has_its_own_mirror_path_and_no_silent_fallback() {
     let two = render("two-stack", &example("two-stack-hetzner"));
     let cp =
         &objects(&two, "management/clusters/prod-nbg/control-plane.yaml", "TalosControlPlane")[0];
-    let patch = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
-        .as_str()
+    // One document per strategic patch from Talos v1.12 on: look at all of them.
+    let patch: String = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n"))
         .unwrap_or_default();
     for registry in [
         "docker.io",
