@@ -167,15 +167,23 @@ pub fn load(
 }
 
 /// True for loader errors that leave a platform every rule can still judge: a plaintext
-/// secret is reported and its value dropped, and nothing else about the spec is in doubt.
+/// secret is reported and its value dropped, and nothing else about the spec is in doubt; a
+/// provider type, server type or location the catalogue does not describe leaves the spec
+/// well-formed, only without provider facts for that object, and rules that need those facts
+/// skip it (an EOL Kubernetes version or a two-member etcd on an unknown provider is still
+/// reported in the same run).
 pub fn checkable_despite(d: &Diagnostic) -> bool {
     d.code == codes::PLAINTEXT_SECRET
+        || d.code == hafen_catalog::codes::UNKNOWN_PROVIDER_TYPE
+        || d.code == hafen_catalog::codes::UNKNOWN_SERVER_TYPE
+        || d.code == hafen_catalog::codes::UNKNOWN_LOCATION
 }
 
 /// Like [`load`], but also returns the platform when its only errors are ones the rules can
-/// be run past ([`checkable_despite`]: plaintext secrets, whose values are removed), so that
-/// `check` reports everything in one run. Never plan or render what this returns when it
-/// comes with errors; [`load`] is the gate for those.
+/// be run past ([`checkable_despite`]: plaintext secrets, whose values are removed, and
+/// objects the catalogue does not know), so that `check` reports everything in one run.
+/// Never plan or render what this returns when it comes with errors; [`load`] is the gate
+/// for those.
 pub fn load_for_check(
     files: &[FileId],
     sources: &Sources,
@@ -604,6 +612,26 @@ mod tests {
         let mut sources = Sources::new();
         let (catalog, _) = Catalog::builtin(&mut sources);
         assert!(load_str("p.yaml", &text, &mut sources, &catalog).0.is_none());
+    }
+
+    #[test]
+    fn objects_the_catalogue_does_not_know_leave_the_platform_checkable_but_not_loadable() {
+        let text = edit(&[("type: hetzner-cloud", "type: hetzner-clod")]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(diagnostics.iter().any(|d| d.code == "CAT001"), "{diagnostics:#?}");
+        assert!(loaded.is_some(), "CAT001 alone leaves the spec checkable: {diagnostics:#?}");
+        let text = edit(&[("serverType: cpx42", "serverType: cpx4200")]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(diagnostics.iter().all(|d| d.code == "CAT002"), "{diagnostics:#?}");
+        assert!(loaded.is_some());
+        // ... but never plannable or renderable.
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        assert!(load_str("p.yaml", &text, &mut sources, &catalog).0.is_none());
+        // A structural error next to it still stops the rules.
+        let text =
+            edit(&[("serverType: cpx42", "serverType: cpx4200"), ("onCall: 3", "onCall: x")]);
+        assert!(load_text(&text).0.is_none());
     }
 
     #[test]
