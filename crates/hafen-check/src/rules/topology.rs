@@ -711,8 +711,8 @@ fn backup_company<'a>(ctx: &Ctx<'a>, cluster: &'a hafen_spec::Cluster) -> Option
         return provider_company(ctx, provider);
     }
     let host = backups.endpoint.as_deref().and_then(crate::platform::url_host);
-    if let Some((_, company)) = host.as_deref().and_then(super::operations::location_of) {
-        return Some(company);
+    if let Some(stored) = host.as_deref().and_then(super::operations::location_of) {
+        return Some(stored.company);
     }
     provider_company(ctx, backups.provider.as_deref()?)
 }
