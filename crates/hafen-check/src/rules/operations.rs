@@ -546,6 +546,65 @@ fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+rule!(OPS011, Error, "a recorded date after the date of the check", ops011);
+
+/// Dates that record something done (a restore test, a runbook review, a topology change)
+/// cannot lie ahead: a future date is a typo or a plan written as a fact, and it silently
+/// switches off the rule that judges its age.
+fn ops011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(as_of) = ctx.options.as_of.as_deref() else { return };
+    let spec = ctx.spec();
+    let mut dated: Vec<(String, &str, String, &str)> = Vec::new();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        if let Some(date) = cluster.backups.as_ref().and_then(|b| b.last_restore_test.as_deref()) {
+            dated.push((
+                format!("spec.clusters[{i}].backups.lastRestoreTest"),
+                date,
+                format!("the last restore test of cluster `{}`", cluster.name),
+                "OPS004 (restore tests older than the allowed age)",
+            ));
+        }
+    }
+    if let Some(ops) = &spec.operations {
+        if let Some(date) = ops.runbook_reviewed.as_deref() {
+            dated.push((
+                "spec.operations.runbookReviewed".into(),
+                date,
+                "the runbook review".into(),
+                "OPS005 (a runbook older than the last topology change, or than a year)",
+            ));
+        }
+        if let Some(date) = ops.last_topology_change.as_deref() {
+            dated.push((
+                "spec.operations.lastTopologyChange".into(),
+                date,
+                "the last topology change".into(),
+                "OPS005 (a runbook older than the last topology change)",
+            ));
+        }
+    }
+    for (path, date, what, rule) in dated {
+        let Some(ahead) = hafen_catalog::days_between(as_of, date) else { continue };
+        if ahead <= 0 {
+            continue;
+        }
+        let days = if ahead == 1 { "1 day".to_owned() } else { format!("{ahead} days") };
+        out.push(
+            ctx.finding(
+                "OPS011",
+                &path,
+                format!(
+                    "{what} is dated {date}, {days} after {as_of}, the date this check judges at: a record of something done cannot lie ahead, and this date switches off {rule}"
+                ),
+            )
+            .with_span_label("in the future")
+            .with_help(format!(
+                "write the date it actually happened (YYYY-MM-DD, on or before {as_of}); if it has not happened yet, remove the field until it has, and keep plans in the calendar, not the spec"
+            )),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::location_of;
