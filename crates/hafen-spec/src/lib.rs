@@ -270,6 +270,7 @@ pub fn load_for_check(
     }
     let mut diags = secret::take_secrets(&mut platform, &spans);
     let (catalog, semantic) = validate::validate(&platform, &spans, catalog);
+    provider_network_facts(&mut platform, &catalog);
     diags.extend(semantic);
     diagnostics.extend(
         diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
@@ -278,6 +279,23 @@ pub fn load_for_check(
         return (None, diagnostics);
     }
     (Some(LoadedPlatform { platform, spans, catalog }), diagnostics)
+}
+
+/// Copies the provider facts the pod MTU arithmetic needs onto the sites: the MTU of the
+/// provider's private network, the default underlay of a site that declares one.
+fn provider_network_facts(platform: &mut Platform, catalog: &Catalog) {
+    let spec = &mut platform.spec;
+    for site in &mut spec.sites {
+        if site.network.private_network.is_none() {
+            continue;
+        }
+        let provider_type =
+            spec.providers.iter().find(|p| p.name == site.provider).map(|p| p.type_.as_str());
+        site.network.private_network_mtu = provider_type
+            .and_then(|t| catalog.provider(t))
+            .and_then(|info| info.limits.as_ref())
+            .and_then(|l| l.private_network_mtu);
+    }
 }
 
 /// The merged-platform path of a path inside a tenant document.
@@ -632,6 +650,29 @@ mod tests {
         let text =
             edit(&[("serverType: cpx42", "serverType: cpx4200"), ("onCall: 3", "onCall: x")]);
         assert!(load_text(&text).0.is_none());
+    }
+
+    #[test]
+    fn a_private_network_without_underlay_mtu_carries_the_providers_mtu() {
+        let text = edit(&[(
+            "network: { underlayMTU: 1450, privateNetwork: { subnet: 10.0.0.0/16 } }",
+            "network: { privateNetwork: { subnet: 10.0.0.0/16 } }",
+        )]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        let loaded = loaded.unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        let spec = &loaded.platform.spec;
+        let cluster = &spec.clusters[0];
+        let under = mtu::underlay(spec, cluster);
+        assert_eq!((under.mtu, under.source.as_str()), (1450, "the provider's private network"));
+        assert_eq!(under.path.as_deref(), Some("spec.sites[0].network.privateNetwork"));
+        // WireGuard over IPv4: 1450 − 60, as if `underlayMTU: 1450` were written.
+        assert_eq!(mtu::pod_mtu(spec, cluster), 1390);
+        // A provider fact, not a spec field: the canonical spec does not grow an MTU.
+        let yaml = serde_json::to_string(&loaded.platform).unwrap_or_default();
+        assert!(
+            !yaml.contains("privateNetworkMtu") && yaml.contains("\"underlayMTU\":null"),
+            "{yaml}"
+        );
     }
 
     #[test]

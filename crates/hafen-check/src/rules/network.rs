@@ -458,36 +458,24 @@ fn net004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if net.private_network.is_none() || net.vswitch.is_some() {
             continue;
         }
-        match net.underlay_mtu {
-            Some(mtu) if mtu > limit => {
-                out.push(
-                    ctx.finding(
-                        "NET004",
-                        &format!("spec.sites[{i}].network.underlayMTU"),
-                        format!(
-                            "site `{}` declares underlay MTU {mtu}, but a {} private network carries {limit}",
-                            site.name, info.display_name
-                        ),
-                    )
-                    .with_span_label(format!("{} bytes too large", mtu - limit))
-                    .with_help(format!("set `underlayMTU: {limit}`")),
-                );
-            }
-            None => {
-                out.push(
-                    ctx.finding(
-                        "NET004",
-                        &format!("spec.sites[{i}].network.privateNetwork"),
-                        format!(
-                            "site `{}` uses a {} private network (MTU {limit}) but declares no `underlayMTU`, so pod MTUs are computed from Ethernet's 1500",
-                            site.name, info.display_name
-                        ),
-                    )
-                    .with_span_label(format!("carries {limit}, not 1500"))
-                    .with_help(format!("add `underlayMTU: {limit}` to the site's `network`")),
-                );
-            }
-            Some(_) => {}
+        // Without `underlayMTU` the site carries the provider's private-network MTU (the
+        // loader copies it from the catalogue, and the pod MTU arithmetic defaults to it), so
+        // only a declared value above it is wrong.
+        if let Some(mtu) = net.underlay_mtu
+            && mtu > limit
+        {
+            out.push(
+                ctx.finding(
+                    "NET004",
+                    &format!("spec.sites[{i}].network.underlayMTU"),
+                    format!(
+                        "site `{}` declares underlay MTU {mtu}, but a {} private network carries {limit}",
+                        site.name, info.display_name
+                    ),
+                )
+                .with_span_label(format!("{} bytes too large", mtu - limit))
+                .with_help(format!("set `underlayMTU: {limit}`, or remove it: the site then carries {limit}")),
+            );
         }
     }
 }
