@@ -553,7 +553,17 @@ fn gib_ceil(bytes: u64) -> String {
     format!("{}Gi", bytes.div_ceil(1 << 30))
 }
 
-rule!(CAP011, Warning, "losing a third of the nodes leaves too little capacity", cap011);
+rule!(
+    CAP011,
+    Error,
+    "losing a third of a production cluster's nodes leaves replicas unplaced",
+    cap011
+);
+
+/// Judgment: an error, not a warning. The rule only speaks for production clusters, and only
+/// when the requests of what runs there exceed what a third's loss leaves (replacement capacity
+/// counted), so replicas certainly stay pending: the 11 July 2025 incident itself. A warning
+/// would let exactly that spec pass CI with exit 0.
 
 fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
