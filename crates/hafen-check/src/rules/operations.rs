@@ -531,12 +531,18 @@ fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if share <= 40.0 {
             continue;
         }
+        // A percentage says itself; a count is put next to the machines it is counted from.
+        let how_many = if text.trim().ends_with('%') {
+            format!("up to {} of its machines", text.trim())
+        } else {
+            format!("up to {} of its {nodes} machines ({share:.0}%)", text.trim())
+        };
         out.push(
             ctx.finding(
                 "OPS010",
                 &format!("spec.clusters[{i}].maxUnhealthy"),
                 format!(
-                    "cluster `{}` lets machine health checks remediate up to {text} of its machines at once ({share:.0} %): when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
+                    "cluster `{}` lets machine health checks remediate {how_many} at once: when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
                     cluster.name
                 ),
             )
