@@ -673,7 +673,6 @@ rule!(
 /// when the requests of what runs there exceed what a third's loss leaves (replacement capacity
 /// counted), so replicas certainly stay pending: the 11 July 2025 incident itself. A warning
 /// would let exactly that spec pass CI with exit 0.
-
 fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
         if !ctx.production(cluster)

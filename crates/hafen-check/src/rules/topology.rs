@@ -356,15 +356,11 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             let Some(pg) = &app.postgres else { continue };
             let Some(replica_name) = &pg.replica_cluster else { continue };
             let Some(replica) = spec.cluster(replica_name) else { continue };
-            // Every cluster the tenant is deployed to runs a primary, the replica cluster too
-            // when the tenant lists it: that copy would replicate from itself.
-            let mut primaries: Vec<&str> = Vec::new();
-            for c in &tenant.clusters {
-                if !primaries.contains(&c.as_str()) {
-                    primaries.push(c);
-                }
+            let mut primaries: Vec<&str> =
+                tenant.clusters.iter().map(String::as_str).filter(|c| c != replica_name).collect();
+            if primaries.is_empty() {
+                primaries.push(replica_name);
             }
-            let deployed_elsewhere = primaries.iter().any(|c| c != replica_name);
             for primary_name in primaries {
                 let Some(primary) = spec.cluster(primary_name) else { continue };
                 let primary_sites = primary.sites();
@@ -375,12 +371,7 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 }) else {
                     continue;
                 };
-                let msg = if primary_name == replica_name && deployed_elsewhere {
-                    format!(
-                        "PostgreSQL of app `{}` (tenant `{}`) names cluster `{replica_name}` as replica cluster, but the tenant is itself deployed to `{replica_name}`: the `{replica_name}` copy of the database would replicate from itself, primary and replica both at site `{p_site}`",
-                        app.name, tenant.name
-                    )
-                } else if primary_name == replica_name {
+                let msg = if primary_name == replica_name {
                     format!(
                         "PostgreSQL of app `{}` (tenant `{}`) names its own cluster `{replica_name}` as replica cluster: primary and replica share site `{p_site}`",
                         app.name, tenant.name
@@ -411,32 +402,16 @@ fn top007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         "no cluster of this spec stands in another failure domain yet: add one at another location".into()
                     });
                 let note = if p_site == r_site { None } else { ctx.domain_note(&[p_site, r_site]) };
-                let help = if primary_name == replica_name && deployed_elsewhere {
-                    let others: Vec<String> = tenant
-                        .clusters
-                        .iter()
-                        .filter(|c| *c != replica_name)
-                        .map(|c| format!("`{c}`"))
-                        .collect();
-                    format!(
-                        "deploy the tenant to its primary cluster(s) only (`clusters: [{}]`) and keep `{replica_name}` as the replica cluster, or name as `replicaCluster` a cluster the tenant is not deployed to",
-                        others.join(", ").replace('`', "")
-                    )
-                } else {
-                    format!("put the replica in a cluster at another location ({other})")
-                };
                 out.push(
                     ctx.finding(
                         "TOP007",
                         &format!("spec.tenants[{i}].apps[{j}].postgres.replicaCluster"),
                         msg,
                     )
-                    .with_span_label(if primary_name == replica_name && deployed_elsewhere {
-                        "a replica of itself"
-                    } else {
-                        "one site incident takes primary and replica"
-                    })
-                    .with_help(help),
+                    .with_span_label("one site incident takes primary and replica")
+                    .with_help(format!(
+                        "put the replica in a cluster at another location ({other})"
+                    )),
                 );
                 if let (Some(n), Some(d)) = (note, out.last_mut()) {
                     d.notes.push(n);
