@@ -24,6 +24,8 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
     ("<builtin>/self-hosted.yaml", include_str!("../../../data/catalog/self-hosted.yaml")),
     ("<builtin>/stackit.yaml", include_str!("../../../data/catalog/stackit.yaml")),
     ("<builtin>/scaleway.yaml", include_str!("../../../data/catalog/scaleway.yaml")),
+    ("<builtin>/ovhcloud.yaml", include_str!("../../../data/catalog/ovhcloud.yaml")),
+    ("<builtin>/ionos.yaml", include_str!("../../../data/catalog/ionos.yaml")),
 ];
 
 /// Diagnostic codes of this crate.

@@ -182,6 +182,19 @@ pub struct Limits {
     pub date: String,
 }
 
+/// How far the provider's API credentials reach, as the provider's API defines it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiCredentials {
+    /// True when the API has no narrower unit than the account (no projects), so every
+    /// credential for it reaches every server of the account, whatever the spec declares.
+    pub account_wide: bool,
+    /// Where this was read.
+    pub source: String,
+    /// When (YYYY-MM-DD).
+    pub date: String,
+}
+
 /// A data centre or region.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -307,6 +320,9 @@ pub struct ProviderInfo {
     /// Documented limits.
     #[serde(default)]
     pub limits: Option<Limits>,
+    /// How far API credentials reach.
+    #[serde(default)]
+    pub api_credentials: Option<ApiCredentials>,
     /// Locations.
     #[serde(default)]
     pub locations: Vec<Location>,

@@ -155,10 +155,17 @@ pub(crate) struct RegistryBlocks {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ObjectStorage {
-    pub(crate) host_suffix: String,
+    /// Host suffixes, most specific first: the label left of the first that matches names
+    /// the place.
+    pub(crate) host_suffixes: Vec<String>,
     pub(crate) company: String,
+    /// Text before the place in its label (`s3-` in `s3-eu-central-1`).
     #[serde(default)]
-    pub(crate) location_label: bool,
+    pub(crate) label_prefix: Option<String>,
+    /// Region label → the catalogue locations it serves; empty when the label is the
+    /// location.
+    #[serde(default)]
+    pub(crate) regions: std::collections::BTreeMap<String, Vec<String>>,
     pub(crate) source: String,
     pub(crate) date: String,
 }

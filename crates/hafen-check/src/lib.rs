@@ -121,7 +121,7 @@ const MIN_REASON_CHARS: usize = 8;
 
 /// Rules that only run with a date ([`Options::as_of`]): without one, their suppressions
 /// are not reported as unused.
-const DATED_RULES: &[&str] = &["OPS004", "OPS005", "VER001", "VER004"];
+const DATED_RULES: &[&str] = &["OPS004", "OPS005", "OPS011", "VER001", "VER004"];
 
 /// Every object a suppression can name, as `kind/name`.
 fn known_objects(loaded: &LoadedPlatform) -> Vec<String> {

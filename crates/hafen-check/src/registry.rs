@@ -33,8 +33,8 @@ static DOCS: &[(&str, &str)] = docs![
     "CAP010", "CAP011", "CAP012", "CAP013", "SEC001", "SEC002", "SEC003", "SEC004", "SEC005",
     "SEC006", "SEC007", "SEC008", "SEC009", "SOV001", "SOV002", "SOV003", "SOV004", "SOV005",
     "SOV006", "SOV007", "SOV008", "SOV009", "SOV010", "SOV011", "OPS001", "OPS002", "OPS003",
-    "OPS004", "OPS005", "OPS006", "OPS007", "OPS008", "OPS009", "OPS010", "VER001", "VER002",
-    "VER003", "VER004", "SUP001",
+    "OPS004", "OPS005", "OPS006", "OPS007", "OPS008", "OPS009", "OPS010", "OPS011", "VER001",
+    "VER002", "VER003", "VER004", "SUP001",
 ];
 
 /// Metadata of every code: loader codes first, then the suppression code, then rules in

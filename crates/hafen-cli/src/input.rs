@@ -72,17 +72,20 @@ pub(crate) fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
-/// Expands folders into their `*.yaml`/`*.yml` files, sorted by name.
+/// The name of the file the renderer writes at the root of every repository it renders.
+const RENDERED_MARKER: &str = ".hafen-manifest";
+
+/// Expands folders into their `*.yaml`/`*.yml` files, subfolders included, sorted by path so
+/// the same tree always gives the same spec. A tenant in `tenants/crm.yaml` belongs to the
+/// platform as much as one beside `platform.yaml`. Hidden folders (`.git`, `.github`),
+/// symlinked folders (which could loop) and rendered repositories (a `.hafen-manifest` at
+/// their root: Kubernetes manifests, not spec documents) are not entered.
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("cannot list `{}`: {}", path.display(), io_reason(&e)))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
+            let mut files = Vec::new();
+            collect(path, &mut files)?;
             files.sort();
             if files.is_empty() {
                 return Err(format!("`{}` holds no .yaml files", path.display()));
@@ -93,6 +96,28 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     Ok(out)
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list `{}`: {}", dir.display(), io_reason(&e)))?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        // `file_type` does not follow symlinks: a linked folder is neither entered nor read.
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !hidden && !path.join(RENDERED_MARKER).exists() {
+                collect(&path, files)?;
+            }
+        } else if !hidden
+            && path.is_file()
+            && path.extension().is_some_and(|x| x == "yaml" || x == "yml")
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Builds the workspace from the command line's files.
@@ -122,6 +147,33 @@ mod tests {
         assert!(message.contains("2 | metadata: { name: caf? }"), "{message}");
         assert!(message.contains("help: save the file as UTF-8"), "{message}");
         assert!(!message.contains("offset"), "{message}");
+    }
+
+    #[test]
+    fn folders_are_read_recursively_in_path_order() {
+        let root = std::env::temp_dir().join(format!("hafen-input-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["tenants/eu", ".git", "repo", "notes"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        for file in [
+            "platform.yaml",
+            "z.yml",
+            "tenants/crm.yaml",
+            "tenants/eu/shop.yaml",
+            ".git/config.yaml",
+            ".hidden.yaml",
+            "repo/.hafen-manifest",
+            "repo/kustomization.yaml",
+            "notes/readme.md",
+        ] {
+            std::fs::write(root.join(file), "x: 1\n").unwrap();
+        }
+        let files = expand(std::slice::from_ref(&root)).unwrap();
+        let names: Vec<String> =
+            files.iter().map(|p| p.strip_prefix(&root).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["platform.yaml", "tenants/crm.yaml", "tenants/eu/shop.yaml", "z.yml"]);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

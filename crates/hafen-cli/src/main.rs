@@ -41,7 +41,8 @@ struct Cli {
 /// Options every command that reads a spec shares.
 #[derive(clap::Args, Clone)]
 pub(crate) struct SpecArgs {
-    /// Platform spec files, or folders whose *.yaml files form the spec.
+    /// Platform spec files, or folders whose *.yaml and *.yml files (subfolders included, hidden
+    /// ones and rendered repositories not) form the spec.
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
     /// Catalogue file overriding or extending the built-in provider facts (repeatable).

@@ -328,3 +328,32 @@ fn no_output_of_any_format_quotes_a_credential_written_into_a_url() {
     }
     assert_eq!(checked, 3);
 }
+
+#[test]
+fn a_folder_is_read_with_its_subfolders() {
+    let dir = std::env::temp_dir().join(format!("hafen-check-tree-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("tenants")).expect("temp dir");
+    let base = fs::read_to_string(root().join("tests/rules/base.yaml")).expect("base");
+    fs::write(dir.join("platform.yaml"), base).expect("write");
+    // A tenant in a subfolder that names a cluster the platform does not have: skipped, the
+    // folder would pass; read, it is an error.
+    fs::write(
+        dir.join("tenants").join("crm.yaml"),
+        "apiVersion: hafen.dev/v1alpha1\nkind: Tenant\nmetadata: { name: crm }\nspec:\n  clusters: [prod-ams]\n",
+    )
+    .expect("write");
+    let out = check(&[&dir.display().to_string(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(codes.contains(&"SPEC006"), "{codes:?}");
+    let file = json["diagnostics"][0]["file"].as_str().unwrap_or("");
+    assert!(file.ends_with("tenants/crm.yaml"), "{file}");
+    fs::remove_dir_all(&dir).expect("clean up");
+}

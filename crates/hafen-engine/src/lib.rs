@@ -61,7 +61,8 @@ impl Workspace {
     }
 
     /// Loads the platform for `check`: also when its only errors leave it judgeable by the
-    /// rules (a plaintext secret, whose value is dropped). Not for planning or rendering.
+    /// rules (a plaintext secret, whose value is dropped; an object the catalogue does not
+    /// know). Not for planning or rendering.
     pub fn load_for_check(&self) -> (Option<LoadedPlatform>, Vec<Diagnostic>) {
         let mut diagnostics = self.catalog_diagnostics.clone();
         if diagnostics.iter().any(Diagnostic::is_error) {
@@ -94,7 +95,7 @@ pub struct CheckOutcome {
     /// Every finding.
     pub diagnostics: Vec<Diagnostic>,
     /// True when the rules ran: the platform loaded, possibly with errors that leave it
-    /// judgeable (a plaintext secret).
+    /// judgeable (a plaintext secret, an object the catalogue does not know).
     pub rules_ran: bool,
 }
 
@@ -124,7 +125,10 @@ pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
 /// The spec's own suppressions, applied to the loader findings that let the rules run (the
 /// rules apply them to their own findings).
 fn suppress_in_spec(loaded: &LoadedPlatform, diagnostics: &mut [Diagnostic]) {
-    for d in diagnostics.iter_mut().filter(|d| hafen_spec::checkable_despite(d)) {
+    // Only a plaintext secret can be accepted in the spec; an object the catalogue does not
+    // know is fixed in the spec or a `--catalog` file, never suppressed.
+    let suppressible = |d: &Diagnostic| d.code == hafen_spec::codes::PLAINTEXT_SECRET;
+    for d in diagnostics.iter_mut().filter(|d| suppressible(d)) {
         let objects =
             d.path.as_deref().map(|p| hafen_check::objects_of(loaded, p)).unwrap_or_default();
         let found = loaded.platform.spec.suppressions.iter().find(|s| {

@@ -167,15 +167,23 @@ pub fn load(
 }
 
 /// True for loader errors that leave a platform every rule can still judge: a plaintext
-/// secret is reported and its value dropped, and nothing else about the spec is in doubt.
+/// secret is reported and its value dropped, and nothing else about the spec is in doubt; a
+/// provider type, server type or location the catalogue does not describe leaves the spec
+/// well-formed, only without provider facts for that object, and rules that need those facts
+/// skip it (an EOL Kubernetes version or a two-member etcd on an unknown provider is still
+/// reported in the same run).
 pub fn checkable_despite(d: &Diagnostic) -> bool {
     d.code == codes::PLAINTEXT_SECRET
+        || d.code == hafen_catalog::codes::UNKNOWN_PROVIDER_TYPE
+        || d.code == hafen_catalog::codes::UNKNOWN_SERVER_TYPE
+        || d.code == hafen_catalog::codes::UNKNOWN_LOCATION
 }
 
 /// Like [`load`], but also returns the platform when its only errors are ones the rules can
-/// be run past ([`checkable_despite`]: plaintext secrets, whose values are removed), so that
-/// `check` reports everything in one run. Never plan or render what this returns when it
-/// comes with errors; [`load`] is the gate for those.
+/// be run past ([`checkable_despite`]: plaintext secrets, whose values are removed, and
+/// objects the catalogue does not know), so that `check` reports everything in one run.
+/// Never plan or render what this returns when it comes with errors; [`load`] is the gate
+/// for those.
 pub fn load_for_check(
     files: &[FileId],
     sources: &Sources,
@@ -262,6 +270,7 @@ pub fn load_for_check(
     }
     let mut diags = secret::take_secrets(&mut platform, &spans);
     let (catalog, semantic) = validate::validate(&platform, &spans, catalog);
+    provider_network_facts(&mut platform, &catalog);
     diags.extend(semantic);
     diagnostics.extend(
         diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
@@ -270,6 +279,23 @@ pub fn load_for_check(
         return (None, diagnostics);
     }
     (Some(LoadedPlatform { platform, spans, catalog }), diagnostics)
+}
+
+/// Copies the provider facts the pod MTU arithmetic needs onto the sites: the MTU of the
+/// provider's private network, the default underlay of a site that declares one.
+fn provider_network_facts(platform: &mut Platform, catalog: &Catalog) {
+    let spec = &mut platform.spec;
+    for site in &mut spec.sites {
+        if site.network.private_network.is_none() {
+            continue;
+        }
+        let provider_type =
+            spec.providers.iter().find(|p| p.name == site.provider).map(|p| p.type_.as_str());
+        site.network.private_network_mtu = provider_type
+            .and_then(|t| catalog.provider(t))
+            .and_then(|info| info.limits.as_ref())
+            .and_then(|l| l.private_network_mtu);
+    }
 }
 
 /// The merged-platform path of a path inside a tenant document.
@@ -604,6 +630,49 @@ mod tests {
         let mut sources = Sources::new();
         let (catalog, _) = Catalog::builtin(&mut sources);
         assert!(load_str("p.yaml", &text, &mut sources, &catalog).0.is_none());
+    }
+
+    #[test]
+    fn objects_the_catalogue_does_not_know_leave_the_platform_checkable_but_not_loadable() {
+        let text = edit(&[("type: hetzner-cloud", "type: hetzner-clod")]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(diagnostics.iter().any(|d| d.code == "CAT001"), "{diagnostics:#?}");
+        assert!(loaded.is_some(), "CAT001 alone leaves the spec checkable: {diagnostics:#?}");
+        let text = edit(&[("serverType: cpx42", "serverType: cpx4200")]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(diagnostics.iter().all(|d| d.code == "CAT002"), "{diagnostics:#?}");
+        assert!(loaded.is_some());
+        // ... but never plannable or renderable.
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        assert!(load_str("p.yaml", &text, &mut sources, &catalog).0.is_none());
+        // A structural error next to it still stops the rules.
+        let text =
+            edit(&[("serverType: cpx42", "serverType: cpx4200"), ("onCall: 3", "onCall: x")]);
+        assert!(load_text(&text).0.is_none());
+    }
+
+    #[test]
+    fn a_private_network_without_underlay_mtu_carries_the_providers_mtu() {
+        let text = edit(&[(
+            "network: { underlayMTU: 1450, privateNetwork: { subnet: 10.0.0.0/16 } }",
+            "network: { privateNetwork: { subnet: 10.0.0.0/16 } }",
+        )]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        let loaded = loaded.unwrap_or_else(|| panic!("{diagnostics:#?}"));
+        let spec = &loaded.platform.spec;
+        let cluster = &spec.clusters[0];
+        let under = mtu::underlay(spec, cluster);
+        assert_eq!((under.mtu, under.source.as_str()), (1450, "the provider's private network"));
+        assert_eq!(under.path.as_deref(), Some("spec.sites[0].network.privateNetwork"));
+        // WireGuard over IPv4: 1450 − 60, as if `underlayMTU: 1450` were written.
+        assert_eq!(mtu::pod_mtu(spec, cluster), 1390);
+        // A provider fact, not a spec field: the canonical spec does not grow an MTU.
+        let yaml = serde_json::to_string(&loaded.platform).unwrap_or_default();
+        assert!(
+            !yaml.contains("privateNetworkMtu") && yaml.contains("\"underlayMTU\":null"),
+            "{yaml}"
+        );
     }
 
     #[test]

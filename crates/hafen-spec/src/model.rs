@@ -282,7 +282,9 @@ pub struct PrivateNetwork {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SiteNetwork {
-    /// MTU of the node network; default 1500, or the vSwitch MTU when there is one.
+    /// MTU of the node network; default the vSwitch MTU when there is one, else the MTU the
+    /// provider documents for its private network when there is one (1450 on Hetzner Cloud),
+    /// else 1500.
     #[serde(default, rename = "underlayMTU")]
     pub underlay_mtu: Option<u32>,
     /// Address family of node-to-node traffic.
@@ -297,6 +299,13 @@ pub struct SiteNetwork {
     /// The provider's private network.
     #[serde(default)]
     pub private_network: Option<PrivateNetwork>,
+    /// The MTU the site's provider documents for its private network (the catalogue's
+    /// `limits.privateNetworkMTU`), filled in by the loader when the site has a private
+    /// network. Never read from or written to the spec: it is a provider fact, and the pod
+    /// MTU arithmetic ([`crate::mtu`]) needs it without a catalogue at hand.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub private_network_mtu: Option<u32>,
 }
 
 /// Servers a provider can deliver right now at a site.

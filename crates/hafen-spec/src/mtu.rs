@@ -63,12 +63,22 @@ pub fn underlay(spec: &PlatformSpec, cluster: &Cluster) -> Underlay {
                 path: Some(format!("spec.sites[{idx}].network.underlayMTU")),
                 ipv6: false,
             },
-            (None, None) => Underlay {
-                mtu: 1500,
-                site: site.name.clone(),
-                source: "Ethernet default".into(),
-                path: None,
-                ipv6: false,
+            (None, None) => match (&net.private_network, net.private_network_mtu) {
+                // Like a vSwitch's, a provider private network's own MTU is the default.
+                (Some(_), Some(mtu)) => Underlay {
+                    mtu,
+                    site: site.name.clone(),
+                    source: "the provider's private network".into(),
+                    path: Some(format!("spec.sites[{idx}].network.privateNetwork")),
+                    ipv6: false,
+                },
+                _ => Underlay {
+                    mtu: 1500,
+                    site: site.name.clone(),
+                    source: "Ethernet default".into(),
+                    path: None,
+                    ipv6: false,
+                },
             },
         };
         let ipv6 = net.ip_family == IpFamily::Ipv6;

@@ -888,12 +888,75 @@ fn server_type_ref(
     .with_span(c.spans.nearest(path))
     .with_path(path)
     .with_span_label("unknown server type");
-    d = match did_you_mean(name, names.iter().copied()) {
-        Some(s) => d.with_help(format!("did you mean `{s}`?")),
-        None if names.is_empty() => {
+    let nearest = nearest_size(name, names.iter().copied());
+    d = match (nearest, did_you_mean(name, names.iter().copied())) {
+        (Some((n, family)), Some(typo)) if n != typo => d.with_help(format!(
+            "did you mean `{n}`, the nearest size of the `{family}` line, or `{typo}`?"
+        )),
+        (Some((n, family)), _) => {
+            d.with_help(format!("did you mean `{n}`, the nearest size of the `{family}` line?"))
+        }
+        (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
+        (None, None) if names.is_empty() => {
             d.with_help(format!("declare it under `serverTypes:` of provider `{}`", provider.name))
         }
-        None => d.with_help(format!("server types of {}: {}", info.display_name, names.join(", "))),
+        (None, None) => {
+            d.with_help(format!("server types of {}: {}", info.display_name, names.join(", ")))
+        }
     };
     c.out.push(d);
+}
+
+/// A server type name as its line and size: `g2i.32` → (`g2i.`, 32), `cpx42` → (`cpx`, 42).
+/// Names that do not end in a number (`basic3-x8c-32g`, `ax41-nvme`) have none.
+fn line_and_size(name: &str) -> Option<(&str, u64)> {
+    let digits = name.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let (line, size) = name.split_at(name.len() - digits);
+    if line.is_empty() || size.is_empty() {
+        return None;
+    }
+    Some((line, size.parse().ok()?))
+}
+
+/// The offered type of the same line whose size is nearest (by ratio) to the one asked for:
+/// `g2i.32` asks for the `g2i.` line at size 32, and `g2i.16` is nearer than `g2i.2`, however
+/// alike the names look. Returns the type and the line's name without a trailing separator.
+fn nearest_size<'n>(
+    name: &str,
+    offered: impl Iterator<Item = &'n str>,
+) -> Option<(&'n str, String)> {
+    let (line, size) = line_and_size(name)?;
+    let distance = |other: u64| {
+        let (a, b) = (size.max(1) as f64, other.max(1) as f64);
+        (a / b).ln().abs()
+    };
+    let best = offered
+        .filter_map(|o| line_and_size(o).filter(|(l, _)| *l == line).map(|(_, n)| (o, n)))
+        .min_by(|x, y| distance(x.1).total_cmp(&distance(y.1)).then(y.1.cmp(&x.1)))?;
+    // More than twice or half the nearest size is no size of this line but a typo
+    // (`cpx420`), which the spelling suggestion handles better.
+    if distance(best.1) > std::f64::consts::LN_2 + 1e-9 {
+        return None;
+    }
+    Some((best.0, line.trim_end_matches(['.', '-']).to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{line_and_size, nearest_size};
+
+    #[test]
+    fn server_type_suggestions_prefer_the_same_line_and_the_nearest_size() {
+        let stackit = ["g2i.2", "g2i.4", "g2i.8", "g2i.16", "g2a.2d", "g2a.30d"];
+        assert_eq!(nearest_size("g2i.32", stackit.iter().copied()).map(|x| x.0), Some("g2i.16"));
+        assert_eq!(nearest_size("g2i.3", stackit.iter().copied()).map(|x| x.0), Some("g2i.4"));
+        let hcloud = ["cpx22", "cpx32", "cpx42", "cpx62", "ccx33"];
+        assert_eq!(nearest_size("cpx40", hcloud.iter().copied()).map(|x| x.0), Some("cpx42"));
+        assert_eq!(nearest_size("cx99", hcloud.iter().copied()), None);
+        // Far outside the line's sizes: a typo, left to the spelling suggestion.
+        assert_eq!(nearest_size("cpx420", hcloud.iter().copied()), None);
+        assert_eq!(line_and_size("basic3-x8c-32g"), None);
+        assert_eq!(line_and_size("b3-16"), Some(("b3-", 16)));
+        assert_eq!(line_and_size("42"), None);
+    }
 }

@@ -56,6 +56,59 @@ fn cap001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if servers <= limit {
             continue;
         }
+        // Servers per cluster on this network, in spec order.
+        let mut per_cluster: Vec<(&str, u64, Vec<&str>)> = Vec::new();
+        for (cluster, g) in &groups {
+            if network_of(ctx, g.site).as_ref() != Some(&key) {
+                continue;
+            }
+            match per_cluster.iter_mut().find(|(c, _, _)| c == cluster) {
+                Some((_, n, sites)) => {
+                    *n += u64::from(g.count);
+                    if !sites.contains(&g.site) {
+                        sites.push(g.site);
+                    }
+                }
+                None => per_cluster.push((cluster, u64::from(g.count), vec![g.site])),
+            }
+        }
+        let help = match move_off(&per_cluster, servers, limit) {
+            Some(moved) => {
+                let names = |list: &[&(&str, u64, Vec<&str>)]| {
+                    list.iter()
+                        .map(|(c, n, _)| format!("`{c}` ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let staying: Vec<&(&str, u64, Vec<&str>)> =
+                    per_cluster.iter().filter(|c| !moved.iter().any(|m| m.0 == c.0)).collect();
+                let left: u64 = staying.iter().map(|(_, n, _)| n).sum();
+                let shared: Vec<&str> =
+                    staying.iter().flat_map(|(_, _, sites)| sites.iter().copied()).collect();
+                let own_sites: Vec<&str> = moved
+                    .iter()
+                    .flat_map(|(_, _, sites)| sites.iter().copied())
+                    .filter(|s| !shared.contains(s))
+                    .collect();
+                let subnet = free_subnet(ctx.spec())
+                    .map(|n| format!(" (e.g. `privateNetwork: {{subnet: {n}}}`)"))
+                    .unwrap_or_default();
+                let how = if own_sites.is_empty() {
+                    format!("put it on a site with its own private network{subnet}")
+                } else {
+                    let sites: Vec<String> = own_sites.iter().map(|s| format!("`{s}`")).collect();
+                    format!("give site {} its own private network{subnet}", sites.join(", "))
+                };
+                format!(
+                    "every cluster fits on its own ({}), together they do not: move {} to a network of its own, which leaves {left} servers here — {how}; join the clusters with Cluster Mesh if they must reach each other",
+                    names(&per_cluster.iter().collect::<Vec<_>>()),
+                    names(&moved),
+                )
+            }
+            None => format!(
+                "split the platform into clusters of at most {limit} servers, each with its own private network (joined by Cluster Mesh), or move node traffic to the public network with WireGuard encryption"
+            ),
+        };
         out.push(
             ctx.finding(
                 "CAP001",
@@ -66,11 +119,67 @@ fn cap001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_span_label(format!("{} servers over the limit", servers - limit))
-            .with_help(format!(
-                "split the platform into clusters of at most {limit} servers, each with its own private network (joined by Cluster Mesh), or move node traffic to the public network with WireGuard encryption"
-            )),
+            .with_help(help),
         );
     }
+}
+
+/// When every cluster on an over-full network fits the limit alone, the fewest (and then
+/// smallest) clusters to move to a network of their own so the rest fits: the one cluster
+/// that suffices if there is one, else the largest ones in turn. `None` when some cluster
+/// alone exceeds the limit, or only one cluster is there: then splitting is the fix.
+fn move_off<'p, 'a>(
+    clusters: &'p [(&'a str, u64, Vec<&'a str>)],
+    total: u64,
+    limit: u64,
+) -> Option<Vec<&'p (&'a str, u64, Vec<&'a str>)>> {
+    if clusters.len() < 2 || clusters.iter().any(|(_, n, _)| *n > limit) {
+        return None;
+    }
+    let over = total.saturating_sub(limit);
+    if let Some(one) = clusters.iter().filter(|(_, n, _)| *n >= over).min_by_key(|(_, n, _)| *n) {
+        return Some(vec![one]);
+    }
+    let mut by_size: Vec<&(&str, u64, Vec<&str>)> = clusters.iter().collect();
+    by_size.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+    let mut moved = Vec::new();
+    let mut left = total;
+    for c in by_size {
+        if left <= limit {
+            break;
+        }
+        left -= c.1;
+        moved.push(c);
+    }
+    Some(moved)
+}
+
+/// A `10.x.0.0/16` that no declared range of the spec touches, for a suggested new network.
+fn free_subnet(spec: &hafen_spec::PlatformSpec) -> Option<String> {
+    let mut taken: Vec<hafen_spec::net::Cidr> = Vec::new();
+    let mut add = |text: &str| {
+        if let Ok(c) = hafen_spec::net::Cidr::parse(text) {
+            taken.push(c);
+        }
+    };
+    for site in &spec.sites {
+        if let Some(p) = &site.network.private_network {
+            add(&p.subnet);
+        }
+        if let Some(v) = &site.network.vswitch {
+            add(&v.subnet);
+        }
+    }
+    for c in &spec.clusters {
+        add(&c.network.pod_cidr);
+        add(&c.network.service_cidr);
+        if let Some(n) = &c.network.node_cidr {
+            add(n);
+        }
+    }
+    (0..=255u32).map(|x| format!("10.{x}.0.0/16")).find(|text| {
+        hafen_spec::net::Cidr::parse(text).is_ok_and(|c| !taken.iter().any(|t| t.overlaps(&c)))
+    })
 }
 
 rule!(CAP002, Warning, "node pool larger than a spread placement group", cap002);
@@ -553,8 +662,17 @@ fn gib_ceil(bytes: u64) -> String {
     format!("{}Gi", bytes.div_ceil(1 << 30))
 }
 
-rule!(CAP011, Warning, "losing a third of the nodes leaves too little capacity", cap011);
+rule!(
+    CAP011,
+    Error,
+    "losing a third of a production cluster's nodes leaves replicas unplaced",
+    cap011
+);
 
+/// Judgment: an error, not a warning. The rule only speaks for production clusters, and only
+/// when the requests of what runs there exceed what a third's loss leaves (replacement capacity
+/// counted), so replicas certainly stay pending: the 11 July 2025 incident itself. A warning
+/// would let exactly that spec pass CI with exit 0.
 fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
         if !ctx.production(cluster)

@@ -107,6 +107,7 @@ pub(crate) static ALL: &[RuleFn] = &[
     operations::OPS008,
     operations::OPS009,
     operations::OPS010,
+    operations::OPS011,
     versions::VER001,
     versions::VER002,
     versions::VER003,

@@ -7,6 +7,7 @@ use hafen_diag::{CodeInfo, Diagnostic, Severity};
 use hafen_spec::mtu;
 use hafen_spec::net::Cidr;
 use hafen_spec::{Encryption, IngressController, Mtu, PlatformSpec, Routing};
+use std::net::IpAddr;
 
 /// NET001: the pod MTU does not fit the underlay.
 pub(crate) const NET001: RuleFn = RuleFn {
@@ -51,7 +52,7 @@ pub(crate) const NET002: RuleFn = RuleFn {
     info: CodeInfo {
         code: "NET002",
         severity: Severity::Error,
-        summary: "overlapping pod, service, node or vSwitch ranges, within a cluster or across meshed clusters",
+        summary: "overlapping pod, service, node, vSwitch or load-balancer ranges, within a cluster or across meshed clusters",
     },
     run: net002,
 };
@@ -181,6 +182,210 @@ fn net002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    handed_out(ctx, out);
+}
+
+/// Addresses a cluster hands out on its own LAN: a MetalLB pool entry (an address, a CIDR or
+/// a `first-last` range), as an inclusive span of integers. Fixed egress addresses are not
+/// among them: a private one is already an error of its own (EGR004).
+struct Handed<'a> {
+    lo: u128,
+    hi: u128,
+    v4: bool,
+    text: &'a str,
+    what: String,
+    path: String,
+}
+
+fn bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+fn ip_of(v4: bool, n: u128) -> IpAddr {
+    if v4 {
+        IpAddr::V4(std::net::Ipv4Addr::from(n as u32))
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::from(n))
+    }
+}
+
+/// Parses an address, a CIDR or `first-last`; `None` for anything else (the renderer and
+/// MetalLB report those).
+fn span_of(text: &str) -> Option<(u128, u128, bool)> {
+    let text = text.trim();
+    if let Some((a, b)) = text.split_once('-') {
+        let (a, b): (IpAddr, IpAddr) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        if a.is_ipv4() != b.is_ipv4() || bits(a) > bits(b) {
+            return None;
+        }
+        return Some((bits(a), bits(b), a.is_ipv4()));
+    }
+    if text.contains('/') {
+        let cidr = Cidr::parse(text).ok()?;
+        let (lo, hi) = cidr.range();
+        return Some((lo, hi, cidr.addr.is_ipv4()));
+    }
+    let ip: IpAddr = text.parse().ok()?;
+    Some((bits(ip), bits(ip), ip.is_ipv4()))
+}
+
+/// True when the whole span lies in one private-use block (RFC 1918, the shared 100.64/10
+/// range, IPv6 unique-local): only such addresses share a LAN with the nodes. Public
+/// addresses are routed to the site by the provider and cannot collide with it.
+fn private_span(lo: u128, hi: u128, v4: bool) -> bool {
+    let blocks: &[&str] = if v4 {
+        &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
+    } else {
+        &["fc00::/7"]
+    };
+    blocks.iter().filter_map(|b| Cidr::parse(b).ok()).any(|b| {
+        let (a, z) = b.range();
+        a <= lo && hi <= z
+    })
+}
+
+fn handed<'a>(cluster: &'a hafen_spec::Cluster, i: usize) -> Vec<Handed<'a>> {
+    let mut out = Vec::new();
+    for (k, text) in cluster.network.load_balancer_ips.iter().enumerate() {
+        if let Some((lo, hi, v4)) = span_of(text)
+            && private_span(lo, hi, v4)
+        {
+            out.push(Handed {
+                lo,
+                hi,
+                v4,
+                text,
+                what: format!("load-balancer pool {text} of cluster `{}`", cluster.name),
+                path: format!("spec.clusters[{i}].network.loadBalancerIPs[{k}]"),
+            });
+        }
+    }
+    out
+}
+
+/// The free top of a node range that a pool is usually carved from (`.240`–`.254` of a /24,
+/// as the renderer picks when `loadBalancerIPs` is not set), for the fix.
+fn free_top(node: &Cidr) -> Option<String> {
+    let IpAddr::V4(base) = node.addr else { return None };
+    if node.prefix > 24 {
+        return None;
+    }
+    let first = std::net::Ipv4Addr::from(u32::from(base).checked_add(240)?);
+    let last = std::net::Ipv4Addr::from(u32::from(base).checked_add(254)?);
+    Some(format!("{first}-{last}"))
+}
+
+/// Load-balancer pools against the ranges they must stay out of. Judgment: a pool carved from the node LAN is the normal bare-metal setup (the renderer
+/// itself uses `.240`–`.254` of the node range), because the node addresses in use are a
+/// part of that range the spec does not list. So a pool inside the node range is only wrong
+/// where it certainly covers addresses in use: when it holds the whole node range, or the
+/// range's network or broadcast address (a CIDR laid over the LAN's own bounds, which hands
+/// out the network address and the low addresses where routers and nodes sit).
+fn handed_out(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let all: Vec<Vec<Handed<'_>>> =
+        spec.clusters.iter().enumerate().map(|(i, c)| handed(c, i)).collect();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let net = &cluster.network;
+        let node = net.node_cidr.as_deref().and_then(|t| Cidr::parse(t).ok());
+        for h in &all[i] {
+            let inside = |c: &Cidr| {
+                let (a, z) = c.range();
+                c.addr.is_ipv4() == h.v4 && h.lo <= z && a <= h.hi
+            };
+            let mut clash: Option<(String, String, String)> = None;
+            for (text, what, field) in [
+                (&net.pod_cidr, "pod range", "podCIDR"),
+                (&net.service_cidr, "service range", "serviceCIDR"),
+            ] {
+                if let Ok(c) = Cidr::parse(text)
+                    && inside(&c)
+                {
+                    clash = Some((
+                        format!(
+                            "lies in the {what} {c} of the same cluster: traffic to it is routed to pods and services, never to the LAN"
+                        ),
+                        format!("spec.clusters[{i}].network.{field}"),
+                        format!("{what} {c}"),
+                    ));
+                    break;
+                }
+            }
+            if clash.is_none()
+                && let Some(node) = node.filter(|n| n.addr.is_ipv4() == h.v4)
+            {
+                let (a, z) = node.range();
+                let edges = node.addr.is_ipv4() && node.prefix <= 30;
+                let label = format!("node range {node}");
+                let path = format!("spec.clusters[{i}].network.nodeCIDR");
+                if h.lo <= a && z <= h.hi {
+                    clash = Some((
+                        format!(
+                            "contains the whole node range {node}: every node address is also one MetalLB may hand to a service, and the first service to take a node's address cuts that node off"
+                        ),
+                        path,
+                        label,
+                    ));
+                } else if edges && h.lo <= a && a <= h.hi {
+                    clash = Some((
+                        format!(
+                            "includes {}, the network address of node range {node}: it is laid over the LAN's own addresses, not carved from its free end, so it hands out the network address and the low addresses where the router and the nodes sit",
+                            ip_of(true, a)
+                        ),
+                        path,
+                        label,
+                    ));
+                } else if edges && h.lo <= z && z <= h.hi {
+                    clash = Some((
+                        format!(
+                            "includes {}, the broadcast address of node range {node}: a service given it is unreachable, and every host on the LAN answers for it",
+                            ip_of(true, z)
+                        ),
+                        path,
+                        label,
+                    ));
+                }
+            }
+            if clash.is_none() {
+                // Two clusters announcing one pool on a shared LAN answer ARP for the same
+                // addresses.
+                let sites = cluster.sites();
+                for (j, other) in spec.clusters.iter().enumerate().skip(i + 1) {
+                    if !other.sites().iter().any(|s| sites.contains(s)) {
+                        continue;
+                    }
+                    if let Some(p) =
+                        all[j].iter().find(|p| p.v4 == h.v4 && p.lo <= h.hi && h.lo <= p.hi)
+                    {
+                        clash = Some((
+                            format!(
+                                "overlaps {} at a site both clusters share: both MetalLB instances announce the same addresses on one LAN",
+                                p.what
+                            ),
+                            p.path.clone(),
+                            format!("pool {}", p.text),
+                        ));
+                        break;
+                    }
+                }
+            }
+            let Some((why, other_path, other_label)) = clash else { continue };
+            let fix = match node.as_ref().and_then(free_top) {
+                Some(top) => format!(
+                    "give MetalLB addresses the LAN leaves free, e.g. `loadBalancerIPs: [{top}]` (outside the DHCP scope and the node addresses), or routed public addresses"
+                ),
+                None => "give MetalLB a range of its own on the LAN, outside the node, pod and service ranges and the DHCP scope".to_owned(),
+            };
+            let d = ctx
+                .finding("NET002", &h.path, format!("{} {why}", h.what))
+                .with_span_label("overlaps")
+                .with_help(fix);
+            out.push(ctx.label(d, &other_path, other_label));
+        }
+    }
 }
 
 rule!(NET003, Error, "two clusters of one Cluster Mesh share a cluster id", net003);
@@ -253,36 +458,24 @@ fn net004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if net.private_network.is_none() || net.vswitch.is_some() {
             continue;
         }
-        match net.underlay_mtu {
-            Some(mtu) if mtu > limit => {
-                out.push(
-                    ctx.finding(
-                        "NET004",
-                        &format!("spec.sites[{i}].network.underlayMTU"),
-                        format!(
-                            "site `{}` declares underlay MTU {mtu}, but a {} private network carries {limit}",
-                            site.name, info.display_name
-                        ),
-                    )
-                    .with_span_label(format!("{} bytes too large", mtu - limit))
-                    .with_help(format!("set `underlayMTU: {limit}`")),
-                );
-            }
-            None => {
-                out.push(
-                    ctx.finding(
-                        "NET004",
-                        &format!("spec.sites[{i}].network.privateNetwork"),
-                        format!(
-                            "site `{}` uses a {} private network (MTU {limit}) but declares no `underlayMTU`, so pod MTUs are computed from Ethernet's 1500",
-                            site.name, info.display_name
-                        ),
-                    )
-                    .with_span_label(format!("carries {limit}, not 1500"))
-                    .with_help(format!("add `underlayMTU: {limit}` to the site's `network`")),
-                );
-            }
-            Some(_) => {}
+        // Without `underlayMTU` the site carries the provider's private-network MTU (the
+        // loader copies it from the catalogue, and the pod MTU arithmetic defaults to it), so
+        // only a declared value above it is wrong.
+        if let Some(mtu) = net.underlay_mtu
+            && mtu > limit
+        {
+            out.push(
+                ctx.finding(
+                    "NET004",
+                    &format!("spec.sites[{i}].network.underlayMTU"),
+                    format!(
+                        "site `{}` declares underlay MTU {mtu}, but a {} private network carries {limit}",
+                        site.name, info.display_name
+                    ),
+                )
+                .with_span_label(format!("{} bytes too large", mtu - limit))
+                .with_help(format!("set `underlayMTU: {limit}`, or remove it: the site then carries {limit}")),
+            );
         }
     }
 }
@@ -556,6 +749,38 @@ fn net011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     "no ingress controller",
                 ));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{private_span, span_of};
+
+    #[test]
+    fn pool_entries_read_as_spans() {
+        let (lo, hi, v4) = span_of("192.168.10.240-192.168.10.254").unwrap();
+        assert!(v4 && hi - lo == 14);
+        let (lo, hi, _) = span_of("192.168.10.0/26").unwrap();
+        assert_eq!(hi - lo, 63);
+        let (lo, hi, _) = span_of("10.0.0.7").unwrap();
+        assert_eq!(lo, hi);
+        assert!(span_of("10.0.0.9-10.0.0.1").is_none());
+        assert!(span_of("10.0.0.1-fd00::1").is_none());
+        assert!(span_of("10.0.0.5/24").is_none());
+        assert!(span_of("pool-a").is_none());
+    }
+
+    #[test]
+    fn only_private_spans_share_a_lan() {
+        let span = |t: &str| span_of(t).unwrap();
+        for private in ["192.168.10.0/26", "10.1.2.3", "172.16.0.0/12", "fd00::/64"] {
+            let (lo, hi, v4) = span(private);
+            assert!(private_span(lo, hi, v4), "{private}");
+        }
+        for public in ["198.51.100.0/28", "172.15.255.0-172.16.0.10", "2a01:4f8::/64"] {
+            let (lo, hi, v4) = span(public);
+            assert!(!private_span(lo, hi, v4), "{public}");
         }
     }
 }

@@ -112,14 +112,70 @@ fn same_failure_domain(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<S
     })
 }
 
+/// Where an object-storage host stores data, read from its name.
+pub(super) struct Stored {
+    /// The host text before the place label (`s3.`, `bucket.s3-`).
+    head: String,
+    /// The place label as written in the host (`fr-par`, `fsn1`).
+    region: String,
+    /// The host text after the place label (`.scw.cloud`).
+    tail: String,
+    /// The catalogue locations the place serves.
+    pub(super) locations: Vec<String>,
+    /// The company that runs it, as the catalogue names it.
+    pub(super) company: &'static str,
+    store: &'static facts::ObjectStorage,
+}
+
+impl Stored {
+    /// The same host at another region label of the same service.
+    fn at(&self, region: &str) -> String {
+        format!("{}{region}{}", self.head, self.tail)
+    }
+
+    /// The region label that serves a catalogue location, if the service has one there.
+    fn region_for(&self, location: &str) -> Option<String> {
+        if self.store.regions.is_empty() {
+            return Some(location.to_owned());
+        }
+        self.store
+            .regions
+            .iter()
+            .find(|(_, locations)| locations.iter().any(|l| l == location))
+            .map(|(region, _)| region.clone())
+    }
+}
+
 /// The location an object-storage host names, with the company that runs it.
-pub(super) fn location_of(host: &str) -> Option<(String, &'static str)> {
+pub(super) fn location_of(host: &str) -> Option<Stored> {
     for store in &facts::get().object_storage {
-        let Some(prefix) = host.strip_suffix(store.host_suffix.as_str()) else { continue };
-        let Some(label) = prefix.strip_suffix('.') else { continue };
-        if store.location_label {
-            let location = label.rsplit('.').next().unwrap_or(label).to_owned();
-            return Some((location, store.company.as_str()));
+        for suffix in &store.host_suffixes {
+            let Some(prefix) = host.strip_suffix(suffix.as_str()) else { continue };
+            let Some(labels) = prefix.strip_suffix('.') else { continue };
+            let (before, label) = match labels.rsplit_once('.') {
+                Some((before, label)) => (format!("{before}."), label),
+                None => (String::new(), labels),
+            };
+            let (head, region) = match store.label_prefix.as_deref() {
+                Some(p) => match label.strip_prefix(p) {
+                    Some(rest) => (format!("{before}{p}"), rest),
+                    None => continue,
+                },
+                None => (before, label),
+            };
+            if region.is_empty() {
+                continue;
+            }
+            let locations =
+                store.regions.get(region).cloned().unwrap_or_else(|| vec![region.to_owned()]);
+            return Some(Stored {
+                head,
+                region: region.to_owned(),
+                tail: format!(".{suffix}"),
+                locations,
+                company: store.company.as_str(),
+                store,
+            });
         }
     }
     None
@@ -129,13 +185,19 @@ fn endpoint_in_domain(ctx: &Ctx<'_>, sites: &[&str], host: &str) -> Option<Strin
     if host.ends_with(".svc") || host.ends_with(".cluster.local") || host == "localhost" {
         return Some(format!("`{host}`, a service inside the cluster it protects"));
     }
-    let (location, company) = location_of(host)?;
+    let stored = location_of(host)?;
+    let company = stored.company;
     for site in sites {
         let same_company = ctx.site_info(site).is_some_and(|i| i.company.name == company);
-        let same_location = ctx.site(site).is_some_and(|s| s.location == location);
-        if same_company && same_location {
+        let Some(location) = ctx.site(site).map(|s| s.location.as_str()) else { continue };
+        if same_company && stored.locations.iter().any(|l| l == location) {
+            let place = if stored.region == location {
+                format!("`{location}`")
+            } else {
+                format!("region `{}`, which holds `{location}`", stored.region)
+            };
             return Some(format!(
-                "`{host}`, {company}'s object storage in `{location}`, the location of site `{site}` where the cluster runs"
+                "`{host}`, {company}'s object storage in {place}, the location of site `{site}` where the cluster runs"
             ));
         }
     }
@@ -150,22 +212,26 @@ fn backup_suggestion(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster, field: &str) 
     if field == "endpoint" {
         let endpoint = cluster.backups.as_ref().and_then(|b| b.endpoint.as_deref()).unwrap_or("");
         let host = url_host(endpoint).unwrap_or_default();
-        if let Some((location, company)) = location_of(&host) {
+        if let Some(stored) = location_of(&host) {
             // The same object storage service at another location of the same company,
             // preferring one where the platform already has a site.
-            let own = ctx.spec().sites.iter().find(|s| {
-                outside(&s.name)
-                    && s.location != location
-                    && ctx.site_info(&s.name).is_some_and(|i| i.company.name == company)
+            let elsewhere =
+                |location: &str| stored.region_for(location).filter(|r| *r != stored.region);
+            let own = ctx.spec().sites.iter().find_map(|s| {
+                let ours = outside(&s.name)
+                    && ctx.site_info(&s.name).is_some_and(|i| i.company.name == stored.company);
+                if ours { elsewhere(&s.location) } else { None }
             });
-            let other = own.map(|s| s.location.clone()).or_else(|| {
-                sites.first().and_then(|s| ctx.site_info(s)).and_then(|info| {
-                    info.locations.iter().find(|l| l.name != location).map(|l| l.name.clone())
-                })
+            let other = own.or_else(|| {
+                sites
+                    .first()
+                    .and_then(|s| ctx.site_info(s))
+                    .and_then(|info| info.locations.iter().find_map(|l| elsewhere(&l.name)))
             });
+            let other = other
+                .or_else(|| stored.store.regions.keys().find(|r| **r != stored.region).cloned());
             if let Some(other) = other {
-                let moved = host.replacen(&location, &other, 1);
-                return format!(" (e.g. `endpoint: https://{moved}`)");
+                return format!(" (e.g. `endpoint: https://{}`)", stored.at(&other));
             }
         }
         return match ctx.spec().sites.iter().find(|s| outside(&s.name)) {
@@ -465,17 +531,120 @@ fn ops010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         if share <= 40.0 {
             continue;
         }
+        // A percentage says itself; a count is put next to the machines it is counted from.
+        let how_many = if text.trim().ends_with('%') {
+            format!("up to {} of its machines", text.trim())
+        } else {
+            format!("up to {} of its {nodes} machines ({share:.0}%)", text.trim())
+        };
         out.push(
             ctx.finding(
                 "OPS010",
                 &format!("spec.clusters[{i}].maxUnhealthy"),
                 format!(
-                    "cluster `{}` lets machine health checks remediate up to {text} of its machines at once ({share:.0} %): when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
+                    "cluster `{}` lets machine health checks remediate {how_many} at once: when a third of the nodes fail together, Cluster API deletes them and asks the provider for replacements it may not have",
                     cluster.name
                 ),
             )
             .with_span_label("no brake on remediation storms")
             .with_help("set `maxUnhealthy: 33%` so a mass failure stops remediation and waits for a person; under a shortage each deleted machine becomes a permanently missing node"),
         );
+    }
+}
+
+rule!(OPS011, Error, "a recorded date after the date of the check", ops011);
+
+/// Dates that record something done (a restore test, a runbook review, a topology change)
+/// cannot lie ahead: a future date is a typo or a plan written as a fact, and it silently
+/// switches off the rule that judges its age.
+fn ops011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(as_of) = ctx.options.as_of.as_deref() else { return };
+    let spec = ctx.spec();
+    let mut dated: Vec<(String, &str, String, &str)> = Vec::new();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        if let Some(date) = cluster.backups.as_ref().and_then(|b| b.last_restore_test.as_deref()) {
+            dated.push((
+                format!("spec.clusters[{i}].backups.lastRestoreTest"),
+                date,
+                format!("the last restore test of cluster `{}`", cluster.name),
+                "OPS004 (restore tests older than the allowed age)",
+            ));
+        }
+    }
+    if let Some(ops) = &spec.operations {
+        if let Some(date) = ops.runbook_reviewed.as_deref() {
+            dated.push((
+                "spec.operations.runbookReviewed".into(),
+                date,
+                "the runbook review".into(),
+                "OPS005 (a runbook older than the last topology change, or than a year)",
+            ));
+        }
+        if let Some(date) = ops.last_topology_change.as_deref() {
+            dated.push((
+                "spec.operations.lastTopologyChange".into(),
+                date,
+                "the last topology change".into(),
+                "OPS005 (a runbook older than the last topology change)",
+            ));
+        }
+    }
+    for (path, date, what, rule) in dated {
+        let Some(ahead) = hafen_catalog::days_between(as_of, date) else { continue };
+        if ahead <= 0 {
+            continue;
+        }
+        let days = if ahead == 1 { "1 day".to_owned() } else { format!("{ahead} days") };
+        out.push(
+            ctx.finding(
+                "OPS011",
+                &path,
+                format!(
+                    "{what} is dated {date}, {days} after {as_of}, the date this check judges at: a record of something done cannot lie ahead, and this date switches off {rule}"
+                ),
+            )
+            .with_span_label("in the future")
+            .with_help(format!(
+                "write the date it actually happened (YYYY-MM-DD, on or before {as_of}); if it has not happened yet, remove the field until it has, and keep plans in the calendar, not the spec"
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::location_of;
+
+    fn place(host: &str) -> Option<(String, Vec<String>, &'static str)> {
+        location_of(host).map(|s| (s.region.clone(), s.locations.clone(), s.company))
+    }
+
+    #[test]
+    fn object_storage_hosts_name_their_place() {
+        let (region, locations, company) = place("fsn1.your-objectstorage.com").unwrap();
+        assert_eq!((region.as_str(), company), ("fsn1", "Hetzner Online GmbH"));
+        assert_eq!(locations, ["fsn1"]);
+        let (region, locations, _) = place("backups.s3.fr-par.scw.cloud").unwrap();
+        assert_eq!(region, "fr-par");
+        assert!(locations.iter().any(|l| l == "fr-par-1"));
+        assert_eq!(place("s3.gra.io.cloud.ovh.net").unwrap().1, ["gra11"]);
+        assert_eq!(place("s3.sbg.perf.cloud.ovh.net").unwrap().1, ["sbg5"]);
+        assert_eq!(place("s3.de.cloud.ovh.net").unwrap().1, ["de1"]);
+        let (region, locations, company) = place("s3-eu-central-2.ionoscloud.com").unwrap();
+        assert_eq!((region.as_str(), company), ("eu-central-2", "IONOS SE"));
+        assert_eq!(locations, ["de/txl"]);
+        assert_eq!(place("object.storage.eu01.onstackit.cloud").unwrap().1, ["eu-de"]);
+        // Not the provider's: a look-alike suffix, a bare suffix, another IONOS host.
+        assert!(place("s3.fr-par.scw.cloud.example.com").is_none());
+        assert!(place("scw.cloud").is_none());
+        assert!(place("api.ionoscloud.com").is_none());
+    }
+
+    #[test]
+    fn another_region_keeps_the_rest_of_the_host() {
+        let stored = location_of("bucket.s3-eu-central-1.ionoscloud.com").unwrap();
+        assert_eq!(stored.at("eu-central-2"), "bucket.s3-eu-central-2.ionoscloud.com");
+        let stored = location_of("s3.de.io.cloud.ovh.net").unwrap();
+        assert_eq!(stored.at("gra"), "s3.gra.io.cloud.ovh.net");
     }
 }

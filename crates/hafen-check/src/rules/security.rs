@@ -12,35 +12,85 @@ fn sec001(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let spec = ctx.spec();
     let management = spec.management.as_ref().and_then(|m| m.cluster.as_deref());
     for (i, provider) in spec.providers.iter().enumerate() {
+        // Some APIs have no narrower unit than the account (Hetzner Robot has no projects):
+        // what the spec calls a project credential reaches every server all the same.
+        let api_account_wide = ctx
+            .provider_info(provider)
+            .and_then(|info| info.api_credentials.as_ref().map(|a| (a.account_wide, info)))
+            .filter(|(wide, _)| *wide)
+            .map(|(_, info)| info);
         for (j, credential) in provider.credentials.iter().enumerate() {
-            if credential.scope != CredentialScope::Account {
+            let declared_wide = credential.scope == CredentialScope::Account;
+            if !declared_wide && api_account_wide.is_none() {
                 continue;
             }
             for (k, target) in credential.delivered_to.iter().enumerate() {
-                if target == "management" {
+                // `management` names the management cluster; when that is one of the spec's
+                // clusters, it is judged like any other: it may not also run tenants.
+                let cluster =
+                    if target == "management" { management } else { Some(target.as_str()) };
+                let Some(cluster) = cluster else { continue };
+                let tenants = ctx.tenants_on(cluster);
+                let is_management = Some(cluster) == management;
+                if is_management && tenants.is_empty() {
                     continue;
                 }
-                let tenants = ctx.tenants_on(target);
-                if Some(target.as_str()) == management && tenants.is_empty() {
-                    continue;
-                }
-                let what = if Some(target.as_str()) == management {
-                    format!("the management cluster `{target}`, which also runs tenant workloads")
-                } else {
-                    format!("workload cluster `{target}`")
+                let names: Vec<String> =
+                    tenants.iter().take(3).map(|(_, t)| format!("`{}`", t.name)).collect();
+                let more = if tenants.len() > 3 { ", …" } else { "" };
+                let what = match (is_management, target == "management") {
+                    (true, true) => format!(
+                        "`management`, which is cluster `{cluster}`, and that cluster also runs tenant(s) {}{more}",
+                        names.join(", ")
+                    ),
+                    (true, false) => format!(
+                        "the management cluster `{cluster}`, which also runs tenant(s) {}{more}",
+                        names.join(", ")
+                    ),
+                    _ => format!("workload cluster `{cluster}`"),
                 };
-                out.push(
-                    ctx.finding(
+                let scope = match api_account_wide {
+                    Some(info) if !declared_wide => format!(
+                        "credential `{}` of provider `{}` is declared `scope: project`, but the {} API has no projects, so it is account-wide; it is delivered to {what}",
+                        credential.name, provider.name, info.display_name
+                    ),
+                    _ => format!(
+                        "account-wide credential `{}` of provider `{}` is delivered to {what}",
+                        credential.name, provider.name
+                    ),
+                };
+                let restate = if api_account_wide.is_some() && !declared_wide {
+                    "write `scope: account`, since the provider cannot issue a narrower credential, and "
+                } else {
+                    ""
+                };
+                let help = if is_management {
+                    format!(
+                        "{restate}move the tenants off `{cluster}` into a workload cluster, or run the controllers that need this credential in a management cluster without tenants; workload clusters get project-scoped tokens only"
+                    )
+                } else {
+                    format!(
+                        "{restate}deliver it to `management` only, and give workload clusters project-scoped tokens; for Hetzner Robot, run the controllers that need it in the management cluster"
+                    )
+                };
+                let mut d = ctx
+                    .finding(
                         "SEC001",
                         &format!("spec.providers[{i}].credentials[{j}].deliveredTo[{k}]"),
                         format!(
-                            "account-wide credential `{}` of provider `{}` is delivered to {what}: anyone who reads its secrets can reinstall, rescue or cancel every server on the account",
-                            credential.name, provider.name
+                            "{scope}: anyone who reads its secrets can reinstall, rescue or cancel every server on the account"
                         ),
                     )
                     .with_span_label("account-wide power inside a cluster")
-                    .with_help("deliver it to `management` only, and give workload clusters project-scoped tokens; for Hetzner Robot, run the controllers that need it in the management cluster"),
-                );
+                    .with_help(help);
+                if api_account_wide.is_some() && !declared_wide {
+                    d = ctx.label(
+                        d,
+                        &format!("spec.providers[{i}].credentials[{j}].scope"),
+                        "the provider's API cannot narrow this",
+                    );
+                }
+                out.push(d);
             }
         }
     }

@@ -153,10 +153,23 @@ rule!(
     sov003
 );
 
+/// A cluster's registry mirror when a US-controlled service runs it (`mirror.gcr.io`): such a
+/// mirror takes none of the dependency away, so rules treat the cluster as unmirrored.
+fn us_mirror(cluster: &hafen_spec::Cluster) -> Option<(String, &'static facts::UsService)> {
+    let host = url_host(cluster.registry_mirror.as_deref()?)?;
+    let service = facts::get().us_service(&host)?;
+    Some((host, service))
+}
+
+/// True when the cluster pulls through a mirror that is not itself a US-controlled service.
+fn own_mirror(cluster: &hafen_spec::Cluster) -> bool {
+    cluster.registry_mirror.is_some() && us_mirror(cluster).is_none()
+}
+
 fn sov003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let blocks = &facts::get().registry_blocks;
     for (i, cluster) in ctx.spec().clusters.iter().enumerate() {
-        if cluster.registry_mirror.is_some() {
+        if own_mirror(cluster) {
             continue;
         }
         let Some(site) = cluster.sites().into_iter().find(|s| {
@@ -165,21 +178,32 @@ fn sov003(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let provider = ctx.site_provider(site).map_or("", |p| p.type_.as_str());
-        out.push(
-            ctx.finding(
-                "SOV003",
-                &format!("spec.clusters[{i}].name"),
-                format!(
-                    "cluster `{}` pulls Kubernetes system images from registry.k8s.io without a mirror, and registry.k8s.io has answered `{provider}` addresses with 403 Forbidden",
-                    cluster.name
-                ),
-            )
-            .with_span_label("no `registryMirror`")
-            .with_help(format!(
-                "set `registryMirror: https://<your mirror>` on cluster `{}` (a pull-through cache such as Harbor, Zot or Spegel at your provider); new nodes otherwise fail to pull the pause image ({})",
-                cluster.name, blocks.source
-            )),
-        );
+        let d = match us_mirror(cluster) {
+            None => ctx
+                .finding(
+                    "SOV003",
+                    &format!("spec.clusters[{i}].name"),
+                    format!(
+                        "cluster `{}` pulls Kubernetes system images from registry.k8s.io without a mirror, and registry.k8s.io has answered `{provider}` addresses with 403 Forbidden",
+                        cluster.name
+                    ),
+                )
+                .with_span_label("no `registryMirror`"),
+            Some((host, service)) => ctx
+                .finding(
+                    "SOV003",
+                    &format!("spec.clusters[{i}].registryMirror"),
+                    format!(
+                        "the registry mirror of cluster `{}` is `{host}`, run by {}: a US service is no mirror of your own, so system images still depend on US registries, and registry.k8s.io has answered `{provider}` addresses with 403 Forbidden",
+                        cluster.name, service.operator
+                    ),
+                )
+                .with_span_label("a US-controlled service, not your mirror"),
+        };
+        out.push(d.with_help(format!(
+            "set `registryMirror: https://<your mirror>` on cluster `{}` (a pull-through cache such as Harbor, Zot or Spegel at your provider); new nodes otherwise fail to pull the pause image ({})",
+            cluster.name, blocks.source
+        )));
     }
 }
 
@@ -188,11 +212,15 @@ rule!(SOV004, Warning, "app images from US-controlled registries without a mirro
 fn sov004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     let spec = ctx.spec();
     for (i, tenant) in spec.tenants.iter().enumerate() {
-        let unmirrored: Vec<&str> = tenant
+        let unmirrored: Vec<String> = tenant
             .clusters
             .iter()
-            .filter(|c| spec.cluster(c).is_some_and(|c| c.registry_mirror.is_none()))
-            .map(String::as_str)
+            .filter_map(|c| spec.cluster(c))
+            .filter(|c| !own_mirror(c))
+            .map(|c| match us_mirror(c) {
+                Some((host, _)) => format!("`{}` (mirror `{host}` is a US service)", c.name),
+                None => format!("`{}`", c.name),
+            })
             .collect();
         if unmirrored.is_empty() {
             continue;
@@ -205,12 +233,12 @@ fn sov004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                     "SOV004",
                     &format!("spec.tenants[{i}].apps[{j}].image"),
                     format!(
-                        "app `{}` of tenant `{}` pulls `{}` from {registry}, run by {}, on cluster(s) {} without a registry mirror: a block, rate limit or outage there stops every restart and scale-up",
+                        "app `{}` of tenant `{}` pulls `{}` from {registry}, run by {}, on cluster(s) {} without a registry mirror of your own: a block, rate limit or outage there stops every restart and scale-up",
                         app.name,
                         tenant.name,
                         app.image,
                         service.operator,
-                        unmirrored.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                        unmirrored.join(", ")
                     ),
                 )
                 .with_span_label("US-controlled registry")

@@ -332,7 +332,10 @@ fn top006(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         } else {
             "the only failure domain with a production control plane"
         })
-        .with_help("add a second site at another location (ideally another provider) with its own cluster, delivered from the same repository; or accept the risk with a suppression that says why");
+        .with_help(format!(
+            "add a second site at another location (ideally another provider) with its own cluster, delivered from the same repository; if one site is a deliberate choice (a personal or association cloud), this is a warning and does not fail `hafen check`: record the decision with `suppressions: [{{code: TOP006, object: cluster/{}, reason: \"<who accepted it, why, until when>\"}}]`",
+            spec.clusters[i].name
+        ));
     if let Some(n) = ctx.domain_note(group) {
         d = d.with_note(n);
     }
@@ -711,8 +714,8 @@ fn backup_company<'a>(ctx: &Ctx<'a>, cluster: &'a hafen_spec::Cluster) -> Option
         return provider_company(ctx, provider);
     }
     let host = backups.endpoint.as_deref().and_then(crate::platform::url_host);
-    if let Some((_, company)) = host.as_deref().and_then(super::operations::location_of) {
-        return Some(company);
+    if let Some(stored) = host.as_deref().and_then(super::operations::location_of) {
+        return Some(stored.company);
     }
     provider_company(ctx, backups.provider.as_deref()?)
 }

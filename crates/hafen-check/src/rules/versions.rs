@@ -154,7 +154,10 @@ fn ver002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         ),
                     )
                     .with_span_label("outside the Talos support matrix")
-                    .with_help(format!("{hint}; upgrade Talos first, then Kubernetes ({})", talos.source)),
+                    .with_help(format!(
+                        "{hint}; upgrade Talos first, then Kubernetes (support matrices read {}; `hafen explain VER002` lists the sources)",
+                        talos.date
+                    )),
                 );
             }
         }
@@ -232,5 +235,20 @@ fn ver004(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The help line names only the date; the explanation page carries the sources, so the
+    /// page must quote the facts file's current source.
+    #[test]
+    fn the_talos_support_sources_are_on_the_explanation_page() {
+        let page = crate::explain("VER002").map(|e| e.text).unwrap_or_default();
+        let source = &crate::facts::get().talos.source;
+        assert!(
+            page.contains(source.as_str()),
+            "docs/rules/VER002.md must quote data/check/facts.yaml `talos.source`:\n{source}"
+        );
     }
 }
