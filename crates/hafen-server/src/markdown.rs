@@ -185,7 +185,9 @@ pub(crate) fn inline(text: &str) -> String {
             rest = &after[close + 3 + end..];
             continue;
         }
-        let next = rest[1..].find(['`', '*', '[']).map(|i| i + 1).unwrap_or(rest.len());
+        // Plain text up to the next marker; the first character may be several bytes long.
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let next = rest[first..].find(['`', '*', '[']).map(|i| i + first).unwrap_or(rest.len());
         out.push_str(&esc(&rest[..next]));
         rest = &rest[next..];
     }
@@ -214,6 +216,32 @@ mod tests {
         assert!(html.contains(r#"<a href="https://a.eu" rel="noreferrer">x</a>"#));
         assert!(html.contains("mtu: &lt;1340&gt;"));
         assert!(html.contains("<th>a</th>") && html.contains("<td>2</td>"));
+    }
+
+    #[test]
+    fn any_text_renders_without_panicking() {
+        // Non-ASCII right after a closing backtick or an unmatched marker once sliced a char.
+        for text in [
+            "`NET002`—a dash",
+            "`a`é",
+            "**bold**ü and `x`…",
+            "unclosed ` then — dash",
+            "*ä",
+            "[link](https://a.eu)→",
+            "[ünclosed](",
+            "`",
+            "—",
+            "`code` € `more`ß",
+        ] {
+            let html = to_html(text);
+            assert!(!html.is_empty(), "{text}");
+        }
+        // Every explanation page of the catalogue renders.
+        for code in hafen_engine::all_codes() {
+            if let Some(page) = hafen_engine::explain(code.code) {
+                assert!(!to_html(page.text).is_empty(), "{}", code.code);
+            }
+        }
     }
 
     #[test]
