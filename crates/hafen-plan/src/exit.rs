@@ -210,8 +210,16 @@ fn must_be_independent_of(
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let push = |out: &mut Vec<(String, String)>, s: &str, why: String| {
-        if !moving.iter().any(|m| m == s) && !out.iter().any(|(x, _)| x == s) {
-            out.push((s.to_owned(), why));
+        if moving.iter().any(|m| m == s) {
+            return;
+        }
+        match out.iter_mut().find(|(x, _)| x == s) {
+            Some((_, reasons)) if !reasons.contains(&why) => {
+                reasons.push_str("; ");
+                reasons.push_str(&why);
+            }
+            Some(_) => {}
+            None => out.push((s.to_owned(), why)),
         }
     };
     for k in spec.clusters.iter().filter(|k| k.sites().contains(&site)) {
