@@ -259,6 +259,11 @@ pub struct ServerType {
     pub name: String,
     /// CPU cores (vCPUs for cloud servers).
     pub cores: u32,
+    /// Hardware threads, where they differ from `cores`: a dedicated server whose cores run
+    /// two threads each (SMT). The kernel, and so kubelet, counts threads as CPUs. Absent:
+    /// one thread per core (a cloud vCPU already is one thread).
+    #[serde(default)]
+    pub threads: Option<Threads>,
     /// Memory in GiB.
     #[serde(rename = "memoryGiB")]
     pub memory_gib: f64,
@@ -282,6 +287,30 @@ pub struct ServerType {
     /// One-off setup fee.
     #[serde(default, rename = "setupEUR")]
     pub setup_eur: Option<OneOffFee>,
+}
+
+/// The hardware threads of a server type, with the CPU model they follow from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Threads {
+    /// Logical CPUs of the whole server.
+    pub count: u32,
+    /// The CPU model the count is for.
+    pub cpu: String,
+    /// Where this was read.
+    pub source: String,
+    /// When (YYYY-MM-DD).
+    pub date: String,
+    /// False when the figure could not be checked against a primary source.
+    #[serde(default = "yes")]
+    pub verified: bool,
+}
+
+impl ServerType {
+    /// Logical CPUs the kernel and kubelet see: the threads when known, else the cores.
+    pub fn cpus(&self) -> u32 {
+        self.threads.as_ref().map(|t| t.count).filter(|&n| n > 0).unwrap_or(self.cores)
+    }
 }
 
 /// Everything Hafen knows about one provider type.

@@ -660,6 +660,7 @@ mod tests {
         let server = ServerType {
             name: "t".into(),
             cores: 4,
+            threads: None,
             memory_gib: 8.0,
             disk_gb: None,
             arch: hafen_catalog::Arch::Amd64,

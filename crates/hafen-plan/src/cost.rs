@@ -293,6 +293,9 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
     let mut egress_total = 0.0;
     let mut metal_lb = false;
     let mut schedulable_cp = Vec::new();
+    // Providers whose IPv4 price the catalogue lacks, with the servers that would need one.
+    let mut unpriced_ipv4: Vec<(String, u32)> = Vec::new();
+    let mut managed_offers: Vec<(String, String, Option<hafen_catalog::MonthlyPrice>)> = Vec::new();
     let mut egress_rows: Vec<EgressComparison> = Vec::new();
     for cluster in &spec.clusters {
         let mut lines = Vec::new();
@@ -300,10 +303,15 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         // Servers: control plane, then pools. Control-plane nodes that run apps
         // (`schedulable`) are workload capacity too, so the comparison prices them as compute.
         let cp_sites = cluster.control_plane_sites();
-        let mut groups: Vec<(String, String, &str, u32, bool)> = Vec::new();
+        // (what, site, server type, servers in use, rented spares, control plane). Spares are
+        // the `serverIds` listed beyond the count: rented, registered as hosts, billed.
+        let mut groups: Vec<(String, String, &str, u32, u32, bool)> = Vec::new();
+        let cp_spares = (cluster.control_plane.server_ids.len() as u32)
+            .saturating_sub(cluster.control_plane.replicas);
         for (k, site) in cp_sites.iter().enumerate() {
             let n = cluster.control_plane.replicas as usize;
-            // Members go round-robin over the listed sites, as the renderer places them.
+            // Members go round-robin over the listed sites, as the renderer places them; the
+            // renderer keeps the spare hosts at the first site.
             let here = (0..n).filter(|i| i % cp_sites.len().max(1) == k).count() as u32;
             if here > 0 {
                 groups.push((
@@ -311,6 +319,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                     (*site).to_owned(),
                     cluster.control_plane.server_type.as_str(),
                     here,
+                    if k == 0 { cp_spares } else { 0 },
                     true,
                 ));
             }
@@ -321,6 +330,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 cluster.pool_site(pool).to_owned(),
                 pool.server_type.as_str(),
                 pool.count,
+                (pool.server_ids.len() as u32).saturating_sub(pool.count),
                 false,
             ));
         }
@@ -328,18 +338,22 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         if schedulable {
             schedulable_cp.push(cluster.name.clone());
         }
-        for (what, site, st_name, count, is_cp) in &groups {
+        for (what, site, st_name, in_use, spares, is_cp) in &groups {
             let Some(info) = info_of(site) else { continue };
-            // A managed offer runs the control plane itself: its fee is billed below instead.
-            if *is_cp && info.category == Category::ManagedKubernetes {
-                continue;
-            }
             let Some(st) = info.server_type(st_name) else { continue };
             let provider = provider_of(site);
+            let count = &(in_use + spares);
             let l = line(
                 &provider,
                 "servers",
-                format!("{what}: {count} × {} ({}, {site})", st.name, info.display_name),
+                if *spares > 0 {
+                    format!(
+                        "{what}: {count} × {} ({}, {site}): {in_use} in use + {spares} spare (`serverIds` beyond the count, rented and ready)",
+                        st.name, info.display_name
+                    )
+                } else {
+                    format!("{what}: {count} × {} ({}, {site})", st.name, info.display_name)
+                },
                 f64::from(*count),
                 "server",
                 st.price.monthly_eur,
@@ -351,11 +365,17 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 own_cp += l.monthly_eur;
             } else {
                 own_compute += l.monthly_eur;
-                fleet.vcpus += f64::from(st.cores) * f64::from(*count);
-                fleet.gib += st.memory_gib * f64::from(*count);
+                // A hyperscaler's vCPU is one hardware thread: price threads, not cores. Idle
+                // spares are this platform's insurance, not workload: elsewhere the same
+                // workload needs only the servers in use.
+                fleet.vcpus += f64::from(st.cpus()) * f64::from(*in_use);
+                fleet.gib += st.memory_gib * f64::from(*in_use);
             }
             lines.push(l);
-            servers += u64::from(*count);
+            // Included traffic is the cluster's own provider's, counted per server of it.
+            if provider == provider_of(&cluster.site) {
+                servers += u64::from(*count);
+            }
             if let Some(ip) = &info.ipv4
                 && !ip.included_in_server_price
                 && *count > 0
@@ -373,6 +393,11 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 );
                 own_other += l.monthly_eur;
                 lines.push(l);
+            } else if info.ipv4.is_none() && *count > 0 {
+                match unpriced_ipv4.iter_mut().find(|(p, _)| *p == info.display_name) {
+                    Some((_, n)) => *n += *count,
+                    None => unpriced_ipv4.push((info.display_name.clone(), *count)),
+                }
             }
         }
         let primary = info_of(&cluster.site);
@@ -439,21 +464,67 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                         }
                         _ => 1,
                     };
-                    lines.push(line(
-                        &primary_provider,
-                        "volumes",
-                        format!(
-                            "database and app volumes on the nodes' own disks ({copies} cop{} each: {:.0} GB of local disk)",
-                            if copies == 1 { "y" } else { "ies" },
-                            gb * f64::from(copies)
-                        ),
-                        gb,
-                        "GB",
-                        0.0,
-                        "",
-                        "local disks are part of the server price",
-                        true,
-                    ));
+                    let local = gb * f64::from(copies);
+                    let plural = if copies == 1 { "y" } else { "ies" };
+                    // Where the copies live: the storage nodes' own disks when their types have
+                    // local disks, else block volumes attached to them (instances without a
+                    // local disk boot from and store on the provider's block storage).
+                    let holders = storage_types(cluster);
+                    let diskless: Vec<&str> = holders
+                        .iter()
+                        .filter(|(site, st)| {
+                            info_of(site)
+                                .and_then(|i| i.server_type(st))
+                                .is_some_and(|t| t.disk_gb.unwrap_or(0) == 0)
+                        })
+                        .map(|(_, st)| *st)
+                        .collect();
+                    let server_date = holders
+                        .iter()
+                        .find_map(|(site, st)| info_of(site).and_then(|i| i.server_type(st)))
+                        .map(|t| t.price.date.clone())
+                        .unwrap_or_default();
+                    if diskless.is_empty() {
+                        lines.push(line(
+                            &primary_provider,
+                            "volumes",
+                            format!(
+                                "database and app volumes on the nodes' own disks ({copies} cop{plural} each: {local:.0} GB of local disk)"
+                            ),
+                            gb,
+                            "GB",
+                            0.0,
+                            &server_date,
+                            "local disks are part of the server price",
+                            true,
+                        ));
+                    } else if let Some(vp) = primary.and_then(|p| p.volumes.as_ref()) {
+                        let l = line(
+                            &primary_provider,
+                            "volumes",
+                            format!(
+                                "database and app volumes, {copies} cop{plural} each on block volumes attached to the nodes ({} {} no local disk): {gb:.0} GB × {copies} = {local:.0} GB",
+                                diskless.join(", "),
+                                if diskless.len() == 1 { "has" } else { "have" }
+                            ),
+                            local,
+                            "GB",
+                            vp.eur_per_gb_month,
+                            &vp.date,
+                            &vp.source,
+                            true,
+                        );
+                        own_other += l.monthly_eur;
+                        lines.push(l);
+                    } else {
+                        notes.push(format!(
+                            "`{}`: {local:.0} GB of volumes ({copies} cop{plural} of {gb:.0} GB) need block storage ({} {} no local disk), and the catalogue has no block-storage price for {}: not priced.",
+                            cluster.name,
+                            diskless.join(", "),
+                            if diskless.len() == 1 { "has" } else { "have" },
+                            primary.map(|p| p.display_name.as_str()).unwrap_or("its provider")
+                        ));
+                    }
                 }
             }
         }
@@ -463,9 +534,14 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
             .iter()
             .filter(|t| t.clusters.contains(&cluster.name))
             .any(|t| t.apps.iter().any(|a| !a.domains.is_empty()));
+        // The renderer puts a provider load balancer in front of the ingress only where it
+        // runs the provider's cloud controller (Hetzner Cloud); elsewhere MetalLB announces
+        // the ingress address and no load balancer is ordered.
+        let provider_lb = hafen_render::components::site_kind(spec, &cluster.site)
+            == hafen_render::components::SiteKind::HetznerCloud;
         if cluster.ingress == IngressController::Traefik && public {
             match primary {
-                Some(p) if p.category == Category::Cloud => {
+                Some(p) if provider_lb => {
                     if let Some(lb) = &p.load_balancer {
                         let l = line(
                             &primary_provider,
@@ -545,31 +621,24 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
                 rows,
             });
         }
-        // Managed control plane fee, where the provider runs the control plane.
+        // The spec has no way to ask for a provider's managed Kubernetes: the renderer always
+        // bootstraps the control plane itself (Talos or K3s) on the provider's servers, so the
+        // servers above are what is billed and a managed control-plane fee never applies.
         if let Some(p) = primary
             && p.category == Category::ManagedKubernetes
-            && let Some(fee) = &p.managed_control_plane
         {
-            let l = line(
-                &primary_provider,
-                "control-plane",
-                format!("{} managed control plane", p.display_name),
-                1.0,
-                "cluster",
-                fee.monthly_eur,
-                &fee.date,
-                &fee.source,
-                fee.verified,
-            );
-            own_cp += l.monthly_eur;
-            lines.push(l);
+            managed_offers.push((
+                cluster.name.clone(),
+                p.display_name.clone(),
+                p.managed_control_plane.clone(),
+            ));
         }
         let total = round2(lines.iter().map(|l| l.monthly_eur).sum());
         clusters.push(ClusterCost { cluster: cluster.name.clone(), lines, monthly_eur: total });
     }
     if metal_lb {
         notes.push(
-            "Bare-metal and self-hosted sites expose ingress through MetalLB: no load balancer is billed."
+            "Clusters whose site runs no provider cloud controller in the render (bare metal, own servers, and providers other than Hetzner Cloud) expose ingress through MetalLB: no load balancer is billed."
                 .into(),
         );
     }
@@ -579,6 +648,29 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
              comparison prices their vCPUs and memory as workload compute, and their control plane \
              as part of it.",
             schedulable_cp.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for (provider, servers) in &unpriced_ipv4 {
+        notes.push(format!(
+            "IPv4 at {provider}: the catalogue has no price for its public IPv4 addresses, so the {servers} server(s) there carry no IPv4 line; add the price (`ipv4` in a catalogue override) if the provider bills addresses apart from the servers."
+        ));
+    }
+    for (cluster, provider, fee) in &managed_offers {
+        notes.push(format!(
+            "`{cluster}` stands at {provider}, which also sells managed Kubernetes{}: this spec \
+             renders a self-managed {} control plane on {provider}'s servers, so those servers \
+             are billed and no managed control-plane fee is.",
+            fee.as_ref()
+                .map(|f| format!(" (€{:.2} per cluster and month, {})", f.monthly_eur, f.date))
+                .unwrap_or_default(),
+            spec.clusters
+                .iter()
+                .find(|c| &c.name == cluster)
+                .map(|c| match c.os {
+                    hafen_spec::Os::Talos => "Talos",
+                    hafen_spec::Os::K3s => "K3s",
+                })
+                .unwrap_or("Kubernetes")
         ));
     }
     let infrastructure = round2(clusters.iter().map(|c| c.monthly_eur).sum());
@@ -655,7 +747,8 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         }
         notes.push(format!(
             "Comparison: the same vCPUs and memory (worker and egress nodes, and control-plane \
-             nodes that run apps) at on-demand list prices, {} hours a month, each managed \
+             nodes that run apps; a dedicated server counts its hardware threads, as a \
+             hyperscaler's vCPU is one; idle spare servers are left out) at on-demand list prices, {} hours a month, each managed \
              offer's control-plane fee per cluster, and the platform's egress ({egress_total} TB) \
              at each offer's tiers; volumes, load balancers and IPv4 are not priced elsewhere.",
             cmp.hours_per_month
@@ -674,6 +767,28 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         seed_facts,
         notes,
     }
+}
+
+/// (site, server type) of the nodes that hold a cluster's replicated or node-local volumes, as
+/// the planner's model places them: storage-role pools, else every pool that runs workloads,
+/// and a schedulable control plane when no pool has the storage role.
+fn storage_types(cluster: &hafen_spec::Cluster) -> Vec<(String, &str)> {
+    let has_storage_role =
+        cluster.node_pools.iter().any(|p| p.roles().contains(&hafen_spec::NodeRole::Storage));
+    let mut out: Vec<(String, &str)> = Vec::new();
+    for p in &cluster.node_pools {
+        let holds = p.runs_workloads()
+            && (!has_storage_role || p.roles().contains(&hafen_spec::NodeRole::Storage));
+        if holds {
+            out.push((cluster.pool_site(p).to_owned(), p.server_type.as_str()));
+        }
+    }
+    if cluster.control_plane.schedulable && !has_storage_role {
+        for site in cluster.control_plane_sites() {
+            out.push((site.to_owned(), cluster.control_plane.server_type.as_str()));
+        }
+    }
+    out
 }
 
 /// Σ cost lines per provider of the spec, in spec order; providers with nothing billed are
@@ -934,8 +1049,25 @@ fn seed_facts(catalog: &hafen_catalog::Catalog, comparison: &[ComparisonRow]) ->
         };
         let (m, m_verified) = per_core(metal, false);
         let (c, c_verified) = per_core(cloud, true);
+        // Per logical CPU (what kubelet schedules): a dedicated core runs one or two threads,
+        // a cloud vCPU is one, so the catalogue's thread counts give the like-for-like figure.
+        let per_thread: Vec<f64> = metal
+            .server_types
+            .iter()
+            .filter(|t| t.cores > 0)
+            .map(|t| t.price.monthly_eur / f64::from(t.cpus()))
+            .collect();
+        let (threads, cores) = metal
+            .server_types
+            .iter()
+            .filter(|t| t.cores > 0)
+            .fold((0u64, 0u64), |(a, b), t| (a + u64::from(t.cpus()), b + u64::from(t.cores)));
+        let t_verified =
+            metal.server_types.iter().all(|t| t.threads.as_ref().is_none_or(|x| x.verified));
         if let (Some(mm), Some(cm)) = (median(m.clone()), median(c.clone())) {
             let cheaper = (1.0 - mm / cm) * 100.0;
+            let mt = median(per_thread).unwrap_or(mm);
+            let cheaper_thread = (1.0 - mt / cm) * 100.0;
             out.push(SeedFact {
                 id: "metal-per-core".into(),
                 claim: pc.claim.claim.clone(),
@@ -948,9 +1080,15 @@ fn seed_facts(catalog: &hafen_catalog::Catalog, comparison: &[ComparisonRow]) ->
                         "EUR/vCPU/month",
                     ),
                     figure("bare metal cheaper per core", cheaper, "percent"),
+                    figure(
+                        &format!("{} median per hardware thread", metal.display_name),
+                        mt,
+                        "EUR/thread/month",
+                    ),
+                    figure("bare metal cheaper per thread", cheaper_thread, "percent"),
                 ],
                 derivation: format!(
-                    "median monthly price per core over the catalogue's {} {} types (€{mm:.2}{}) against the median per vCPU over its {} {} types with dedicated vCPUs (€{cm:.2}{}): bare metal is {cheaper:.0} % cheaper per core. {}A dedicated server's core runs two hardware threads where a cloud vCPU is one, so per thread the gap is wider still",
+                    "median monthly price per core over the catalogue's {} {} types (€{mm:.2}{}) against the median per vCPU over its {} {} types with dedicated vCPUs (€{cm:.2}{}): bare metal is {cheaper:.0} % cheaper per core. {}Per hardware thread — what kubelet counts as a CPU, and what a cloud vCPU is — the same types have {threads} threads on {cores} cores (catalogue `threads`{}): €{mt:.2} a thread, {cheaper_thread:.0} % cheaper",
                     m.len(),
                     metal.display_name,
                     if m_verified { "" } else { "; recalled, unverified prices" },
@@ -961,7 +1099,8 @@ fn seed_facts(catalog: &hafen_catalog::Catalog, comparison: &[ComparisonRow]) ->
                         "The bare-metal prices predate the 2026 increases while the cloud prices include them, so the figure overstates the gap. "
                     } else {
                         ""
-                    }
+                    },
+                    if t_verified { "" } else { ", recalled from each CPU model" }
                 ),
                 verdict: if (25.0..=45.0).contains(&cheaper) {
                     "agrees"

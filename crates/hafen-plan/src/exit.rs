@@ -109,25 +109,35 @@ pub struct DataMove {
     pub volume: String,
     /// Bytes that cross the network.
     pub bytes: u64,
-    /// How: `postgres replica cluster` or `volume copy`.
+    /// How it gets to the target.
     pub method: String,
+    /// True when the bytes leave the source (priced as its egress); false when the new copy
+    /// is built from a copy outside the source.
+    pub leaves_source: bool,
 }
 
 /// What moving the data costs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EgressCost {
-    /// TB (10^12 bytes).
+    /// TB (10^12 bytes) that leave the source.
     pub tb: f64,
     /// Overage price at the source, EUR/TB.
     #[serde(rename = "eurPerTB")]
     pub eur_per_tb: f64,
-    /// tb × price, if none of it is covered by included traffic.
+    /// As billed: what the spare included traffic does not absorb, × price.
     #[serde(rename = "eur")]
     pub eur: f64,
-    /// Included traffic at the source per month, TB, which may absorb it.
+    /// tb × price, before any included traffic.
+    #[serde(rename = "listEUR")]
+    pub list_eur: f64,
+    /// Included traffic at the source per server and month, TB.
     #[serde(rename = "includedTB")]
     pub included_tb: Option<f64>,
+    /// Included traffic the source's servers leave unused in a month after the platform's own
+    /// declared egress there (`traffic.egressTB`), TB: it absorbs the move first.
+    #[serde(rename = "spareIncludedTB")]
+    pub spare_included_tb: Option<f64>,
     /// Price source and date.
     pub source: String,
 }
@@ -142,6 +152,8 @@ pub struct Finding {
     pub severity: String,
     /// Message.
     pub message: String,
+    /// False when the spec raises the same finding today: the move does not cause it.
+    pub new: bool,
 }
 
 fn dns_label(s: &str) -> String {
@@ -156,13 +168,22 @@ fn dns_label(s: &str) -> String {
     out.trim_matches('-').chars().take(63).collect()
 }
 
-/// The target's smallest server type with at least the cores and memory of `st` (same
-/// architecture preferred), or its largest when none is big enough.
-fn map_type(target: &ProviderInfo, st: &ServerType) -> Option<String> {
-    let mut fits: Vec<&ServerType> = target
+/// The target's cheapest server type with at least the logical CPUs and memory of `st` (same
+/// architecture and CPU kind preferred) that the target sells now at `location`, or its
+/// largest such type when none is big enough. Types the catalogue records as not orderable,
+/// or as absent from the location, are never chosen: the retargeted spec would name servers
+/// nobody can order (CAP005).
+fn map_type(target: &ProviderInfo, st: &ServerType, location: &str) -> Option<String> {
+    let sellable: Vec<&ServerType> = target
         .server_types
         .iter()
-        .filter(|t| t.cores >= st.cores && t.memory_gib >= st.memory_gib)
+        .filter(|t| t.availability.as_ref().is_none_or(|a| a.orderable))
+        .filter(|t| t.locations.as_ref().is_none_or(|l| l.iter().any(|x| x == location)))
+        .collect();
+    let mut fits: Vec<&ServerType> = sellable
+        .iter()
+        .copied()
+        .filter(|t| t.cpus() >= st.cpus() && t.memory_gib >= st.memory_gib)
         .collect();
     fits.sort_by(|a, b| {
         (a.arch != st.arch)
@@ -172,12 +193,78 @@ fn map_type(target: &ProviderInfo, st: &ServerType) -> Option<String> {
             .then(a.name.cmp(&b.name))
     });
     fits.first().map(|t| t.name.clone()).or_else(|| {
-        target
-            .server_types
+        sellable
             .iter()
-            .max_by(|a, b| a.cores.cmp(&b.cores).then(a.memory_gib.total_cmp(&b.memory_gib)))
+            .max_by(|a, b| a.cpus().cmp(&b.cpus()).then(a.memory_gib.total_cmp(&b.memory_gib)))
             .map(|t| t.name.clone())
     })
+}
+
+/// Sites a moved site must stay independent of, with why: the backup site of each cluster
+/// that runs there, the sites of clusters whose backups are stored there, and for databases
+/// with a replica cluster the sites of the other side. Sites that move too are left out.
+fn must_be_independent_of(
+    spec: &hafen_spec::PlatformSpec,
+    site: &str,
+    moving: &[String],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let push = |out: &mut Vec<(String, String)>, s: &str, why: String| {
+        if moving.iter().any(|m| m == s) {
+            return;
+        }
+        match out.iter_mut().find(|(x, _)| x == s) {
+            Some((_, reasons)) if !reasons.contains(&why) => {
+                reasons.push_str("; ");
+                reasons.push_str(&why);
+            }
+            Some(_) => {}
+            None => out.push((s.to_owned(), why)),
+        }
+    };
+    for k in spec.clusters.iter().filter(|k| k.sites().contains(&site)) {
+        if let Some(b) = k.backups.as_ref().and_then(|b| b.site.as_deref()) {
+            push(&mut out, b, format!("the backups of `{}`", k.name));
+        }
+        for t in &spec.tenants {
+            for a in &t.apps {
+                let Some(rc) = a.postgres.as_ref().and_then(|p| p.replica_cluster.as_deref())
+                else {
+                    continue;
+                };
+                let primary = t.clusters.iter().find(|c| c.as_str() != rc);
+                let other = if rc == k.name {
+                    primary.map(String::as_str)
+                } else if primary.is_some_and(|p| *p == k.name) {
+                    Some(rc)
+                } else {
+                    None
+                };
+                let Some(other) = other.and_then(|o| spec.clusters.iter().find(|c| c.name == o))
+                else {
+                    continue;
+                };
+                for s in other.sites() {
+                    push(
+                        &mut out,
+                        s,
+                        format!(
+                            "`{}`, the other side of the replica cluster of `{}/{}`",
+                            other.name, t.name, a.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for k in &spec.clusters {
+        if k.backups.as_ref().and_then(|b| b.site.as_deref()) == Some(site) {
+            for s in k.sites() {
+                push(&mut out, s, format!("`{}`, whose backups are stored at `{site}`", k.name));
+            }
+        }
+    }
+    out
 }
 
 fn prune(v: &mut Value) {
@@ -219,7 +306,9 @@ fn empty(source: &str, target: &str, error: String) -> ExitPlan {
             tb: 0.0,
             eur_per_tb: 0.0,
             eur: 0.0,
+            list_eur: 0.0,
             included_tb: None,
+            spare_included_tb: None,
             source: String::new(),
         },
         diff: String::new(),
@@ -331,34 +420,76 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     };
     // Site moves.
     let mut moves: Vec<SiteMove> = Vec::new();
+    // (new site, location) chosen so far, and why a move did not take the nearest location.
+    let mut chosen: Vec<(String, String)> = Vec::new();
+    let mut placement_notes: Vec<String> = Vec::new();
     for s in &source_sites {
         let Some(old) = spec.site(s) else { continue };
         let old_info = spec.provider(&old.provider).and_then(|p| catalog.provider(&p.type_));
         let (to, location) = match &target_site {
             Some(t) => (t.clone(), spec.site(t).map(|x| x.location.clone()).unwrap_or_default()),
             None => {
-                // Nearest location of the target provider (by coordinates when both are known).
+                // Nearest location of the target provider (by coordinates when both are known)
+                // outside the failure domains the moved site must stay independent of: the same
+                // company at the same location fails together.
                 let here = old_info.and_then(|i| i.location(&old.location));
-                let loc = tinfo
-                    .locations
-                    .iter()
-                    .min_by(|a, b| {
-                        let d = |l: &hafen_catalog::Location| match (here, l.latitude, l.longitude)
-                        {
-                            (Some(h), Some(la), Some(lo)) => {
-                                let (hla, hlo) =
-                                    (h.latitude.unwrap_or(la), h.longitude.unwrap_or(lo));
-                                (hla - la).powi(2) + (hlo - lo).powi(2)
-                            }
-                            _ => f64::MAX,
-                        };
-                        d(a).total_cmp(&d(b)).then(a.name.cmp(&b.name))
-                    })
-                    .map(|l| l.name.clone())
-                    .unwrap_or_default();
+                let distance = |l: &hafen_catalog::Location| match (here, l.latitude, l.longitude) {
+                    (Some(h), Some(la), Some(lo)) => {
+                        let (hla, hlo) = (h.latitude.unwrap_or(la), h.longitude.unwrap_or(lo));
+                        (hla - la).powi(2) + (hlo - lo).powi(2)
+                    }
+                    _ => f64::MAX,
+                };
+                let mut by_distance: Vec<&hafen_catalog::Location> =
+                    tinfo.locations.iter().collect();
+                by_distance
+                    .sort_by(|a, b| distance(a).total_cmp(&distance(b)).then(a.name.cmp(&b.name)));
+                let independent = must_be_independent_of(spec, s, &source_sites);
+                let conflict = |loc: &str| -> Vec<String> {
+                    independent
+                        .iter()
+                        .filter(|(site, _)| {
+                            spec.site(site).is_some_and(|x| {
+                                x.location == loc
+                                    && spec
+                                        .provider(&x.provider)
+                                        .and_then(|p| catalog.provider(&p.type_))
+                                        .is_some_and(|i| i.company.name == tinfo.company.name)
+                            }) || chosen.iter().any(|(n, l)| n == site && l == loc)
+                        })
+                        .map(|(site, why)| format!("`{site}` ({why})"))
+                        .collect()
+                };
+                let pick = by_distance.iter().find(|l| conflict(&l.name).is_empty());
+                let loc = match (pick, by_distance.first()) {
+                    (Some(l), Some(nearest)) => {
+                        if l.name != nearest.name {
+                            placement_notes.push(format!(
+                                "`{s}` goes to {} at `{}`, not the nearer `{}`: {} stand{} there, and the same company at one location fails together",
+                                tinfo.display_name,
+                                l.name,
+                                nearest.name,
+                                conflict(&nearest.name).join(", "),
+                                if conflict(&nearest.name).len() == 1 { "s" } else { "" }
+                            ));
+                        }
+                        l.name.clone()
+                    }
+                    (None, Some(nearest)) => {
+                        placement_notes.push(format!(
+                            "every location of {} shares a failure domain with {}: `{s}` goes to the nearest, `{}`, and is not independent of them; choose another target",
+                            tinfo.display_name,
+                            conflict(&nearest.name).join(", "),
+                            nearest.name
+                        ));
+                        nearest.name.clone()
+                    }
+                    _ => String::new(),
+                };
                 (dns_label(&format!("{loc}-{target_provider}")), loc)
             }
         };
+        chosen.push((to.clone(), location.clone()));
         let mut types: Vec<TypeMapping> = Vec::new();
         for k in &spec.clusters {
             let mut uses: Vec<&str> = Vec::new();
@@ -375,7 +506,7 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
                     continue;
                 }
                 if let Some(st) = old_info.and_then(|i| i.server_type(u))
-                    && let Some(new) = map_type(tinfo, st)
+                    && let Some(new) = map_type(tinfo, st, &location)
                 {
                     types.push(TypeMapping { from: u.to_owned(), to: new });
                 }
@@ -404,6 +535,9 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             .unwrap_or_else(|| st.to_owned())
     };
     let mut notes: Vec<ReviewItem> = Vec::new();
+    for n in placement_notes {
+        notes.push(review("review", "spec.sites".into(), n));
+    }
     let company = |provider: &str| -> Option<String> {
         after
             .spec
@@ -465,9 +599,31 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         moved_clusters.push(k.name.clone());
         let cp_site = k.control_plane_sites().first().map(|s| (*s).to_owned()).unwrap_or_default();
         k.control_plane.server_type = map_st(&cp_site, &k.control_plane.server_type);
-        for s in k.control_plane.sites.iter_mut() {
-            *s = rename(s);
+        let mut cp_sites: Vec<String> = Vec::new();
+        for s in &k.control_plane.sites {
+            let s = rename(s);
+            if !cp_sites.contains(&s) {
+                cp_sites.push(s);
+            }
         }
+        if cp_sites.len() < k.control_plane.sites.len() {
+            notes.push(review(
+                "review",
+                format!("spec.clusters[{ki}].controlPlane.sites"),
+                format!(
+                    "the control plane of `{}` stood at {}; after the move its members share {}: the etcd members of the moved site join the others, so the control plane loses a failure domain",
+                    k.name,
+                    k.control_plane.sites.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                    cp_sites.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        // One site left, the cluster's own: the list says nothing the cluster's site does not.
+        k.control_plane.sites = if cp_sites.len() == 1 && cp_sites[0] == rename(&k.site) {
+            Vec::new()
+        } else {
+            cp_sites
+        };
         let cluster_site = k.site.clone();
         let mut moved_pools = Vec::new();
         for (pi, p) in k.node_pools.iter_mut().enumerate() {
@@ -681,8 +837,12 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     // The target's API credential: a placeholder the runbook names, delivered where the
     // source provider's credential went (never an account-wide one to a workload cluster).
     let mut credential_step = None;
+    // A provider the platform already runs on keeps however it is reached today; only a
+    // provider new to the platform needs its credential named.
+    let new_provider = !spec.sites.iter().any(|s| s.provider == target_provider);
     if let Some(pi) = after.spec.providers.iter().position(|p| p.name == target_provider)
         && after.spec.providers[pi].credentials.is_empty()
+        && new_provider
     {
         let account = tinfo.category == Category::Dedicated;
         let store = spec
@@ -745,43 +905,37 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
     if let Some(l) = &reloaded {
         all.extend(hafen_check::check(l, &hafen_check::Options::default()));
     }
+    // What the spec raises today, so the plan can tell which findings the move itself causes.
+    let today: Vec<(String, String)> = hafen_check::check(loaded, &hafen_check::Options::default())
+        .into_iter()
+        .filter(|d| d.suppressed.is_none())
+        .map(|d| (d.code.to_owned(), d.message))
+        .collect();
     for d in all.iter().filter(|d| d.suppressed.is_none()) {
         findings.push(Finding {
             code: d.code.to_owned(),
             severity: format!("{:?}", d.severity).to_ascii_lowercase(),
             message: d.message.clone(),
+            new: !today.iter().any(|(c, m)| c == d.code && *m == d.message),
         });
     }
-    // Data to move.
-    let mut data = Vec::new();
-    for t in &spec.tenants {
-        for c in t.clusters.iter().filter(|c| moved_clusters.contains(c)) {
-            for a in &t.apps {
-                if let Some(pg) = &a.postgres {
-                    data.push(DataMove {
-                        cluster: c.clone(),
-                        app: format!("{}/{}-db", t.name, a.name),
-                        volume: "pgdata".into(),
-                        bytes: quantity::bytes(&pg.size).unwrap_or(0),
-                        method: "CloudNativePG replica cluster at the new site, streaming from the current primary; promote at cut-over".into(),
-                    });
-                }
-                for v in &a.volumes {
-                    data.push(DataMove {
-                        cluster: c.clone(),
-                        app: format!("{}/{}", t.name, a.name),
-                        volume: v.name.clone(),
-                        bytes: quantity::bytes(&v.size)
-                            .unwrap_or(0)
-                            .saturating_mul(u64::from(a.replicas.max(1))),
-                        method:
-                            "volume copy (restic/Velero backup and restore, or rsync) per replica"
-                                .into(),
-                    });
-                }
-            }
-        }
-    }
+    // Clusters that move whole (every site of theirs is a source) get a new cluster at the
+    // target; a cluster that also runs elsewhere (a stretched cluster, or a pool at another
+    // site) stays and moves its nodes at the source within itself.
+    let whole: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|k| moved_clusters.contains(&k.name))
+        .filter(|k| k.sites().iter().all(|s| source_sites.iter().any(|x| x == s)))
+        .map(|k| k.name.clone())
+        .collect();
+    let partial: Vec<&hafen_spec::Cluster> = spec
+        .clusters
+        .iter()
+        .filter(|k| moved_clusters.contains(&k.name) && !whole.contains(&k.name))
+        .collect();
+    // Data to move: what the planner's own placement puts at the source sites.
+    let mut data = data_at_source(loaded, &source_sites, &moved_clusters, &whole);
     // Backup buckets at the source: at least one full copy of what the cluster backs up.
     for (cluster, target) in &buckets {
         data.push(DataMove {
@@ -790,27 +944,48 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
             volume: target.clone(),
             bytes: cluster_data_bytes(spec, cluster),
             method: "copy the bucket to the target's object storage (rclone sync or the store's replication), then repoint `backups.endpoint`; the spec does not give the bucket's size: at least one full backup of the cluster's volumes, more with retained history".into(),
+            leaves_source: true,
         });
     }
     let total_bytes: u64 = data.iter().fold(0u64, |a, d| a.saturating_add(d.bytes));
-    let tb = total_bytes as f64 / 1e12;
+    let leaving: u64 =
+        data.iter().filter(|d| d.leaves_source).fold(0u64, |a, d| a.saturating_add(d.bytes));
+    let tb = leaving as f64 / 1e12;
     let src_info = source_sites
         .first()
         .and_then(|s| spec.site_provider(s))
         .and_then(|p| catalog.provider(&p.type_));
     let egress = match src_info.and_then(|i| i.traffic.as_ref()) {
-        Some(t) => EgressCost {
-            tb: (tb * 1000.0).round() / 1000.0,
-            eur_per_tb: t.overage_eur_per_tb,
-            eur: round2(tb * t.overage_eur_per_tb),
-            included_tb: t.included_tb_per_server,
-            source: format!("{} ({})", t.source, t.date),
-        },
+        Some(t) => {
+            // Included traffic is per server and month; what the platform's own declared
+            // egress at the source leaves of it this month absorbs the move.
+            let servers = source_servers(spec, &source_sites);
+            let own: f64 = spec
+                .clusters
+                .iter()
+                .filter(|k| source_sites.contains(&k.site))
+                .map(|k| k.traffic.egress_tb.max(0.0))
+                .sum();
+            // No allowance at all means unmetered: nothing is billed.
+            let spare = t.included_tb_per_server.map(|per| (per * servers as f64 - own).max(0.0));
+            let billed_tb = spare.map(|x| (tb - x).max(0.0)).unwrap_or(0.0);
+            EgressCost {
+                tb: (tb * 1000.0).round() / 1000.0,
+                eur_per_tb: t.overage_eur_per_tb,
+                eur: round2(billed_tb * t.overage_eur_per_tb),
+                list_eur: round2(tb * t.overage_eur_per_tb),
+                included_tb: t.included_tb_per_server,
+                spare_included_tb: spare.map(|x| (x * 1000.0).round() / 1000.0),
+                source: format!("{} ({})", t.source, t.date),
+            }
+        }
         None => EgressCost {
             tb,
             eur_per_tb: 0.0,
             eur: 0.0,
+            list_eur: 0.0,
             included_tb: None,
+            spare_included_tb: None,
             source: "no traffic price in the catalogue".into(),
         },
     };
@@ -825,58 +1000,148 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         .map(|m| format!("`{}` → `{}` ({} {})", m.from, m.to, m.provider, m.location))
         .collect::<Vec<_>>()
         .join(", ");
-    push(
-        "New site",
-        format!(
-            "Declare {site_list} at {} and check stock before ordering{}; map server types {}{}.",
-            tinfo.display_name,
-            if tinfo.type_.starts_with("hetzner") {
-                " (Hetzner API: server_types[].locations[].available)"
-            } else {
-                ""
-            },
-            moves
-                .iter()
-                .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.from, t.to)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            credential_step.map(|c| format!("; {c}")).unwrap_or_default()
-        ),
-    );
-    push(
-        "New cluster",
-        format!(
-            "Render and bootstrap {} at the new site next to the old one (temporary names, non-overlapping pod/service CIDRs while both are meshed); deliver tenants with GitOps.",
-            moved_clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-        ),
-    );
+    let mapping = moves
+        .iter()
+        .flat_map(|m| m.server_types.iter().map(|t| format!("{}→{}", t.from, t.to)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let stock = if tinfo.type_.starts_with("hetzner") {
+        " (Hetzner API: server_types[].locations[].available)"
+    } else {
+        ""
+    };
+    if target_site.is_some() {
+        push(
+            "Target site",
+            format!(
+                "Move {site_list}: the site exists already; check stock at {} before ordering{stock}; map server types {mapping}{}.",
+                tinfo.display_name,
+                credential_step.clone().map(|c| format!("; {c}")).unwrap_or_default()
+            ),
+        );
+    } else {
+        push(
+            "New site",
+            format!(
+                "Declare {site_list} at {} and check stock before ordering{stock}; map server types {mapping}{}.",
+                tinfo.display_name,
+                credential_step.clone().map(|c| format!("; {c}")).unwrap_or_default()
+            ),
+        );
+    }
+    if !whole.is_empty() {
+        push(
+            "New cluster",
+            format!(
+                "Render and bootstrap {} at the new site next to the old one (temporary names, non-overlapping pod/service CIDRs while both are meshed); deliver tenants with GitOps.",
+                whole.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    for k in &partial {
+        let at_source = |s: &str| source_sites.iter().any(|x| x == s);
+        let pools: Vec<String> = k
+            .node_pools
+            .iter()
+            .filter(|p| at_source(k.pool_site(p)))
+            .map(|p| format!("`{}` ({} × {})", p.name, p.count, p.server_type))
+            .collect();
+        let cp_sites = k.control_plane_sites();
+        let members = (0..k.control_plane.replicas as usize)
+            .filter(|i| {
+                at_source(cp_sites.get(i % cp_sites.len().max(1)).copied().unwrap_or(&k.site))
+            })
+            .count();
+        let stays: Vec<String> =
+            k.sites().into_iter().filter(|s| !at_source(s)).map(|s| format!("`{s}`")).collect();
+        let mut parts = Vec::new();
+        if !pools.is_empty() {
+            parts.push(format!(
+                "scale the moved pool{} {} up at the target (the retargeted spec's nodes join the running cluster), then cordon and drain the nodes at the source and delete them",
+                if pools.len() == 1 { "" } else { "s" },
+                pools.join(", ")
+            ));
+        }
+        if members > 0 {
+            parts.push(format!(
+                "replace the {members} etcd member(s) at the source one at a time (a new member joins at the target before an old one leaves, so quorum holds throughout)"
+            ));
+        }
+        push(
+            "Move within the cluster",
+            format!(
+                "`{}` keeps running at {}: no new cluster. {}.",
+                k.name,
+                stays.join(", "),
+                if parts.is_empty() {
+                    "nothing of it stands at the source".to_owned()
+                } else {
+                    parts.join("; ")
+                }
+            ),
+        );
+    }
     push(
         "Replicate data at application level",
-        format!(
-            "{} item(s), {:.1} GB: databases as CloudNativePG replica clusters streaming from the current primaries, volumes by backup/restore; verify with a restore test.",
-            data.len(),
-            total_bytes as f64 / 1e9
-        ),
+        if data.is_empty() {
+            "Nothing to copy: no volume or database instance of the moved clusters stands at the source.".to_owned()
+        } else {
+            format!(
+                "{} item(s), {:.1} GB ({:.1} GB of it leaves the source): databases through CloudNativePG (replica clusters or new instances cloned from a live one), volumes by backup/restore; verify with a restore test.",
+                data.len(),
+                total_bytes as f64 / 1e9,
+                leaving as f64 / 1e9
+            )
+        },
     );
+    // The ingress address moves with a whole cluster, or with the site a stretched cluster's
+    // load balancer stands at (its own site).
+    let ingress_moves: Vec<&str> = spec
+        .clusters
+        .iter()
+        .filter(|k| {
+            whole.contains(&k.name)
+                || (moved_clusters.contains(&k.name) && source_sites.contains(&k.site))
+        })
+        .map(|k| k.name.as_str())
+        .collect();
     let domains: Vec<String> = spec
         .tenants
         .iter()
-        .filter(|t| t.clusters.iter().any(|c| moved_clusters.contains(c)))
+        .filter(|t| t.clusters.iter().any(|c| ingress_moves.contains(&c.as_str())))
         .flat_map(|t| t.apps.iter().flat_map(|a| a.domains.iter().cloned()))
         .collect();
-    push(
-        "DNS cut-over",
-        format!(
-            "Lower TTLs a day ahead; promote the replica databases; switch {} to the new ingress; keep the old cluster read-only until traffic has drained.",
-            if domains.is_empty() { "service records".into() } else { domains.join(", ") }
-        ),
-    );
+    // A database whose primary moves is promoted at the target; a replica cluster that moves
+    // simply follows its primary again.
+    let promote = data.iter().any(|d| d.leaves_source && d.volume == "pgdata");
+    if ingress_moves.is_empty() {
+        push(
+            "No DNS cut-over",
+            "The moved clusters keep their ingress where it is (their own site does not move): no record changes.".to_owned(),
+        );
+    } else {
+        push(
+            "DNS cut-over",
+            format!(
+                "Lower TTLs a day ahead; {}switch {} to the new ingress; keep the old cluster read-only until traffic has drained.",
+                if promote { "promote the replica databases at the target; " } else { "" },
+                if domains.is_empty() { "service records".into() } else { domains.join(", ") }
+            ),
+        );
+    }
     push(
         "Retirement",
-        format!(
-            "Delete the old clusters and servers at {}; revoke and delete their credentials; cancel dedicated servers with notice; remove the provider from the spec when nothing uses it.",
-            source_sites.join(", ")
-        ),
+        if whole.is_empty() {
+            format!(
+                "Delete the drained servers at {}; cancel dedicated servers with notice; remove the site from the spec when nothing uses it.",
+                source_sites.join(", ")
+            )
+        } else {
+            format!(
+                "Delete the old clusters and servers at {}; revoke and delete their credentials; cancel dedicated servers with notice; remove the provider from the spec when nothing uses it.",
+                source_sites.join(", ")
+            )
+        },
     );
     ExitPlan {
         source: source.into(),
@@ -895,6 +1160,144 @@ pub fn plan_exit(loaded: &LoadedPlatform, source: &str, target: &str) -> ExitPla
         review: notes,
         error: None,
     }
+}
+
+/// Servers at the source sites (nodes of every cluster there), for the included traffic.
+fn source_servers(spec: &hafen_spec::PlatformSpec, sources: &[String]) -> u64 {
+    let at = |s: &str| sources.iter().any(|x| x == s);
+    let mut n = 0u64;
+    for k in &spec.clusters {
+        let cp = k.control_plane_sites();
+        for i in 0..k.control_plane.replicas as usize {
+            if at(cp.get(i % cp.len().max(1)).copied().unwrap_or(&k.site)) {
+                n += 1;
+            }
+        }
+        for p in &k.node_pools {
+            if at(k.pool_site(p)) {
+                n += u64::from(p.count);
+            }
+        }
+    }
+    n
+}
+
+/// The volumes and database instances of the moved clusters that stand at the source sites,
+/// where the planner's baseline placement puts them (the placement the scenarios use), and
+/// whether their bytes leave the source: a copy that lives outside the source (a database
+/// instance elsewhere, a storage replica on another site's node, a replica cluster's primary)
+/// is what the new instance is built from instead.
+fn data_at_source(
+    loaded: &LoadedPlatform,
+    sources: &[String],
+    moved: &[String],
+    whole: &[String],
+) -> Vec<DataMove> {
+    use crate::model::{CopyAt, WorkloadKind};
+    let world = crate::model::build(loaded);
+    let src: Vec<usize> =
+        (0..world.sites.len()).filter(|&s| sources.iter().any(|x| *x == world.sites[s])).collect();
+    let at_source = |site: usize| src.contains(&site);
+    let mut out = Vec::new();
+    for (ci, c) in world.clusters.iter().enumerate() {
+        if !moved.contains(&c.name) {
+            continue;
+        }
+        let base = crate::pack::baseline(&world, ci);
+        let whole_move = whole.contains(&c.name);
+        for (pos, &w) in c.workloads.iter().enumerate() {
+            let wk = &world.workloads[w];
+            let (mut here, mut elsewhere, mut stranded) = (0u64, 0u64, 0u64);
+            for (r, &i) in base.placed[pos].iter().enumerate() {
+                let node = &world.nodes[c.nodes.start + i as usize];
+                if !at_source(node.site) {
+                    elsewhere += 1;
+                    continue;
+                }
+                here += 1;
+                let outside = base.copies[pos].get(r).is_some_and(|set| {
+                    set.iter().any(|x| match *x {
+                        CopyAt::Node(g) => world.nodes.get(g).is_some_and(|n| !at_source(n.site)),
+                        CopyAt::Site(s) => !at_source(s),
+                    })
+                });
+                if !outside {
+                    stranded += 1;
+                }
+            }
+            if here == 0 {
+                continue;
+            }
+            match wk.kind {
+                WorkloadKind::Postgres => {
+                    let size = wk.volumes.first().map(|v| v.1).unwrap_or(0);
+                    let (bytes, method, leaves) = if let Some(p) = wk.standby_of {
+                        let primary = &world.clusters[world.workloads[p].cluster].name;
+                        (
+                            size,
+                            format!(
+                                "the replica cluster is bootstrapped again at the target, streaming from the primary in `{primary}`; nothing is copied from the old replica"
+                            ),
+                            moved.contains(primary),
+                        )
+                    } else if elsewhere > 0 {
+                        (
+                            size.saturating_mul(here),
+                            format!(
+                                "{here} instance(s) at the source re-created at the target by CloudNativePG, cloned from the {elsewhere} outside it; nothing leaves the source"
+                            ),
+                            false,
+                        )
+                    } else if whole_move {
+                        (
+                            size,
+                            "CloudNativePG replica cluster at the new site, streaming from the current primary; promote at cut-over".to_owned(),
+                            true,
+                        )
+                    } else {
+                        (
+                            size.saturating_mul(here),
+                            "new instances at the target cloned from the current primary one at a time (CloudNativePG), then switch over and remove the old ones".to_owned(),
+                            true,
+                        )
+                    };
+                    out.push(DataMove {
+                        cluster: c.name.clone(),
+                        app: wk.label(),
+                        volume: "pgdata".into(),
+                        bytes,
+                        method,
+                        leaves_source: leaves,
+                    });
+                }
+                WorkloadKind::App => {
+                    for (name, size) in &wk.volumes {
+                        if stranded > 0 {
+                            out.push(DataMove {
+                                cluster: c.name.clone(),
+                                app: wk.label(),
+                                volume: name.clone(),
+                                bytes: size.saturating_mul(stranded),
+                                method: "volume copy (restic/Velero backup and restore, or rsync) per replica".into(),
+                                leaves_source: true,
+                            });
+                        }
+                        if here > stranded {
+                            out.push(DataMove {
+                                cluster: c.name.clone(),
+                                app: wk.label(),
+                                volume: name.clone(),
+                                bytes: size.saturating_mul(here - stranded),
+                                method: "the storage layer rebuilds the replica at the target from its copy outside the source; nothing leaves the source".into(),
+                                leaves_source: false,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Bytes of one copy of every volume and database a cluster holds (its tenants' apps).

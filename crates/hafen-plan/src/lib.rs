@@ -477,6 +477,7 @@ pub fn plan(
     let r = data::reservation();
     let reservation = ReservationDoc {
         formula: "allocatable = capacity − kubeReserved − systemReserved − evictionHard − Σ per-node daemon requests; \
+                  capacity CPU = logical CPUs, as kubelet counts them (a dedicated server's hardware threads, `threads` in the catalogue; a cloud vCPU is one thread); \
                   kubeReserved CPU = 6 % of the first core + 1 % of the second + 0.5 % of cores 3–4 + 0.25 % above 4; \
                   kubeReserved memory = 25 % of the first 4 GiB + 20 % of the next 4 + 10 % of the next 8 + 6 % of the next 112 + 2 % above 128 GiB; \
                   pods = kubelet maxPods minus one per daemon"
@@ -581,6 +582,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
             let mut req = model::Res::default();
             let mut items = Vec::new();
             let mut unplaced = Vec::new();
+            let mut short = Vec::new();
             for (pos, &w) in c.workloads.iter().enumerate() {
                 let wk = &world.workloads[w];
                 req.add(&wk.req.times(u64::from(wk.replicas)));
@@ -592,6 +594,15 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
                 let u = base[ci].unplaced.get(pos).copied().unwrap_or(0);
                 if u > 0 {
                     unplaced.push(Unplaced { app: wk.label(), replicas: u64::from(u) });
+                }
+                let running = wk.replicas.saturating_sub(u);
+                if running < wk.min_available {
+                    short.push(BaselineShortfall {
+                        app: wk.label(),
+                        replicas: u64::from(wk.replicas),
+                        running: u64::from(running),
+                        min_available: u64::from(wk.min_available),
+                    });
                 }
             }
             let pct = |a: u64, b: u64| {
@@ -621,6 +632,7 @@ fn capacity(world: &model::World, base: &[pack::Baseline]) -> Vec<ClusterCapacit
                     pods: pct(req.pods, alloc.pods),
                 },
                 unplaced_at_baseline: unplaced,
+                below_budget_at_baseline: short,
                 consolidation,
             }
         })

@@ -302,6 +302,31 @@ pub struct BufferType {
     pub own: bool,
 }
 
+/// Servers that can join a cluster during a scenario at one site.
+#[derive(Debug, Clone)]
+pub struct Spare {
+    /// Server type.
+    pub server_type: String,
+    /// How many.
+    pub count: u32,
+    /// Allocatable of one as it joins (a plain worker, or the pool's own role for spares).
+    pub alloc: Res,
+    /// Monthly price of one.
+    pub price: f64,
+    /// Only this cluster may use them: a pool's own spare servers join only its
+    /// MachineDeployment. `None`: any cluster at the site (declared replacement capacity).
+    pub cluster: Option<usize>,
+    /// For spare servers: `cluster/pool` whose `serverIds` list them.
+    pub spare_of: Option<String>,
+}
+
+impl Spare {
+    /// True when cluster `ci` may use these servers.
+    pub fn usable_by(&self, ci: usize) -> bool {
+        self.cluster.is_none_or(|c| c == ci)
+    }
+}
+
 /// Everything the scenarios run over.
 #[derive(Debug, Clone)]
 pub struct World {
@@ -323,8 +348,9 @@ pub struct World {
     pub workloads: Vec<Workload>,
     /// Allocation per (cluster, server type, role), for the report.
     pub allocations: Vec<(usize, Allocation)>,
-    /// Replacement capacity per site: (server type, count, allocatable of a worker of that type).
-    pub replacement: Vec<Vec<(String, u32, Res, f64)>>,
+    /// Replacement capacity per site: servers the provider can deliver now
+    /// (`sites[].replacementCapacity`) and rented spare servers a pool lists beyond its count.
+    pub replacement: Vec<Vec<Spare>>,
     /// Monthly price per (site, server type), for buffer costs.
     pub prices: BTreeMap<(usize, String), f64>,
     /// Assumptions the model made (for the report).
@@ -390,6 +416,10 @@ fn plain_worker(server_type: &str) -> NodePool {
     }
 }
 
+/// A pool with spare servers: (pool index, `None` for the control plane; site; server type;
+/// spares; role; holds storage).
+type SparePool<'a> = (Option<usize>, &'a str, &'a str, u32, NodeKind, bool);
+
 /// Allocatable of one node and the derivation.
 pub fn allocation(
     cluster: &Cluster,
@@ -399,9 +429,11 @@ pub fn allocation(
     daemons: (Res, Vec<String>),
 ) -> (Res, Allocation) {
     let r = data::reservation();
-    let cores = f64::from(st.cores);
+    // Kubelet counts logical CPUs: a dedicated server's hardware threads, a cloud vCPU each.
+    let cpus = st.cpus();
+    let cores = f64::from(cpus);
     let capacity = Res {
-        cpu: u64::from(st.cores).saturating_mul(1000),
+        cpu: u64::from(cpus).saturating_mul(1000),
         mem: (st.memory_gib.max(0.0) * 1024.0).floor() as u64,
         pods: r.max_pods.per_node,
     };
@@ -639,6 +671,8 @@ pub fn build(loaded: &LoadedPlatform) -> World {
     let mut clusters = Vec::new();
     let mut workloads = Vec::new();
     let mut allocations: Vec<(usize, Allocation)> = Vec::new();
+    // Rented spare servers (`serverIds` beyond a pool's count): (site, spare).
+    let mut pool_spares: Vec<(usize, Spare)> = Vec::new();
     let mut prices = BTreeMap::new();
     let mut seen_alloc: BTreeMap<(usize, String, String), ()> = BTreeMap::new();
     for (ci, cluster) in spec.clusters.iter().enumerate() {
@@ -741,6 +775,62 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             }
         }
         let end = nodes.len();
+        // Spare servers a pool rents beyond its count (more `serverIds` than `count`): the
+        // renderer registers them as hosts of the pool, so a remediated machine lands on one
+        // at once. They join only this pool, with its role, at its site. A control plane's
+        // spares carry apps only when it is schedulable.
+        let mut spare_pools: Vec<SparePool<'_>> = Vec::new();
+        if cluster.control_plane.schedulable {
+            let listed = cluster.control_plane.server_ids.len() as u32;
+            let cp_site = cp_sites.first().copied().unwrap_or(&cluster.site);
+            if listed > cluster.control_plane.replicas {
+                spare_pools.push((
+                    None,
+                    cp_site,
+                    &cluster.control_plane.server_type,
+                    listed - cluster.control_plane.replicas,
+                    NodeKind::ControlPlane,
+                    !has_storage_role,
+                ));
+            }
+        }
+        for (pi, pool) in cluster.node_pools.iter().enumerate() {
+            let listed = pool.server_ids.len() as u32;
+            let tainted =
+                pool.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"));
+            if listed <= pool.count || !pool.runs_workloads() || tainted {
+                continue;
+            }
+            let storage = pool.roles().contains(&NodeRole::Storage) || !has_storage_role;
+            spare_pools.push((
+                Some(pi),
+                cluster.pool_site(pool),
+                &pool.server_type,
+                listed - pool.count,
+                NodeKind::Worker,
+                storage,
+            ));
+        }
+        for (pool, site_name, st_name, count, kind, storage) in spare_pools {
+            let Some(site) = site_idx(site_name) else { continue };
+            let Some((st, _)) = server_type(site, st_name) else { continue };
+            let on =
+                node_daemons(&components, cluster, pool.and_then(|p| cluster.node_pools.get(p)));
+            let (alloc, _) = allocation(cluster, st, kind, storage, on);
+            let pool_name =
+                pool.and_then(|p| cluster.node_pools.get(p)).map_or("control-plane", |p| &p.name);
+            pool_spares.push((
+                site,
+                Spare {
+                    server_type: st.name.clone(),
+                    count,
+                    alloc,
+                    price: st.price.monthly_eur,
+                    cluster: Some(ci),
+                    spare_of: Some(format!("{}/{pool_name}", cluster.name)),
+                },
+            ));
+        }
         let mut buffer_types = Vec::new();
         for site_name in cluster.sites() {
             let Some(si) = site_idx(site_name) else { continue };
@@ -794,7 +884,14 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             add_app(&mut workloads, &mut clusters, spec, tenant, app);
         }
     }
-    let mut replacement = vec![Vec::new(); sites.len()];
+    let mut replacement: Vec<Vec<Spare>> = vec![Vec::new(); sites.len()];
+    // A pool's own spares first: they are rented and ready, so a scenario uses them before
+    // anything the provider would have to deliver.
+    for (site, spare) in pool_spares {
+        if let Some(slot) = replacement.get_mut(site) {
+            slot.push(spare);
+        }
+    }
     for (si, site) in spec.sites.iter().enumerate() {
         for r in &site.replacement_capacity {
             let Some((st, _)) = server_type(si, &r.server_type) else { continue };
@@ -811,7 +908,14 @@ pub fn build(loaded: &LoadedPlatform) -> World {
             let (alloc, _) = allocation(cluster, st, NodeKind::Worker, false, on);
             prices.insert((si, st.name.clone()), st.price.monthly_eur);
             if let Some(slot) = replacement.get_mut(si) {
-                slot.push((st.name.clone(), r.count, alloc, st.price.monthly_eur));
+                slot.push(Spare {
+                    server_type: st.name.clone(),
+                    count: r.count,
+                    alloc,
+                    price: st.price.monthly_eur,
+                    cluster: None,
+                    spare_of: None,
+                });
             }
         }
     }

@@ -708,9 +708,12 @@ pub fn replace(
                         continue;
                     };
                     for (o, offer) in offers.iter().enumerate() {
-                        if counts.get(o).copied().unwrap_or(0) > 0 && offer.2.fits(&w.req) {
+                        if counts.get(o).copied().unwrap_or(0) > 0
+                            && offer.usable_by(ci)
+                            && offer.alloc.fits(&w.req)
+                        {
                             counts[o] -= 1;
-                            let mut f = offer.2;
+                            let mut f = offer.alloc;
                             f.sub(&w.req);
                             extra.push((s, o, f, pos));
                             match result.servers_used.iter_mut().find(|u| u.0 == s && u.1 == o) {
@@ -798,9 +801,9 @@ fn unplaced_lower_bound(
         if let (Some(offers), Some(counts)) = (world.replacement.get(s), left.get(s)) {
             for (o, offer) in offers.iter().enumerate() {
                 let c = counts.get(o).copied().unwrap_or(0);
-                if c > 0 {
-                    capacity.add(&offer.2.times(u64::from(c)));
-                    spare.push((s, offer.2, c));
+                if c > 0 && offer.usable_by(ci) {
+                    capacity.add(&offer.alloc.times(u64::from(c)));
+                    spare.push((s, offer.alloc, c));
                 }
             }
         }
@@ -916,16 +919,17 @@ fn unplaced_lower_bound(
     (forced + aggregate).max(per_class)
 }
 
-/// Advice: extra nodes of one type at one site that make a scenario fit.
+/// Advice: extra nodes of one type at one site that make a scenario fit. A buffer of two types
+/// (a mix, when it is cheaper than any one type) is two of these at one site.
 #[derive(Debug, Clone)]
 pub struct BufferFit {
     /// Site.
     pub site: usize,
     /// Server type.
     pub server_type: String,
-    /// Nodes first-fit-decreasing needs.
+    /// Nodes the packing needs.
     pub count: u64,
-    /// Lower bound on nodes of this type.
+    /// Lower bound on nodes of this type (in a mix: given the other type's count).
     pub lower_bound: u64,
     /// Monthly price of one.
     pub unit_eur: f64,
@@ -933,10 +937,53 @@ pub struct BufferFit {
     pub orderable: bool,
 }
 
+fn cost_of(fits: &[BufferFit]) -> f64 {
+    fits.iter().map(|b| b.count as f64 * b.unit_eur).sum()
+}
+
+/// What any buffer must add on top of the survivors and the replacement servers the scenario
+/// used: the resources the whole cluster's demand exceeds that capacity by, and the nodes the
+/// largest anti-affinity class still lacks. Zero when the unplaced replicas are bound to sites
+/// (the bound is for the cluster as a whole).
+#[derive(Debug, Clone, Copy, Default)]
+struct Shortfall {
+    excess: Res,
+    conflict: u64,
+}
+
+impl Shortfall {
+    /// Fewest nodes of one allocatable that cover the need.
+    fn nodes_of(&self, a: &Res) -> u64 {
+        let ceil =
+            |x: u64, y: u64| if y == 0 { if x > 0 { u64::MAX } else { 0 } } else { x.div_ceil(y) };
+        [
+            ceil(self.excess.cpu, a.cpu),
+            ceil(self.excess.mem, a.mem),
+            ceil(self.excess.pods, a.pods),
+            self.conflict,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// Fewest nodes of `a` that cover the need next to `n` nodes of `b`.
+    fn nodes_next_to(&self, a: &Res, b: &Res, n: u64) -> u64 {
+        let rest = Shortfall {
+            excess: self.excess.minus(&b.times(n)),
+            conflict: self.conflict.saturating_sub(n),
+        };
+        rest.nodes_of(a)
+    }
+}
+
 /// The cheapest buffer that absorbs the unplaced replicas: replicas that may run anywhere get
-/// one server type at one surviving site of the cluster, replicas bound to a site (their volume
-/// is there, or the site spread sends them there) get nodes at that site. Replicas whose data
-/// is gone, or that need a site of their own, are not bufferable; the second value says why.
+/// nodes at one surviving site of the cluster, replicas bound to a site (their volume is
+/// there, or the site spread sends them there) get nodes at that site. Each group gets one
+/// server type, or a mix of two at one site when that is cheaper. The unplaced replicas are
+/// what is left after the survivors and the replacement servers (`used`) took their share,
+/// and the cluster-wide bound counts those servers as capacity. Replicas whose data is gone,
+/// or that need a site of their own, are not bufferable; the second value says why.
 pub fn buffer(
     world: &World,
     ci: usize,
@@ -944,6 +991,7 @@ pub fn buffer(
     dead: &dyn Fn(usize) -> bool,
     site_failed: &dyn Fn(usize) -> bool,
     unplaced: &[(u32, u32, Need)],
+    used: &[(usize, usize, u32)],
 ) -> (Vec<BufferFit>, Vec<String>) {
     let cluster = &world.clusters[ci];
     let start = cluster.nodes.start;
@@ -979,7 +1027,8 @@ pub fn buffer(
     }
     // Free group first, then site groups in site order.
     groups.sort_by_key(|g| g.0.map(|s| s + 1).unwrap_or(0));
-    // Totals for the continuous bound: everything that must run vs what survives.
+    // Totals for the continuous bound: everything that must run vs what survives, replacement
+    // servers the scenario opened included.
     let mut demand = Res::default();
     let mut capacity = Res::default();
     let mut surviving = 0u64;
@@ -993,6 +1042,12 @@ pub fn buffer(
         if !dead(g) {
             capacity.add(&world.nodes[g].alloc);
             surviving += 1;
+        }
+    }
+    for &(s, o, n) in used {
+        if let Some(spare) = world.replacement.get(s).and_then(|x| x.get(o)) {
+            capacity.add(&spare.alloc.times(u64::from(n)));
+            surviving += u64::from(n);
         }
     }
     let conflict = unplaced
@@ -1009,19 +1064,18 @@ pub fn buffer(
         })
         .max()
         .unwrap_or(0);
+    let none = Shortfall::default();
     // Replicas that may run anywhere can share the new nodes of a site group: when that is
     // cheaper than buying for both apart, they join it.
     if groups.len() >= 2 && groups[0].0.is_none() {
-        let free_cost = cheapest(world, ci, &groups[0].1, None, site_failed, &|_| 0)
-            .map(|b| b.count as f64 * b.unit_eur);
+        let free_cost =
+            cheapest(world, ci, &groups[0].1, None, site_failed, &none).map(|b| cost_of(&b));
         let mut merged = None;
         for (g, (at, items)) in groups.iter().enumerate().skip(1) {
-            let apart = cheapest(world, ci, items, *at, site_failed, &|_| 0)
-                .map(|b| b.count as f64 * b.unit_eur);
+            let apart = cheapest(world, ci, items, *at, site_failed, &none).map(|b| cost_of(&b));
             let mut all = items.clone();
             all.extend(groups[0].1.iter().copied());
-            let together = cheapest(world, ci, &all, *at, site_failed, &|_| 0)
-                .map(|b| b.count as f64 * b.unit_eur);
+            let together = cheapest(world, ci, &all, *at, site_failed, &none).map(|b| cost_of(&b));
             if let (Some(f), Some(a), Some(t)) = (free_cost, apart, together)
                 && t <= f + a + 1e-9
             {
@@ -1035,25 +1089,12 @@ pub fn buffer(
         }
     }
     let only_free = groups.len() == 1 && groups[0].0.is_none();
+    let need =
+        if only_free { Shortfall { excess: demand.minus(&capacity), conflict } } else { none };
     let mut out = Vec::new();
     for (at, items) in &groups {
-        let extra_lb = |a: &Res| -> u64 {
-            if !only_free {
-                return 0;
-            }
-            let ceil = |x: u64, y: u64| if y == 0 { 0 } else { x.div_ceil(y) };
-            [
-                ceil(demand.cpu.saturating_sub(capacity.cpu), a.cpu),
-                ceil(demand.mem.saturating_sub(capacity.mem), a.mem),
-                ceil(demand.pods.saturating_sub(capacity.pods), a.pods),
-                conflict,
-            ]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
-        };
-        match cheapest(world, ci, items, *at, site_failed, &extra_lb) {
-            Some(b) => out.push(b),
+        match cheapest(world, ci, items, *at, site_failed, &need) {
+            Some(b) => out.extend(b),
             None => why.push(match at {
                 Some(s) => format!(
                     "replicas bound to site `{}` fit no server type offered there",
@@ -1066,17 +1107,25 @@ pub fn buffer(
     (out, why)
 }
 
-/// The cheapest (orderable first) server type and count at `site` (any surviving site when
-/// `None`) that packs `items` into new empty nodes; branch and bound over the candidates'
-/// lower bounds.
+/// Candidate types a mix is drawn from: the cheapest few by their single-type bound.
+const MIX_TYPES: usize = 4;
+/// Nodes of the second type in a mix: a mix replaces the tail of a single-type buffer.
+const MIX_SECOND: u64 = 3;
+
+/// The cheapest buffer (orderable first) at `site` (any surviving site when `None`) that packs
+/// `items` into new empty nodes: the best single type by branch and bound over the
+/// candidates' lower bounds, then, when it takes two or more nodes, the cheapest mix of two
+/// types at one site among the [`MIX_TYPES`] most promising ones, with one to [`MIX_SECOND`]
+/// nodes of the second type and the fewest of the first that pack. A mix wins only when it
+/// is strictly cheaper.
 fn cheapest(
     world: &World,
     ci: usize,
     items: &[Item],
     site: Option<usize>,
     site_failed: &dyn Fn(usize) -> bool,
-    extra_lb: &dyn Fn(&Res) -> u64,
-) -> Option<BufferFit> {
+    need: &Shortfall,
+) -> Option<Vec<BufferFit>> {
     let cluster = &world.clusters[ci];
     let mut candidates: Vec<(usize, u64)> = Vec::new();
     for (i, bt) in cluster.buffer_types.iter().enumerate() {
@@ -1087,7 +1136,7 @@ fn cheapest(
         if !items.iter().all(|it| a.fits(&it.size)) {
             continue;
         }
-        let lb = extra_lb(&a).max(lower_bound_bins(items, a)).max(1);
+        let lb = need.nodes_of(&a).max(lower_bound_bins(items, a)).max(1);
         candidates.push((i, lb));
     }
     let types = &cluster.buffer_types;
@@ -1101,7 +1150,7 @@ fn cheapest(
             .then(i.cmp(&j))
     });
     let mut best: Option<(BufferFit, bool)> = None;
-    for (i, lb) in candidates {
+    for &(i, lb) in &candidates {
         let bt = &types[i];
         if let Some((b, _)) = &best {
             if b.orderable && !bt.orderable {
@@ -1112,6 +1161,7 @@ fn cheapest(
             }
         }
         let Some(count) = best_bins(items, bt.alloc) else { continue };
+        let count = count.max(need.nodes_of(&bt.alloc));
         let candidate = BufferFit {
             site: bt.site,
             server_type: bt.server_type.clone(),
@@ -1137,7 +1187,172 @@ fn cheapest(
             best = Some((candidate, bt.own));
         }
     }
-    best.map(|b| b.0)
+    let (single, _) = best?;
+    if single.count < 2 {
+        return Some(vec![single]);
+    }
+    // A mix of two types at one site: the first type's nodes, plus one to MIX_SECOND of the
+    // second type (which need not fit every item alone).
+    let mut pool: Vec<usize> = Vec::new();
+    for (i, bt) in types.iter().enumerate() {
+        if site_failed(bt.site)
+            || site.is_some_and(|s| s != bt.site)
+            || bt.orderable != single.orderable
+            || !items.iter().any(|it| bt.alloc.fits(&it.size))
+        {
+            continue;
+        }
+        pool.push(i);
+    }
+    let single_lb = |i: usize| {
+        need.nodes_of(&types[i].alloc).max(lower_bound_bins(items, types[i].alloc)).max(1)
+    };
+    pool.sort_by(|&i, &j| {
+        (single_lb(i) as f64 * types[i].price)
+            .total_cmp(&(single_lb(j) as f64 * types[j].price))
+            .then(i.cmp(&j))
+    });
+    pool.truncate(MIX_TYPES);
+    let mut best_cost = cost_of(std::slice::from_ref(&single));
+    let mut mix: Option<Vec<BufferFit>> = None;
+    let demand = items.iter().fold(Res::default(), |mut t, it| {
+        t.add(&it.size.times(it.count));
+        t
+    });
+    let largest_class = items.iter().filter(|it| it.distinct).map(|it| it.count).max().unwrap_or(0);
+    for &a in &pool {
+        for &b in &pool {
+            let (ta, tb) = (&types[a], &types[b]);
+            if a == b
+                || ta.site != tb.site
+                || !items.iter().all(|it| ta.alloc.fits(&it.size) || tb.alloc.fits(&it.size))
+            {
+                continue;
+            }
+            for nb in 1..=MIX_SECOND.min(single.count - 1) {
+                // The items' own bound and the cluster's, next to `nb` of the second type.
+                let items_need = Shortfall {
+                    excess: demand.minus(&tb.alloc.times(nb)),
+                    conflict: largest_class.saturating_sub(nb),
+                };
+                let first = need
+                    .nodes_next_to(&ta.alloc, &tb.alloc, nb)
+                    .max(items_need.nodes_of(&ta.alloc))
+                    .max(1);
+                for na in first..first.saturating_add(4) {
+                    let cost = na as f64 * ta.price + nb as f64 * tb.price;
+                    if cost >= best_cost - 1e-9 {
+                        break;
+                    }
+                    let mut bins = vec![ta.alloc; na as usize];
+                    bins.extend(std::iter::repeat_n(tb.alloc, nb as usize));
+                    if fits_bins(items, &bins) {
+                        let lb_a = need
+                            .nodes_next_to(&ta.alloc, &tb.alloc, nb)
+                            .max(items_need.nodes_of(&ta.alloc))
+                            .max(1)
+                            .min(na);
+                        let lb_b = need
+                            .nodes_next_to(&tb.alloc, &ta.alloc, na)
+                            .max(
+                                Shortfall {
+                                    excess: demand.minus(&ta.alloc.times(na)),
+                                    conflict: largest_class.saturating_sub(na),
+                                }
+                                .nodes_of(&tb.alloc),
+                            )
+                            .min(nb);
+                        best_cost = cost;
+                        mix = Some(vec![
+                            BufferFit {
+                                site: ta.site,
+                                server_type: ta.server_type.clone(),
+                                count: na,
+                                lower_bound: lb_a,
+                                unit_eur: ta.price,
+                                orderable: ta.orderable,
+                            },
+                            BufferFit {
+                                site: tb.site,
+                                server_type: tb.server_type.clone(),
+                                count: nb,
+                                lower_bound: lb_b,
+                                unit_eur: tb.price,
+                                orderable: tb.orderable,
+                            },
+                        ]);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Some(mix.unwrap_or_else(|| vec![single]))
+}
+
+/// Packs `items` into the given empty bins (of any sizes), trying worst fit by each bin's own
+/// relative slack and then first fit over the bins largest first: true when one of them
+/// places everything (a verified packing; false means neither heuristic found one).
+fn fits_bins(items: &[Item], bins: &[Res]) -> bool {
+    if bins.is_empty() {
+        return items.iter().all(|i| i.count == 0);
+    }
+    let mut scale = Res::default();
+    for b in bins {
+        scale.add(b);
+    }
+    let n = bins.len() as u64;
+    let scale = Res { cpu: scale.cpu / n, mem: scale.mem / n, pods: scale.pods / n };
+    let ord = order(items, &scale);
+    let worst_fit = || {
+        let mut free = bins.to_vec();
+        let mut holds = vec![usize::MAX; bins.len()];
+        for &i in &ord {
+            let item = items[i];
+            for _ in 0..item.count {
+                let mut best: Option<(usize, f64)> = None;
+                for (b, f) in free.iter().enumerate() {
+                    if (item.distinct && holds[b] == i) || !f.fits(&item.size) {
+                        continue;
+                    }
+                    let left = f.minus(&item.size);
+                    let cap = &bins[b];
+                    let r = |x: u64, y: u64| if y == 0 { 1.0 } else { x as f64 / y as f64 };
+                    let s =
+                        r(left.cpu, cap.cpu).min(r(left.mem, cap.mem)).min(r(left.pods, cap.pods));
+                    if best.is_none_or(|(_, x)| s > x) {
+                        best = Some((b, s));
+                    }
+                }
+                let Some((b, _)) = best else { return false };
+                free[b].sub(&item.size);
+                holds[b] = i;
+            }
+        }
+        true
+    };
+    let first_fit = || {
+        let mut idx: Vec<usize> = (0..bins.len()).collect();
+        idx.sort_by(|&a, &b| {
+            key(&bins[b], &scale).total_cmp(&key(&bins[a], &scale)).then(a.cmp(&b))
+        });
+        let mut free: Vec<Res> = idx.iter().map(|&b| bins[b]).collect();
+        let mut holds = vec![usize::MAX; bins.len()];
+        for &i in &ord {
+            let item = items[i];
+            for _ in 0..item.count {
+                let Some(b) = (0..free.len())
+                    .find(|&b| (!item.distinct || holds[b] != i) && free[b].fits(&item.size))
+                else {
+                    return false;
+                };
+                free[b].sub(&item.size);
+                holds[b] = i;
+            }
+        }
+        true
+    };
+    worst_fit() || first_fit()
 }
 
 #[cfg(test)]

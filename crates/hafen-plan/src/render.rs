@@ -305,10 +305,16 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
         d.item(&format!("NO NODE BUFFER HELPS {n}"));
     }
     for r in &s.replacement_used {
-        d.item(&format!(
-            "used replacement capacity: {} × {} at {}",
-            r.count, r.server_type, r.site
-        ));
+        match &r.spare_of {
+            Some(pool) => d.item(&format!(
+                "used spare servers of `{pool}`: {} × {} at {}",
+                r.count, r.server_type, r.site
+            )),
+            None => d.item(&format!(
+                "used replacement capacity: {} × {} at {}",
+                r.count, r.server_type, r.site
+            )),
+        }
     }
     d.end_list();
 }
@@ -368,6 +374,12 @@ fn render(report: &Report, style: Style) -> String {
             d.item(&format!(
                 "`{}`: {} replica(s) of `{}` find no node even with every node healthy",
                 c.cluster, u.replicas, u.app
+            ));
+        }
+        for b in &c.below_budget_at_baseline {
+            d.item(&format!(
+                "BELOW BUDGET BEFORE ANYTHING FAILS `{}`: `{}` runs {} of {} replicas, its disruption budget needs {}; scenarios are judged by what a failure adds to this",
+                c.cluster, b.app, b.running, b.replicas, b.min_available
             ));
         }
     }
@@ -723,15 +735,18 @@ fn render(report: &Report, style: Style) -> String {
                 d.table(&t);
             }
             d.p(&format!(
-                "Data to move: {:.1} GB; egress at the source {:.3} TB × €{}/TB = €{}{} ({}).",
+                "Data to move: {:.1} GB; leaving the source {:.3} TB: €{} billed{} (list €{} at €{}/TB; {}).",
                 x.total_bytes as f64 / 1e9,
                 x.egress.tb,
-                x.egress.eur_per_tb,
                 eur(x.egress.eur),
-                x.egress
-                    .included_tb
-                    .map(|i| format!(", likely covered by the {i} TB included per server"))
-                    .unwrap_or_default(),
+                match (x.egress.included_tb, x.egress.spare_included_tb) {
+                    (Some(per), Some(spare)) => format!(
+                        ", after the {spare} TB of included traffic ({per} TB per server) the platform's own egress leaves unused"
+                    ),
+                    _ => ", unmetered".to_owned(),
+                },
+                eur(x.egress.list_eur),
+                x.egress.eur_per_tb,
                 x.egress.source
             ));
             if !x.review.is_empty() {
@@ -746,7 +761,13 @@ fn render(report: &Report, style: Style) -> String {
             } else {
                 d.p("Findings `hafen check` raises on the retargeted spec:");
                 for f in &x.findings {
-                    d.item(&format!("{} {}: {}", f.severity, f.code, f.message));
+                    d.item(&format!(
+                        "{} {}: {}{}",
+                        f.severity,
+                        f.code,
+                        f.message,
+                        if f.new { "" } else { " (raised today already: not caused by the move)" }
+                    ));
                 }
                 d.end_list();
             }

@@ -90,6 +90,9 @@ pub struct ClusterCapacity {
     pub utilization_percent: Utilization,
     /// Replicas that find no node even with everything healthy.
     pub unplaced_at_baseline: Vec<Unplaced>,
+    /// Apps (and databases) below their disruption budget before anything fails: the
+    /// baseline shortfall, reported here once rather than in every scenario.
+    pub below_budget_at_baseline: Vec<BaselineShortfall>,
     /// Fewest nodes of the main worker type that carry the whole workload (FFD) and a lower
     /// bound for it: the packing-quality figure.
     pub consolidation: Option<Consolidation>,
@@ -115,6 +118,20 @@ pub struct Unplaced {
     pub app: String,
     /// Replicas.
     pub replicas: u64,
+}
+
+/// An app below its disruption budget with every node healthy.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineShortfall {
+    /// `tenant/app` (databases `tenant/app-db`).
+    pub app: String,
+    /// Declared replicas.
+    pub replicas: u64,
+    /// Running with every node healthy.
+    pub running: u64,
+    /// Disruption budget.
+    pub min_available: u64,
 }
 
 /// Packing quality on one cluster.
@@ -159,7 +176,12 @@ pub struct AppImpact {
     pub running: u64,
     /// Disruption budget (min available).
     pub min_available: u64,
-    /// True when running < minAvailable.
+    /// Running before anything failed (less than `replicas` when some find no node even
+    /// with every node healthy).
+    pub baseline_running: u64,
+    /// True when running < minAvailable and the failure took it there: running is also below
+    /// `baselineRunning` (a shortfall that exists before anything fails is reported once, in
+    /// `capacity[].belowBudgetAtBaseline`).
     pub below_budget: bool,
     /// Other clusters where the same app still runs.
     pub served_elsewhere: Vec<String>,
@@ -236,6 +258,9 @@ pub struct ReplacementUse {
     pub server_type: String,
     /// Servers.
     pub count: u64,
+    /// For rented spare servers (`serverIds` beyond a pool's `count`): `cluster/pool`; null
+    /// for declared replacement capacity (`sites[].replacementCapacity`).
+    pub spare_of: Option<String>,
 }
 
 /// The outcome of one scenario.

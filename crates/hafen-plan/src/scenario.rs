@@ -151,7 +151,7 @@ pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
         }
     }
     let mut left: ReplacementLeft =
-        world.replacement.iter().map(|o| o.iter().map(|x| x.1).collect()).collect();
+        world.replacement.iter().map(|o| o.iter().map(|x| x.count).collect()).collect();
     // Affected clusters come from the failed nodes themselves (sorted ids), so a scenario
     // costs what it touches, not the size of the fleet.
     let mut affected: Vec<usize> =
@@ -225,7 +225,7 @@ fn evaluate_cluster(
             ],
         )
     } else {
-        pack::buffer(world, ci, base, &is_failed, &is_site_failed, &rep.unplaced)
+        pack::buffer(world, ci, base, &is_failed, &is_site_failed, &rep.unplaced, &rep.servers_used)
     };
     // Data: a volume is at risk when every live copy sat in the failed domain.
     let backup_survives = cluster.has_backups
@@ -298,6 +298,21 @@ fn evaluate_cluster(
     ClusterEval { ci, cp_total, cp_surviving, rep, buffer, no_buffer, data, pg_down, egress_lost }
 }
 
+/// Replicas of a workload (global index) that run before anything fails.
+fn baseline_running(ctx: &Ctx<'_>, w: usize) -> u64 {
+    let wk = &ctx.world.workloads[w];
+    let unplaced = ctx.pos.get(w).and_then(|&p| ctx.base[wk.cluster].unplaced.get(p)).copied();
+    u64::from(wk.replicas.saturating_sub(unplaced.unwrap_or(0)))
+}
+
+/// The running replicas below which a scenario puts a workload under its disruption budget:
+/// the budget, or what runs before anything fails when that is already less. A shortfall at
+/// baseline is reported once (`capacity[].belowBudgetAtBaseline`); a scenario is judged by
+/// what the failure adds to it.
+fn budget(ctx: &Ctx<'_>, w: usize) -> u64 {
+    u64::from(ctx.world.workloads[w].min_available).min(baseline_running(ctx, w))
+}
+
 /// Running replicas of a workload (global index) in a scenario.
 fn running(ctx: &Ctx<'_>, eval: &Eval, w: usize) -> u64 {
     let wk = &ctx.world.workloads[w];
@@ -361,7 +376,7 @@ fn cluster_damage(ctx: &Ctx<'_>, eval: &Eval, c: &ClusterEval) -> Damage {
         d.displaced += u64::from(o.displaced);
         let w = cluster.workloads[pos];
         let run = running(ctx, eval, w);
-        if run < u64::from(ctx.world.workloads[w].min_available) {
+        if run < budget(ctx, w) {
             d.below_budget += 1;
         }
         if run == 0 && served_elsewhere(ctx, eval, w).is_empty() {
@@ -601,7 +616,8 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
                 without_data: u64::from(o.no_data),
                 running: run,
                 min_available: u64::from(wk.min_available),
-                below_budget: run < u64::from(wk.min_available),
+                baseline_running: baseline_running(ctx, w),
+                below_budget: run < budget(ctx, w),
                 served_elsewhere: elsewhere,
             });
         }
@@ -717,10 +733,12 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
             no_buffer.push(format!("{}: {why}", cluster.name));
         }
         for &(s, o, n) in &c.rep.servers_used {
+            let spare = &world.replacement[s][o];
             replacement_used.push(ReplacementUse {
                 site: world.sites[s].clone(),
-                server_type: world.replacement[s][o].0.clone(),
+                server_type: spare.server_type.clone(),
                 count: u64::from(n),
+                spare_of: spare.spare_of.clone(),
             });
         }
     }

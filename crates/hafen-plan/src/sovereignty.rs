@@ -316,7 +316,6 @@ fn c(points: i32, fact: String) -> Contribution {
 
 /// Scores for a set of clusters, providers and dependencies.
 fn scores(
-    loaded: &LoadedPlatform,
     providers: &[&ProviderJurisdiction],
     deps: &[&Dependency],
     clusters: &[&hafen_spec::Cluster],
@@ -461,7 +460,6 @@ fn scores(
             ),
         ));
     }
-    let spec = &loaded.platform.spec;
     // Two accounts (cloud and dedicated) at one company are still one company.
     let provider_names: BTreeSet<&str> = providers.iter().map(|p| p.operator.as_str()).collect();
     let mut sites: BTreeSet<&str> = BTreeSet::new();
@@ -500,18 +498,8 @@ fn scores(
                 | DnsProvider::Route53 => {}
             }
         }
-        let site_provider = spec.site_provider(&k.site);
-        if let Some(info) = site_provider.and_then(|p| loaded.catalog.provider(&p.type_))
-            && info.category == hafen_catalog::Category::ManagedKubernetes
-        {
-            lock.push(c(
-                -10,
-                format!(
-                    "cluster `{}` runs on managed Kubernetes: the control plane is the provider's",
-                    k.name
-                ),
-            ));
-        }
+        // No spec field selects a provider's managed Kubernetes: every control plane is
+        // rendered self-managed (Talos or K3s), so the provider's category adds no lock-in.
     }
     if lock.is_empty() {
         lock.push(c(0, "plain Kubernetes, GitOps repository and portable storage: nothing provider-specific found".into()));
@@ -642,7 +630,7 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
         .collect();
     let any_personal = spec.tenants.iter().any(|t| t.personal_data);
     let platform_deps: Vec<&Dependency> = deps.iter().collect();
-    let platform = scores(loaded, &used_providers, &platform_deps, &all_clusters, any_personal);
+    let platform = scores(&used_providers, &platform_deps, &all_clusters, any_personal);
     let mut tenants = Vec::new();
     for t in &spec.tenants {
         let clusters: Vec<&hafen_spec::Cluster> =
@@ -665,7 +653,7 @@ pub fn sovereignty(loaded: &LoadedPlatform) -> SovereigntyReport {
             personal_data: t.personal_data,
             providers: provs.iter().map(|p| p.provider.clone()).collect(),
             dependencies: tdeps.iter().map(|d| d.host.clone()).collect(),
-            scores: scores(loaded, &provs, &tdeps, &clusters, t.personal_data),
+            scores: scores(&provs, &tdeps, &clusters, t.personal_data),
         });
     }
     // SEAL: the part of the scale the spec's facts decide.

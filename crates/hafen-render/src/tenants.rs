@@ -432,27 +432,17 @@ fn app_objects(
         }
     }
     let spread = app.spread();
-    if spread == Spread::Node && app.replicas >= 2 {
-        // Strictly at most one replica per node, as the planner models it: a skew-based spread
-        // would put two replicas on one node once nodes run short.
+    if spread != Spread::None && app.replicas >= 2 {
+        // Strictly at most one replica per node, as the planner models it (`spread: site` adds
+        // a site spread in the overlays of clusters with workers at two or more sites): a
+        // skew-based spread over hostnames would put two replicas on one node once nodes run
+        // short.
         pod.insert(
             "affinity".into(),
             json!({ "podAntiAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": [{
                 "topologyKey": "kubernetes.io/hostname",
                 "labelSelector": { "matchLabels": sel },
             }] } }),
-        );
-    } else if spread != Spread::None && app.replicas >= 2 {
-        pod.insert(
-            "topologySpreadConstraints".into(),
-            json!([{
-                "maxSkew": 1,
-                "topologyKey": "kubernetes.io/hostname",
-                "whenUnsatisfiable": "DoNotSchedule",
-                // Tainted nodes (control plane, egress gateways) are no spreading domains.
-                "nodeTaintsPolicy": "Honor",
-                "labelSelector": { "matchLabels": sel },
-            }]),
         );
     }
     // Large subtrees are moved into place rather than passed through `json!`, which would copy
