@@ -70,7 +70,7 @@ pub(crate) type Alloc = (u64, u64);
 /// Allocatable CPU (millicores) and memory (bytes) of one node of a server type.
 pub(crate) fn allocatable(server: &ServerType) -> (u64, u64) {
     let facts = &facts::get().reservation;
-    let cores = f64::from(server.cores);
+    let cores = f64::from(server.cpus());
     let mut cpu_reserved = 0.06 * cores.min(1.0) * 1000.0;
     cpu_reserved += 0.01 * (cores - 1.0).clamp(0.0, 1.0) * 1000.0;
     cpu_reserved += 0.005 * (cores - 2.0).clamp(0.0, 2.0) * 1000.0;
