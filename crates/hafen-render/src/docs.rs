@@ -931,7 +931,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     }
                     let _ = writeln!(
                         s,
-                        "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
+                        "   After CAPH has inspected each host, set its system disk (an NVMe disk; the rescue script writes Talos to exactly this one and refuses any other): `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
                     );
                     let _ = writeln!(
                         s,

@@ -530,3 +530,39 @@ fn egress_addresses_of_listed_bare_metal_hosts_come_with_their_machine_config() 
     // Cloud pools share one config per pool: their patches stay, applied by hand.
     assert!(two.contains_key("bootstrap/prod-nbg/egress/203-0-113-10.patch.yaml"));
 }
+
+/// Talos `machine.install.diskSelector` (v1alpha1 InstallDiskSelector: `type` one of ssd, hdd,
+/// nvme, sd) instead of a kernel device name; Talos upgrades write to the disk it booted from
+/// (machined's upgrade task takes the system disk), and CAPH passes the image command the root
+/// devices it resolved from `rootDeviceHints` as its fourth argument (CAPH docs,
+/// "image-url-command").
+#[test]
+fn bare_metal_talos_selects_its_system_disk_by_type_and_the_rescue_script_by_wwn() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    assert!(!two.values().any(|t| t.contains("/dev/nvme0n1")), "no kernel disk names");
+    let cp =
+        &objects(&two, "management/clusters/prod-fsn/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    let install = &docs(patch)[0]["machine"]["install"];
+    assert_eq!(install["diskSelector"]["type"], "nvme", "{patch}");
+    assert!(install.get("disk").is_none(), "{patch}");
+    // Cloud servers have one disk.
+    let cloud =
+        &objects(&two, "management/clusters/prod-nbg/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cloud["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(docs(patch)[0]["machine"]["install"]["disk"], "/dev/sda");
+    // Talos before v1.12 reads the same field in its classic layout.
+    let classic = render(
+        "two-stack-v1.11",
+        &example("two-stack-hetzner").replace("osVersion: v1.13.9", "osVersion: v1.11.5"),
+    );
+    assert!(!classic.values().any(|t| t.contains("/dev/nvme0n1")));
+    assert!(classic.values().any(|t| t.contains("diskSelector:\n") && t.contains("type: nvme")));
+    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    assert!(script.contains("set -- ${4:-}") && script.contains("disk=\"/dev/$1\""), "{script}");
+    assert!(script.contains("lsblk -dno TRAN"), "{script}");
+}
