@@ -78,7 +78,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_>) {
     let mut next_address: BTreeMap<String, u32> = BTreeMap::new();
     for (index, cluster) in ctx.spec.clusters.iter().enumerate() {
         match machines(ctx, cluster) {
-            Machines::K3s => crate::k3s::render(&mut ctx.out, ctx.spec, cluster),
+            Machines::K3s => crate::k3s::render(ctx, index, cluster),
             Machines::TalosByHand => talos_by_hand(ctx, cluster),
             Machines::ClusterApi => {
                 if let Some(files) = cluster_api(ctx, index, cluster, &mut next_address) {
