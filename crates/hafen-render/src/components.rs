@@ -222,6 +222,12 @@ pub struct Defaults {
     pub image_factory: String,
     /// Sidero Labs' public discovery service (used only when discovery is enabled without an endpoint).
     pub discovery_service: String,
+    /// Hetzner Cloud system image the servers of K3s clusters are created from.
+    pub hcloud_k3s_image: String,
+    /// Where that choice comes from.
+    pub hcloud_k3s_image_source: String,
+    /// When.
+    pub hcloud_k3s_image_date: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +278,9 @@ fn empty() -> Data {
             acme_server_date: String::new(),
             image_factory: String::new(),
             discovery_service: String::new(),
+            hcloud_k3s_image: String::new(),
+            hcloud_k3s_image_source: String::new(),
+            hcloud_k3s_image_date: String::new(),
         },
         components: Vec::new(),
         operators: Vec::new(),

@@ -282,6 +282,20 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
     }
+    let k3s_cloud: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| k3s::cloud_plan(ctx, c).is_some())
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !k3s_cloud.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **K3s on Hetzner Cloud.** {} run{} K3s with the Hetzner cloud controller instead of K3s' embedded one (`disable-cloud-controller`, kubelets with `cloud-provider=external`): provider IDs, zones, addresses and load balancers come from Hetzner. Every node joins on its address in the Cloud network, read from the metadata service at first boot, so etcd, Cilium and the load balancers' targets stay off the public addresses, which a Cloud Firewall closes except for SSH. No Cluster API provider for K3s is among the schemas this repository is validated against, so the servers are created with `hcloud server create` from the user data in `bootstrap/<cluster>/k3s/cloud-init/` (RUNBOOK.md). It installs the pinned K3s release and holds no secret: the join token is copied over SSH, because every process on a server can read its user data.",
+            k3s_cloud.join(", "),
+            if k3s_cloud.len() == 1 { "s" } else { "" }
+        );
+    }
     let default_acme: Vec<String> = spec
         .clusters
         .iter()
@@ -657,6 +671,9 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     if spec.clusters.iter().any(|c| c.os == Os::Talos) {
         tools.push("`talosctl` matching the Talos versions below".into());
     }
+    if spec.clusters.iter().any(|c| k3s::cloud_plan(ctx, c).is_some()) {
+        tools.push("`hcloud` with a context for the Hetzner Cloud project".into());
+    }
     tools.push(if argo { "`argocd`".to_owned() } else { format!("`flux` {}", v("flux")) });
     let _ = writeln!(s, "Tools: {}.", tools.join(", "));
     let paths = store_paths(ctx);
@@ -931,7 +948,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     }
                     let _ = writeln!(
                         s,
-                        "   After CAPH has inspected each host, set its disk: `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
+                        "   After CAPH has inspected each host, set its system disk (an NVMe disk; the rescue script writes Talos to exactly this one and refuses any other): `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
                     );
                     let _ = writeln!(
                         s,
@@ -959,33 +976,39 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     }
                 );
             }
-            Machines::K3s => {
-                let host = k3s::api_host(c).unwrap_or_else(|| "<first server address>".into());
-                let _ = writeln!(
-                    s,
-                    "{}. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION={} sh -s - server`.",
-                    step.next(),
-                    if c.registry_mirror.is_some() {
-                        format!(
-                            " and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`"
-                        )
-                    } else {
-                        String::new()
-                    },
-                    k3s::k3s_version(c),
-                    k3s::k3s_version(c)
-                );
-                let _ = writeln!(
-                    s,
-                    "   Further servers use `server-join.yaml`{}; every node gets `chrony.sources` (time from {}).",
-                    if c.node_pools.is_empty() {
-                        String::new()
-                    } else {
-                        ", agents `agent-<pool>.yaml`".to_owned()
-                    },
-                    talos::time_servers(c).join(", ")
-                );
-            }
+            Machines::K3s => match k3s::cloud_plan(ctx, c) {
+                Some(plan) => k3s_cloud_day0(&mut s, &mut step, c, &plan),
+                None => {
+                    let host = k3s::api_host(c).unwrap_or_else(|| "<first server address>".into());
+                    let _ = writeln!(
+                        s,
+                        "{}. Create `{host}` in DNS pointing at the servers. On the first server put a random join token in `/etc/rancher/k3s/token` (keep a copy in your secret store), copy `bootstrap/{n}/k3s/server-first.yaml` to `/etc/rancher/k3s/config.yaml`{}, and install K3s {}: `{}`.",
+                        step.next(),
+                        if c.registry_mirror.is_some() {
+                            format!(
+                                " and `bootstrap/{n}/k3s/registries.yaml` to `/etc/rancher/k3s/registries.yaml`"
+                            )
+                        } else {
+                            String::new()
+                        },
+                        k3s::k3s_version(c),
+                        k3s::install_command(c, true, true)
+                    );
+                    let _ = writeln!(
+                        s,
+                        "   Further servers use `server-join.yaml`{}; every node gets `chrony.sources` (time from {}).",
+                        if c.node_pools.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                ", agents `agent-<pool>.yaml` (`{}`)",
+                                k3s::install_command(c, false, true)
+                            )
+                        },
+                        talos::time_servers(c).join(", ")
+                    );
+                }
+            },
         }
         for site in &spec.sites {
             if let Some(cp) = crate::mesh::coupling(spec, &site.name).filter(|cp| cp.network == n) {
@@ -1137,15 +1160,34 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
     if let Some(c) = spec.clusters.first() {
         let _ = writeln!(
             s,
-            "Add it to the cluster in the spec, for example to `{}`:\n\n```yaml\nnodePools:\n  - {{ name: workers-2, serverType: {}, count: 3 }}\n```\n\nRun `hafen check` and `hafen plan` (capacity, placement group limits), render and commit. {} creates the machines\n(`management/clusters/{}/pool-workers-2.yaml`); on bare metal first order the servers and list them under `serverIds:`.\n",
+            "Add it to the cluster in the spec, for example to `{}`:\n\n```yaml\nnodePools:\n  - {{ name: workers-2, serverType: {}, count: 3 }}\n```\n\nRun `hafen check` and `hafen plan` (capacity, placement group limits), render and commit. {}\n",
             c.name,
             c.node_pools
                 .first()
                 .map_or(c.control_plane.server_type.as_str(), |p| p.server_type.as_str()),
-            engine(ctx),
-            c.name
+            if machines(ctx, c) == Machines::K3s {
+                format!(
+                    "Then install the new agents with `bootstrap/{}/k3s/agent-workers-2.yaml` as on day 0.",
+                    c.name
+                )
+            } else {
+                format!(
+                    "{} creates the machines\n(`management/clusters/{}/pool-workers-2.yaml`); on bare metal first order the servers and list them under `serverIds:`.",
+                    engine(ctx),
+                    c.name
+                )
+            }
         );
     }
+    for c in spec.clusters.iter().filter(|c| k3s::cloud_plan(ctx, c).is_some()) {
+        let _ = writeln!(
+            s,
+            "On Hetzner Cloud (`{n}`): create the pool's placement group and servers as on day 0, `hcloud placement-group create --name {n}-<pool> --type spread`, then the `for` loop of a pool with the rendered `bootstrap/{n}/k3s/cloud-init/agent-<pool>.yaml`.\n",
+            n = c.name
+        );
+    }
+
+    k3s_cloud_day2(ctx, &mut s);
 
     let _ = writeln!(s, "### Replace a failed bare-metal node\n");
     let mut any_metal = false;
@@ -1204,9 +1246,15 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         }
     }
     if !any_metal {
+        let by_cluster_api = spec.clusters.iter().any(|c| machines(ctx, c) == Machines::ClusterApi);
         let _ = writeln!(
             s,
-            "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck."
+            "{}",
+            if by_cluster_api {
+                "This platform has no bare-metal site: failed cloud servers are replaced by their MachineHealthCheck."
+            } else {
+                "This platform has no bare-metal site."
+            }
         );
     }
     let _ = writeln!(s);
@@ -1309,4 +1357,195 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         );
     }
     s
+}
+
+/// The Hetzner Cloud part of day 0 for a K3s cluster: network, placement groups, firewall and
+/// API load balancer, the join token kept outside the repository, then one `hcloud server
+/// create` per server with the rendered user data, and the token copied over SSH to start K3s.
+fn k3s_cloud_day0(s: &mut String, step: &mut Steps, c: &Cluster, plan: &k3s::CloudPlan) {
+    let n = &c.name;
+    let host = k3s::api_host(c)
+        .unwrap_or_else(|| format!("<address of load balancer {}>", plan.load_balancer));
+    let token = format!("{n}.k3s-token");
+    let _ = writeln!(
+        s,
+        "{}. Hetzner Cloud resources (in the `hcloud` context of the project; `ADMIN_CIDR` is the address range you administer from):\n\n   ```sh",
+        step.next()
+    );
+    let _ = writeln!(
+        s,
+        "   hcloud network create --name {} --ip-range {}",
+        plan.network, plan.ip_range
+    );
+    let _ = writeln!(
+        s,
+        "   hcloud network add-subnet {} --type cloud --network-zone {} --ip-range {}",
+        plan.network, plan.zone, plan.subnet
+    );
+    for g in &plan.placement_groups {
+        let _ = writeln!(s, "   hcloud placement-group create --name {g} --type spread");
+    }
+    let _ = writeln!(s, "   hcloud firewall create --name {}", plan.firewall);
+    let _ = writeln!(
+        s,
+        "   hcloud firewall add-rule {} --direction in --protocol tcp --port 22 --source-ips \"$ADMIN_CIDR\" --description ssh",
+        plan.firewall
+    );
+    let _ = writeln!(
+        s,
+        "   hcloud load-balancer create --name {} --type lb11 --location {} --network {}",
+        plan.load_balancer, plan.load_balancer_location, plan.network
+    );
+    let _ = writeln!(
+        s,
+        "   hcloud load-balancer add-service {} --protocol tcp --listen-port 6443 --destination-port 6443",
+        plan.load_balancer
+    );
+    let _ = writeln!(
+        s,
+        "   hcloud load-balancer add-target {} --label-selector 'hafen.dev/cluster={n},hafen.dev/pool=control-plane' --use-private-ip\n   ```\n",
+        plan.load_balancer
+    );
+    let _ = writeln!(
+        s,
+        "   The firewall lets nothing reach the servers' public addresses but SSH from `ADMIN_CIDR`: the nodes, etcd, Cilium (tunnel and WireGuard) and the load balancers talk over network `{}`, which Cloud Firewalls do not filter. Create `{host}` in DNS pointing at the public IPv4 of load balancer `{}` (`hcloud load-balancer describe {}`).{}",
+        plan.network,
+        plan.load_balancer,
+        plan.load_balancer,
+        if plan.unplaced.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Pool{} {} {} more servers than one spread placement group takes: {} servers share hosts.",
+                if plan.unplaced.len() == 1 { "" } else { "s" },
+                plan.unplaced.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                if plan.unplaced.len() == 1 { "has" } else { "have" },
+                if plan.unplaced.len() == 1 { "its" } else { "their" }
+            )
+        }
+    );
+    let _ = writeln!(
+        s,
+        "{}. The join token: create it once, keep it in your secret store, never in this repository: `(umask 077; openssl rand -hex 32 > {token})`. It does not go into the user data either (every process on a server, pods included, can read the user data from the metadata service); it is copied over SSH below.",
+        step.next()
+    );
+    let _ = writeln!(
+        s,
+        "{}. Servers (K3s {}, image `{}`, name = node name). The user data in `bootstrap/{n}/k3s/cloud-init/` writes the K3s configuration, registry mirrors and time servers, takes the node's address in `{}` and its name from the metadata service, and installs K3s without starting it; `k3s_start` copies the token and starts it. The first server initialises the cluster; the others join through `{host}`:\n\n   ```sh",
+        step.next(),
+        k3s::k3s_version(c),
+        plan.image,
+        plan.network
+    );
+    let _ = writeln!(
+        s,
+        "   k3s_start() {{ # <server> <unit>: once SSH answers, copy the token and start K3s\n     until hcloud server ssh \"$1\" -o StrictHostKeyChecking=accept-new true; do sleep 10; done\n     hcloud server ssh \"$1\" \"cloud-init status --wait >/dev/null && umask 077 && cat > /etc/rancher/k3s/token && systemctl start $2\" < {token}\n   }}"
+    );
+    for g in &plan.groups {
+        let create = |name: &str| {
+            format!(
+                "hcloud server create --name {name} --type {} --location {} --image {} --network {}{} --firewall {} --ssh-key \"$HCLOUD_SSH_KEY\" --label hafen.dev/cluster={n} --label hafen.dev/pool={} --user-data-from-file {}",
+                g.server_type,
+                g.location,
+                plan.image,
+                plan.network,
+                g.placement_group
+                    .as_ref()
+                    .map(|p| format!(" --placement-group {p}"))
+                    .unwrap_or_default(),
+                plan.firewall,
+                g.pool,
+                g.user_data
+            )
+        };
+        if g.server {
+            for name in &g.names {
+                let _ = writeln!(s, "   {}\n   k3s_start {name} {}", create(name), g.service);
+            }
+        } else {
+            let _ = writeln!(
+                s,
+                "   for i in $(seq 1 {}); do\n     {}\n     k3s_start {n}-{}-$i {}\n   done",
+                g.names.len(),
+                create(&format!("{n}-{}-$i", g.pool)),
+                g.pool,
+                g.service
+            );
+        }
+    }
+    let _ = writeln!(s, "   ```\n");
+    let _ = writeln!(
+        s,
+        "   `HCLOUD_SSH_KEY` is the name of your SSH key in the project. The lines run one after the other: etcd adds one member at a time, and every server after the first joins the running cluster.",
+    );
+    let first = plan.groups.first().and_then(|g| g.names.first()).cloned().unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{}. Access: `hcloud server ssh {first} cat /etc/rancher/k3s/k3s.yaml | sed 's/127.0.0.1/{host}/' > {n}.kubeconfig` and `export KUBECONFIG=$PWD/{n}.kubeconfig` for the steps below. `kubectl get nodes` lists every node; they stay NotReady until the network runs and keep the taint `node.cloudprovider.kubernetes.io/uninitialized` until the cloud controller has set their provider IDs and addresses (next steps).",
+        step.next()
+    );
+}
+
+/// Day 2 for the K3s clusters on Hetzner Cloud: upgrade by hand with the pinned release, and
+/// replace a server with the same name and user data.
+fn k3s_cloud_day2(ctx: &Ctx<'_>, s: &mut String) {
+    let clusters: Vec<(&Cluster, k3s::CloudPlan)> =
+        ctx.spec.clusters.iter().filter_map(|c| k3s::cloud_plan(ctx, c).map(|p| (c, p))).collect();
+    if clusters.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "### Upgrade K3s on Hetzner Cloud\n");
+    let _ = writeln!(
+        s,
+        "Hafen renders no system-upgrade-controller `Plan` (its custom resource is not among the schemas the rendered repository is validated against), so K3s is upgraded by hand. After the version change is rendered and committed, this runbook names the new release: run the installer with it on one server at a time, then on the agents, each drained first and back Ready before the next. The installer keeps `/etc/rancher/k3s/config.yaml`; the user data of new servers installs the same release.\n"
+    );
+    for (c, plan) in &clusters {
+        let n = &c.name;
+        let _ = writeln!(s, "`{n}` (K3s {}):\n\n```sh", k3s::k3s_version(c));
+        let _ = writeln!(
+            s,
+            "k3s_upgrade() {{ # <node> <server|agent>\n  kubectl --kubeconfig {n}.kubeconfig drain \"$1\" --ignore-daemonsets --delete-emptydir-data\n  hcloud server ssh \"$1\" \"curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='{}' sh -s - $2\"\n  kubectl --kubeconfig {n}.kubeconfig wait --for=condition=Ready node/\"$1\" --timeout=10m\n  kubectl --kubeconfig {n}.kubeconfig uncordon \"$1\"\n}}",
+            k3s::k3s_version(c)
+        );
+        for g in &plan.groups {
+            if g.server {
+                for name in &g.names {
+                    let _ = writeln!(s, "k3s_upgrade {name} server");
+                }
+            } else {
+                let _ = writeln!(
+                    s,
+                    "for i in $(seq 1 {}); do k3s_upgrade {n}-{}-$i agent; done",
+                    g.names.len(),
+                    g.pool
+                );
+            }
+        }
+        let _ = writeln!(s, "```\n");
+    }
+    let _ = writeln!(s, "### Replace a K3s server on Hetzner Cloud\n");
+    for (c, plan) in &clusters {
+        let n = &c.name;
+        let join = format!("bootstrap/{n}/k3s/cloud-init/server-join.yaml");
+        let _ = writeln!(
+            s,
+            "- `{n}`: take one node at a time, and for a control-plane server only while the other {} are Ready (etcd keeps its quorum).",
+            c.control_plane.replicas.saturating_sub(1)
+        );
+        let _ = writeln!(
+            s,
+            "  1. `kubectl --kubeconfig {n}.kubeconfig drain <node> --ignore-daemonsets --delete-emptydir-data` (skip if it is dead), then `kubectl --kubeconfig {n}.kubeconfig delete node <node>`: K3s removes a deleted server from etcd."
+        );
+        let _ = writeln!(s, "  2. `hcloud server delete <node>`.");
+        let _ = writeln!(
+            s,
+            "  3. Create it again under the same name with its command from day 0 (same type, location, placement group, labels, so the API load balancer and the spread stay as they were), then `k3s_start <node> <unit>`. A control-plane server always comes back with `{join}`, also `{}`: `server-first.yaml` would initialise a second, empty cluster.",
+            plan.groups.first().and_then(|g| g.names.first()).cloned().unwrap_or_default()
+        );
+        let _ = writeln!(
+            s,
+            "  4. `kubectl --kubeconfig {n}.kubeconfig get nodes` shows it Ready again; Hetzner volumes of its pods reattach where the pods are scheduled."
+        );
+    }
+    let _ = writeln!(s);
 }

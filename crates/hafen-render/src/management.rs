@@ -78,7 +78,7 @@ pub(crate) fn render(ctx: &mut Ctx<'_>) {
     let mut next_address: BTreeMap<String, u32> = BTreeMap::new();
     for (index, cluster) in ctx.spec.clusters.iter().enumerate() {
         match machines(ctx, cluster) {
-            Machines::K3s => crate::k3s::render(&mut ctx.out, ctx.spec, cluster),
+            Machines::K3s => crate::k3s::render(ctx, index, cluster),
             Machines::TalosByHand => talos_by_hand(ctx, cluster),
             Machines::ClusterApi => {
                 if let Some(files) = cluster_api(ctx, index, cluster, &mut next_address) {
@@ -116,21 +116,35 @@ fn needs_image_command(ctx: &Ctx<'_>) -> bool {
     })
 }
 
-/// The script CAPH copies into the Robot rescue system to write Talos to the first NVMe disk.
+/// The script CAPH copies into the Robot rescue system to write Talos to the host's system disk:
+/// the one disk CAPH resolved from the host's `rootDeviceHints` (its WWN, set after inspection),
+/// never a kernel name such as `nvme0n1`, whose numbering differs between boots and kernels.
 /// Robot servers arrive with a software RAID over both disks: every array is stopped and every
 /// member's RAID and filesystem signatures are wiped, on both disks, so neither Talos nor
 /// LINSTOR finds a stale array on the second disk.
 fn image_command(ctx: &mut Ctx<'_>) {
     let script = "#!/bin/sh\n\
-# Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host with the\n\
-# image URL as its first argument (see installImage.imageURLCommand). It wipes every NVMe disk\n\
-# (the RAID of the Robot installation spans both) and writes the Talos raw image to the first;\n\
-# Talos provisions the storage partition on the other disk itself (RawVolumeConfig, selected as\n\
-# `!system_disk`). CAPH treats the last output line IMAGE_URL_DONE as success.\n\
+# Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host (see\n\
+# installImage.imageURLCommand) with the image URL as its first argument and, as its fourth, the\n\
+# root device it resolved from the host's rootDeviceHints.wwn (RUNBOOK.md: set after inspection).\n\
+# It wipes every NVMe disk (the RAID of the Robot installation spans both) and writes the Talos\n\
+# raw image to that device, by its WWN, however the rescue kernel numbers the disks. Talos boots\n\
+# from it (its system disk; upgrades write there too) and provisions the storage partition on\n\
+# another NVMe disk itself (RawVolumeConfig, `!system_disk`). CAPH treats the last output line\n\
+# IMAGE_URL_DONE as success.\n\
 # Mount it into the CAPH controller below /shared (RUNBOOK.md, day 0, step 2).\n\
 set -eu\n\
 url=\"$1\"\n\
-disk=/dev/nvme0n1\n\
+set -- ${4:-}\n\
+if [ \"$#\" -ne 1 ]; then\n\
+  echo \"expected one root device from rootDeviceHints.wwn, got: ${*:-none}\" >&2\n\
+  exit 1\n\
+fi\n\
+disk=\"/dev/$1\"\n\
+if [ \"$(lsblk -dno TRAN \"$disk\")\" != nvme ]; then\n\
+  echo \"root device $disk is not an NVMe disk; the Talos config selects the system disk by type nvme\" >&2\n\
+  exit 1\n\
+fi\n\
 for md in $(lsblk -dpno NAME | grep -E '/md'); do mdadm --stop \"$md\" || true; done\n\
 for d in $(lsblk -dpno NAME,TRAN | awk '$2 == \"nvme\" { print $1 }'); do\n\
   for part in $(lsblk -pno NAME \"$d\" | tail -n +2); do\n\

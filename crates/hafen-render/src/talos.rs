@@ -197,6 +197,22 @@ pub(crate) fn node_taints(pool: &NodePool) -> Vec<(String, String, String)> {
     taints
 }
 
+/// The install section of a node's machine config. A Hetzner Cloud server has one disk,
+/// `/dev/sda`. Bare metal gets a selector instead of a kernel name (`/dev/nvme0n1` is whichever
+/// NVMe controller the kernel enumerated first, which differs between boots, kernels and the
+/// rescue system): an NVMe disk. Both layouts read it from `machine.install` of the `v1alpha1`
+/// document (the v1.13 schema has no separate install document). Talos uses it only when it
+/// installs itself from boot media (servers of your own); a Robot host boots the raw image that
+/// the CAPH rescue script wrote to the disk of its `rootDeviceHints.wwn` (also NVMe), and Talos
+/// upgrades write to the disk it booted from. Which of two identical NVMe disks a fresh install
+/// takes does not matter: the LINSTOR volume takes the other one (`!system_disk`).
+fn install(cluster: &Cluster, kind: SiteKind) -> Value {
+    if kind == SiteKind::HetznerCloud {
+        return json!({ "disk": "/dev/sda", "image": installer_image(cluster), "wipe": false });
+    }
+    json!({ "diskSelector": { "type": "nvme" }, "image": installer_image(cluster), "wipe": false })
+}
+
 /// What a patch is for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Role<'a> {
@@ -220,11 +236,7 @@ pub(crate) fn patch(
     };
     let kind = site_kind(spec, site);
     let mut machine = Map::new();
-    let disk = if kind == SiteKind::HetznerCloud { "/dev/sda" } else { "/dev/nvme0n1" };
-    machine.insert(
-        "install".into(),
-        json!({ "disk": disk, "image": installer_image(cluster), "wipe": false }),
-    );
+    machine.insert("install".into(), install(cluster, kind));
     let documents = documents(cluster);
     if !documents {
         machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));

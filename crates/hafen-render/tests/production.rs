@@ -530,3 +530,190 @@ fn egress_addresses_of_listed_bare_metal_hosts_come_with_their_machine_config() 
     // Cloud pools share one config per pool: their patches stay, applied by hand.
     assert!(two.contains_key("bootstrap/prod-nbg/egress/203-0-113-10.patch.yaml"));
 }
+
+fn k3s_on_cloud() -> String {
+    std::fs::read_to_string(
+        support::root().join("tests/cases/render-k3s-hetzner-cloud/platform.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("tests/cases/render-k3s-hetzner-cloud: {e}"))
+}
+
+/// K3s with an external cloud controller: `--disable-cloud-controller` on every server and
+/// `--kubelet-arg=cloud-provider=external` (docs.k3s.io, "Deploying an External Cloud
+/// Controller Manager"; hcloud-cloud-controller-manager quickstart: kubelets with
+/// `--cloud-provider=external`); a custom CNI needs `--flannel-backend=none` and
+/// `--disable-network-policy` (docs.k3s.io, "Custom CNI"). The node IP comes from the Hetzner
+/// metadata service's `private-networks` list, the per-node drop-in from
+/// `config.yaml.d/*.yaml` (docs.k3s.io, "Configuration File").
+#[test]
+fn k3s_on_hetzner_cloud_runs_the_external_cloud_controller_on_the_private_network() {
+    let files = render("k3s-cloud", &k3s_on_cloud());
+    let first = &docs(file(&files, "bootstrap/commons/k3s/server-first.yaml"))[0];
+    assert_eq!(first["disable-cloud-controller"], true);
+    assert_eq!(first["kubelet-arg"], serde_json::json!(["cloud-provider=external"]));
+    assert_eq!(first["flannel-backend"], "none");
+    assert_eq!(first["disable-network-policy"], true);
+    assert_eq!(first["disable-kube-proxy"], true, "Cilium replaces kube-proxy");
+    assert_eq!(first["cluster-init"], true);
+    assert!(first.get("flannel-iface").is_none(), "flannel is off");
+    assert!(first.get("token").is_none(), "only the token file is named");
+    let join = &docs(file(&files, "bootstrap/commons/k3s/server-join.yaml"))[0];
+    assert_eq!(join["disable-cloud-controller"], true, "a critical value on every server");
+    assert_eq!(join["server"], "https://api.commons.commons.example.org:6443");
+    let agent = &docs(file(&files, "bootstrap/commons/k3s/agent-apps.yaml"))[0];
+    assert_eq!(agent["kubelet-arg"], serde_json::json!(["cloud-provider=external"]));
+    assert!(agent.get("disable-cloud-controller").is_none(), "a server flag");
+
+    // Cilium matches: no flannel, kube-proxy replaced through the API name, the Cloud
+    // network's MTU.
+    let cilium = cilium_values(&files, "commons");
+    assert_eq!(cilium["kubeProxyReplacement"], true);
+    assert_eq!(cilium["k8sServiceHost"], "api.commons.commons.example.org");
+    assert_eq!(cilium["MTU"], 1450);
+
+    // The same cloud controller and CSI driver as for Talos on Hetzner Cloud.
+    let ccm = &objects(
+        &files,
+        "clusters/commons/platform/network/hcloud-cloud-controller-manager.yaml",
+        "HelmRelease",
+    )[0];
+    assert_eq!(ccm["spec"]["values"]["networking"]["enabled"], true);
+    assert_eq!(ccm["spec"]["values"]["networking"]["clusterCIDR"], "10.42.0.0/16");
+    let csi =
+        &objects(&files, "clusters/commons/platform/storage/hcloud-csi.yaml", "HelmRelease")[0];
+    assert_eq!(csi["spec"]["values"]["storageClasses"][0]["defaultStorageClass"], true);
+
+    // The user data installs exactly the rendered configuration, with the pinned release, and
+    // takes the node's own address from the metadata service; K3s waits for the token.
+    for (stem, role) in
+        [("server-first", "server"), ("server-join", "server"), ("agent-apps", "agent")]
+    {
+        let text = file(&files, &format!("bootstrap/commons/k3s/cloud-init/{stem}.yaml"));
+        assert!(text.starts_with("#cloud-config\n"), "{stem}");
+        let ud = &docs(text)[0];
+        let config = ud["write_files"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["path"] == "/etc/rancher/k3s/config.yaml"))
+            .unwrap_or_else(|| panic!("{stem}: no config.yaml"));
+        assert_eq!(
+            config["content"].as_str(),
+            Some(file(&files, &format!("bootstrap/commons/k3s/{stem}.yaml"))),
+            "{stem}"
+        );
+        let runcmd: Vec<&str> =
+            ud["runcmd"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        assert!(runcmd.iter().any(|c| c.contains("169.254.169.254/hetzner/v1/metadata")
+            && c.contains("/private-networks")
+            && c.contains("/etc/rancher/k3s/config.yaml.d/10-node.yaml")
+            && c.contains("node-ip: ")));
+        assert!(
+            runcmd.contains(&format!("curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.36.1+k3s1' INSTALL_K3S_SKIP_START=true sh -s - {role}").as_str()),
+            "{stem}: {runcmd:?}"
+        );
+        assert!(!text.contains("K3S_TOKEN"), "{stem}: no token in the user data");
+    }
+
+    // Day 0 creates the servers with hcloud; day 2 upgrades with the pinned release and
+    // replaces a server with the join configuration.
+    let runbook = file(&files, "RUNBOOK.md");
+    for line in [
+        "hcloud network create --name commons --ip-range 10.0.0.0/16",
+        "hcloud network add-subnet commons --type cloud --network-zone eu-central --ip-range 10.0.0.0/24",
+        "hcloud placement-group create --name commons-control-plane --type spread",
+        "hcloud load-balancer add-target commons-api --label-selector 'hafen.dev/cluster=commons,hafen.dev/pool=control-plane' --use-private-ip",
+        "hcloud server create --name commons-control-plane-1 --type cpx32 --location nbg1 --image ubuntu-24.04 --network commons --placement-group commons-control-plane --firewall commons-nodes",
+        "--user-data-from-file bootstrap/commons/k3s/cloud-init/server-first.yaml",
+        "hcloud server create --name commons-apps-$i --type ccx23 --location nbg1",
+        "k3s_start commons-apps-$i k3s-agent",
+        "INSTALL_K3S_VERSION='v1.36.1+k3s1' sh -s - $2",
+        "k3s_upgrade commons-control-plane-2 server",
+        "`server-first.yaml` would initialise a second, empty cluster",
+    ] {
+        assert!(runbook.contains(line), "RUNBOOK.md lacks `{line}`");
+    }
+    assert!(!runbook.contains("replaced by their MachineHealthCheck"), "K3s has none");
+}
+
+/// The Hetzner Cloud API refuses a route outside the network's range; in native routing the
+/// cloud controller routes pod ranges, so the network the runbook creates spans them.
+#[test]
+fn k3s_on_hetzner_cloud_in_native_routing_gets_pod_routes_in_its_network() {
+    let native = k3s_on_cloud().replace("routing: tunnel", "routing: native");
+    let files = render("k3s-native", &native);
+    let runbook = file(&files, "RUNBOOK.md");
+    assert!(
+        runbook.contains("hcloud network create --name commons --ip-range 10.0.0.0/10"),
+        "{runbook}"
+    );
+    let ccm = docs(file(&files, "bootstrap/commons/hcloud-cloud-controller-manager-values.yaml"));
+    assert_eq!(ccm[0]["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"], "true");
+    assert_eq!(cilium_values(&files, "commons")["routingMode"], "native");
+}
+
+/// The Hetzner cloud controller initialises only Cloud servers, and a K3s node joins on its
+/// private address: a K3s cluster half on Cloud, or on Cloud without a network, is refused.
+#[test]
+fn k3s_on_hetzner_cloud_needs_every_node_there_and_a_network() {
+    let no_network =
+        k3s_on_cloud().replace("        privateNetwork: { subnet: 10.0.0.0/16 }\n", "");
+    let (loaded, _) = support::load("k3s-no-network", &no_network);
+    let errors = hafen_render::render(&loaded).expect_err("no private network");
+    assert!(
+        errors.iter().any(|d| d.code == hafen_render::codes::MISSING
+            && d.message.contains("without a Cloud network"))
+    );
+
+    let mixed = example("civil-society-k3s").replace(
+        "      storage: { default: longhorn, replicas: 3 }",
+        "      nodePools:\n        - { name: cloud, serverType: cpx32, count: 2, site: nbg }\n      storage: { default: longhorn, replicas: 3 }",
+    )
+    .replace(
+        "    - name: fsn1-backup\n",
+        "    - { name: nbg, provider: hcloud, location: nbg1, network: { privateNetwork: { subnet: 10.0.0.0/16 } } }\n    - name: fsn1-backup\n",
+    )
+    .replace("    - name: storagebox\n", "    - { name: hcloud, type: hetzner-cloud }\n    - name: storagebox\n");
+    let (loaded, _) = support::load("k3s-mixed", &mixed);
+    let errors = hafen_render::render(&loaded).expect_err("mixed cluster");
+    assert!(
+        errors.iter().any(|d| d.code == hafen_render::codes::UNSUPPORTED
+            && d.message.contains("uninitialised taint")),
+        "{:?}",
+        errors.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+}
+
+/// Talos `machine.install.diskSelector` (v1alpha1 InstallDiskSelector: `type` one of ssd, hdd,
+/// nvme, sd) instead of a kernel device name; Talos upgrades write to the disk it booted from
+/// (machined's upgrade task takes the system disk), and CAPH passes the image command the root
+/// devices it resolved from `rootDeviceHints` as its fourth argument (CAPH docs,
+/// "image-url-command").
+#[test]
+fn bare_metal_talos_selects_its_system_disk_by_type_and_the_rescue_script_by_wwn() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    assert!(!two.values().any(|t| t.contains("/dev/nvme0n1")), "no kernel disk names");
+    let cp =
+        &objects(&two, "management/clusters/prod-fsn/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cp["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    let install = &docs(patch)[0]["machine"]["install"];
+    assert_eq!(install["diskSelector"]["type"], "nvme", "{patch}");
+    assert!(install.get("disk").is_none(), "{patch}");
+    // Cloud servers have one disk.
+    let cloud =
+        &objects(&two, "management/clusters/prod-nbg/control-plane.yaml", "TalosControlPlane")[0];
+    let patch = cloud["spec"]["controlPlaneConfig"]["controlplane"]["strategicPatches"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(docs(patch)[0]["machine"]["install"]["disk"], "/dev/sda");
+    // Talos before v1.12 reads the same field in its classic layout.
+    let classic = render(
+        "two-stack-v1.11",
+        &example("two-stack-hetzner").replace("osVersion: v1.13.9", "osVersion: v1.11.5"),
+    );
+    assert!(!classic.values().any(|t| t.contains("/dev/nvme0n1")));
+    assert!(classic.values().any(|t| t.contains("diskSelector:\n") && t.contains("type: nvme")));
+    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    assert!(script.contains("set -- ${4:-}") && script.contains("disk=\"/dev/$1\""), "{script}");
+    assert!(script.contains("lsblk -dno TRAN"), "{script}");
+}
