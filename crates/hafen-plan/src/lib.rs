@@ -361,7 +361,7 @@ pub fn plan(
             // Only the damage is kept; the worst sample is evaluated again in full at the end
             // (evaluation is pure), so memory stays flat however many samples run.
             Job::Sample(i) => {
-                let e = scenario::evaluate(&ctx, scenario::sampled_third(&world, seed, *i));
+                let e = scenario::evaluate_damage(&ctx, scenario::sampled_third(&world, seed, *i));
                 Out::Sample(e.damage, scenario::damage_by_cluster(&ctx, &e))
             }
         }
@@ -422,7 +422,7 @@ pub fn plan(
         let damages = run_parallel(
             &candidates,
             threads,
-            &|f| scenario::evaluate(&ctx, f.clone()).damage,
+            &|f| scenario::evaluate_damage(&ctx, f.clone()).damage,
             &|_| 0,
             (grand_total, grand_total),
             &mut |_, _| {},

@@ -137,6 +137,17 @@ impl<'a> Ctx<'a> {
 
 /// Evaluates a failure across every cluster it touches.
 pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
+    evaluate_with(ctx, failure, true)
+}
+
+/// Like [`evaluate`], without the buffer advice: for the many evaluations that only compare
+/// damage (sampled thirds, worst-third candidates). Damage never depends on the buffer, and
+/// sizing buffers is the costliest part of a scenario.
+pub fn evaluate_damage(ctx: &Ctx<'_>, failure: Failure) -> Eval {
+    evaluate_with(ctx, failure, false)
+}
+
+fn evaluate_with(ctx: &Ctx<'_>, failure: Failure, buffers: bool) -> Eval {
     let world = ctx.world;
     let mut site_failed = vec![false; world.sites.len()];
     for &s in &failure.sites {
@@ -168,6 +179,7 @@ pub fn evaluate(ctx: &Ctx<'_>, failure: Failure) -> Eval {
             &site_failed,
             &provider_failed,
             &mut left,
+            buffers,
         ));
     }
     let mut eval = Eval { failure, clusters, damage: Damage::default() };
@@ -182,6 +194,7 @@ fn evaluate_cluster(
     site_failed: &[bool],
     provider_failed: &[bool],
     left: &mut ReplacementLeft,
+    buffers: bool,
 ) -> ClusterEval {
     let world = ctx.world;
     let cluster = &world.clusters[ci];
@@ -214,7 +227,7 @@ fn evaluate_cluster(
         control_plane_up,
         &clone_source,
     );
-    let (buffer, no_buffer) = if rep.unplaced.is_empty() {
+    let (buffer, no_buffer) = if rep.unplaced.is_empty() || !buffers {
         (Vec::new(), Vec::new())
     } else if !control_plane_up {
         (
@@ -1015,7 +1028,7 @@ pub fn worst_third(
             continue;
         }
         tried.push(chosen.clone());
-        let e = evaluate(ctx, make(chosen, &how));
+        let e = evaluate_damage(ctx, make(chosen, &how));
         if best.as_ref().is_none_or(|b| e.damage > b.damage) {
             best = Some(e);
         }
@@ -1032,12 +1045,13 @@ pub fn worst_third(
         let inn = rest[rng.below(rest.len() as u64) as usize];
         let mut next = chosen.clone();
         next[out] = inn;
-        let e = evaluate(ctx, make(next, "improved by seeded swaps"));
+        let e = evaluate_damage(ctx, make(next, "improved by seeded swaps"));
         if e.damage > cur.damage {
             best = Some(e);
         }
     }
-    best
+    // The chosen third is reported in full: now with its buffer advice.
+    best.map(|b| evaluate(ctx, b.failure))
 }
 
 /// Candidates for the worst third of the whole fleet (⌈N/3⌉ of all N nodes), for platforms of

@@ -14,7 +14,7 @@ pub fn emit(value: &Value) -> String {
         Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
         Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
         other => {
-            out.push_str(&scalar(other));
+            write_scalar(&mut out, other);
             out.push('\n');
         }
     }
@@ -34,9 +34,7 @@ pub fn emit_documents(values: &[Value]) -> String {
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
-    }
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// YAML limits implicit keys to 1024 characters; longer ones need the explicit `? key` form.
@@ -51,14 +49,14 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usiz
 }
 
 fn write_key(out: &mut String, key: &str, level: usize) {
-    let text = string(key, true);
-    if text.chars().count() > IMPLICIT_KEY_MAX {
+    // Most keys are short: only a long one needs counting (and the explicit form).
+    if key.len() > IMPLICIT_KEY_MAX && string(key).chars().count() > IMPLICIT_KEY_MAX {
         out.push_str("? ");
-        out.push_str(&text);
+        write_string(out, key);
         out.push('\n');
         indent(out, level);
     } else {
-        out.push_str(&text);
+        write_string(out, key);
     }
     out.push(':');
 }
@@ -78,7 +76,7 @@ fn write_value_after_key(out: &mut String, value: &Value, level: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
@@ -110,7 +108,7 @@ fn write_seq(out: &mut String, items: &[Value], level: usize) {
             Value::String(s) if block_literal_ok(s) => write_block(out, s, level + 2),
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other));
+                write_scalar(out, other);
                 out.push('\n');
             }
         }
@@ -138,26 +136,36 @@ fn write_block(out: &mut String, s: &str, level: usize) {
     }
 }
 
-fn scalar(value: &Value) -> String {
+/// Writes a scalar in place: the emitter's hot path, so no string of its own per value.
+fn write_scalar(out: &mut String, value: &Value) {
     match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
             let text = n.to_string();
-            if n.is_f64() && !text.contains(['.', 'e', 'E']) { format!("{text}.0") } else { text }
+            out.push_str(&text);
+            if n.is_f64() && !text.contains(['.', 'e', 'E']) {
+                out.push_str(".0");
+            }
         }
-        Value::String(s) => string(s, false),
-        Value::Object(_) => "{}".into(),
-        Value::Array(_) => "[]".into(),
+        Value::String(s) => write_string(out, s),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
     }
 }
 
-fn string(s: &str, _is_key: bool) -> String {
-    if is_plain_safe(s) { s.to_owned() } else { double_quoted(s) }
+fn string(s: &str) -> String {
+    let mut out = String::new();
+    write_string(&mut out, s);
+    out
 }
 
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+fn write_string(out: &mut String, s: &str) {
+    if is_plain_safe(s) { out.push_str(s) } else { write_double_quoted(out, s) }
+}
+
+fn write_double_quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     for ch in s.chars() {
         match ch {
@@ -173,7 +181,6 @@ fn double_quoted(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// True when `s` can be written unquoted and every YAML 1.1 and 1.2 reader reads it back as
@@ -187,20 +194,29 @@ pub fn is_plain_safe(s: &str) -> bool {
         // `-foo` and `:foo` are legal plain scalars, but quoting them costs nothing.
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+    if s.ends_with(':') {
         return false;
     }
-    if s.chars().any(|c| {
-        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
-    }) {
-        return false;
+    // One pass (this runs for every scalar of every rendered file): `: ` and ` #` end a plain
+    // scalar, and control or line-breaking characters cannot stand in one.
+    let mut previous = '\0';
+    for c in s.chars() {
+        if (previous == ':' && c == ' ')
+            || (previous == ' ' && c == '#')
+            || c.is_control()
+            || matches!(c, '\u{feff}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+        {
+            return false;
+        }
+        previous = c;
     }
     !looks_special(s)
 }
 
 /// Values YAML 1.1 or 1.2 would resolve to something other than a string.
 fn looks_special(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
+    // Every keyword below is at most five characters: longer strings skip the lowercase copy.
+    let lower = if s.len() <= 5 { s.to_ascii_lowercase() } else { String::new() };
     if matches!(
         lower.as_str(),
         "~" | "null"
