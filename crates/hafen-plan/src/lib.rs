@@ -40,9 +40,14 @@ pub struct Options {
     pub samples: usize,
     /// Swap-improvement rounds of the adversarial worst-third search, per cluster.
     pub adversarial_rounds: usize,
-    /// Worker threads (0 = up to the machine's parallelism, at most 4).
+    /// Worker threads (0 = [`DEFAULT_THREADS`]). The result never depends on it.
     pub threads: usize,
 }
+
+/// Worker threads when the caller does not say: the two cores the brief's targets are set
+/// on. A fixed number rather than the machine's parallelism, because asking the operating
+/// system is environment the core does not read (the edges may pass their own).
+pub const DEFAULT_THREADS: usize = 2;
 
 impl Default for Options {
     fn default() -> Options {
@@ -301,11 +306,7 @@ pub fn plan(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Report {
     let world = model::build(loaded);
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
-    } else {
-        options.threads
-    };
+    let threads = if options.threads == 0 { DEFAULT_THREADS } else { options.threads };
     let cluster_ids: Vec<usize> = (0..world.clusters.len()).collect();
     let base = run_parallel(
         &cluster_ids,

@@ -60,6 +60,8 @@ fn core_sources_do_no_io() {
         "UdpSocket",
         "ToSocketAddrs",
         "std::env::",
+        // The machine's parallelism is environment too (cgroups, affinity).
+        "available_parallelism",
         "std::process",
         "SystemTime",
         "Instant::now",
