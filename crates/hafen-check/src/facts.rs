@@ -21,7 +21,6 @@ pub(crate) struct Facts {
     pub(crate) control_plane: ControlPlaneMin,
     pub(crate) nested_control_plane: NestedControlPlane,
     pub(crate) nodes: Nodes,
-    pub(crate) reservation: Reservation,
     pub(crate) registry_blocks: RegistryBlocks,
     pub(crate) object_storage: Vec<ObjectStorage>,
     pub(crate) us_services: UsServices,
@@ -132,16 +131,6 @@ pub(crate) struct Nodes {
     pub(crate) date: String,
     pub(crate) pod_cidr_mask_size: u8,
     pub(crate) max_pods_per_node: u64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Reservation {
-    pub(crate) source: String,
-    pub(crate) date: String,
-    pub(crate) daemon_cpu_millis: u64,
-    #[serde(rename = "daemonMemoryMiB")]
-    pub(crate) daemon_memory_mib: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -303,7 +292,6 @@ mod tests {
             (&facts.control_plane.date, &facts.control_plane.source),
             (&facts.nested_control_plane.date, &facts.nested_control_plane.source),
             (&facts.nodes.date, &facts.nodes.source),
-            (&facts.reservation.date, &facts.reservation.source),
             (&facts.registry_blocks.date, &facts.registry_blocks.source),
             (&facts.us_services.date, &facts.us_services.source),
             (&facts.us_operators.date, &facts.us_operators.source),

@@ -4,6 +4,7 @@
 //! Rules are plain functions over a [`Ctx`]; [`check`] runs them all, then applies in-spec
 //! suppressions. Severity overrides (`--deny`, `--allow`) are applied by [`apply_overrides`].
 
+pub mod allocatable;
 mod facts;
 mod platform;
 mod registry;

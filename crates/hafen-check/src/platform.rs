@@ -4,11 +4,13 @@
 //! two rules can never disagree about, say, whether a link is private.
 
 use crate::Ctx;
+use crate::allocatable;
 use crate::facts;
 use hafen_catalog::{Location, ProviderInfo, ServerType};
 use hafen_diag::{Diagnostic, Severity};
 use hafen_spec::{
-    App, AppKind, Cluster, Environment, NodeRole, Provider, Site, StorageDriver, Tenant, quantity,
+    App, AppKind, Cluster, Environment, NodePool, NodeRole, Provider, Site, StorageDriver, Tenant,
+    quantity,
 };
 
 /// One group of identical nodes of a cluster: the control plane or a node pool.
@@ -32,6 +34,9 @@ pub(crate) struct NodeGroup<'a> {
     pub(crate) workloads: bool,
     /// Roles (empty for the control plane).
     pub(crate) roles: Vec<NodeRole>,
+    /// Allocatable of one node (CPU millicores, memory bytes), when the server type is known:
+    /// the planner's model, with the daemons the renderer writes on this group's nodes.
+    pub(crate) alloc: Option<Alloc>,
 }
 
 impl NodeGroup<'_> {
@@ -66,30 +71,6 @@ pub(crate) struct Demand<'a> {
 
 /// Allocatable CPU (millicores) and memory (bytes).
 pub(crate) type Alloc = (u64, u64);
-
-/// Allocatable CPU (millicores) and memory (bytes) of one node of a server type.
-pub(crate) fn allocatable(server: &ServerType) -> (u64, u64) {
-    let facts = &facts::get().reservation;
-    let cores = f64::from(server.cpus());
-    let mut cpu_reserved = 0.06 * cores.min(1.0) * 1000.0;
-    cpu_reserved += 0.01 * (cores - 1.0).clamp(0.0, 1.0) * 1000.0;
-    cpu_reserved += 0.005 * (cores - 2.0).clamp(0.0, 2.0) * 1000.0;
-    cpu_reserved += 0.0025 * (cores - 4.0).max(0.0) * 1000.0;
-    let gib = server.memory_gib.max(0.0);
-    let mut mem_reserved_gib = 0.25 * gib.min(4.0);
-    mem_reserved_gib += 0.20 * (gib - 4.0).clamp(0.0, 4.0);
-    mem_reserved_gib += 0.10 * (gib - 8.0).clamp(0.0, 8.0);
-    mem_reserved_gib += 0.06 * (gib - 16.0).clamp(0.0, 112.0);
-    mem_reserved_gib += 0.02 * (gib - 128.0).max(0.0);
-    let cpu_total = cores * 1000.0;
-    let mem_total = gib * 1024.0 * 1024.0 * 1024.0;
-    let cpu = (cpu_total - cpu_reserved - facts.daemon_cpu_millis as f64).max(0.0);
-    let mem = (mem_total
-        - mem_reserved_gib * 1024.0 * 1024.0 * 1024.0
-        - (100 + facts.daemon_memory_mib) as f64 * 1024.0 * 1024.0)
-        .max(0.0);
-    (cpu as u64, mem as u64)
-}
 
 /// Great-circle distance in km.
 pub(crate) fn distance_km(a: &Location, b: &Location) -> Option<f64> {
@@ -161,6 +142,8 @@ pub(crate) struct Domain {
 pub(crate) struct Views<'a> {
     groups: Vec<Vec<NodeGroup<'a>>>,
     demands: Vec<Vec<Demand<'a>>>,
+    /// What the renderer runs on each cluster, for per-node daemon requests.
+    components: Vec<Vec<hafen_render::Component>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -171,6 +154,8 @@ impl<'a> Ctx<'a> {
     ) -> Ctx<'a> {
         let mut ctx = Ctx { loaded, options, views: Views::default() };
         let clusters = &loaded.platform.spec.clusters;
+        ctx.views.components =
+            clusters.iter().map(|c| hafen_render::components(loaded, c)).collect();
         let groups = (0..clusters.len()).map(|i| ctx.compute_node_groups(i)).collect();
         let mut demands: Vec<Vec<Demand<'a>>> = vec![Vec::new(); clusters.len()];
         for (t, tenant) in loaded.platform.spec.tenants.iter().enumerate() {
@@ -186,7 +171,8 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        ctx.views = Views { groups, demands };
+        ctx.views.groups = groups;
+        ctx.views.demands = demands;
         ctx
     }
 
@@ -444,6 +430,26 @@ impl<'a> Ctx<'a> {
         self.views.groups.get(index).cloned().unwrap_or_default()
     }
 
+    /// Allocatable of one node of `server` in cluster `index`, in `pool` (`None`: the control
+    /// plane), in millicores and bytes.
+    pub(crate) fn node_allocatable(
+        &self,
+        index: usize,
+        server: &ServerType,
+        pool: Option<&NodePool>,
+    ) -> Alloc {
+        let Some(cluster) = self.spec().clusters.get(index) else { return (0, 0) };
+        let components = self.views.components.get(index).map_or(&[][..], Vec::as_slice);
+        let (cpu, mib) = allocatable::node_allocatable(components, cluster, server, pool);
+        (cpu, mib.saturating_mul(1024 * 1024))
+    }
+
+    /// Allocatable of one replacement or buffer server of `server` joining cluster `index` as a
+    /// plain worker.
+    pub(crate) fn plain_worker_allocatable(&self, index: usize, server: &ServerType) -> Alloc {
+        self.node_allocatable(index, server, Some(&allocatable::plain_worker(&server.name)))
+    }
+
     fn compute_node_groups(&self, index: usize) -> Vec<NodeGroup<'a>> {
         let Some(cluster) = self.spec().clusters.get(index) else { return Vec::new() };
         let mut out = Vec::new();
@@ -473,6 +479,9 @@ impl<'a> Ctx<'a> {
                 count,
                 workloads: cluster.control_plane.schedulable,
                 roles: Vec::new(),
+                alloc: self
+                    .server(site, &cluster.control_plane.server_type)
+                    .map(|s| self.node_allocatable(index, s, None)),
             });
         }
         for (j, pool) in cluster.node_pools.iter().enumerate() {
@@ -485,8 +494,11 @@ impl<'a> Ctx<'a> {
                 server_type: &pool.server_type,
                 server: self.server(site, &pool.server_type),
                 count: pool.count,
-                workloads: pool.runs_workloads(),
+                workloads: pool.takes_tenant_pods(),
                 roles: pool.roles(),
+                alloc: self
+                    .server(site, &pool.server_type)
+                    .map(|s| self.node_allocatable(index, s, Some(pool))),
             });
         }
         out
@@ -625,7 +637,7 @@ pub(crate) fn workload_capacity(groups: &[NodeGroup<'_>]) -> Fleet {
     let kinds = groups
         .iter()
         .filter(|g| g.workloads && g.count > 0)
-        .filter_map(|g| g.server.map(|s| (allocatable(s), u64::from(g.count))))
+        .filter_map(|g| g.alloc.map(|a| (a, u64::from(g.count))))
         .collect();
     Fleet { kinds }
 }
@@ -653,35 +665,6 @@ mod tests {
         assert_eq!(minor_of("v1.11.5"), Some((1, 11)));
         assert_eq!(minor_of("v1.34.5+k3s1"), Some((1, 34)));
         assert_eq!(minor_of("x"), None);
-    }
-
-    #[test]
-    fn allocatable_follows_the_reservation_model() {
-        let server = ServerType {
-            name: "t".into(),
-            cores: 4,
-            threads: None,
-            memory_gib: 8.0,
-            disk_gb: None,
-            arch: hafen_catalog::Arch::Amd64,
-            cpu: hafen_catalog::CpuKind::Shared,
-            ecc: true,
-            locations: None,
-            availability: None,
-            price: hafen_catalog::MonthlyPrice {
-                monthly_eur: 1.0,
-                source: "s".into(),
-                date: "2026-01-01".into(),
-                verified: true,
-            },
-            setup_eur: None,
-        };
-        let (cpu, mem) = allocatable(&server);
-        // 4000 − (60 + 10 + 10) − 250 daemons = 3670
-        assert_eq!(cpu, 3670);
-        // 8 GiB − (1 + 0.8) GiB − 100 MiB eviction − 400 MiB daemons
-        let expected = (8.0 - 1.8) * 1024.0 * 1024.0 * 1024.0 - 500.0 * 1024.0 * 1024.0;
-        assert!((mem as f64 - expected).abs() < 2.0, "{mem} vs {expected}");
     }
 
     #[test]

@@ -1,104 +1,13 @@
-//! Facts the planner reasons with — kubelet reservations, comparison prices, endpoint
-//! jurisdictions — kept as dated, sourced YAML under `data/plan/` and embedded here,
-//! so a price or an operator changes in a data file, never in code.
+//! Facts the planner reasons with — comparison prices, endpoint jurisdictions — kept as dated,
+//! sourced YAML under `data/plan/` and embedded here, so a price or an operator changes in a
+//! data file, never in code. Kubelet reservations are `hafen_check::allocatable`'s, shared with
+//! the capacity rules.
 
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
-const RESERVATION: &str = include_str!("../../../data/plan/reservation.yaml");
 const COMPARISON: &str = include_str!("../../../data/plan/comparison.yaml");
 const ENDPOINTS: &str = include_str!("../../../data/plan/endpoints.yaml");
-
-/// One slice of a tiered reservation: `fraction` of everything up to `upto` (cumulative).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Tier {
-    /// Upper end of the slice in GiB (memory) or cores (CPU); none for the last slice.
-    #[serde(alias = "uptoGiB", alias = "uptoCores")]
-    pub upto: Option<f64>,
-    /// Share of the slice reserved.
-    pub fraction: f64,
-}
-
-/// kube-reserved tiers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KubeReserved {
-    /// Where the formula comes from.
-    pub source: String,
-    /// When it was read.
-    pub date: String,
-    /// Memory slices.
-    pub memory_tiers: Vec<Tier>,
-    /// CPU slices.
-    pub cpu_tiers: Vec<Tier>,
-}
-
-/// The kubelet's hard eviction threshold.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Eviction {
-    /// MiB kept free.
-    #[serde(rename = "memoryMiB")]
-    pub memory_mib: u64,
-    /// Source.
-    pub source: String,
-    /// Date.
-    pub date: String,
-}
-
-/// What the OS reserves by itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SystemReserved {
-    /// Millicores.
-    pub cpu_millis: u64,
-    /// MiB on workers.
-    #[serde(rename = "workerMemoryMiB")]
-    pub worker_memory_mib: u64,
-    /// MiB on control-plane nodes.
-    #[serde(rename = "controlPlaneMemoryMiB")]
-    pub control_plane_memory_mib: u64,
-    /// Source.
-    pub source: String,
-    /// Date.
-    pub date: String,
-}
-
-/// Per-OS system reservations.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SystemReservedByOs {
-    /// Talos.
-    pub talos: SystemReserved,
-    /// K3s.
-    pub k3s: SystemReserved,
-}
-
-/// Pods per node.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MaxPods {
-    /// Default pod limit.
-    pub per_node: u64,
-    /// Source.
-    pub source: String,
-    /// Date.
-    pub date: String,
-}
-
-/// `data/plan/reservation.yaml`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reservation {
-    /// kube-reserved.
-    pub kube_reserved: KubeReserved,
-    /// Eviction threshold.
-    pub eviction_hard: Eviction,
-    /// OS reservations.
-    pub system_reserved: SystemReservedByOs,
-    /// Pod limit.
-    pub max_pods: MaxPods,
-}
 
 /// An egress price slice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,38 +220,6 @@ fn parse<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> Result<T, Stri
     serde_json::from_value(doc.to_json()).map_err(|e| format!("{name}: {e}"))
 }
 
-/// The embedded reservation facts. The file is checked by this crate's tests; a broken file
-/// falls back to the Talos defaults with no kube-reserved so the planner never panics.
-pub fn reservation() -> &'static Reservation {
-    static R: OnceLock<Reservation> = OnceLock::new();
-    R.get_or_init(|| {
-        parse("reservation.yaml", RESERVATION).unwrap_or_else(|_| {
-            let sr = |cpu, w, c| SystemReserved {
-                cpu_millis: cpu,
-                worker_memory_mib: w,
-                control_plane_memory_mib: c,
-                source: "fallback".into(),
-                date: String::new(),
-            };
-            Reservation {
-                kube_reserved: KubeReserved {
-                    source: "fallback".into(),
-                    date: String::new(),
-                    memory_tiers: Vec::new(),
-                    cpu_tiers: Vec::new(),
-                },
-                eviction_hard: Eviction {
-                    memory_mib: 100,
-                    source: "fallback".into(),
-                    date: String::new(),
-                },
-                system_reserved: SystemReservedByOs { talos: sr(50, 384, 512), k3s: sr(0, 0, 0) },
-                max_pods: MaxPods { per_node: 110, source: "fallback".into(), date: String::new() },
-            }
-        })
-    })
-}
-
 /// The embedded comparison prices.
 pub fn comparison() -> Option<&'static Comparison> {
     static C: OnceLock<Option<Comparison>> = OnceLock::new();
@@ -358,7 +235,7 @@ pub fn endpoints() -> &'static Endpoints {
 /// Parse results of every embedded file, for tests.
 pub fn check_files() -> Vec<String> {
     let mut errors = Vec::new();
-    if let Err(e) = parse::<Reservation>("reservation.yaml", RESERVATION) {
+    if let Err(e) = hafen_check::allocatable::check_file() {
         errors.push(e);
     }
     if let Err(e) = parse::<Comparison>("comparison.yaml", COMPARISON) {
@@ -402,8 +279,6 @@ mod tests {
                 o.name
             );
         }
-        let r = reservation();
-        assert!(dated(&r.kube_reserved.date) && dated(&r.system_reserved.talos.date));
     }
 
     #[test]
@@ -417,17 +292,5 @@ mod tests {
         assert_eq!(e.lookup("ptbtime1.ptb.de").map(|h| h.country.as_deref()), Some(Some("DE")));
         assert!(e.lookup("example.org").is_none());
         assert!(e.is_eu("de") && !e.is_eu("US"));
-    }
-
-    #[test]
-    fn kube_reserved_follows_the_documented_tiers() {
-        // By hand: 8 cores → 60 + 10 + 2×5 + 4×2.5 = 90 m; 32 GiB → 1 + 0.8 + 0.8 + 16×0.06 = 3.56 GiB.
-        assert_eq!(crate::model::kube_reserved(8.0, 32.0), (90, 3646));
-        // 1 core, 2 GiB: 60 m, 512 MiB.
-        assert_eq!(crate::model::kube_reserved(1.0, 2.0), (60, 512));
-        // 48 cores, 192 GiB: 60+10+10+44×2.5 = 190 m; 1+0.8+0.8+112×0.06+64×0.02 = 10.6 GiB.
-        let (cpu, mem) = crate::model::kube_reserved(48.0, 192.0);
-        assert_eq!(cpu, 190);
-        assert!((mem as f64 - 10.6 * 1024.0).abs() < 2.0, "{mem}");
     }
 }

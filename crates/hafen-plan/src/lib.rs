@@ -475,7 +475,7 @@ pub fn plan(
             .unwrap_or(0),
     };
     let capacity = capacity(&world, &base);
-    let r = data::reservation();
+    let r = hafen_check::allocatable::reservation();
     let reservation = ReservationDoc {
         formula: "allocatable = capacity − kubeReserved − systemReserved − evictionHard − Σ per-node daemon requests; \
                   capacity CPU = logical CPUs, as kubelet counts them (a dedicated server's hardware threads, `threads` in the catalogue; a cloud vCPU is one thread); \

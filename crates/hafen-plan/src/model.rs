@@ -2,18 +2,16 @@
 //! daemon overhead, workloads (app replicas and Postgres instances) with requests, spread and
 //! disruption budgets, their baseline placement, and the copies of their data.
 //!
-//! Allocatable per node (documented in `data/plan/reservation.yaml` and printed in the report):
+//! Allocatable per node (documented in `data/check/reservation.yaml` and printed in the report):
 //!
 //! ```text
 //! allocatable = capacity − kubeReserved(tiers) − systemReserved(OS) − evictionHard − Σ daemons
 //! ```
 
-use crate::data::{self, Tier};
 use hafen_catalog::{Category, ServerType};
+use hafen_check::allocatable;
 use hafen_render::components::Component;
-use hafen_spec::{
-    Cluster, LoadedPlatform, NodePool, NodeRole, Os, Spread, StorageDriver, quantity,
-};
+use hafen_spec::{Cluster, LoadedPlatform, NodePool, NodeRole, Spread, StorageDriver, quantity};
 use std::collections::BTreeMap;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -357,63 +355,16 @@ pub struct World {
     pub notes: Vec<String>,
 }
 
-fn tiered(amount: f64, tiers: &[Tier]) -> f64 {
-    let mut reserved = 0.0;
-    let mut lower = 0.0;
-    for tier in tiers {
-        let upper = tier.upto.unwrap_or(f64::INFINITY);
-        if amount > lower {
-            reserved += (amount.min(upper) - lower) * tier.fraction;
-        }
-        lower = upper;
-        if amount <= upper {
-            break;
-        }
-    }
-    reserved
-}
-
-/// kube-reserved for a machine of `cores` and `mem_gib`: (millicores, MiB).
-pub fn kube_reserved(cores: f64, mem_gib: f64) -> (u64, u64) {
-    let r = data::reservation();
-    let cpu = tiered(cores, &r.kube_reserved.cpu_tiers) * 1000.0;
-    let mem = tiered(mem_gib, &r.kube_reserved.memory_tiers) * 1024.0;
-    (cpu.ceil() as u64, mem.ceil() as u64)
-}
-
 /// The per-node daemons the renderer writes for a node of `pool` (`None`: control plane), with
-/// their summed requests: the same list `hafen_render::components` renders, so the planner's
-/// overhead and the rendered requests cannot drift.
+/// their summed requests: `hafen_check::allocatable::node_daemons`, which the capacity rules use
+/// too.
 pub fn node_daemons(
     components: &[Component],
     cluster: &Cluster,
     pool: Option<&NodePool>,
 ) -> (Res, Vec<String>) {
-    let mut total = Res::default();
-    let mut names = Vec::new();
-    for d in components.iter().flat_map(|c| &c.daemons) {
-        if !d.runs_on(cluster, pool) {
-            continue;
-        }
-        let mem = (d.memory_bytes as f64 / MIB).ceil() as u64;
-        total.add(&Res { cpu: d.cpu_millis, mem, pods: 1 });
-        names.push(d.name.clone());
-    }
-    (total, names)
-}
-
-/// A pool of one plain worker of `server_type`: what a buffer or replacement server joins as.
-fn plain_worker(server_type: &str) -> NodePool {
-    NodePool {
-        name: "buffer".into(),
-        server_type: server_type.to_owned(),
-        count: 1,
-        roles: Vec::new(),
-        site: None,
-        labels: BTreeMap::new(),
-        taints: Vec::new(),
-        server_ids: Vec::new(),
-    }
+    let ((cpu, mem, pods), names) = allocatable::node_daemons(components, cluster, pool);
+    (Res { cpu, mem, pods }, names)
 }
 
 /// A pool with spare servers: (pool index, `None` for the control plane; site; server type;
@@ -428,28 +379,14 @@ pub fn allocation(
     storage_node: bool,
     daemons: (Res, Vec<String>),
 ) -> (Res, Allocation) {
-    let r = data::reservation();
-    // Kubelet counts logical CPUs: a dedicated server's hardware threads, a cloud vCPU each.
-    let cpus = st.cpus();
-    let cores = f64::from(cpus);
-    let capacity = Res {
-        cpu: u64::from(cpus).saturating_mul(1000),
-        mem: (st.memory_gib.max(0.0) * 1024.0).floor() as u64,
-        pods: r.max_pods.per_node,
-    };
-    let (kcpu, kmem) = kube_reserved(cores, st.memory_gib.max(0.0));
-    let sys = match cluster.os {
-        Os::Talos => &r.system_reserved.talos,
-        Os::K3s => &r.system_reserved.k3s,
-    };
-    let sys_mem = if kind == NodeKind::ControlPlane {
-        sys.control_plane_memory_mib
-    } else {
-        sys.worker_memory_mib
-    };
+    let (cpu, mem, pods) = allocatable::capacity(st);
+    let capacity = Res { cpu, mem, pods };
+    let (kcpu, kmem) = allocatable::kube_reserved(f64::from(st.cpus()), st.memory_gib.max(0.0));
+    let (sys_cpu, sys_mem) = allocatable::system_reserved(cluster, kind == NodeKind::ControlPlane);
     let kube = Res { cpu: kcpu, mem: kmem, pods: 0 };
-    let system = Res { cpu: sys.cpu_millis, mem: sys_mem, pods: 0 };
-    let eviction = Res { cpu: 0, mem: r.eviction_hard.memory_mib, pods: 0 };
+    let system = Res { cpu: sys_cpu, mem: sys_mem, pods: 0 };
+    let eviction =
+        Res { cpu: 0, mem: allocatable::reservation().eviction_hard.memory_mib, pods: 0 };
     let (daemons, names) = daemons;
     let alloc = capacity.minus(&kube).minus(&system).minus(&eviction).minus(&daemons);
     let role = match kind {
@@ -747,9 +684,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
         for (pi, pool) in cluster.node_pools.iter().enumerate() {
             let roles = pool.roles();
             // Tenant apps carry no tolerations: a tainted pool is not theirs.
-            let tainted =
-                pool.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"));
-            let works = pool.runs_workloads() && !tainted;
+            let works = pool.takes_tenant_pods();
             let storage = works && (roles.contains(&NodeRole::Storage) || !has_storage_role);
             let egress = roles.contains(&NodeRole::EgressGateway);
             let kind = if works { NodeKind::Worker } else { NodeKind::Egress };
@@ -796,9 +731,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
         }
         for (pi, pool) in cluster.node_pools.iter().enumerate() {
             let listed = pool.server_ids.len() as u32;
-            let tainted =
-                pool.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"));
-            if listed <= pool.count || !pool.runs_workloads() || tainted {
+            if listed <= pool.count || !pool.takes_tenant_pods() {
                 continue;
             }
             let storage = pool.roles().contains(&NodeRole::Storage) || !has_storage_role;
@@ -849,7 +782,8 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 if !own && !orderable {
                     continue;
                 }
-                let on = node_daemons(&components, cluster, Some(&plain_worker(&st.name)));
+                let on =
+                    node_daemons(&components, cluster, Some(&allocatable::plain_worker(&st.name)));
                 let (alloc, _) = allocation(cluster, st, NodeKind::Worker, !has_storage_role, on);
                 buffer_types.push(BufferType {
                     site: si,
@@ -904,7 +838,7 @@ pub fn build(loaded: &LoadedPlatform) -> World {
                 .or(spec.clusters.first());
             let Some(cluster) = cluster else { continue };
             let components = hafen_render::components(loaded, cluster);
-            let on = node_daemons(&components, cluster, Some(&plain_worker(&st.name)));
+            let on = node_daemons(&components, cluster, Some(&allocatable::plain_worker(&st.name)));
             let (alloc, _) = allocation(cluster, st, NodeKind::Worker, false, on);
             prices.insert((si, st.name.clone()), st.price.monthly_eur);
             if let Some(slot) = replacement.get_mut(si) {

@@ -406,6 +406,13 @@ impl NodePool {
             .iter()
             .any(|r| matches!(r, NodeRole::Worker | NodeRole::Ingress | NodeRole::Storage))
     }
+
+    /// True when tenant apps can be scheduled here: the pool runs workloads and carries no
+    /// `NoSchedule` or `NoExecute` taint (tenant apps carry no tolerations).
+    pub fn takes_tenant_pods(&self) -> bool {
+        self.runs_workloads()
+            && !self.taints.iter().any(|t| t.ends_with(":NoSchedule") || t.ends_with(":NoExecute"))
+    }
 }
 
 impl App {

@@ -2,7 +2,7 @@
 //! workloads fit the nodes now, after one node dies and after a third of them do.
 
 use super::hardware::{no_spare_at_dark_site, replacement, requested};
-use crate::platform::{Alloc, Fleet, NodeGroup, allocatable, workload_capacity};
+use crate::platform::{Alloc, Fleet, NodeGroup, workload_capacity};
 use crate::{Ctx, facts};
 use hafen_catalog::{ProviderInfo, ServerType};
 use hafen_diag::Diagnostic;
@@ -387,10 +387,11 @@ fn capacity<'a>(ctx: &Ctx<'a>, index: usize) -> Option<(Vec<NodeGroup<'a>>, Flee
 }
 
 /// Allocatable after losing the `lost` largest workload nodes, plus declared replacements.
-fn after_losing(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster, nodes: &Fleet, lost: u64) -> Alloc {
+fn after_losing(ctx: &Ctx<'_>, index: usize, nodes: &Fleet, lost: u64) -> Alloc {
     let kept = nodes.without_largest(lost);
+    let Some(cluster) = ctx.spec().clusters.get(index) else { return kept };
     let spare = cluster.sites().iter().fold((0u64, 0u64), |(c, m), s| {
-        let (a, b) = replacement(ctx, s);
+        let (a, b) = replacement(ctx, index, s);
         (c.saturating_add(a), m.saturating_add(b))
     });
     (kept.0.saturating_add(spare.0), kept.1.saturating_add(spare.1))
@@ -415,13 +416,12 @@ fn largest_pool<'g, 'a>(groups: &'g [NodeGroup<'a>]) -> Option<&'g NodeGroup<'a>
     groups
         .iter()
         .filter(|g| g.workloads && g.server.is_some())
-        .max_by_key(|g| g.server.map(|s| (allocatable(s).1, g.count)))
+        .max_by_key(|g| g.alloc.map(|a| (a.1, g.count)))
 }
 
 /// How many more servers of a pool's type cover a shortfall.
 fn servers_for(group: &NodeGroup<'_>, have: (u64, u64), want: (u64, u64)) -> u64 {
-    let Some(server) = group.server else { return 1 };
-    let (c, m) = allocatable(server);
+    let Some((c, m)) = group.alloc else { return 1 };
     let need_c = want.0.saturating_sub(have.0).div_ceil(c.max(1));
     let need_m = want.1.saturating_sub(have.1).div_ceil(m.max(1));
     need_c.max(need_m).max(1)
@@ -443,7 +443,7 @@ fn fails_n_minus_one(ctx: &Ctx<'_>, index: usize) -> bool {
     let Some(cluster) = ctx.spec().clusters.get(index) else { return false };
     let Some((_, nodes)) = capacity(ctx, index) else { return false };
     let want = requested(ctx, &cluster.name);
-    want != (0, 0) && exceeds(after_losing(ctx, cluster, &nodes, 1), want)
+    want != (0, 0) && exceeds(after_losing(ctx, index, &nodes, 1), want)
 }
 
 rule!(CAP007, Warning, "no room to reschedule the workloads of one failed node", cap007);
@@ -459,7 +459,7 @@ fn cap007(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         }
         let Some((groups, nodes)) = capacity(ctx, i) else { continue };
         let want = requested(ctx, &cluster.name);
-        let left = after_losing(ctx, cluster, &nodes, 1);
+        let left = after_losing(ctx, i, &nodes, 1);
         let Some(pool) = largest_pool(&groups) else { continue };
         let more = servers_for(pool, left, want);
         out.push(
@@ -688,7 +688,7 @@ fn cap011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         }
         let want = requested(ctx, &cluster.name);
         let lost = nodes.count().div_ceil(3);
-        let left = after_losing(ctx, cluster, &nodes, lost);
+        let left = after_losing(ctx, i, &nodes, lost);
         if !exceeds(left, want) {
             continue;
         }

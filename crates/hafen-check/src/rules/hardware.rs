@@ -1,6 +1,6 @@
 //! Hardware rules: memory integrity, remote hands, and machines too small for their job.
 
-use crate::platform::{Alloc, NodeGroup, allocatable, workload_capacity};
+use crate::platform::{Alloc, NodeGroup, workload_capacity};
 use crate::{Ctx, facts};
 use hafen_catalog::ProviderInfo;
 use hafen_diag::Diagnostic;
@@ -81,12 +81,12 @@ pub(super) fn requested(ctx: &Ctx<'_>, cluster: &str) -> (u64, u64) {
     })
 }
 
-/// Allocatable of the replacement servers a site declares.
-pub(super) fn replacement(ctx: &Ctx<'_>, site: &str) -> (u64, u64) {
+/// Allocatable of the replacement servers a site declares, joining cluster `index`.
+pub(super) fn replacement(ctx: &Ctx<'_>, index: usize, site: &str) -> (u64, u64) {
     let Some(s) = ctx.site(site) else { return (0, 0) };
     s.replacement_capacity.iter().fold((0, 0), |(c, m), r| match ctx.server(site, &r.server_type) {
         Some(server) => {
-            let (ac, am) = allocatable(server);
+            let (ac, am) = ctx.plain_worker_allocatable(index, server);
             (
                 c.saturating_add(ac.saturating_mul(u64::from(r.count))),
                 m.saturating_add(am.saturating_mul(u64::from(r.count))),
@@ -121,9 +121,9 @@ pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<N
         let largest = groups
             .iter()
             .filter(|x| x.workloads && x.site == g.site && x.count > 0)
-            .filter_map(|x| x.server.map(|s| (x, allocatable(s))))
+            .filter_map(|x| x.alloc.map(|a| (x, a)))
             .max_by_key(|(_, (c, m))| (*m, *c))?;
-        let (spare_cpu, spare_mem) = replacement(ctx, g.site);
+        let (spare_cpu, spare_mem) = replacement(ctx, index, g.site);
         let left = (
             total.0.saturating_sub(largest.1.0).saturating_add(spare_cpu),
             total.1.saturating_sub(largest.1.1).saturating_add(spare_mem),
