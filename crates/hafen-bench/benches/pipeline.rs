@@ -1,4 +1,4 @@
-//! Load and check of the large synthetic platform (brief target for check + plan + render
+//! Load, check (which renders in memory) and the whole pipeline of the large synthetic platform (brief target for check + plan + render
 //! together: under 1 s on 2 cores).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -15,11 +15,13 @@ fn load_and_check(c: &mut Criterion) {
     });
     group.bench_function("check+plan+render", |b| {
         b.iter(|| {
+            // As `hafen run`: check renders in memory (its refusals are findings), and the
+            // render step takes that repository.
             let outcome = hafen_engine::check(&ws, &hafen_engine::CheckRequest::default());
             let Some(loaded) = outcome.loaded else { panic!("the synthetic platform loads") };
             let report =
                 hafen_engine::plan(&loaded, &hafen_engine::PlanOptions::default(), &mut |_, _| {});
-            let repo = hafen_engine::render(&loaded);
+            let repo = outcome.repo.map_or_else(|| hafen_engine::render(&loaded), Ok);
             black_box((report, repo))
         })
     });

@@ -97,6 +97,10 @@ pub struct CheckOutcome {
     /// True when the rules ran: the platform loaded, possibly with errors that leave it
     /// judgeable (a plaintext secret, an object the catalogue does not know).
     pub rules_ran: bool,
+    /// The rendered repository, when the platform loaded and rendered: `check` renders (in
+    /// memory) so that anything `render` would refuse is a finding of `check` too, and a
+    /// `render` after a `check` in the same process takes this instead of rendering again.
+    pub repo: Option<Repo>,
 }
 
 impl CheckOutcome {
@@ -106,20 +110,50 @@ impl CheckOutcome {
     }
 }
 
-/// Loads and checks.
+/// Loads, checks, and renders in memory: what `render` would refuse is reported here too.
 pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
     let (checkable, mut diagnostics) = workspace.load_for_check();
     // Decided before any suppression: a silenced load error still keeps plan and render out.
     let load_failed = diagnostics.iter().any(Diagnostic::is_error);
+    let mut repo = None;
     if let Some(loaded) = &checkable {
         suppress_in_spec(loaded, &mut diagnostics);
         diagnostics.extend(hafen_check::check(loaded, &request.options));
+        if !load_failed {
+            match hafen_render::render(loaded) {
+                Ok(rendered) => repo = Some(rendered),
+                Err(refusals) => {
+                    // A rule that already reported an error on the same field says it better.
+                    for d in refusals {
+                        let known = diagnostics.iter().any(|x| {
+                            x.is_error() && same_field(x.path.as_deref(), d.path.as_deref())
+                        });
+                        if !known {
+                            diagnostics.push(d);
+                        }
+                    }
+                }
+            }
+        }
     }
     hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
     hafen_diag::sort(&mut diagnostics);
     let rules_ran = checkable.is_some();
     let loaded = if load_failed { None } else { checkable };
-    CheckOutcome { loaded, diagnostics, rules_ran }
+    CheckOutcome { loaded, diagnostics, rules_ran, repo }
+}
+
+/// True when two spec paths name one field or one lies inside the other, below the level of a
+/// whole object (`spec.sites[0].network` and `spec.sites[0].network.vswitch.vlan`, but not
+/// `spec.sites[0]` and everything in that site).
+fn same_field(a: Option<&str>, b: Option<&str>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else { return false };
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let inside = long == short
+        || long
+            .strip_prefix(short)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
+    inside && short.split('.').count() >= 3
 }
 
 /// The spec's own suppressions, applied to the loader findings that let the rules run (the
@@ -234,6 +268,18 @@ pub fn explain(code: &str) -> Option<Explanation> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn render_refusals_on_a_reported_field_are_dropped() {
+        use super::same_field;
+        let f = |a, b| same_field(Some(a), Some(b));
+        assert!(f("spec.sites[0].network", "spec.sites[0].network.vswitch.vlan"));
+        assert!(f("spec.clusters[1].kubernetes", "spec.clusters[1].kubernetes"));
+        assert!(!f("spec.sites[0]", "spec.sites[0].network"), "a whole object is too wide");
+        assert!(!f("spec.sites[0].network", "spec.sites[0].networks"), "not a segment prefix");
+        assert!(!f("spec.sites[0].network", "spec.sites[1].network"));
+        assert!(!same_field(None, Some("spec.gitops.repo")));
+    }
+
     #[test]
     fn every_code_has_an_explanation_page() {
         let codes = super::all_codes();
