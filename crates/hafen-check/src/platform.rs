@@ -46,7 +46,7 @@ impl NodeGroup<'_> {
     }
 }
 
-/// What one replica of a workload asks for, in one cluster.
+/// What one replica of a workload asks for, in one cluster; `shared_storage` is the workload's.
 #[derive(Debug, Clone)]
 pub(crate) struct Demand<'a> {
     /// The tenant.
@@ -63,8 +63,10 @@ pub(crate) struct Demand<'a> {
     pub(crate) cpu: u64,
     /// Memory per replica, bytes.
     pub(crate) memory: u64,
-    /// Persistent storage per replica, bytes.
+    /// Persistent storage per replica, bytes (volumes each replica claims for itself).
     pub(crate) storage: u64,
+    /// Persistent storage all replicas share, bytes (one claim however many replicas).
+    pub(crate) shared_storage: u64,
     /// True when at most one replica may run per node.
     pub(crate) one_per_node: bool,
 }
@@ -127,6 +129,13 @@ pub(crate) fn minor_of(version: &str) -> Option<(u32, u32)> {
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
     Some((major, minor))
+}
+
+impl Demand<'_> {
+    /// True when the workload keeps persistent data (own or shared volumes, a database).
+    pub(crate) fn holds_data(&self) -> bool {
+        self.storage > 0 || self.shared_storage > 0
+    }
 }
 
 /// A failure domain; see [`Ctx::domain`]. Two sites are one domain when their keys match.
@@ -530,11 +539,14 @@ impl<'a> Ctx<'a> {
                 let path = format!("{tenant_path}.apps[{j}]");
                 let cpu = quantity::cpu_millis(&app.resources.cpu).unwrap_or(0);
                 let memory = quantity::bytes(&app.resources.memory).unwrap_or(0);
-                let storage: u64 = app
-                    .volumes
-                    .iter()
-                    .filter_map(|v| quantity::bytes(&v.size))
-                    .fold(0u64, u64::saturating_add);
+                let size = |shared: bool| {
+                    app.volumes
+                        .iter()
+                        .filter(|v| v.shared == shared)
+                        .filter_map(|v| quantity::bytes(&v.size))
+                        .fold(0u64, u64::saturating_add)
+                };
+                let (storage, shared_storage) = (size(false), size(true));
                 let what = if app.kind == AppKind::ControlPlane { "control plane" } else { "app" };
                 out.push(Demand {
                     tenant,
@@ -545,6 +557,7 @@ impl<'a> Ctx<'a> {
                     cpu,
                     memory,
                     storage,
+                    shared_storage,
                     one_per_node: app.replicas >= 2 && app.spread() != hafen_spec::Spread::None,
                 });
                 if let Some(pg) = &app.postgres {
@@ -564,6 +577,7 @@ impl<'a> Ctx<'a> {
                         cpu,
                         memory,
                         storage: quantity::bytes(&pg.size).unwrap_or(0),
+                        shared_storage: 0,
                         one_per_node: pg.replicas >= 2,
                     });
                 }

@@ -407,13 +407,7 @@ pub fn cost(loaded: &LoadedPlatform) -> CostReport {
         let mut bytes = 0u64;
         for tenant in spec.tenants.iter().filter(|t| t.clusters.contains(&cluster.name)) {
             for app in &tenant.apps {
-                for v in &app.volumes {
-                    bytes = bytes.saturating_add(
-                        quantity::bytes(&v.size)
-                            .unwrap_or(0)
-                            .saturating_mul(u64::from(app.replicas)),
-                    );
-                }
+                bytes = bytes.saturating_add(app.volume_bytes());
                 if let Some(pg) = &app.postgres {
                     bytes = bytes.saturating_add(
                         quantity::bytes(&pg.size)

@@ -1230,7 +1230,7 @@ fn data_at_source(
             }
             match wk.kind {
                 WorkloadKind::Postgres => {
-                    let size = wk.volumes.first().map(|v| v.1).unwrap_or(0);
+                    let size = wk.volumes.first().map(|v| v.bytes).unwrap_or(0);
                     let (bytes, method, leaves) = if let Some(p) = wk.standby_of {
                         let primary = &world.clusters[world.workloads[p].cluster].name;
                         (
@@ -1271,23 +1271,27 @@ fn data_at_source(
                     });
                 }
                 WorkloadKind::App => {
-                    for (name, size) in &wk.volumes {
+                    for vol in &wk.volumes {
+                        let (name, size) = (&vol.name, vol.bytes);
+                        // A shared volume is one copy however many replicas mount it.
+                        let copies = |n: u64| if vol.shared { n.min(1) } else { n };
                         if stranded > 0 {
                             out.push(DataMove {
                                 cluster: c.name.clone(),
                                 app: wk.label(),
                                 volume: name.clone(),
-                                bytes: size.saturating_mul(stranded),
+                                bytes: size.saturating_mul(copies(stranded)),
                                 method: "volume copy (restic/Velero backup and restore, or rsync) per replica".into(),
                                 leaves_source: true,
                             });
                         }
-                        if here > stranded {
+                        // A shared volume copied over already needs no rebuild.
+                        if here > stranded && !(vol.shared && stranded > 0) {
                             out.push(DataMove {
                                 cluster: c.name.clone(),
                                 app: wk.label(),
                                 volume: name.clone(),
-                                bytes: size.saturating_mul(here - stranded),
+                                bytes: size.saturating_mul(copies(here - stranded)),
                                 method: "the storage layer rebuilds the replica at the target from its copy outside the source; nothing leaves the source".into(),
                                 leaves_source: false,
                             });
@@ -1308,13 +1312,7 @@ fn cluster_data_bytes(spec: &hafen_spec::PlatformSpec, cluster: &str) -> u64 {
             if let Some(pg) = &a.postgres {
                 bytes = bytes.saturating_add(quantity::bytes(&pg.size).unwrap_or(0));
             }
-            for v in &a.volumes {
-                bytes = bytes.saturating_add(
-                    quantity::bytes(&v.size)
-                        .unwrap_or(0)
-                        .saturating_mul(u64::from(a.replicas.max(1))),
-                );
-            }
+            bytes = bytes.saturating_add(a.volume_bytes());
         }
     }
     bytes

@@ -151,6 +151,17 @@ pub enum WorkloadKind {
     Postgres,
 }
 
+/// A persistent volume of a workload.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadVolume {
+    /// Name.
+    pub name: String,
+    /// Bytes of one copy.
+    pub bytes: u64,
+    /// One volume all replicas share (ReadWriteMany), not one per replica.
+    pub shared: bool,
+}
+
 /// Replicas of one app (or one database) in one cluster: an equivalence class for packing.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -172,8 +183,8 @@ pub struct Workload {
     pub placement: Placement,
     /// Minimum available.
     pub min_available: u32,
-    /// Volumes (name, bytes per replica).
-    pub volumes: Vec<(String, u64)>,
+    /// Volumes.
+    pub volumes: Vec<WorkloadVolume>,
     /// For Postgres: another cluster holding a replica cluster.
     pub replica_cluster: Option<usize>,
     /// For a primary database: the workload of its replica cluster (standby) elsewhere.
@@ -479,7 +490,11 @@ fn add_app(
             volumes: app
                 .volumes
                 .iter()
-                .map(|v| (v.name.clone(), quantity::bytes(&v.size).unwrap_or(0)))
+                .map(|v| WorkloadVolume {
+                    name: v.name.clone(),
+                    bytes: quantity::bytes(&v.size).unwrap_or(0),
+                    shared: v.shared,
+                })
                 .collect(),
             replica_cluster: None,
             standby: None,
@@ -545,7 +560,11 @@ fn db_workload(
         // A database needs one instance with its data to serve; a standby serves nobody
         // until it is promoted, so its loss costs protection, not availability.
         min_available: if standby { 0 } else { 1.min(pg.replicas) },
-        volumes: vec![("pgdata".into(), quantity::bytes(&pg.size).unwrap_or(0))],
+        volumes: vec![WorkloadVolume {
+            name: "pgdata".into(),
+            bytes: quantity::bytes(&pg.size).unwrap_or(0),
+            shared: false,
+        }],
         replica_cluster: None,
         standby: None,
         standby_of: None,

@@ -706,7 +706,8 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
         }
         for &(pos, v, copies, outcome) in &c.data {
             let wk = &world.workloads[cluster.workloads[pos]];
-            let (name, bytes) = wk.volumes.get(v).cloned().unwrap_or_default();
+            let crate::model::WorkloadVolume { name, bytes, .. } =
+                wk.volumes.get(v).cloned().unwrap_or_default();
             let fix = match outcome {
                 "restore-from-backup" => format!(
                     "writes since the last backup ({}) are lost; keep a live copy outside the \

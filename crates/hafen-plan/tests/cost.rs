@@ -133,3 +133,35 @@ fn control_plane_nodes_that_run_apps_are_workload_capacity() {
     assert!(gcp.compute_eur > 0.0);
     assert!(r.cost.notes.iter().any(|n| n.contains("schedulable")));
 }
+
+/// The example with a 100 GiB volume on the shop's storefront (3 replicas), shared or not.
+fn with_volume(shared: bool) -> String {
+    let text = example();
+    let anchor = "          domains: [shop.example.eu]\n";
+    assert!(text.contains(anchor), "the example still has the storefront");
+    text.replacen(
+        anchor,
+        &format!(
+            "{anchor}          volumes: [{{ name: uploads, size: 100Gi, mountPath: /srv/uploads, shared: {shared} }}]\n"
+        ),
+        1,
+    )
+}
+
+#[test]
+fn a_shared_volume_is_priced_once_and_a_per_replica_volume_once_per_replica() {
+    let volume_gb = |text: &str| {
+        let r = report(text);
+        let c =
+            r.cost.clusters.iter().find(|c| c.cluster == "prod-nbg").unwrap_or_else(|| panic!());
+        let line = c.lines.iter().find(|l| l.item == "volumes").unwrap_or_else(|| panic!("{c:?}"));
+        assert_eq!(line.unit, "GB", "{line:?}");
+        line.quantity
+    };
+    let base = volume_gb(&example());
+    let gib100 = 100.0 * 1.073_741_824;
+    let shared = volume_gb(&with_volume(true)) - base;
+    let own = volume_gb(&with_volume(false)) - base;
+    assert!((shared - gib100).abs() < 1.0, "one shared copy: {shared} GB");
+    assert!((own - 3.0 * gib100).abs() < 1.0, "three claims: {own} GB");
+}

@@ -120,3 +120,29 @@ fn an_unknown_source_gets_a_suggestion() {
     let e = x.error.unwrap_or_default();
     assert!(e.contains("did you mean `stackit`?"), "{e}");
 }
+
+#[test]
+fn a_shared_volume_moves_once_and_per_replica_volumes_once_per_replica() {
+    let moved = |shared: bool| -> u64 {
+        let text = example().replacen(
+            "          domains: [shop.example.eu]\n",
+            &format!(
+                "          domains: [shop.example.eu]\n          volumes: [{{ name: uploads, size: 100Gi, mountPath: /srv/uploads, shared: {shared} }}]\n"
+            ),
+            1,
+        );
+        let options = Options {
+            samples: 0,
+            exit: Some(("hcloud".into(), "scaleway".into())),
+            ..Options::default()
+        };
+        let r = hafen_plan::plan(&load(&text), &options, &mut |_, _| {});
+        let x = r.exit.unwrap_or_else(|| panic!("no exit plan"));
+        let rows: Vec<_> = x.data.iter().filter(|d| d.volume == "uploads").collect();
+        assert!(!rows.is_empty(), "uploads is data to move: {:?}", x.data);
+        rows.iter().map(|d| d.bytes).sum()
+    };
+    let gib100 = 100 * 1024 * 1024 * 1024;
+    assert_eq!(moved(true), gib100, "one shared copy");
+    assert_eq!(moved(false), 3 * gib100, "one claim per storefront replica");
+}

@@ -416,6 +416,16 @@ impl NodePool {
 }
 
 impl App {
+    /// Bytes of one copy of the app's volumes: a shared volume once, a per-replica volume once
+    /// per replica, as the rendered claims (unparsable sizes count as 0; the loader reports them).
+    pub fn volume_bytes(&self) -> u64 {
+        self.volumes.iter().fold(0u64, |total, v| {
+            let size = quantity::bytes(&v.size).unwrap_or(0);
+            let copies = if v.shared { 1 } else { u64::from(self.replicas) };
+            total.saturating_add(size.saturating_mul(copies))
+        })
+    }
+
     /// Effective spread.
     pub fn spread(&self) -> Spread {
         self.spread.unwrap_or(if self.replicas >= 2 { Spread::Node } else { Spread::None })

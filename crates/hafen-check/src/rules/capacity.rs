@@ -615,7 +615,7 @@ fn cap010(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let demands = ctx.tenant_demands(i);
         let cpu = total(&demands, |d| d.cpu);
         let memory = total(&demands, |d| d.memory);
-        let storage = total(&demands, |d| d.storage);
+        let storage = storage_claimed(&demands);
         let mut over = Vec::new();
         if let Some(q) = quantity::cpu_millis(&quota.cpu)
             && cpu > q
@@ -656,6 +656,12 @@ fn total(
     per: impl Fn(&crate::platform::Demand<'_>) -> u64,
 ) -> u64 {
     demands.iter().fold(0u64, |n, d| n.saturating_add(per(d).saturating_mul(u64::from(d.replicas))))
+}
+
+/// Bytes of persistent storage the workloads claim: per-replica volumes once per replica,
+/// shared volumes once.
+fn storage_claimed(demands: &[crate::platform::Demand<'_>]) -> u64 {
+    demands.iter().fold(total(demands, |d| d.storage), |n, d| n.saturating_add(d.shared_storage))
 }
 
 fn gib_ceil(bytes: u64) -> String {
@@ -841,7 +847,7 @@ fn cap013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
                         u64::from(g.count).saturating_mul(disk).saturating_mul(1_000_000_000),
                     )
                 });
-                let data = total(demands, |d| d.storage);
+                let data = storage_claimed(demands);
                 if data.saturating_mul(copies) <= disks {
                     continue;
                 }

@@ -40,7 +40,7 @@ fn ops002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let stateful: Vec<String> = ctx
             .demands(&cluster.name)
             .iter()
-            .filter(|d| d.storage > 0)
+            .filter(|d| d.holds_data())
             .map(|d| format!("{} (tenant `{}`)", d.label, d.tenant.name))
             .collect();
         if stateful.is_empty() {

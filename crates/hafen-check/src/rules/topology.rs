@@ -675,7 +675,7 @@ fn top014(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let stateful: Vec<String> = ctx
             .demands(&cluster.name)
             .iter()
-            .filter(|d| d.storage > 0)
+            .filter(|d| d.holds_data())
             .map(|d| d.label.clone())
             .collect();
         if stateful.is_empty() {
@@ -758,7 +758,7 @@ fn top015(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     // from Git elsewhere. Every stateful cluster must provably back up to the same company.
     let stateful: Vec<&(usize, &hafen_spec::Cluster)> = production
         .iter()
-        .filter(|(_, c)| ctx.demands(&c.name).iter().any(|d| d.storage > 0))
+        .filter(|(_, c)| ctx.demands(&c.name).iter().any(|d| d.holds_data()))
         .collect();
     if stateful.is_empty() || !stateful.iter().all(|(_, c)| backup_company(ctx, c) == Some(company))
     {
