@@ -150,13 +150,13 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         GitOpsEngine::Flux => {
             let _ = writeln!(
                 s,
-                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
+                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `namespaces/` (every platform namespace, so no later layer finds its namespace missing), `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
             );
         }
         GitOpsEngine::Argocd => {
             let _ = writeln!(
                 s,
-                "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |"
+                "| `clusters/<cluster>/platform/` | plain objects (`namespaces/`, synced first, then `secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml`, in sync waves after the namespaces | Argo CD in the management cluster |"
             );
         }
     }
@@ -1074,7 +1074,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 let sops = c.secrets.backend == SecretsBackend::Sops;
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: namespaces → network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
                     step.next(),
                     v("flux"),
                     crate::delivery::flux_git_secret_command(ctx)
@@ -1094,14 +1094,14 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order.",
+                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration).",
                     step.next()
                 );
             }
             GitOpsEngine::Argocd => {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.",
+                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration).",
                     step.next()
                 );
             }
