@@ -282,6 +282,20 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
     }
+    let metal: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.os == Os::Talos && !talos::kernel_args(spec, c).is_empty())
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !metal.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **How a Robot server gets its Talos config.** CAPH boots the server into the Hetzner rescue system and runs `bootstrap/management/caph/{IMAGE_COMMAND}` there with the image URL, the machine's bootstrap data (the Talos config the Talos bootstrap or control-plane provider generated) and the root device. The script writes the Talos image to that disk and the config to a 16 MiB partition at the end of it, named and labelled `metal-iso` (`config.yaml` at its root). The images of {} boot with `{}` (the Image Factory schematic's `extraKernelArgs`), so Talos' metal platform reads that file at first boot instead of waiting in maintenance mode, and keeps the config in its STATE partition from then on. The partition stays on the disk with the same secrets as STATE until CAPH reprovisions the host.",
+            metal.join(", "),
+            talos::METAL_CONFIG_ARG
+        );
+    }
     let k3s_cloud: Vec<String> = spec
         .clusters
         .iter()
@@ -819,17 +833,26 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         let _ = writeln!(s, "### {}. Talos images\n", steps.next());
         let mut uploaded: Vec<String> = Vec::new();
         for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
-            let id = talos::schematic_id(c);
+            let id = talos::schematic_id(spec, c);
             let ver = talos::version(c);
             let ext = talos::extensions(c);
+            let args = talos::kernel_args(spec, c);
             let _ = writeln!(
                 s,
-                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
+                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}{}; `bootstrap/{}/talos/schematic.yaml`).",
                 c.name,
                 if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
+                if args.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", kernel argument `{}`: Robot servers read their first config from the partition the rescue script writes",
+                        args.join(" ")
+                    )
+                },
                 c.name
             );
-            let image = talos::hcloud_image_name(c);
+            let image = talos::hcloud_image_name(spec, c);
             if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud)
                 && !uploaded.contains(&image)
             {

@@ -452,7 +452,7 @@ fn the_storage_pool_is_selected_against_the_system_disk_not_by_kernel_order() {
     assert!(storage.contains("/dev/disk/by-partlabel/r-linstor"), "{storage}");
     let pool = file(&two, "management/clusters/prod-fsn/pool-workers.yaml");
     assert!(pool.contains("kind: RawVolumeConfig") && pool.contains("!system_disk"), "{pool}");
-    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    let script = file(&two, "bootstrap/management/caph/image-url-command-hafen-talos");
     assert!(script.contains("mdadm --zero-superblock"), "{script}");
 }
 
@@ -713,7 +713,61 @@ fn bare_metal_talos_selects_its_system_disk_by_type_and_the_rescue_script_by_wwn
     );
     assert!(!classic.values().any(|t| t.contains("/dev/nvme0n1")));
     assert!(classic.values().any(|t| t.contains("diskSelector:\n") && t.contains("type: nvme")));
-    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    let script = file(&two, "bootstrap/management/caph/image-url-command-hafen-talos");
     assert!(script.contains("set -- ${4:-}") && script.contains("disk=\"/dev/$1\""), "{script}");
     assert!(script.contains("lsblk -dno TRAN"), "{script}");
+}
+
+/// CAPH's image-url-command (docs `image-url-command`): the command is called with the image
+/// URL, `/root/bootstrap.data` (the machine's bootstrap data, here the Talos config CABPT or
+/// CACPPT generated), the machine name and the root devices; its name is a basename below
+/// `/shared` (older releases: matching `^image-url-command-[a-z0-9][a-z0-9._-]*$`), and the
+/// webhook rejects a non-empty `image.name` or `image.path` next to `imageURLCommand`. Talos'
+/// metal platform reads its config at first boot from a volume labelled `metal-iso` (file
+/// `config.yaml`) when booted with `talos.config=metal-iso` (siderolabs/talos
+/// `platform/metal/metal.go`); the Image Factory bakes a schematic's `extraKernelArgs` into the
+/// image.
+#[test]
+fn bare_metal_hosts_boot_with_the_machine_config_caph_hands_the_rescue_script() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let name = "image-url-command-hafen-talos";
+    let script = file(&two, &format!("bootstrap/management/caph/{name}"));
+    assert!(script.contains("config=\"$2\""), "{script}");
+    assert!(script.contains("name=metal-iso") && script.contains("mkfs.ext4 -F -q -L metal-iso"));
+    assert!(script.contains("\"$config\" \"$mnt/config.yaml\""), "{script}");
+    // The config partition is added after the image is written, and the script still ends with
+    // CAPH's success marker.
+    let dd = script.find("dd of=").unwrap_or(usize::MAX);
+    assert!(dd < script.find("sfdisk --append").unwrap_or(0), "{script}");
+    assert!(script.trim_end().ends_with("echo IMAGE_URL_DONE"));
+    let valid = |n: &str| {
+        n.strip_prefix("image-url-command-").is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && rest.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                })
+        })
+    };
+    assert!(valid(name));
+    let mut templates = 0;
+    for (path, t) in all(&two, "HetznerBareMetalMachineTemplate") {
+        templates += 1;
+        let image = &t["spec"]["template"]["spec"]["installImage"];
+        assert_eq!(image["imageURLCommand"], name, "{path}");
+        assert!(image["image"].get("name").is_none() && image["image"].get("path").is_none());
+        let url = image["image"]["url"].as_str().unwrap_or_default();
+        // The image is built from the cluster's schematic, which carries the kernel argument.
+        let schematic = file(&two, "bootstrap/prod-fsn/talos/schematic.yaml");
+        assert!(schematic.contains("extraKernelArgs:\n        - talos.config=metal-iso\n"));
+        let id = url.split('/').nth(4).unwrap_or_default();
+        assert_eq!(id, sha256(schematic), "{url}");
+    }
+    assert!(templates >= 3, "control plane and both bare-metal pools");
+    // A cloud-only cluster boots from its provider's metadata: no kernel argument.
+    let cloud = file(&two, "bootstrap/prod-nbg/talos/schematic.yaml");
+    assert!(!cloud.contains("talos.config"), "{cloud}");
+}
+
+fn sha256(text: &str) -> String {
+    hafen_digest::sha256_hex(text.as_bytes())
 }
