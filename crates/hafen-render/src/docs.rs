@@ -403,32 +403,34 @@ fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
         "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
         engine(ctx)
     );
-    let tenants_here: Vec<String> = ctx
-        .spec
-        .tenants
-        .iter()
-        .filter(|t| tenants::tenant_clusters(ctx.spec, t).contains(n))
-        .map(|t| format!("tenant-{}", t.name))
-        .collect();
     for (role, items) in store_paths(ctx) {
-        let tenant = role.strip_prefix("tenant-").map(str::to_owned);
-        let mine: Vec<String> = items
-            .iter()
-            .filter(|i| match &tenant {
-                Some(_) => tenants_here.contains(&role),
-                None => i.contains(&format!("`{n}`")),
-            })
-            .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
-            .collect();
-        if mine.is_empty() {
+        let tenant = role
+            .strip_prefix("tenant-")
+            .and_then(|t| ctx.spec.tenants.iter().find(|x| x.name == t));
+        let policy: Vec<String> = match tenant {
+            // A tenant's role reads its own subtree and nothing else, on every cluster where its
+            // overlay has a store.
+            Some(t) => {
+                if !tenants::tenant_store_on(ctx.spec, t, c) {
+                    continue;
+                }
+                vec![format!("{}*", tenants::tenant_subtree(t))]
+            }
+            None => items
+                .iter()
+                .filter(|i| i.contains(&format!("`{n}`")))
+                .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
+                .collect(),
+        };
+        if policy.is_empty() {
             continue;
         }
-        let paths: Vec<String> = mine
+        let paths: Vec<String> = policy
             .iter()
             .map(|p| format!("path \"secret/data/{p}\" {{ capabilities = [\"read\"] }}"))
             .collect();
-        let (sa, ns) = match &tenant {
-            Some(t) => ("openbao".to_owned(), t.clone()),
+        let (sa, ns) = match tenant {
+            Some(t) => ("openbao".to_owned(), t.name.clone()),
             None => ("external-secrets".to_owned(), "external-secrets".to_owned()),
         };
         let _ = write!(
@@ -491,7 +493,6 @@ impl Steps {
 fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
     let spec = ctx.spec;
     let mut platform: Vec<String> = Vec::new();
-    let mut backups: Vec<String> = Vec::new();
     let push = |v: &mut Vec<String>, item: String| {
         if !v.contains(&item) {
             v.push(item);
@@ -559,9 +560,32 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
             ),
         );
     }
-    // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
-    // cluster that keeps or follows the database).
+    let mut out = vec![("external-secrets".to_owned(), platform)];
+    // Each tenant reads through its own store and role: its apps' secrets and, per database, an
+    // S3 key of its own limited to the database's archive prefixes (one per cluster that keeps
+    // or follows it), all below the tenant's subtree.
     for t in sorted_tenants(ctx) {
+        let mut paths = Vec::new();
+        let on_openbao = t
+            .clusters
+            .iter()
+            .filter_map(|c| spec.cluster(c))
+            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
+        for a in sorted_apps(t).into_iter().filter(|_| on_openbao) {
+            for sec in &a.secrets {
+                paths.push(format!(
+                    "`{}`{} as `{}` of app `{}`",
+                    tenants::tenant_store_path(t, &sec.secret_ref.name),
+                    sec.secret_ref
+                        .key
+                        .as_ref()
+                        .map(|k| format!(" (property `{k}`)"))
+                        .unwrap_or_default(),
+                    sec.env,
+                    a.name
+                ));
+            }
+        }
         for a in sorted_apps(t) {
             let Some(pg) = &a.postgres else { continue };
             let mut prefixes = Vec::new();
@@ -584,44 +608,11 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 clusters.push(format!("`{}`", c.name));
             }
             if !prefixes.is_empty() {
-                push(
-                    &mut backups,
-                    format!(
-                        "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
-                        tenants::db_backup_path(t, a),
-                        prefixes.join(", "),
-                        clusters.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-    let mut out = vec![("external-secrets".to_owned(), platform)];
-    if !backups.is_empty() {
-        out.push(("backups".to_owned(), backups));
-    }
-    for t in sorted_tenants(ctx) {
-        let on_openbao = t
-            .clusters
-            .iter()
-            .filter_map(|c| spec.cluster(c))
-            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
-        if !on_openbao {
-            continue;
-        }
-        let mut paths = Vec::new();
-        for a in sorted_apps(t) {
-            for sec in &a.secrets {
                 paths.push(format!(
-                    "`{}`{} as `{}` of app `{}`",
-                    sec.secret_ref.name,
-                    sec.secret_ref
-                        .key
-                        .as_ref()
-                        .map(|k| format!(" (property `{k}`)"))
-                        .unwrap_or_default(),
-                    sec.env,
-                    a.name
+                    "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
+                    tenants::db_backup_path(t, a),
+                    prefixes.join(", "),
+                    clusters.join(", ")
                 ));
             }
         }

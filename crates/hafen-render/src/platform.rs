@@ -86,20 +86,16 @@ pub(crate) struct Platform {
     pub(crate) configs: Vec<(String, Vec<Value>)>,
 }
 
-/// The ClusterSecretStore of the platform's own credentials; platform namespaces only.
+/// The ClusterSecretStore of the platform's own credentials (platform namespaces only), and the
+/// name of each tenant's own SecretStore in its namespace.
 pub(crate) const SECRET_STORE: &str = "openbao";
-/// The ClusterSecretStore tenants' databases read the backup credential from; it can read
-/// nothing else.
-pub(crate) const BACKUP_STORE: &str = "openbao-backups";
 
 /// Which store an ExternalSecret reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Store {
     /// The platform's ClusterSecretStore.
     Platform,
-    /// The backup credential's ClusterSecretStore.
-    Backups,
-    /// The tenant's own SecretStore in its namespace.
+    /// The tenant's own SecretStore in its namespace (its app secrets and database keys).
     Tenant,
 }
 
@@ -107,7 +103,6 @@ impl Store {
     fn reference(self) -> Value {
         match self {
             Store::Platform => json!({ "kind": "ClusterSecretStore", "name": SECRET_STORE }),
-            Store::Backups => json!({ "kind": "ClusterSecretStore", "name": BACKUP_STORE }),
             Store::Tenant => json!({ "kind": "SecretStore", "name": SECRET_STORE }),
         }
     }
@@ -436,8 +431,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::SecretOperators,
             namespace_labels: vec![],
         });
-        // Tenants cannot use this store: it reads the platform's credentials.
-        let mut stores = vec![openbao_store(
+        // Tenants cannot use this store: it reads the platform's credentials. Each tenant
+        // reads its own secrets through a SecretStore in its namespace (tenants module).
+        let stores = vec![openbao_store(
             "ClusterSecretStore",
             SECRET_STORE,
             None,
@@ -447,20 +443,6 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
             &labels,
         )];
-        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some())
-            && names.contains(&"cloudnative-pg")
-        {
-            stores.push(openbao_store(
-                "ClusterSecretStore",
-                BACKUP_STORE,
-                None,
-                cluster,
-                "backups",
-                ("external-secrets", "external-secrets"),
-                Some(json!([{ "namespaceSelector": { "matchExpressions": [{ "key": "hafen.dev/tenant", "operator": "Exists" }] } }])),
-                &labels,
-            ));
-        }
         p.secrets.push(("cluster-secret-stores.yaml".into(), stores));
         if let Some(es) = argocd_repository(ctx, cluster, &labels) {
             p.secrets.push(("argocd-repository.yaml".into(), vec![es]));

@@ -771,3 +771,78 @@ fn bare_metal_hosts_boot_with_the_machine_config_caph_hands_the_rescue_script() 
 fn sha256(text: &str) -> String {
     hafen_digest::sha256_hex(text.as_bytes())
 }
+
+/// External Secrets: a `SecretStore` serves only its own namespace, a `ClusterSecretStore`
+/// every namespace its `conditions` select; OpenBao's Kubernetes auth logs a store in with the
+/// role bound to its service account and namespace, and the role's policy decides what it can
+/// read. Tenant groups hold ClusterRole `edit` in their namespace and so can write any
+/// ExternalSecret there: each tenant must have a store of its own whose role reads only
+/// `tenants/<tenant>/*`, and no cluster-wide store may be usable from a tenant namespace.
+#[test]
+fn a_tenant_reads_only_its_own_subtree_through_a_store_of_its_own() {
+    let mut checked = 0;
+    for case in support::cases() {
+        let (loaded, _) = support::load(&case.name, &case.text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        let tenants: Vec<String> =
+            loaded.platform.spec.tenants.iter().map(|t| t.name.clone()).collect();
+        for (path, store) in all(&files, "ClusterSecretStore") {
+            for condition in store["spec"]["conditions"].as_array().into_iter().flatten() {
+                assert!(condition.get("namespaceSelector").is_none(), "{path}: {condition}");
+                for ns in condition["namespaces"].as_array().into_iter().flatten() {
+                    let ns = ns.as_str().unwrap_or_default();
+                    assert!(!tenants.iter().any(|t| t == ns), "{path}: serves tenant {ns}");
+                }
+            }
+        }
+        for (path, es) in all(&files, "ExternalSecret") {
+            let Some(t) = path.strip_prefix("tenants/").and_then(|p| p.split('/').next()) else {
+                continue;
+            };
+            checked += 1;
+            assert_eq!(es["spec"]["secretStoreRef"]["kind"], "SecretStore", "{path}");
+            for d in es["spec"]["data"].as_array().into_iter().flatten() {
+                let key = d["remoteRef"]["key"].as_str().unwrap_or_default();
+                assert!(key.starts_with(&format!("tenants/{t}/")), "{path}: {key}");
+            }
+            // The store sits in the same overlay (or the base reaches it through every overlay
+            // of a cluster with OpenBao).
+            let dirs: Vec<String> = if path.contains("/overlays/") {
+                vec![path.rsplit_once('/').map(|(d, _)| d.to_owned()).unwrap_or_default()]
+            } else {
+                files
+                    .keys()
+                    .filter(|p| p.starts_with(&format!("tenants/{t}/overlays/")))
+                    .filter(|p| p.ends_with("/kustomization.yaml"))
+                    .filter(|p| !files[*p].contains("no-external-secret"))
+                    .filter(|p| files[*p].contains("../../base"))
+                    .map(|p| p.trim_end_matches("/kustomization.yaml").to_owned())
+                    .collect()
+            };
+            assert!(!dirs.is_empty(), "{path}");
+            for dir in dirs {
+                let store = objects(&files, &format!("{dir}/secret-store.yaml"), "SecretStore");
+                let auth = &store[0]["spec"]["provider"]["vault"]["auth"]["kubernetes"];
+                assert_eq!(store[0]["metadata"]["namespace"].as_str(), Some(t), "{dir}");
+                assert_eq!(auth["role"], format!("tenant-{t}"), "{dir}");
+                assert_eq!(auth["serviceAccountRef"]["name"], "openbao", "{dir}");
+                assert!(auth["serviceAccountRef"].get("namespace").is_none(), "{dir}");
+            }
+        }
+        // The runbook's policy of each tenant role reads the tenant's subtree and nothing else.
+        let runbook = file(&files, "RUNBOOK.md");
+        for line in runbook.lines().filter(|l| l.contains("| bao policy write")) {
+            let Some(role) = line.rsplit_once("bao policy write ").map(|(_, r)| r) else {
+                continue;
+            };
+            if let Some(t) = tenants.iter().find(|t| role.ends_with(&format!("-tenant-{t} -"))) {
+                let paths: Vec<&str> = line.split("path \"").skip(1).collect();
+                assert_eq!(paths.len(), 1, "{line}");
+                assert!(paths[0].starts_with(&format!("secret/data/tenants/{t}/*\"")), "{line}");
+            }
+        }
+        assert!(!runbook.contains("openbao-backups") && !runbook.contains("role `backups`"));
+    }
+    assert!(checked >= 6, "only {checked} tenant ExternalSecrets checked");
+}
