@@ -205,6 +205,13 @@ fn platform_namespaces<'a>(
     out
 }
 
+/// True for components whose pods become Ready only after a person's step: OpenBao members
+/// start sealed (the chart's readiness probe runs `bao status`, which fails while sealed) and
+/// are unsealed by hand (RUNBOOK), also after every restart.
+pub(crate) fn ready_only_after_setup(component: &str) -> bool {
+    component == "openbao"
+}
+
 /// The Flux objects of one release: its chart source and `HelmRelease` (its namespace comes
 /// from the namespaces layer).
 fn flux_release(release: &Release, all: &[Release], labels: &Map<String, Value>) -> Vec<Value> {
@@ -256,14 +263,16 @@ fn flux_release(release: &Release, all: &[Release], labels: &Map<String, Value>)
     if !depends.is_empty() {
         spec.insert("dependsOn".into(), Value::Array(depends));
     }
-    spec.insert(
-        "install".into(),
-        json!({ "crds": "CreateReplace", "remediation": { "retries": 3 } }),
-    );
-    spec.insert(
-        "upgrade".into(),
-        json!({ "crds": "CreateReplace", "cleanupOnFail": true, "remediation": { "retries": 3, "strategy": "rollback" } }),
-    );
+    let mut install = json!({ "crds": "CreateReplace", "remediation": { "retries": 3 } });
+    let mut upgrade = json!({ "crds": "CreateReplace", "cleanupOnFail": true, "remediation": { "retries": 3, "strategy": "rollback" } });
+    if ready_only_after_setup(release.component) {
+        // Helm's wait would time out on pods that cannot be Ready yet, and the remediation
+        // would then uninstall (install) or roll back (upgrade) a release that is fine.
+        install["disableWait"] = json!(true);
+        upgrade["disableWait"] = json!(true);
+    }
+    spec.insert("install".into(), install);
+    spec.insert("upgrade".into(), upgrade);
     // The repository is the truth: changes made by hand are reverted, and Helm keeps only a
     // short history in the cluster.
     spec.insert("driftDetection".into(), json!({ "mode": "enabled" }));

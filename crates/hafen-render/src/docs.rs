@@ -400,8 +400,14 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
 fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
     let n = &c.name;
     let mut out = format!(
-        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
-        engine(ctx)
+        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. {} With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
+        engine(ctx),
+        match ctx.spec.gitops.engine {
+            GitOpsEngine::Flux =>
+                "A sealed member is never Ready, so Flux installs and upgrades the release without waiting for readiness (`install.disableWait`, `upgrade.disableWait`): a wait would time out and Flux's remediation would uninstall or roll back a healthy release. `flux get helmreleases -n openbao` shows it Ready once Helm has applied it; `platform-secrets` and everything after it stay pending until OpenBao is set up below.",
+            GitOpsEngine::Argocd =>
+                "Argo CD shows the Application of OpenBao Progressing while its members are sealed (a sealed member is never Ready) and holds the later sync waves (secrets, controllers, configuration) until it is Healthy, which it becomes once the members are unsealed below; nothing is uninstalled meanwhile.",
+        }
     );
     for (role, items) in store_paths(ctx) {
         let tenant = role

@@ -397,6 +397,17 @@ fn openbao_runs_a_joined_raft_and_the_runbook_sets_up_what_the_stores_use() {
     )));
     assert!(runbook.contains("for i in 0 1 2"), "every member is unsealed");
     assert!(runbook.contains("### OpenBao after a restart"));
+    // Sealed members are never Ready (the chart's readiness probe): Helm must not wait for
+    // them, or the install times out and Flux's remediation uninstalls the release. Every
+    // other release keeps Helm's wait.
+    for (path, hr) in all(&two, "HelmRelease") {
+        let openbao = hr["metadata"]["name"] == "openbao";
+        for action in ["install", "upgrade"] {
+            let no_wait = hr["spec"][action]["disableWait"] == true;
+            assert_eq!(no_wait, openbao, "{path}: {action}");
+        }
+    }
+    assert!(runbook.contains("`install.disableWait`, `upgrade.disableWait`"), "{runbook}");
 }
 
 /// Talos registry mirrors (RegistryMirrorConfig / machine.registries): `overridePath` uses an
