@@ -970,9 +970,22 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                         s,
                         "   After CAPH has inspected each host, set its system disk (an NVMe disk; the rescue script writes Talos to exactly this one and refuses any other): `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
                     );
+                    let by_hand = by_hand_nodes(ctx, c);
                     let _ = writeln!(
                         s,
-                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its vSwitch address and provider ID. Every other bare-metal node (the control plane, whose one Talos config is shared by all members, and pools without listed servers) needs its patch as soon as it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: `kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'` (allowed once, while the field is empty)."
+                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its provider ID{}.{}",
+                        if node_patch_files(ctx, c) { " and vSwitch address" } else { "" },
+                        match &by_hand {
+                            Some((who, true)) => format!(
+                                " {who} share one Talos config: each needs by hand, as soon as it runs, its patch `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: {}.",
+                                provider_id_patch()
+                            ),
+                            Some((who, false)) => format!(
+                                " {who} share one Talos config: each needs by hand, once it runs, its provider ID so Cluster API can match it: {}.",
+                                provider_id_patch()
+                            ),
+                            None => String::new(),
+                        }
                     );
                 }
                 let _ = writeln!(
@@ -1237,25 +1250,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 }
             );
             if machines(ctx, c) == Machines::ClusterApi {
-                let _ = writeln!(
-                    s,
-                    "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).",
-                    n = c.name
-                );
-                let _ = writeln!(
-                    s,
-                    "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).",
-                    c.name
-                );
-                let _ = writeln!(
-                    s,
-                    "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit."
-                );
-                let _ = writeln!(
-                    s,
-                    "  4. A worker of a pool with listed servers comes up complete. A control-plane node (or a node of a pool without listed servers) needs its patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address) and its provider ID (`kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'`); then check `kubectl get nodes`.",
-                    c.name
-                );
+                replace_metal_node(ctx, &mut s, c, site);
             } else {
                 let _ = writeln!(
                     s,
@@ -1377,6 +1372,152 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         );
     }
     s
+}
+
+/// True when bare-metal nodes of the cluster have per-node network patches in
+/// `bootstrap/<cluster>/nodes/` (written by the management renderer before the runbook).
+fn node_patch_files(ctx: &Ctx<'_>, c: &Cluster) -> bool {
+    let prefix = format!("bootstrap/{}/nodes/", c.name);
+    ctx.out.files.keys().any(|k| k.starts_with(&prefix))
+}
+
+/// The bare-metal nodes of a Cluster API cluster that share one Talos config (the control plane,
+/// pools without listed servers), described for a sentence, and whether per-node patch files
+/// exist for them; `None` when every bare-metal node has a config of its own.
+fn by_hand_nodes(ctx: &Ctx<'_>, c: &Cluster) -> Option<(String, bool)> {
+    let spec = ctx.spec;
+    let metal = |site: &str| site_kind(spec, site) == SiteKind::HetznerDedicated;
+    let mut who = Vec::new();
+    if c.control_plane_sites().iter().any(|x| metal(x)) {
+        who.push("control-plane nodes".to_owned());
+    }
+    for p in c.node_pools.iter().filter(|p| metal(c.pool_site(p)) && p.server_ids.is_empty()) {
+        who.push(format!("nodes of pool `{}`", p.name));
+    }
+    if who.is_empty() {
+        return None;
+    }
+    let mut text = who.join(" and ");
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    Some((text, node_patch_files(ctx, c)))
+}
+
+fn provider_id_patch() -> &'static str {
+    "`kubectl patch node <node> --type=merge -p '{\"spec\":{\"providerID\":\"hrobot://<server number>\"}}'` (allowed once, while the field is empty)"
+}
+
+/// Day 2 for a failed Robot server of a Cluster API cluster: what the MachineHealthCheck does,
+/// and how a spare is put into service through the spec. A pool with listed servers has one
+/// MachineDeployment per server whose machines select exactly that host, so remediation
+/// reprovisions the same host and never moves to another one: the spec decides which listed
+/// servers run (the first `count`) and which wait as spares (replicas 0). The control plane and
+/// pools without listed servers select any host of their pool, so a free host there is taken.
+fn replace_metal_node(ctx: &Ctx<'_>, s: &mut String, c: &Cluster, site: &str) {
+    let n = &c.name;
+    let mut step = Steps(0);
+    let _ = writeln!(
+        s,
+        "  {}. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine. Its MachineHealthCheck (unless more than its guard is unhealthy: then find the common cause first) reboots the server once through the Robot API and, if that does not help within the timeout (or the host is in maintenance mode or has failed), marks the Machine remediated: Cluster API deletes it and its owner creates a new one.",
+        step.next()
+    );
+    let _ = writeln!(
+        s,
+        "  {}. If the hardware is dead, open a support request with the provider and take the server out: `kubectl -n {n} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'` (the field is not in this repository, so the delivery engine leaves it as set).",
+        step.next()
+    );
+    for p in c
+        .node_pools
+        .iter()
+        .filter(|p| c.pool_site(p) == site && crate::management::per_host(ctx, c, p))
+    {
+        let spares = p.server_ids.len().saturating_sub(p.count as usize);
+        let change = if spares == 0 {
+            "order a server and put its number in place of the failed one in `serverIds:`"
+                .to_owned()
+        } else {
+            format!(
+                "move the failed number behind the {} spare{} in `serverIds:` (it becomes a spare itself; delete it from the list once the provider has replaced or cancelled it)",
+                spares,
+                if spares == 1 { "" } else { "s" }
+            )
+        };
+        let _ = writeln!(
+            s,
+            "  {}. Pool `{}` has one MachineDeployment per listed server: replicas 1 for the first {} of `serverIds:`, 0 for the {}. Each selects exactly its own host, so the failed server's new Machine waits for that server and never takes another. To run another server in its place, change the spec: {}, render and commit. The first {} listed run, so the new server's MachineDeployment goes to 1 and CAPH provisions it, and the failed server's goes to 0 (or is removed). Scaling a MachineDeployment by hand does not last: the delivery engine puts the repository's replicas back.{}",
+            step.next(),
+            p.name,
+            p.count,
+            if spares == 0 {
+                "spares (none listed now)".to_owned()
+            } else {
+                format!("{spares} after them (spares)")
+            },
+            change,
+            p.count,
+            if crate::platform::egress_pool(c).is_some_and(|e| e.name == p.name) {
+                " The n-th listed server holds the n-th fixed egress address: at the provider, route each address whose holder changed to its new server."
+            } else {
+                ""
+            }
+        );
+    }
+    let cp_here = c.control_plane_sites().contains(&site);
+    let cp_spares =
+        c.control_plane.server_ids.len().saturating_sub(c.control_plane.replicas as usize);
+    if cp_here {
+        let _ = writeln!(
+            s,
+            "  {}. The control plane takes any free host labelled for it: {}",
+            step.next(),
+            if c.control_plane.server_ids.is_empty() {
+                format!(
+                    "a spare registered by hand (`HetznerBareMetalHost` with `hafen.dev/cluster: {n}` and `hafen.dev/pool: control-plane`) is provisioned for the new Machine once the failed host is in maintenance mode."
+                )
+            } else if cp_spares > 0 {
+                format!(
+                    "a spare listed in `controlPlane.serverIds:` beyond `replicas` ({cp_spares} now) is provisioned for the new Machine once the failed host is in maintenance mode; without a free one, order a server and add its number there, render, commit."
+                )
+            } else {
+                "no spare is listed in `controlPlane.serverIds:` beyond `replicas` now, so order a server and add its number there, render, commit.".to_owned()
+            }
+        );
+    }
+    let unlisted: Vec<String> = c
+        .node_pools
+        .iter()
+        .filter(|p| c.pool_site(p) == site && p.server_ids.is_empty())
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    if !unlisted.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {}. Pool{} {} take{} any free host registered with the pool's labels: register a spare by hand (`HetznerBareMetalHost` with `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>`) and it is provisioned for the new Machine once the failed host is in maintenance mode.",
+            step.next(),
+            if unlisted.len() == 1 { "" } else { "s" },
+            unlisted.join(", "),
+            if unlisted.len() == 1 { "s" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {}. A server of a pool with listed servers comes up complete (its own machine config).{} Then check `kubectl get nodes`.",
+        step.next(),
+        match by_hand_nodes(ctx, c) {
+            Some((who, true)) => format!(
+                " {who}: each needs, as on day 0, its patch from `bootstrap/{n}/nodes/` with `talosctl` (vSwitch address) and its provider ID: {}.",
+                provider_id_patch()
+            ),
+            Some((who, false)) => {
+                format!(
+                    " {who}: each needs, as on day 0, its provider ID: {}.",
+                    provider_id_patch()
+                )
+            }
+            None => String::new(),
+        }
+    );
 }
 
 /// The Hetzner Cloud part of day 0 for a K3s cluster: network, placement groups, firewall and

@@ -857,3 +857,53 @@ fn a_tenant_reads_only_its_own_subtree_through_a_store_of_its_own() {
     }
     assert!(checked >= 6, "only {checked} tenant ExternalSecrets checked");
 }
+
+/// Every path under `bootstrap/` the README or RUNBOOK tells a person to use is rendered (up to
+/// its first placeholder), and a spare Robot server of a pool rendered one MachineDeployment per
+/// server is put into service through the spec: its MachineDeployment has replicas 0, each
+/// selects exactly its own host (CAPH's remediation only reboots and then lets Cluster API
+/// delete the Machine; the replacement selects the same host), and a hand-scaled replica count
+/// is reverted by the delivery engine.
+#[test]
+fn the_runbook_names_only_rendered_files_and_spares_enter_service_through_the_spec() {
+    for case in support::cases() {
+        let (loaded, _) = support::load(&case.name, &case.text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for doc in ["RUNBOOK.md", "README.md"] {
+            let text = file(&files, doc);
+            for (at, _) in text.match_indices("bootstrap/") {
+                let rest = &text[at..];
+                let end = rest.find(|c: char| c == '`' || c == '<' || c.is_whitespace());
+                let path = rest[..end.unwrap_or(rest.len())].trim_end_matches(['.', ',', ')']);
+                // `bootstrap/<cluster>/…` is a pattern; `workers-2` is the pool the "Add a node
+                // pool" example adds, rendered once it is in the spec.
+                if path == "bootstrap/" || path.contains("workers-2") {
+                    continue;
+                }
+                assert!(
+                    files.keys().any(|k| k.starts_with(path)),
+                    "{}: {doc} names `{path}`, which is not rendered",
+                    case.name
+                );
+            }
+        }
+    }
+    let spread = std::fs::read_to_string(
+        support::root().join("tests/cases/render-cloud-spread-argocd/platform.yaml"),
+    )
+    .unwrap_or_default();
+    let files = render("spread", &spread);
+    let mds = objects(&files, "management/clusters/core/pool-metal.yaml", "MachineDeployment");
+    let replicas: Vec<u64> =
+        mds.iter().map(|m| m["spec"]["replicas"].as_u64().unwrap_or(9)).collect();
+    assert_eq!(replicas, [1, 1, 0], "two run, the spare waits");
+    for md in &mds {
+        assert!(md["spec"]["selector"]["matchLabels"]["hafen.dev/host"].is_string(), "{md}");
+    }
+    let runbook = file(&files, "RUNBOOK.md");
+    assert!(!runbook.contains("claimed automatically"), "{runbook}");
+    assert!(runbook.contains("move the failed number behind the 1 spare in `serverIds:`"));
+    assert!(runbook.contains("the delivery engine puts the repository's replicas back"));
+    assert!(!runbook.contains("bootstrap/core/nodes/"), "no node patches are rendered for core");
+}
