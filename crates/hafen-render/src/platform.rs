@@ -925,18 +925,58 @@ fn egress_policy(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     })
 }
 
+/// Destinations that stay off the egress gateways: the cluster's pod and service ranges, every
+/// private range its nodes route (their own node, vSwitch or Cloud-network subnet, the whole
+/// Cloud network, the Cloud subnet a coupled vSwitch reaches through its gateway and the vSwitch
+/// subnets coupled into the cluster's Cloud network), and the pod ranges of its Cluster Mesh
+/// peers. Traffic to them would otherwise be sent to a gateway node and leave there with the
+/// fixed public address, never reaching its private destination. Ranges inside another listed
+/// range are left out.
 fn excluded_cidrs(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
-    let mut out = Vec::new();
-    for cidr in [Some(cluster.network.pod_cidr.clone()), Some(cluster.network.service_cidr.clone())]
-        .into_iter()
-        .chain(cluster.sites().iter().map(|s| talos::node_subnet(ctx.spec, cluster, s)))
-        .flatten()
-    {
-        if cidr.contains('.') && !out.contains(&cidr) {
-            out.push(cidr);
+    let spec = ctx.spec;
+    let mut wanted: Vec<String> =
+        vec![cluster.network.pod_cidr.clone(), cluster.network.service_cidr.clone()];
+    for site in cluster.sites() {
+        wanted.extend(talos::node_subnet(spec, cluster, site));
+        if let Some(c) = crate::mesh::coupling(spec, site) {
+            wanted.push(c.cloud_subnet);
+        }
+        for other in &spec.sites {
+            if let Some(c) =
+                crate::mesh::coupling(spec, &other.name).filter(|c| c.cloud_site == site)
+            {
+                wanted.push(c.vswitch_subnet);
+            }
         }
     }
-    out
+    if let Some(Ok(range)) = crate::management::hcloud_network_range(spec, cluster) {
+        wanted.push(range);
+    }
+    for peer in crate::mesh::peers(ctx, cluster) {
+        wanted.push(peer.network.pod_cidr.clone());
+    }
+    without_covered(wanted.into_iter().filter(|c| c.contains('.')).collect())
+}
+
+/// The ranges in their order, less each one strictly inside another listed range or equal to
+/// an earlier one: the union stays the same and the policy lists each destination once. Text
+/// that does not parse as a range (the loader reports it) is kept once, as written.
+fn without_covered(ranges: Vec<String>) -> Vec<String> {
+    use hafen_spec::net::Cidr;
+    let parsed: Vec<Option<Cidr>> = ranges.iter().map(|r| Cidr::parse(r).ok()).collect();
+    let strictly_inside = |a: &Cidr, b: &Cidr| {
+        let ((a0, a1), (b0, b1)) = (a.range(), b.range());
+        a.addr.is_ipv4() == b.addr.is_ipv4() && a != b && b0 <= a0 && a1 <= b1
+    };
+    let keep = |i: usize| {
+        let equal_earlier = (0..i)
+            .any(|j| ranges[j] == ranges[i] || (parsed[i].is_some() && parsed[j] == parsed[i]));
+        let inside_other = parsed[i]
+            .as_ref()
+            .is_some_and(|a| parsed.iter().flatten().any(|b| strictly_inside(a, b)));
+        !equal_earlier && !inside_other
+    };
+    (0..ranges.len()).filter(|&i| keep(i)).map(|i| ranges[i].clone()).collect()
 }
 
 fn hcloud_ccm_values(cluster: &Cluster, private: bool) -> Value {
@@ -1544,4 +1584,34 @@ fn backups(
 pub(crate) fn render(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) {
     let platform = build(ctx, index, cluster);
     crate::delivery::render_platform(ctx, index, cluster, &platform);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_covered;
+
+    fn list(ranges: &[&str]) -> Vec<String> {
+        without_covered(ranges.iter().map(|r| (*r).to_string()).collect())
+    }
+
+    #[test]
+    fn a_range_inside_another_or_equal_to_an_earlier_one_is_left_out() {
+        // The vSwitch subnet is part of the Cloud network it is coupled to, whichever comes first.
+        assert_eq!(list(&["10.0.1.0/24", "10.0.0.0/16"]), ["10.0.0.0/16"]);
+        assert_eq!(list(&["10.0.0.0/16", "10.0.1.0/24"]), ["10.0.0.0/16"]);
+        // Equal ranges: the first stays.
+        assert_eq!(
+            list(&["10.0.0.0/16", "10.96.0.0/12", "10.0.0.0/16"]),
+            ["10.0.0.0/16", "10.96.0.0/12"]
+        );
+        // Neighbours and overlapping-free ranges all stay, in their order.
+        assert_eq!(
+            list(&["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"]),
+            ["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"]
+        );
+        // A wide Cloud network holds the pod and service ranges.
+        assert_eq!(list(&["10.110.0.0/16", "10.111.0.0/16", "10.0.0.0/9"]), ["10.0.0.0/9"]);
+        // Text that is no range is kept once, as written.
+        assert_eq!(list(&["nonsense", "10.0.0.0/8", "nonsense"]), ["nonsense", "10.0.0.0/8"]);
+    }
 }

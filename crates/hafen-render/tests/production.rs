@@ -907,3 +907,119 @@ fn the_runbook_names_only_rendered_files_and_spares_enter_service_through_the_sp
     assert!(runbook.contains("the delivery engine puts the repository's replicas back"));
     assert!(!runbook.contains("bootstrap/core/nodes/"), "no node patches are rendered for core");
 }
+
+/// An IPv4 range `a.b.c.d/n` as its first and last address; an address with host bits (a
+/// node's `10.0.1.13/24`) is that one address.
+fn v4_range(text: &str) -> Option<(u32, u32)> {
+    let (addr, prefix) = text.split_once('/').unwrap_or((text, "32"));
+    let addr: std::net::Ipv4Addr = addr.trim_matches('"').parse().ok()?;
+    let prefix: u32 = prefix.trim_matches('"').parse().ok().filter(|p| *p <= 32)?;
+    let bits = u32::from(addr);
+    let host = if prefix == 32 { 0 } else { u32::MAX >> prefix };
+    if bits & host == 0 { Some((bits, bits | host)) } else { Some((bits, bits)) }
+}
+
+/// RFC 1918: the ranges no public address is in.
+fn is_private(range: (u32, u32)) -> bool {
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+        .iter()
+        .filter_map(|b| v4_range(b))
+        .any(|(lo, hi)| lo <= range.0 && range.1 <= hi)
+}
+
+/// Cilium's egress gateway sends every packet of a selected pod to a `destinationCIDRs` address
+/// through a gateway node, where it leaves with the egress address, unless the destination is
+/// in `excludedCIDRs` (Cilium docs, "Egress Gateway"). A private destination sent there never
+/// arrives: the cluster's pod and service ranges, every private address and route destination
+/// in its machine configs (the node subnets, the Cloud subnet a vSwitch reaches through its
+/// gateway), the Cloud network of its Hetzner cluster and its Cluster Mesh peers' pods must be
+/// excluded. The list is private only and names no range twice or inside another.
+#[test]
+fn private_destinations_stay_off_the_egress_gateways() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    for name in ["two-stack-hetzner", "two-cities"] {
+        let native = example(name).replace("routing: tunnel", "routing: native");
+        variants.push((format!("{name}-native"), native));
+    }
+    let mut policies = 0;
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for cluster in &loaded.platform.spec.clusters {
+            let c = cluster.name.as_str();
+            let path = format!("clusters/{c}/platform/configs/egress-gateway.yaml");
+            let Some(policy) = files.get(&path).and_then(|t| {
+                docs(t).into_iter().find(|d| d["kind"] == "CiliumEgressGatewayPolicy")
+            }) else {
+                continue;
+            };
+            policies += 1;
+            let listed: Vec<String> = policy["spec"]["excludedCIDRs"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let ranges: Vec<(u32, u32)> = listed.iter().filter_map(|r| v4_range(r)).collect();
+            assert_eq!(ranges.len(), listed.len(), "{name}/{c}: {listed:?}");
+            for (i, r) in ranges.iter().enumerate() {
+                assert!(is_private(*r), "{name}/{c}: {} is not private", listed[i]);
+                let covered = ranges
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != i && o.0 <= r.0 && r.1 <= o.1 && (o != r || j < i));
+                assert!(!covered, "{name}/{c}: {} is listed twice or inside another", listed[i]);
+            }
+
+            let mut wanted: Vec<(String, String)> = vec![
+                ("pod range".into(), cluster.network.pod_cidr.clone()),
+                ("service range".into(), cluster.network.service_cidr.clone()),
+            ];
+            let cilium = cilium_values(&files, c);
+            for peer in cilium["clustermesh"]["config"]["clusters"].as_array().into_iter().flatten()
+            {
+                let peer = peer["name"].as_str().unwrap_or_default();
+                let spec = loaded.platform.spec.clusters.iter().find(|x| x.name == peer);
+                let spec = spec.unwrap_or_else(|| panic!("{name}/{c}: mesh peer {peer}"));
+                wanted.push((format!("pods of mesh peer {peer}"), spec.network.pod_cidr.clone()));
+            }
+            for (file, text) in &files {
+                if !(file.starts_with(&format!("management/clusters/{c}/"))
+                    || file.starts_with(&format!("bootstrap/{c}/")))
+                {
+                    continue;
+                }
+                for line in text.lines() {
+                    let line = line.trim().trim_start_matches("- ");
+                    for key in ["address: ", "destination: ", "network: ", "cidrBlock: "] {
+                        if let Some(value) = line.strip_prefix(key) {
+                            wanted.push((format!("`{line}` in {file}"), value.to_string()));
+                        }
+                    }
+                }
+            }
+            for (what, value) in wanted {
+                let Some(r) = v4_range(&value) else { continue };
+                if !is_private(r) {
+                    continue;
+                }
+                assert!(
+                    ranges.iter().any(|o| o.0 <= r.0 && r.1 <= o.1),
+                    "{name}/{c}: {what} ({value}) goes through the egress gateway; excluded: {listed:?}"
+                );
+            }
+        }
+    }
+    assert!(policies >= 6, "only {policies} egress policies rendered");
+    // The review's case: the bare-metal cluster reaches the whole Cloud network over its vSwitch.
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let policy = &objects(
+        &two,
+        "clusters/prod-fsn/platform/configs/egress-gateway.yaml",
+        "CiliumEgressGatewayPolicy",
+    )[0];
+    assert_eq!(
+        policy["spec"]["excludedCIDRs"],
+        serde_json::json!(["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"])
+    );
+}
