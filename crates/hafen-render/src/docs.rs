@@ -282,6 +282,24 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
     }
+    let monitored: Vec<&Cluster> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.monitoring.metrics != hafen_spec::MetricsStack::None)
+        .collect();
+    if !monitored.is_empty() {
+        let names: Vec<String> = monitored.iter().map(|c| format!("`{}`", c.name)).collect();
+        let talos = if monitored.iter().any(|c| c.os == Os::Talos) {
+            " On Talos, `talosctl etcd status` shows each member's database size and errors."
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "- **Control-plane metrics.** The metrics stack of each monitored cluster ({}) scrapes the API server, the kubelets, node-exporter and kube-state-metrics, not kube-controller-manager, kube-scheduler or etcd (`kubeControllerManager`, `kubeScheduler` and `kubeEtcd` are off in its values). Talos binds the controller manager and the scheduler to 127.0.0.1 and runs etcd as a system service outside Kubernetes; K3s runs all three inside its own process. The charts' default scrapes would find a closed port or nothing, and their alerts would fire for good. Opening the ports on every interface would put them on the nodes' public addresses.{talos}",
+            names.join(", ")
+        );
+    }
     let metal: Vec<String> = spec
         .clusters
         .iter()

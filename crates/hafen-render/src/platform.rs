@@ -769,8 +769,7 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     if net.encryption == hafen_spec::Encryption::Wireguard {
         v.insert("encryption".into(), json!({ "enabled": true, "type": "wireguard" }));
     }
-    let kpr = net.kube_proxy_replacement
-        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
+    let kpr = without_kube_proxy(cluster);
     v.insert("kubeProxyReplacement".into(), json!(kpr));
     match cluster.os {
         Os::Talos => {
@@ -1365,15 +1364,37 @@ fn grafana_values(loki: bool) -> Value {
     g
 }
 
+/// Both charts scrape kube-controller-manager, kube-scheduler and etcd by default, on the node
+/// address of a kube-system pod labelled as the component. None is there to scrape: Talos binds
+/// the controller manager and the scheduler to 127.0.0.1 and runs etcd as a system service, not
+/// a pod; K3s runs all three inside its own process. Such scrapes only ever report the component
+/// down and keep its alerts firing. Binding them to every interface instead would open them on
+/// the nodes' public addresses, which no firewall in this repository closes. The Prometheus
+/// stack also scrapes kube-proxy, which does not run where Cilium replaces it.
+fn unscraped_components(values: &mut Value, no_kube_proxy: bool) {
+    let Some(values) = values.as_object_mut() else { return };
+    let mut keys = vec!["kubeControllerManager", "kubeScheduler", "kubeEtcd"];
+    if no_kube_proxy {
+        keys.push("kubeProxy");
+    }
+    for key in keys {
+        values.insert(key.into(), json!({ "enabled": false }));
+    }
+}
+
+/// True when the cluster runs no kube-proxy: Cilium replaces it (the same switch as
+/// `kubeProxyReplacement` in its values).
+fn without_kube_proxy(cluster: &Cluster) -> bool {
+    cluster.network.kube_proxy_replacement
+        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some())
+}
+
 fn monitoring(cluster: &Cluster, p: &mut Platform) {
     let retention = cluster.monitoring.retention.clone().unwrap_or_else(|| "30d".into());
     let loki = cluster.monitoring.logs == LogsStack::Loki;
     match cluster.monitoring.metrics {
-        MetricsStack::VictoriaMetrics => p.releases.push(Release {
-            component: "victoria-metrics",
-            name: "victoria-metrics".into(),
-            namespace: "monitoring".into(),
-            values: json!({
+        MetricsStack::VictoriaMetrics => {
+            let mut values = json!({
                 "vmsingle": { "spec": {
                     "retentionPeriod": retention,
                     "storage": { "resources": { "requests": { "storage": "50Gi" } } },
@@ -1381,27 +1402,39 @@ fn monitoring(cluster: &Cluster, p: &mut Platform) {
                 "grafana": grafana_values(loki),
                 "defaultDashboards": { "enabled": true },
                 "prometheus-node-exporter": { "resources": daemon_requests("victoria-metrics", "node-exporter") },
-            }),
-            depends_on: vec![],
-            layer: Layer::Controllers,
-            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
-        }),
-        MetricsStack::Prometheus => p.releases.push(Release {
-            component: "kube-prometheus-stack",
-            name: "kube-prometheus-stack".into(),
-            namespace: "monitoring".into(),
-            values: json!({
+            });
+            // This chart leaves kube-proxy unscraped by default.
+            unscraped_components(&mut values, false);
+            p.releases.push(Release {
+                component: "victoria-metrics",
+                name: "victoria-metrics".into(),
+                namespace: "monitoring".into(),
+                values,
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            })
+        }
+        MetricsStack::Prometheus => {
+            let mut values = json!({
                 "prometheus": { "prometheusSpec": {
                     "retention": retention,
                     "storageSpec": { "volumeClaimTemplate": { "spec": { "resources": { "requests": { "storage": "50Gi" } } } } },
                 } },
                 "grafana": grafana_values(loki),
                 "prometheus-node-exporter": { "resources": daemon_requests("kube-prometheus-stack", "node-exporter") },
-            }),
-            depends_on: vec![],
-            layer: Layer::Controllers,
-            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
-        }),
+            });
+            unscraped_components(&mut values, without_kube_proxy(cluster));
+            p.releases.push(Release {
+                component: "kube-prometheus-stack",
+                name: "kube-prometheus-stack".into(),
+                namespace: "monitoring".into(),
+                values,
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            })
+        }
         MetricsStack::None => {}
     }
     if loki {

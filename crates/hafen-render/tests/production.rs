@@ -1023,3 +1023,90 @@ fn private_destinations_stay_off_the_egress_gateways() {
         serde_json::json!(["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"])
     );
 }
+
+/// The chart and values of every Flux HelmRelease and Argo CD Application of a chart.
+fn chart_values(files: &Files, chart: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for kind in ["HelmRelease", "Application"] {
+        for (path, d) in all(files, kind) {
+            let (name, values) = if kind == "HelmRelease" {
+                (&d["spec"]["chart"]["spec"]["chart"], &d["spec"]["values"])
+            } else {
+                (&d["spec"]["source"]["chart"], &d["spec"]["source"]["helm"]["valuesObject"])
+            };
+            if name == chart {
+                out.push((path, values.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Both metrics charts scrape kube-controller-manager (10257), kube-scheduler (10259) and etcd
+/// by default through a Service selecting kube-system pods labelled `component: <name>`, on the
+/// pods' (host network: the node's) address (victoria-metrics-k8s-stack and kube-prometheus-stack
+/// values). Talos starts the controller manager and the scheduler with `--bind-address=127.0.0.1`
+/// and runs etcd as a Talos service, not a pod (Talos ControlPlaneStaticPodController); K3s
+/// embeds all three. So those scrapes are off, and the Talos configs open no such port; the
+/// kube-prometheus-stack kube-proxy scrape is off exactly where Cilium replaces kube-proxy.
+#[test]
+fn the_metrics_stacks_scrape_no_control_plane_component_that_listens_on_localhost() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    let prometheus = example("two-stack-hetzner").replace(
+        "      traffic: { egressTB: 4 }",
+        "      traffic: { egressTB: 4 }\n      monitoring: { metrics: prometheus }",
+    );
+    assert_ne!(prometheus, example("two-stack-hetzner"));
+    variants.push(("two-stack-prometheus".into(), prometheus));
+    let spread = std::fs::read_to_string(
+        support::root().join("tests/cases/render-cloud-spread-argocd/platform.yaml"),
+    )
+    .unwrap_or_default();
+    let with_proxy = spread.replace("kubeProxyReplacement: true", "kubeProxyReplacement: false");
+    assert_ne!(with_proxy, spread);
+    variants.push(("spread-with-kube-proxy".into(), with_proxy));
+    let mut seen = BTreeMap::new();
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for chart in ["victoria-metrics-k8s-stack", "kube-prometheus-stack"] {
+            for (path, values) in chart_values(&files, chart) {
+                *seen.entry(chart).or_insert(0) += 1;
+                for key in ["kubeControllerManager", "kubeScheduler", "kubeEtcd"] {
+                    assert_eq!(values[key]["enabled"], false, "{name}: {path}: {key}");
+                }
+                if chart == "kube-prometheus-stack" {
+                    let proxy = &values["kubeProxy"]["enabled"];
+                    if name == "spread-with-kube-proxy" {
+                        assert!(proxy.is_null(), "{name}: {path}: kube-proxy runs: {proxy}");
+                    } else {
+                        assert_eq!(proxy, false, "{name}: {path}: Cilium replaces kube-proxy");
+                    }
+                }
+            }
+        }
+        let machine_configs = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("management/") || p.starts_with("bootstrap/"));
+        for (path, text) in machine_configs {
+            for arg in ["bind-address", "listen-metrics-urls"] {
+                assert!(
+                    !text.contains(arg),
+                    "{name}: {path} opens a port the stacks do not scrape"
+                );
+            }
+        }
+        let readme = file(&files, "README.md");
+        let monitored = loaded
+            .platform
+            .spec
+            .clusters
+            .iter()
+            .any(|c| c.monitoring.metrics != hafen_spec::MetricsStack::None);
+        assert_eq!(readme.contains("**Control-plane metrics.**"), monitored, "{name}");
+    }
+    assert!(seen.get("kube-prometheus-stack").is_some_and(|n| *n >= 2), "{seen:?}");
+    assert!(seen.get("victoria-metrics-k8s-stack").is_some_and(|n| *n >= 3), "{seen:?}");
+}
