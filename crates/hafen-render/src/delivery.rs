@@ -606,15 +606,70 @@ fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
     }
 }
 
+/// What this cluster's Cilium does, read from the values it is given, so the header cannot
+/// promise a datapath or a feature the values do not switch on.
+fn cilium_summary(values: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    match values["routingMode"].as_str() {
+        Some("native") => parts.push("native routing".to_owned()),
+        Some("tunnel") => {
+            let protocol = match values["tunnelProtocol"].as_str() {
+                Some("geneve") => "Geneve",
+                _ => "VXLAN",
+            };
+            parts.push(format!("tunnel routing ({protocol})"));
+        }
+        _ => {}
+    }
+    if values["encryption"]["enabled"] == true {
+        parts.push("WireGuard encryption".to_owned());
+    }
+    if values["kubeProxyReplacement"] == true {
+        parts.push("kube-proxy replacement".to_owned());
+    }
+    if values["egressGateway"]["enabled"] == true {
+        parts.push("egress gateway".to_owned());
+    }
+    if values.get("clustermesh").is_some() {
+        parts.push("Cluster Mesh".to_owned());
+    }
+    format!("CNI: {}", parts.join(", "))
+}
+
+/// What the Hetzner cloud controller does here, read from its values: routes only when its
+/// route controller is on (native routing), Cloud-network addresses only with a network.
+fn hcloud_ccm_summary(values: &serde_json::Value) -> String {
+    let network = values["networking"]["enabled"] == true;
+    let routes = network && values["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"] == "true";
+    let mut parts = vec!["node lifecycle", "provider IDs", "load balancers"];
+    if network {
+        parts.push("the nodes' Cloud-network addresses");
+    }
+    if routes {
+        parts.push("a Cloud-network route for each node's pod range");
+    }
+    let last = parts.pop().unwrap_or_default();
+    let mut text = format!("{} and {last} for Hetzner Cloud servers", parts.join(", "));
+    if !routes {
+        text.push_str("; no pod routes (route controller off)");
+    }
+    text
+}
+
 fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String {
     let component = lookup(release.component);
     let version = component.map(|c| c.version.clone()).unwrap_or_default();
+    let purpose = match release.component {
+        "cilium" => cilium_summary(&release.values),
+        "hcloud-ccm" => hcloud_ccm_summary(&release.values),
+        _ => component.map(|c| c.purpose.clone()).unwrap_or_default(),
+    };
     let mut text = format!(
         "{} {} for cluster `{}`: {}.",
         component.map(|c| c.display_name.clone()).unwrap_or_default(),
         version,
         cluster.name,
-        component.map(|c| c.purpose.clone()).unwrap_or_default()
+        purpose
     );
     if release.component == "cilium" {
         text.push_str(&format!("\nMTU: {}.", crate::docs::mtu_line(ctx, cluster)));

@@ -271,13 +271,29 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         "**Bare-metal machines match their nodes by provider ID.** Cluster API pairs a Machine with its Node through `spec.providerID`. No cloud controller runs for the bare-metal clusters: the upstream Hetzner cloud controller needs the account-wide Robot credential, which never leaves the management cluster, and it finds a Robot server by a name that Talos nodes do not carry. Instead every bare-metal host's kubelet registers with the provider ID CAPH gives its machine, `hrobot://<server number>` (HetznerCluster annotation `capi.syself.com/use-hrobot-provider-id-for-baremetal: \"true\"`, the documented format of both CAPH and the Hetzner cloud controller). Pools whose servers are listed under `serverIds:` get one MachineDeployment per server, whose Talos config carries that host's provider ID and vSwitch address, so a machine Cluster API replaces comes up complete. The control plane has one Talos config for all members, so its per-member patches (`bootstrap/<cluster>/nodes/`) are applied by hand (RUNBOOK.md).",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
         "**Pod MTU.** Cilium's `MTU` value is the device MTU, not the pod MTU: Cilium itself subtracts 80 bytes for WireGuard (for IPv4 and IPv6 alike) and, in tunnel mode, 50 (IPv4) or 70 (IPv6) for the tunnel header, and gives pods the rest as their route MTU. So with `mtu: auto` Cilium gets the underlay MTU (a Hetzner vSwitch carries 1400, so pods get 1400 − 80 = 1320), and with an explicit `mtu: N` it gets N plus those allowances, so pods get exactly N. The strict IPv4 maximum (1400 − 60 = 1340 on a vSwitch) is what `hafen check` (NET001) allows for an explicit value; a pod MTU one byte above the underlay's means silent packet loss. The table above shows the arithmetic per cluster.",
-        "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways. Private destinations stay direct (the policy's `excludedCIDRs`): the cluster's pod and service ranges, its nodes' private networks with the Cloud network a vSwitch is coupled to, and the pods of its Cluster Mesh peers; sent through a gateway they would leave with the public address and never arrive.",
-        "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
         "**Storage keeps data.** Storage classes use `reclaimPolicy: Retain`: deleting a claim (or pruning an app) never deletes its volume.",
     ];
     for n in notes {
         let _ = writeln!(s, "- {n}");
+    }
+    let _ = writeln!(s, "- {}", helm_note(ctx));
+    // Only where an egress policy is rendered (fixed addresses and a gateway pool).
+    let gated: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| {
+            c.network.egress.as_ref().is_some_and(|e| !e.ips.is_empty())
+                && crate::platform::egress_pool(c).is_some()
+        })
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !gated.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Egress.** On {}, all tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways. Private destinations stay direct (the policy's `excludedCIDRs`): the cluster's pod and service ranges, its nodes' private networks with the Cloud network a vSwitch is coupled to, and the pods of its Cluster Mesh peers; sent through a gateway they would leave with the public address and never arrive.",
+            gated.join(", ")
+        );
     }
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
@@ -373,7 +389,10 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             let _ = writeln!(s, "- {item}");
         }
     }
+    // The section is left out when no limit applies to this platform.
+    let limits_at = s.len();
     let _ = writeln!(s, "\n## Known limits\n");
+    let limits_from = s.len();
     if spec
         .tenants
         .iter()
@@ -385,18 +404,70 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             "- Shared volumes (`shared: true`, ReadWriteMany) are served by Longhorn over NFSv4 from one share-manager pod per volume: every node needs an NFSv4 client (on Debian and Ubuntu the `nfs-common` package), and the volume is briefly unavailable while that pod moves to another node."
         );
     }
-    let _ = writeln!(
-        s,
-        "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."
-    );
-    let _ = writeln!(
-        s,
-        "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
-    );
-    let _ = writeln!(
-        s,
-        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP). Bare-metal egress pools with listed servers get them in each host's machine config (the n-th listed server holds the n-th address); elsewhere, a pool's machines share one config, so the patches in `bootstrap/<cluster>/egress/` add each address to its node by hand (Hetzner Cloud floating IPs are also assigned to a server by hand)."
-    );
+    // Each limit is listed where it applies, naming the files that exist.
+    for c in &spec.clusters {
+        if let Some((who, true)) = by_hand_nodes(ctx, c) {
+            let _ = writeln!(
+                s,
+                "- {who} of `{}` share one Talos config, so their vSwitch addresses live in `bootstrap/{}/nodes/`, one patch per node, applied with `talosctl` (RUNBOOK). Nodes of pools whose servers are listed under `serverIds:` carry theirs in their own machine config.",
+                c.name, c.name
+            );
+        }
+    }
+    if spec.clusters.iter().any(|c| {
+        machines(ctx, c) == Machines::ClusterApi
+            && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated)
+    }) {
+        let _ = writeln!(
+            s,
+            "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
+        );
+    }
+    let egress: Vec<&Cluster> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.network.egress.as_ref().is_some_and(|e| !e.ips.is_empty()))
+        .collect();
+    if !egress.is_empty() {
+        let mut text = "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP).".to_owned();
+        let by_machine_config: Vec<String> = egress
+            .iter()
+            .filter(|c| crate::management::egress_by_cluster_api(ctx, c))
+            .map(|c| format!("`{}`", c.name))
+            .collect();
+        if !by_machine_config.is_empty() {
+            let _ = write!(
+                text,
+                " The bare-metal egress hosts of {} get them in their own machine config (the n-th listed server holds the n-th address).",
+                by_machine_config.join(", ")
+            );
+        }
+        let patched: Vec<String> = egress
+            .iter()
+            .map(|c| format!("bootstrap/{}/egress/", c.name))
+            .filter(|prefix| ctx.out.files.keys().any(|k| k.starts_with(prefix)))
+            .map(|prefix| format!("`{prefix}`"))
+            .collect();
+        if !patched.is_empty() {
+            let _ = write!(
+                text,
+                " {} share one config, so the patches in {} add each address to its node by hand.",
+                if by_machine_config.is_empty() {
+                    "The machines of an egress pool"
+                } else {
+                    "Elsewhere the machines of an egress pool"
+                },
+                patched.join(", ")
+            );
+        }
+        if egress.iter().any(|c| {
+            crate::platform::egress_pool(c)
+                .is_some_and(|p| site_kind(spec, c.pool_site(p)) == SiteKind::HetznerCloud)
+        }) {
+            text.push_str(" Hetzner Cloud floating IPs are assigned to a server by hand.");
+        }
+        let _ = writeln!(s, "{text}");
+    }
     if spec.clusters.iter().any(|c| {
         components::has_metal(spec, c)
             && c.network.load_balancer_ips.is_empty()
@@ -409,7 +480,69 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             "- On vSwitch sites without `loadBalancerIPs`, MetalLB hands out the top of the VLAN subnet: private addresses. The public path to them is a Hetzner Load Balancer on a cloud network coupled to the vSwitch, or routed public addresses given as `loadBalancerIPs`."
         );
     }
+    if s.len() == limits_from {
+        s.truncate(limits_at);
+    }
     s
+}
+
+/// The releases the RUNBOOK installs with `helm install` on a workload cluster before its
+/// delivery engine runs, by release name and namespace.
+fn day0_helm_releases(
+    spec: &hafen_spec::PlatformSpec,
+    c: &Cluster,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![("cilium", "kube-system")];
+    if components::has_cloud(spec, c) {
+        out.push(("hcloud-cloud-controller-manager", "kube-system"));
+    }
+    out
+}
+
+/// The RUNBOOK sentence for an Argo CD cluster: its network-layer Applications take over the
+/// objects of the day-0 Helm installs, whose release records are then removed.
+fn argocd_takeover(ctx: &Ctx<'_>, c: &Cluster) -> String {
+    let apps: Vec<String> = day0_helm_releases(ctx.spec, c)
+        .iter()
+        .map(|(name, _)| format!("`{}-{}`", c.name, name))
+        .collect();
+    format!(
+        "Argo CD applies the objects of the day-0 installs from its own Applications ({}) and never updates their Helm release records: once those Applications are Synced and Healthy, delete the records, {} (the objects stay, now managed by Argo CD).",
+        apps.join(", "),
+        helm_record_cleanup(ctx.spec, c)
+    )
+}
+
+/// `kubectl delete` of the Helm release records (Secrets labelled `owner=helm`, `name=<release>`)
+/// a day-0 `helm install` left on a cluster.
+fn helm_record_cleanup(spec: &hafen_spec::PlatformSpec, c: &Cluster) -> String {
+    day0_helm_releases(spec, c)
+        .iter()
+        .map(|(name, ns)| format!("`kubectl -n {ns} delete secret -l owner=helm,name={name}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// How Helm state is kept under the chosen delivery engine. Argo CD only templates charts, so
+/// the Helm records of the day-0 installs go stale the moment its Applications take over.
+fn helm_note(ctx: &Ctx<'_>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for c in &ctx.spec.clusters {
+        for (name, _) in day0_helm_releases(ctx.spec, c) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let names = names.join(" and ");
+    // Flux's helm-controller is Helm itself; only Argo CD leaves the day-0 records behind.
+    match ctx.spec.gitops.engine {
+        GitOpsEngine::Flux => "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions.".to_owned(),
+        GitOpsEngine::Argocd => format!(
+            "**Helm without hidden state.** Charts are pinned. Argo CD renders each chart itself and applies the objects, so the platform's components have no Helm release and self-heal puts back anything changed by hand. Argo CD itself is a Helm release (`helm install argocd`, RUNBOOK.md), upgraded with `helm upgrade`. The day-0 `helm install` of {names} leaves Helm release records (Secrets `sh.helm.release.v1.<name>.v1`) that Argo CD never updates once its Applications manage the objects: `helm list` would show the day-0 revision, not what runs, and a `helm upgrade` or `helm rollback` would fight Argo CD. The RUNBOOK deletes those records once the Applications are synced; the objects stay."
+        ),
+    }
 }
 
 /// The day-0 setup of a cluster's own OpenBao: initialise once, unseal every raft member, check
@@ -1145,15 +1278,17 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration).",
-                    step.next()
+                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration). {}",
+                    step.next(),
+                    argocd_takeover(ctx, c)
                 );
             }
             GitOpsEngine::Argocd => {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration).",
-                    step.next()
+                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration). {}",
+                    step.next(),
+                    argocd_takeover(ctx, c)
                 );
             }
         }
@@ -1350,12 +1485,35 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
 
     let _ = writeln!(s, "### Tenants\n");
     for t in sorted_tenants(ctx) {
-        let clusters = tenants::tenant_clusters(spec, t);
+        // The apps run where the tenant names; a cluster that only holds a database standby of
+        // one of its apps gets the namespace and the standby, not the apps.
+        let quoted = |names: &[String]| {
+            names.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        };
+        let (runs, standby_only): (Vec<String>, Vec<String>) =
+            tenants::tenant_clusters(spec, t).into_iter().partition(|c| t.clusters.contains(c));
+        let mut place = format!("runs on {}", quoted(&runs));
+        for c in &standby_only {
+            let dbs: Vec<String> = t
+                .apps
+                .iter()
+                .filter(|a| {
+                    a.postgres.as_ref().and_then(|p| p.replica_cluster.as_deref())
+                        == Some(c.as_str())
+                })
+                .map(|a| format!("`{}-db`", a.name))
+                .collect();
+            let _ = write!(
+                place,
+                "; `{c}` holds only the database standby{} {} (no apps)",
+                if dbs.len() == 1 { "" } else { "s" },
+                dbs.join(", ")
+            );
+        }
         let _ = writeln!(
             s,
-            "- `{}` on {}: namespace `{}`{}.",
+            "- `{}` {place}: namespace `{}`{}.",
             t.name,
-            clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
             t.name,
             t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
         );

@@ -1110,3 +1110,124 @@ fn the_metrics_stacks_scrape_no_control_plane_component_that_listens_on_localhos
     assert!(seen.get("kube-prometheus-stack").is_some_and(|n| *n >= 2), "{seen:?}");
     assert!(seen.get("victoria-metrics-k8s-stack").is_some_and(|n| *n >= 3), "{seen:?}");
 }
+
+/// The rendered texts say what the rendered objects do, checked against the objects over every
+/// example, fixture and variant: the Cilium and cloud-controller headers against their values,
+/// the tenants the RUNBOOK says run on a cluster against the overlays that deploy their apps,
+/// the README's notes and known limits against what is rendered, and under Argo CD, which
+/// keeps no Helm release of its own (it templates charts), the day-0 `helm install`s whose
+/// release records the RUNBOOK removes once their Applications manage the objects.
+#[test]
+fn rendered_texts_say_what_the_rendered_objects_do() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    for name in ["two-stack-hetzner", "two-cities"] {
+        let native = example(name).replace("routing: tunnel", "routing: native");
+        variants.push((format!("{name}-native"), native));
+        let plain = example(name).replace("encryption: wireguard", "encryption: none");
+        variants.push((format!("{name}-unencrypted"), plain));
+    }
+    let mut checked = (0, 0, 0);
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        let spec = &loaded.platform.spec;
+        let argo = spec.gitops.engine == hafen_spec::GitOpsEngine::Argocd;
+        for (path, release) in all(&files, "HelmRelease") {
+            let head = file(&files, &path).lines().next().unwrap_or_default().to_owned();
+            let values = &release["spec"]["values"];
+            match release["spec"]["releaseName"].as_str() {
+                Some("cilium") => {
+                    checked.0 += 1;
+                    let mode = values["routingMode"].as_str().unwrap_or_default();
+                    let says = |what: &str| head.contains(what);
+                    assert_eq!(says("native routing"), mode == "native", "{name}: {path}: {head}");
+                    assert_eq!(says("tunnel routing"), mode == "tunnel", "{name}: {path}: {head}");
+                    assert_eq!(
+                        says("WireGuard"),
+                        values["encryption"]["enabled"] == true,
+                        "{head}"
+                    );
+                    assert_eq!(
+                        says("kube-proxy replacement"),
+                        values["kubeProxyReplacement"] == true,
+                        "{name}: {head}"
+                    );
+                    assert_eq!(
+                        says("egress gateway"),
+                        values["egressGateway"]["enabled"] == true,
+                        "{name}: {head}"
+                    );
+                    assert_eq!(says("Cluster Mesh"), values.get("clustermesh").is_some(), "{head}");
+                }
+                Some("hcloud-cloud-controller-manager") => {
+                    checked.1 += 1;
+                    let routes = values["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"] == "true";
+                    assert_eq!(head.contains("pod range"), routes, "{name}: {path}: {head}");
+                    assert_eq!(head.contains("no pod routes"), !routes, "{name}: {path}: {head}");
+                }
+                _ => {}
+            }
+        }
+
+        let runbook = file(&files, "RUNBOOK.md");
+        for t in &spec.tenants {
+            let prefix = format!("- `{}` runs on ", t.name);
+            let line = runbook.lines().find(|l| l.starts_with(&prefix));
+            let line = line.unwrap_or_else(|| panic!("{name}: no RUNBOOK line for `{}`", t.name));
+            let (runs, rest) = line[prefix.len()..].split_once([';', ':']).unwrap_or_default();
+            for cluster in &spec.clusters {
+                let c = &cluster.name;
+                let overlay = format!("tenants/{}/overlays/{c}/kustomization.yaml", t.name);
+                let apps_here = files.get(&overlay).is_some_and(|k| k.contains("- ../../base\n"));
+                assert_eq!(runs.contains(&format!("`{c}`")), apps_here, "{name}: {line}");
+                if files.contains_key(&overlay) && !apps_here {
+                    assert!(rest.contains(&format!("`{c}` holds only the database")), "{line}");
+                }
+            }
+        }
+
+        let readme = file(&files, "README.md");
+        let policies = files.keys().any(|p| p.ends_with("/configs/egress-gateway.yaml"));
+        assert_eq!(readme.contains("- **Egress.**"), policies, "{name}");
+        let limits = readme.split("## Known limits").nth(1).unwrap_or_default();
+        assert!(!limits.contains("<cluster>"), "{name}: the limits name no real path: {limits}");
+        for cluster in &spec.clusters {
+            let nodes = format!("bootstrap/{}/nodes/", cluster.name);
+            let patches = files.keys().any(|p| p.starts_with(&nodes));
+            assert_eq!(limits.contains(&nodes), patches, "{name}: {limits}");
+        }
+
+        if argo {
+            checked.2 += 1;
+            assert!(!readme.contains("keeps no Helm release at all"), "{name}");
+            let delivery: String = files
+                .iter()
+                .filter(|(p, _)| p.starts_with("management/delivery/"))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            for cluster in &spec.clusters {
+                let c = &cluster.name;
+                let section = runbook
+                    .split("#### ")
+                    .find(|s| {
+                        s.split_once('\n').is_some_and(|(h, _)| h.contains(&format!("`{c}`")))
+                    })
+                    .unwrap_or_else(|| panic!("{name}: no RUNBOOK section for {c}"));
+                for (at, _) in section.match_indices("`helm install ") {
+                    let release = section[at + 14..].split(' ').next().unwrap_or_default();
+                    assert!(
+                        section.contains(&format!("delete secret -l owner=helm,name={release}`")),
+                        "{name}/{c}: the Helm record of `{release}` stays behind"
+                    );
+                    assert!(
+                        delivery.contains(&format!("  name: {c}-{release}\n")),
+                        "{name}/{c}: no Application takes over `{release}`"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked.0 >= 8 && checked.1 >= 4 && checked.2 >= 3, "{checked:?}");
+}
