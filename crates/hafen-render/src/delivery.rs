@@ -2,7 +2,8 @@
 //!
 //! Flux runs in every workload cluster and in the management cluster. Each applies its own
 //! folder through one `GitRepository` and a chain of `Kustomization`s ordered by `dependsOn`:
-//! secret operators → secrets → controllers → configs → tenants. Third-party charts are pinned
+//! namespaces → network → storage → secret operators → secrets → controllers → configs →
+//! tenants. Each Namespace object belongs to exactly one of them. Third-party charts are pinned
 //! `HelmRelease`s with explicit values; Helm keeps at most three revisions and drift detection
 //! puts back anything changed by hand, so the repository stays the only truth.
 //!
@@ -21,6 +22,8 @@ use serde_json::{Map, Value, json};
 
 const FLUX_NS: &str = "flux-system";
 const ARGO_NS: &str = "argocd";
+/// The sync wave of a cluster's platform namespaces: before every other Application of it.
+const NAMESPACES_WAVE: i32 = -6;
 /// Name of the GitRepository every Flux Kustomization reads from.
 pub(crate) const SOURCE: &str = "platform";
 
@@ -147,32 +150,73 @@ fn namespace(ns: &str, extra: &[(&str, &str)], labels: &Map<String, Value>) -> V
     json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &l) })
 }
 
-/// Namespaces that exist on every cluster before Flux runs.
-fn preexisting(ns: &str) -> bool {
-    matches!(ns, "kube-system" | "default" | FLUX_NS)
+/// Namespaces that exist on a workload cluster before its delivery engine applies anything:
+/// Kubernetes' own, `flux-system` (`flux install`) and, in the cluster Argo CD runs in,
+/// `argocd` (installed by hand on day 0).
+pub(crate) fn preexisting(ctx: &Ctx<'_>, cluster: &Cluster, ns: &str) -> bool {
+    matches!(ns, "kube-system" | "kube-public" | "kube-node-lease" | "default")
+        || (is_flux(ctx) && ns == FLUX_NS)
+        || (ns == ARGO_NS
+            && crate::platform::argocd_home(ctx).as_deref() == Some(cluster.name.as_str()))
 }
 
-/// The Flux objects of one release: its namespace, chart source and `HelmRelease`.
-fn flux_release(
-    release: &Release,
-    all: &[Release],
-    with_namespace: bool,
-    labels: &Map<String, Value>,
-) -> Vec<Value> {
-    let Some(component) = lookup(release.component) else { return Vec::new() };
-    let mut docs = Vec::new();
-    if with_namespace && !preexisting(&release.namespace) {
-        // Pod Security labels of every release sharing the namespace.
-        let mut ns_labels: Vec<(&str, &str)> = Vec::new();
-        for r in all.iter().filter(|r| r.namespace == release.namespace) {
-            for l in &r.namespace_labels {
-                if !ns_labels.contains(l) {
-                    ns_labels.push(*l);
-                }
+/// Every namespace the platform layers of a cluster put objects into and that does not exist
+/// beforehand, with the Pod Security labels of the releases installed there, in layer order.
+/// They are all created by one layer applied before any other (`platform/namespaces/`), so no
+/// layer finds its namespace missing (the secrets layer fills namespaces whose controllers
+/// come later) and every Namespace object has exactly one owner.
+fn platform_namespaces<'a>(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    platform: &'a Platform,
+) -> Vec<(String, Vec<(&'a str, &'a str)>)> {
+    let mut out: Vec<(String, Vec<(&str, &str)>)> = Vec::new();
+    let mut add = |ns: &str, labels: &[(&'a str, &'a str)]| {
+        if preexisting(ctx, cluster, ns) {
+            return;
+        }
+        let i = match out.iter().position(|(n, _)| n == ns) {
+            Some(i) => i,
+            None => {
+                out.push((ns.to_owned(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        for l in labels {
+            if !out[i].1.contains(l) {
+                out[i].1.push(*l);
             }
         }
-        docs.push(namespace(&release.namespace, &ns_labels, labels));
+    };
+    for layer in Layer::ALL {
+        for r in platform.releases.iter().filter(|r| r.layer == layer) {
+            add(&r.namespace, &r.namespace_labels);
+        }
     }
+    for (_, docs) in
+        platform.secrets.iter().chain(&platform.storage_configs).chain(&platform.configs)
+    {
+        for doc in docs {
+            if let Some(ns) = doc.pointer("/metadata/namespace").and_then(Value::as_str) {
+                add(ns, &[]);
+            }
+        }
+    }
+    out
+}
+
+/// True for components whose pods become Ready only after a person's step: OpenBao members
+/// start sealed (the chart's readiness probe runs `bao status`, which fails while sealed) and
+/// are unsealed by hand (RUNBOOK), also after every restart.
+pub(crate) fn ready_only_after_setup(component: &str) -> bool {
+    component == "openbao"
+}
+
+/// The Flux objects of one release: its chart source and `HelmRelease` (its namespace comes
+/// from the namespaces layer).
+fn flux_release(release: &Release, all: &[Release], labels: &Map<String, Value>) -> Vec<Value> {
+    let Some(component) = lookup(release.component) else { return Vec::new() };
+    let mut docs = Vec::new();
     let source_name = name(&[&release.name]);
     let (source, chart_spec) = if let Some(chart) = &component.chart {
         (
@@ -219,14 +263,16 @@ fn flux_release(
     if !depends.is_empty() {
         spec.insert("dependsOn".into(), Value::Array(depends));
     }
-    spec.insert(
-        "install".into(),
-        json!({ "crds": "CreateReplace", "remediation": { "retries": 3 } }),
-    );
-    spec.insert(
-        "upgrade".into(),
-        json!({ "crds": "CreateReplace", "cleanupOnFail": true, "remediation": { "retries": 3, "strategy": "rollback" } }),
-    );
+    let mut install = json!({ "crds": "CreateReplace", "remediation": { "retries": 3 } });
+    let mut upgrade = json!({ "crds": "CreateReplace", "cleanupOnFail": true, "remediation": { "retries": 3, "strategy": "rollback" } });
+    if ready_only_after_setup(release.component) {
+        // Helm's wait would time out on pods that cannot be Ready yet, and the remediation
+        // would then uninstall (install) or roll back (upgrade) a release that is fine.
+        install["disableWait"] = json!(true);
+        upgrade["disableWait"] = json!(true);
+    }
+    spec.insert("install".into(), install);
+    spec.insert("upgrade".into(), upgrade);
     // The repository is the truth: changes made by hand are reverted, and Helm keeps only a
     // short history in the cluster.
     spec.insert("driftDetection".into(), json!({ "mode": "enabled" }));
@@ -363,18 +409,35 @@ pub(crate) fn render_platform(
     }
     bootstrap_values(ctx, cluster, platform);
 
+    let namespaces: Vec<Value> = platform_namespaces(ctx, cluster, platform)
+        .into_iter()
+        .map(|(ns, ns_labels)| namespace(&ns, &ns_labels, &labels))
+        .collect();
+    let has_namespaces = !namespaces.is_empty();
+    if has_namespaces {
+        write_folder(
+            ctx,
+            &format!("{base}/namespaces"),
+            vec![(
+                "namespaces.yaml".into(),
+                header(
+                    cluster,
+                    "Namespaces of the platform components, applied before every other layer (the secrets\nlayer fills namespaces whose controllers come later); no other layer carries a Namespace",
+                ),
+                namespaces,
+            )],
+        );
+    }
+
     if is_flux(ctx) {
-        let mut namespaces: Vec<&str> = Vec::new();
         for layer in Layer::ALL {
             let mut files: Vec<(String, String, Vec<Value>)> = Vec::new();
             for r in platform.releases.iter().filter(|r| r.layer == layer) {
-                let first = !namespaces.contains(&r.namespace.as_str());
-                namespaces.push(&r.namespace);
                 let head = release_header(ctx, cluster, r);
                 files.push((
                     format!("{}.yaml", r.name),
                     head,
-                    flux_release(r, &platform.releases, first, &labels),
+                    flux_release(r, &platform.releases, &labels),
                 ));
             }
             if !files.is_empty() {
@@ -402,8 +465,8 @@ pub(crate) fn render_platform(
         );
         ctx.out.kustomization(&format!("clusters/{c}/flux"), vec!["sync.yaml".into()]);
 
-        // The layers, each waiting for the one before: network → storage → (storage
-        // configuration) → secret operators → secrets → controllers → configuration.
+        // The layers, each waiting for the one before: namespaces → network → storage →
+        // (storage configuration) → secret operators → secrets → controllers → configuration.
         let mut chain: Vec<Value> = Vec::new();
         let mut previous: Vec<String> = Vec::new();
         let step = |ctx: &Ctx<'_>,
@@ -423,6 +486,9 @@ pub(crate) fn render_platform(
             ));
             *previous = vec![name.to_owned()];
         };
+        if has_namespaces {
+            step(ctx, &mut chain, &mut previous, "platform-namespaces", "namespaces", false);
+        }
         for layer in Layer::ALL {
             if layer == Layer::Controllers && has_secrets {
                 step(ctx, &mut chain, &mut previous, "platform-secrets", "secrets", sops);
@@ -461,9 +527,10 @@ pub(crate) fn render_platform(
         );
         let mut tenant_ks = Vec::new();
         for tenant in tenants::tenants_on(ctx.spec, c) {
+            let tenant_name = name(&["tenant", &tenant.name]);
             let ks = flux_kustomization(
                 ctx,
-                &name(&["tenant", &tenant.name]),
+                &tenant_name,
                 &format!("tenants/{}/overlays/{c}", tenant.name),
                 &previous,
                 false,
@@ -475,11 +542,13 @@ pub(crate) fn render_platform(
                 && (tenants::tenant_has_secrets(tenant)
                     || !tenants::sops_db_secrets(ctx.spec, tenant).is_empty())
             {
+                // The encrypted Secrets go into the tenant's namespace, which its overlay
+                // creates.
                 tenant_ks.push(flux_kustomization(
                     ctx,
                     &name(&["tenant", &tenant.name, "secrets"]),
                     &format!("tenants/{}/secrets", tenant.name),
-                    &previous,
+                    &[tenant_name],
                     false,
                     true,
                     &labels,
@@ -497,7 +566,12 @@ pub(crate) fn render_platform(
         }
         ctx.out.kustomization(&format!("clusters/{c}"), resources);
     } else {
-        argo_cluster(ctx, cluster, platform, has_secrets, has_storage_configs, has_configs);
+        argo_cluster(
+            ctx,
+            cluster,
+            platform,
+            [has_namespaces, has_secrets, has_storage_configs, has_configs],
+        );
     }
 }
 
@@ -532,15 +606,70 @@ fn config_header(ctx: &Ctx<'_>, cluster: &Cluster, file: &str) -> String {
     }
 }
 
+/// What this cluster's Cilium does, read from the values it is given, so the header cannot
+/// promise a datapath or a feature the values do not switch on.
+fn cilium_summary(values: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    match values["routingMode"].as_str() {
+        Some("native") => parts.push("native routing".to_owned()),
+        Some("tunnel") => {
+            let protocol = match values["tunnelProtocol"].as_str() {
+                Some("geneve") => "Geneve",
+                _ => "VXLAN",
+            };
+            parts.push(format!("tunnel routing ({protocol})"));
+        }
+        _ => {}
+    }
+    if values["encryption"]["enabled"] == true {
+        parts.push("WireGuard encryption".to_owned());
+    }
+    if values["kubeProxyReplacement"] == true {
+        parts.push("kube-proxy replacement".to_owned());
+    }
+    if values["egressGateway"]["enabled"] == true {
+        parts.push("egress gateway".to_owned());
+    }
+    if values.get("clustermesh").is_some() {
+        parts.push("Cluster Mesh".to_owned());
+    }
+    format!("CNI: {}", parts.join(", "))
+}
+
+/// What the Hetzner cloud controller does here, read from its values: routes only when its
+/// route controller is on (native routing), Cloud-network addresses only with a network.
+fn hcloud_ccm_summary(values: &serde_json::Value) -> String {
+    let network = values["networking"]["enabled"] == true;
+    let routes = network && values["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"] == "true";
+    let mut parts = vec!["node lifecycle", "provider IDs", "load balancers"];
+    if network {
+        parts.push("the nodes' Cloud-network addresses");
+    }
+    if routes {
+        parts.push("a Cloud-network route for each node's pod range");
+    }
+    let last = parts.pop().unwrap_or_default();
+    let mut text = format!("{} and {last} for Hetzner Cloud servers", parts.join(", "));
+    if !routes {
+        text.push_str("; no pod routes (route controller off)");
+    }
+    text
+}
+
 fn release_header(ctx: &Ctx<'_>, cluster: &Cluster, release: &Release) -> String {
     let component = lookup(release.component);
     let version = component.map(|c| c.version.clone()).unwrap_or_default();
+    let purpose = match release.component {
+        "cilium" => cilium_summary(&release.values),
+        "hcloud-ccm" => hcloud_ccm_summary(&release.values),
+        _ => component.map(|c| c.purpose.clone()).unwrap_or_default(),
+    };
     let mut text = format!(
         "{} {} for cluster `{}`: {}.",
         component.map(|c| c.display_name.clone()).unwrap_or_default(),
         version,
         cluster.name,
-        component.map(|c| c.purpose.clone()).unwrap_or_default()
+        purpose
     );
     if release.component == "cilium" {
         text.push_str(&format!("\nMTU: {}.", crate::docs::mtu_line(ctx, cluster)));
@@ -577,20 +706,15 @@ fn bootstrap_values(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform) {
     }
 }
 
-fn sync_policy(namespace_labels: &[(&str, &str)]) -> Value {
-    let mut policy = json!({
+/// The sync policy of every Application. No `CreateNamespace`: each namespace is a Namespace
+/// object of exactly one Application (the cluster's platform namespaces, or the tenant's
+/// overlay), which Argo CD applies before the other objects of that Application.
+fn sync_policy() -> Value {
+    json!({
         "automated": { "prune": true, "selfHeal": true },
-        "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+        "syncOptions": ["ServerSideApply=true"],
         "retry": { "limit": 10, "backoff": { "duration": "30s", "factor": 2, "maxDuration": "10m" } },
-    });
-    if !namespace_labels.is_empty()
-        && let Some(obj) = policy.as_object_mut()
-    {
-        let labels: Map<String, Value> =
-            namespace_labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-        obj.insert("managedNamespaceMetadata".into(), json!({ "labels": labels }));
-    }
-    policy
+    })
 }
 
 fn argo_app(
@@ -625,14 +749,8 @@ pub(crate) fn argo_name(ctx: &Ctx<'_>, cluster: &str) -> String {
     }
 }
 
-fn argo_cluster(
-    ctx: &mut Ctx<'_>,
-    cluster: &Cluster,
-    platform: &Platform,
-    has_secrets: bool,
-    has_storage_configs: bool,
-    has_configs: bool,
-) {
+fn argo_cluster(ctx: &mut Ctx<'_>, cluster: &Cluster, platform: &Platform, folders: [bool; 4]) {
+    let [has_namespaces, has_secrets, has_storage_configs, has_configs] = folders;
     let Some(url) = ctx.repo_url.clone() else { return };
     let c = cluster.name.as_str();
     let dest = argo_name(ctx, c);
@@ -663,13 +781,24 @@ fn argo_cluster(
             "platform",
             source,
             json!({ "name": dest, "namespace": release.namespace }),
-            sync_policy(&release.namespace_labels),
+            sync_policy(),
             &labels,
         ));
     }
     let folder = |sub: &str| {
         ctx.git_path(&format!("clusters/{c}/platform/{sub}")).trim_start_matches("./").to_owned()
     };
+    if has_namespaces {
+        apps.push(argo_app(
+            &name(&[c, "platform-namespaces"]),
+            NAMESPACES_WAVE,
+            "platform",
+            json!({ "repoURL": url, "targetRevision": branch, "path": folder("namespaces") }),
+            json!({ "name": dest }),
+            sync_policy(),
+            &labels,
+        ));
+    }
     if has_storage_configs {
         apps.push(argo_app(
             &name(&[c, "platform-storage-config"]),
@@ -677,7 +806,7 @@ fn argo_cluster(
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("storage-config") }),
             json!({ "name": dest }),
-            sync_policy(&[]),
+            sync_policy(),
             &labels,
         ));
     }
@@ -688,7 +817,7 @@ fn argo_cluster(
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("secrets") }),
             json!({ "name": dest }),
-            sync_policy(&[]),
+            sync_policy(),
             &labels,
         ));
     }
@@ -699,13 +828,13 @@ fn argo_cluster(
             "platform",
             json!({ "repoURL": url, "targetRevision": branch, "path": folder("configs") }),
             json!({ "name": dest }),
-            sync_policy(&[]),
+            sync_policy(),
             &labels,
         ));
     }
     ctx.out.yaml(
         format!("management/delivery/clusters/{c}.yaml"),
-        &header(cluster, "Argo CD Applications of the platform (sync waves: network, storage, secrets, controllers, configuration)"),
+        &header(cluster, "Argo CD Applications of the platform (sync waves: namespaces, network, storage, secrets, controllers, configuration)"),
         apps,
     );
 }
@@ -809,7 +938,7 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
                         "project": tenant.name,
                         "source": { "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": format!("{path}/{{{{ .cluster }}}}") },
                         "destination": { "name": "{{ .destination }}", "namespace": tenant.name },
-                        "syncPolicy": sync_policy(&[]),
+                        "syncPolicy": sync_policy(),
                     },
                 },
             }
@@ -822,7 +951,7 @@ pub(crate) fn render_management(ctx: &mut Ctx<'_>) {
         "platform",
         json!({ "repoURL": url, "targetRevision": ctx.spec.gitops.branch, "path": ctx.git_path("management").trim_start_matches("./") }),
         json!({ "name": "in-cluster", "namespace": ARGO_NS }),
-        sync_policy(&[]),
+        sync_policy(),
         &labels,
     );
     ctx.out.yaml(

@@ -150,13 +150,13 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         GitOpsEngine::Flux => {
             let _ = writeln!(
                 s,
-                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
+                "| `clusters/<cluster>/` | `flux/` (source and entry point), `platform.yaml` and `tenants.yaml` (the Flux Kustomizations, ordered by `dependsOn`), `platform/` (one folder per layer, applied in this order: `namespaces/` (every platform namespace, so no later layer finds its namespace missing), `network/`, `storage/`, `storage-config/`, `secret-operators/`, `secrets/`, `controllers/`, `configs/`) | Flux in that cluster |"
             );
         }
         GitOpsEngine::Argocd => {
             let _ = writeln!(
                 s,
-                "| `clusters/<cluster>/platform/` | plain configuration objects (`secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml` | Argo CD in the management cluster |"
+                "| `clusters/<cluster>/platform/` | plain objects (`namespaces/`, synced first, then `secrets/`, `configs/`); the Helm components are Argo CD Applications in `management/delivery/clusters/<cluster>.yaml`, in sync waves after the namespaces | Argo CD in the management cluster |"
             );
         }
     }
@@ -271,16 +271,64 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
         "**Bare-metal machines match their nodes by provider ID.** Cluster API pairs a Machine with its Node through `spec.providerID`. No cloud controller runs for the bare-metal clusters: the upstream Hetzner cloud controller needs the account-wide Robot credential, which never leaves the management cluster, and it finds a Robot server by a name that Talos nodes do not carry. Instead every bare-metal host's kubelet registers with the provider ID CAPH gives its machine, `hrobot://<server number>` (HetznerCluster annotation `capi.syself.com/use-hrobot-provider-id-for-baremetal: \"true\"`, the documented format of both CAPH and the Hetzner cloud controller). Pools whose servers are listed under `serverIds:` get one MachineDeployment per server, whose Talos config carries that host's provider ID and vSwitch address, so a machine Cluster API replaces comes up complete. The control plane has one Talos config for all members, so its per-member patches (`bootstrap/<cluster>/nodes/`) are applied by hand (RUNBOOK.md).",
         "**Credentials are references.** The account-wide Robot credential stays in the management cluster (`skipCreatingHetznerSecretInWorkloadCluster: true`); workload clusters get only a project token, delivered from the secret store. No file here contains a secret value, and `hafen render` refuses to write one.",
         "**Pod MTU.** Cilium's `MTU` value is the device MTU, not the pod MTU: Cilium itself subtracts 80 bytes for WireGuard (for IPv4 and IPv6 alike) and, in tunnel mode, 50 (IPv4) or 70 (IPv6) for the tunnel header, and gives pods the rest as their route MTU. So with `mtu: auto` Cilium gets the underlay MTU (a Hetzner vSwitch carries 1400, so pods get 1400 − 80 = 1320), and with an explicit `mtu: N` it gets N plus those allowances, so pods get exactly N. The strict IPv4 maximum (1400 − 60 = 1340 on a vSwitch) is what `hafen check` (NET001) allows for an explicit value; a pod MTU one byte above the underlay's means silent packet loss. The table above shows the arithmetic per cluster.",
-        "**Egress.** All tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways.",
-        "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions. Argo CD renders charts itself and keeps no Helm release at all.",
         "**Sovereign defaults.** Time from PTB (Germany), Talos discovery off unless enabled, Traefik, Grafana, Loki and Longhorn telemetry and update checks off, DNS through your own server or your provider, never a US DNS service unless the spec chooses one.",
         "**Storage keeps data.** Storage classes use `reclaimPolicy: Retain`: deleting a claim (or pruning an app) never deletes its volume.",
     ];
     for n in notes {
         let _ = writeln!(s, "- {n}");
     }
+    let _ = writeln!(s, "- {}", helm_note(ctx));
+    // Only where an egress policy is rendered (fixed addresses and a gateway pool).
+    let gated: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| {
+            c.network.egress.as_ref().is_some_and(|e| !e.ips.is_empty())
+                && crate::platform::egress_pool(c).is_some()
+        })
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !gated.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Egress.** On {}, all tenant namespaces (label `hafen.dev/tenant`) leave through the egress gateway nodes and their fixed addresses; platform namespaces (kube-system, the GitOps engine, monitoring and the other platform components) are excluded, so a platform restart never depends on the gateways. Private destinations stay direct (the policy's `excludedCIDRs`): the cluster's pod and service ranges, its nodes' private networks with the Cloud network a vSwitch is coupled to, and the pods of its Cluster Mesh peers; sent through a gateway they would leave with the public address and never arrive.",
+            gated.join(", ")
+        );
+    }
     if spec.clusters.iter().any(|c| c.network.mesh.is_some()) {
         let _ = writeln!(s, "- {}", mesh_note(ctx));
+    }
+    let monitored: Vec<&Cluster> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.monitoring.metrics != hafen_spec::MetricsStack::None)
+        .collect();
+    if !monitored.is_empty() {
+        let names: Vec<String> = monitored.iter().map(|c| format!("`{}`", c.name)).collect();
+        let talos = if monitored.iter().any(|c| c.os == Os::Talos) {
+            " On Talos, `talosctl etcd status` shows each member's database size and errors."
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "- **Control-plane metrics.** The metrics stack of each monitored cluster ({}) scrapes the API server, the kubelets, node-exporter and kube-state-metrics, not kube-controller-manager, kube-scheduler or etcd (`kubeControllerManager`, `kubeScheduler` and `kubeEtcd` are off in its values). Talos binds the controller manager and the scheduler to 127.0.0.1 and runs etcd as a system service outside Kubernetes; K3s runs all three inside its own process. The charts' default scrapes would find a closed port or nothing, and their alerts would fire for good. Opening the ports on every interface would put them on the nodes' public addresses.{talos}",
+            names.join(", ")
+        );
+    }
+    let metal: Vec<String> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.os == Os::Talos && !talos::kernel_args(spec, c).is_empty())
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    if !metal.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **How a Robot server gets its Talos config.** CAPH boots the server into the Hetzner rescue system and runs `bootstrap/management/caph/{IMAGE_COMMAND}` there with the image URL, the machine's bootstrap data (the Talos config the Talos bootstrap or control-plane provider generated) and the root device. The script writes the Talos image to that disk and the config to a 16 MiB partition at the end of it, named and labelled `metal-iso` (`config.yaml` at its root). The images of {} boot with `{}` (the Image Factory schematic's `extraKernelArgs`), so Talos' metal platform reads that file at first boot instead of waiting in maintenance mode, and keeps the config in its STATE partition from then on. The partition stays on the disk with the same secrets as STATE until CAPH reprovisions the host.",
+            metal.join(", "),
+            talos::METAL_CONFIG_ARG
+        );
     }
     let k3s_cloud: Vec<String> = spec
         .clusters
@@ -341,7 +389,10 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             let _ = writeln!(s, "- {item}");
         }
     }
+    // The section is left out when no limit applies to this platform.
+    let limits_at = s.len();
     let _ = writeln!(s, "\n## Known limits\n");
+    let limits_from = s.len();
     if spec
         .tenants
         .iter()
@@ -353,18 +404,70 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             "- Shared volumes (`shared: true`, ReadWriteMany) are served by Longhorn over NFSv4 from one share-manager pod per volume: every node needs an NFSv4 client (on Debian and Ubuntu the `nfs-common` package), and the volume is briefly unavailable while that pod moves to another node."
         );
     }
-    let _ = writeln!(
-        s,
-        "- Bare-metal nodes on a vSwitch need their own VLAN address; a machine template is shared by a whole pool, so those addresses live in `bootstrap/<cluster>/nodes/` and are applied with `talosctl` (RUNBOOK)."
-    );
-    let _ = writeln!(
-        s,
-        "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
-    );
-    let _ = writeln!(
-        s,
-        "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP). Bare-metal egress pools with listed servers get them in each host's machine config (the n-th listed server holds the n-th address); elsewhere, a pool's machines share one config, so the patches in `bootstrap/<cluster>/egress/` add each address to its node by hand (Hetzner Cloud floating IPs are also assigned to a server by hand)."
-    );
+    // Each limit is listed where it applies, naming the files that exist.
+    for c in &spec.clusters {
+        if let Some((who, true)) = by_hand_nodes(ctx, c) {
+            let _ = writeln!(
+                s,
+                "- {who} of `{}` share one Talos config, so their vSwitch addresses live in `bootstrap/{}/nodes/`, one patch per node, applied with `talosctl` (RUNBOOK). Nodes of pools whose servers are listed under `serverIds:` carry theirs in their own machine config.",
+                c.name, c.name
+            );
+        }
+    }
+    if spec.clusters.iter().any(|c| {
+        machines(ctx, c) == Machines::ClusterApi
+            && c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerDedicated)
+    }) {
+        let _ = writeln!(
+            s,
+            "- Disk WWNs of Robot servers are not known before the first inspection: add `rootDeviceHints` with `kubectl patch` after CAPH has read the hardware (RUNBOOK)."
+        );
+    }
+    let egress: Vec<&Cluster> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.network.egress.as_ref().is_some_and(|e| !e.ips.is_empty()))
+        .collect();
+    if !egress.is_empty() {
+        let mut text = "- Fixed egress addresses must be routed to the egress node by the provider (floating or additional IP).".to_owned();
+        let by_machine_config: Vec<String> = egress
+            .iter()
+            .filter(|c| crate::management::egress_by_cluster_api(ctx, c))
+            .map(|c| format!("`{}`", c.name))
+            .collect();
+        if !by_machine_config.is_empty() {
+            let _ = write!(
+                text,
+                " The bare-metal egress hosts of {} get them in their own machine config (the n-th listed server holds the n-th address).",
+                by_machine_config.join(", ")
+            );
+        }
+        let patched: Vec<String> = egress
+            .iter()
+            .map(|c| format!("bootstrap/{}/egress/", c.name))
+            .filter(|prefix| ctx.out.files.keys().any(|k| k.starts_with(prefix)))
+            .map(|prefix| format!("`{prefix}`"))
+            .collect();
+        if !patched.is_empty() {
+            let _ = write!(
+                text,
+                " {} share one config, so the patches in {} add each address to its node by hand.",
+                if by_machine_config.is_empty() {
+                    "The machines of an egress pool"
+                } else {
+                    "Elsewhere the machines of an egress pool"
+                },
+                patched.join(", ")
+            );
+        }
+        if egress.iter().any(|c| {
+            crate::platform::egress_pool(c)
+                .is_some_and(|p| site_kind(spec, c.pool_site(p)) == SiteKind::HetznerCloud)
+        }) {
+            text.push_str(" Hetzner Cloud floating IPs are assigned to a server by hand.");
+        }
+        let _ = writeln!(s, "{text}");
+    }
     if spec.clusters.iter().any(|c| {
         components::has_metal(spec, c)
             && c.network.load_balancer_ips.is_empty()
@@ -377,7 +480,69 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
             "- On vSwitch sites without `loadBalancerIPs`, MetalLB hands out the top of the VLAN subnet: private addresses. The public path to them is a Hetzner Load Balancer on a cloud network coupled to the vSwitch, or routed public addresses given as `loadBalancerIPs`."
         );
     }
+    if s.len() == limits_from {
+        s.truncate(limits_at);
+    }
     s
+}
+
+/// The releases the RUNBOOK installs with `helm install` on a workload cluster before its
+/// delivery engine runs, by release name and namespace.
+fn day0_helm_releases(
+    spec: &hafen_spec::PlatformSpec,
+    c: &Cluster,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![("cilium", "kube-system")];
+    if components::has_cloud(spec, c) {
+        out.push(("hcloud-cloud-controller-manager", "kube-system"));
+    }
+    out
+}
+
+/// The RUNBOOK sentence for an Argo CD cluster: its network-layer Applications take over the
+/// objects of the day-0 Helm installs, whose release records are then removed.
+fn argocd_takeover(ctx: &Ctx<'_>, c: &Cluster) -> String {
+    let apps: Vec<String> = day0_helm_releases(ctx.spec, c)
+        .iter()
+        .map(|(name, _)| format!("`{}-{}`", c.name, name))
+        .collect();
+    format!(
+        "Argo CD applies the objects of the day-0 installs from its own Applications ({}) and never updates their Helm release records: once those Applications are Synced and Healthy, delete the records, {} (the objects stay, now managed by Argo CD).",
+        apps.join(", "),
+        helm_record_cleanup(ctx.spec, c)
+    )
+}
+
+/// `kubectl delete` of the Helm release records (Secrets labelled `owner=helm`, `name=<release>`)
+/// a day-0 `helm install` left on a cluster.
+fn helm_record_cleanup(spec: &hafen_spec::PlatformSpec, c: &Cluster) -> String {
+    day0_helm_releases(spec, c)
+        .iter()
+        .map(|(name, ns)| format!("`kubectl -n {ns} delete secret -l owner=helm,name={name}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// How Helm state is kept under the chosen delivery engine. Argo CD only templates charts, so
+/// the Helm records of the day-0 installs go stale the moment its Applications take over.
+fn helm_note(ctx: &Ctx<'_>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for c in &ctx.spec.clusters {
+        for (name, _) in day0_helm_releases(ctx.spec, c) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let names = names.join(" and ");
+    // Flux's helm-controller is Helm itself; only Argo CD leaves the day-0 records behind.
+    match ctx.spec.gitops.engine {
+        GitOpsEngine::Flux => "**Helm without hidden state.** Charts are pinned; Flux's drift detection puts back anything changed by hand and Helm keeps three revisions.".to_owned(),
+        GitOpsEngine::Argocd => format!(
+            "**Helm without hidden state.** Charts are pinned. Argo CD renders each chart itself and applies the objects, so the platform's components have no Helm release and self-heal puts back anything changed by hand. Argo CD itself is a Helm release (`helm install argocd`, RUNBOOK.md), upgraded with `helm upgrade`. The day-0 `helm install` of {names} leaves Helm release records (Secrets `sh.helm.release.v1.<name>.v1`) that Argo CD never updates once its Applications manage the objects: `helm list` would show the day-0 revision, not what runs, and a `helm upgrade` or `helm rollback` would fight Argo CD. The RUNBOOK deletes those records once the Applications are synced; the objects stay."
+        ),
+    }
 }
 
 /// The day-0 setup of a cluster's own OpenBao: initialise once, unseal every raft member, check
@@ -386,35 +551,43 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
 fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
     let n = &c.name;
     let mut out = format!(
-        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
-        engine(ctx)
+        "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. {} With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
+        engine(ctx),
+        match ctx.spec.gitops.engine {
+            GitOpsEngine::Flux =>
+                "A sealed member is never Ready, so Flux installs and upgrades the release without waiting for readiness (`install.disableWait`, `upgrade.disableWait`): a wait would time out and Flux's remediation would uninstall or roll back a healthy release. `flux get helmreleases -n openbao` shows it Ready once Helm has applied it; `platform-secrets` and everything after it stay pending until OpenBao is set up below.",
+            GitOpsEngine::Argocd =>
+                "Argo CD shows the Application of OpenBao Progressing while its members are sealed (a sealed member is never Ready) and holds the later sync waves (secrets, controllers, configuration) until it is Healthy, which it becomes once the members are unsealed below; nothing is uninstalled meanwhile.",
+        }
     );
-    let tenants_here: Vec<String> = ctx
-        .spec
-        .tenants
-        .iter()
-        .filter(|t| tenants::tenant_clusters(ctx.spec, t).contains(n))
-        .map(|t| format!("tenant-{}", t.name))
-        .collect();
     for (role, items) in store_paths(ctx) {
-        let tenant = role.strip_prefix("tenant-").map(str::to_owned);
-        let mine: Vec<String> = items
-            .iter()
-            .filter(|i| match &tenant {
-                Some(_) => tenants_here.contains(&role),
-                None => i.contains(&format!("`{n}`")),
-            })
-            .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
-            .collect();
-        if mine.is_empty() {
+        let tenant = role
+            .strip_prefix("tenant-")
+            .and_then(|t| ctx.spec.tenants.iter().find(|x| x.name == t));
+        let policy: Vec<String> = match tenant {
+            // A tenant's role reads its own subtree and nothing else, on every cluster where its
+            // overlay has a store.
+            Some(t) => {
+                if !tenants::tenant_store_on(ctx.spec, t, c) {
+                    continue;
+                }
+                vec![format!("{}*", tenants::tenant_subtree(t))]
+            }
+            None => items
+                .iter()
+                .filter(|i| i.contains(&format!("`{n}`")))
+                .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
+                .collect(),
+        };
+        if policy.is_empty() {
             continue;
         }
-        let paths: Vec<String> = mine
+        let paths: Vec<String> = policy
             .iter()
             .map(|p| format!("path \"secret/data/{p}\" {{ capabilities = [\"read\"] }}"))
             .collect();
-        let (sa, ns) = match &tenant {
-            Some(t) => ("openbao".to_owned(), t.clone()),
+        let (sa, ns) = match tenant {
+            Some(t) => ("openbao".to_owned(), t.name.clone()),
             None => ("external-secrets".to_owned(), "external-secrets".to_owned()),
         };
         let _ = write!(
@@ -477,7 +650,6 @@ impl Steps {
 fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
     let spec = ctx.spec;
     let mut platform: Vec<String> = Vec::new();
-    let mut backups: Vec<String> = Vec::new();
     let push = |v: &mut Vec<String>, item: String| {
         if !v.contains(&item) {
             v.push(item);
@@ -545,9 +717,32 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
             ),
         );
     }
-    // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
-    // cluster that keeps or follows the database).
+    let mut out = vec![("external-secrets".to_owned(), platform)];
+    // Each tenant reads through its own store and role: its apps' secrets and, per database, an
+    // S3 key of its own limited to the database's archive prefixes (one per cluster that keeps
+    // or follows it), all below the tenant's subtree.
     for t in sorted_tenants(ctx) {
+        let mut paths = Vec::new();
+        let on_openbao = t
+            .clusters
+            .iter()
+            .filter_map(|c| spec.cluster(c))
+            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
+        for a in sorted_apps(t).into_iter().filter(|_| on_openbao) {
+            for sec in &a.secrets {
+                paths.push(format!(
+                    "`{}`{} as `{}` of app `{}`",
+                    tenants::tenant_store_path(t, &sec.secret_ref.name),
+                    sec.secret_ref
+                        .key
+                        .as_ref()
+                        .map(|k| format!(" (property `{k}`)"))
+                        .unwrap_or_default(),
+                    sec.env,
+                    a.name
+                ));
+            }
+        }
         for a in sorted_apps(t) {
             let Some(pg) = &a.postgres else { continue };
             let mut prefixes = Vec::new();
@@ -570,44 +765,11 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
                 clusters.push(format!("`{}`", c.name));
             }
             if !prefixes.is_empty() {
-                push(
-                    &mut backups,
-                    format!(
-                        "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
-                        tenants::db_backup_path(t, a),
-                        prefixes.join(", "),
-                        clusters.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-    let mut out = vec![("external-secrets".to_owned(), platform)];
-    if !backups.is_empty() {
-        out.push(("backups".to_owned(), backups));
-    }
-    for t in sorted_tenants(ctx) {
-        let on_openbao = t
-            .clusters
-            .iter()
-            .filter_map(|c| spec.cluster(c))
-            .any(|c| c.secrets.backend == SecretsBackend::Openbao);
-        if !on_openbao {
-            continue;
-        }
-        let mut paths = Vec::new();
-        for a in sorted_apps(t) {
-            for sec in &a.secrets {
                 paths.push(format!(
-                    "`{}`{} as `{}` of app `{}`",
-                    sec.secret_ref.name,
-                    sec.secret_ref
-                        .key
-                        .as_ref()
-                        .map(|k| format!(" (property `{k}`)"))
-                        .unwrap_or_default(),
-                    sec.env,
-                    a.name
+                    "`{}` (properties `accessKeyId`, `secretAccessKey`: a key of its own that can read and write only {}) for {}",
+                    tenants::db_backup_path(t, a),
+                    prefixes.join(", "),
+                    clusters.join(", ")
                 ));
             }
         }
@@ -819,17 +981,26 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         let _ = writeln!(s, "### {}. Talos images\n", steps.next());
         let mut uploaded: Vec<String> = Vec::new();
         for c in spec.clusters.iter().filter(|c| c.os == Os::Talos) {
-            let id = talos::schematic_id(c);
+            let id = talos::schematic_id(spec, c);
             let ver = talos::version(c);
             let ext = talos::extensions(c);
+            let args = talos::kernel_args(spec, c);
             let _ = writeln!(
                 s,
-                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}; `bootstrap/{}/talos/schematic.yaml`).",
+                "- `{}`: Talos {ver}, Image Factory schematic `{id}` ({}{}; `bootstrap/{}/talos/schematic.yaml`).",
                 c.name,
                 if ext.is_empty() { "no extensions".to_owned() } else { ext.join(", ") },
+                if args.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", kernel argument `{}`: Robot servers read their first config from the partition the rescue script writes",
+                        args.join(" ")
+                    )
+                },
                 c.name
             );
-            let image = talos::hcloud_image_name(c);
+            let image = talos::hcloud_image_name(spec, c);
             if c.sites().iter().any(|x| site_kind(spec, x) == SiteKind::HetznerCloud)
                 && !uploaded.contains(&image)
             {
@@ -950,9 +1121,22 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                         s,
                         "   After CAPH has inspected each host, set its system disk (an NVMe disk; the rescue script writes Talos to exactly this one and refuses any other): `kubectl -n {n} patch hetznerbaremetalhost <host> --type=merge -p '{{\"spec\":{{\"rootDeviceHints\":{{\"wwn\":\"<wwn from status.hardwareDetails.storage>\"}}}}}}'`."
                     );
+                    let by_hand = by_hand_nodes(ctx, c);
                     let _ = writeln!(
                         s,
-                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its vSwitch address and provider ID. Every other bare-metal node (the control plane, whose one Talos config is shared by all members, and pools without listed servers) needs its patch as soon as it runs: `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: `kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'` (allowed once, while the field is empty)."
+                        "   Worker pools whose servers are listed under `serverIds:` need nothing by hand: each host's machine config carries its provider ID{}.{}",
+                        if node_patch_files(ctx, c) { " and vSwitch address" } else { "" },
+                        match &by_hand {
+                            Some((who, true)) => format!(
+                                " {who} share one Talos config: each needs by hand, as soon as it runs, its patch `talosctl -n <public address> patch machineconfig --patch @bootstrap/{n}/nodes/<node>.patch.yaml` (one file per node; etcd and the kubelet wait for it), and, since the kubelet registered before the patch, its provider ID so Cluster API can match it: {}.",
+                                provider_id_patch()
+                            ),
+                            Some((who, false)) => format!(
+                                " {who} share one Talos config: each needs by hand, once it runs, its provider ID so Cluster API can match it: {}.",
+                                provider_id_patch()
+                            ),
+                            None => String::new(),
+                        }
                     );
                 }
                 let _ = writeln!(
@@ -1074,7 +1258,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 let sops = c.secrets.backend == SecretsBackend::Sops;
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
+                    "{}. Delivery: `flux install --version={}`{}{}, then `kubectl apply -k clusters/{n}/flux`. Flux takes over the releases installed by hand (same names) and applies the platform in order: namespaces → network → storage → secret operators → secrets → controllers → configuration → tenants (`flux get kustomizations` shows the progress).",
                     step.next(),
                     v("flux"),
                     crate::delivery::flux_git_secret_command(ctx)
@@ -1094,15 +1278,17 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order.",
-                    step.next()
+                    "{}. Delivery: nothing to register, Argo CD runs here (`in-cluster`). The Applications in `management/delivery/clusters/{n}.yaml` install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration). {}",
+                    step.next(),
+                    argocd_takeover(ctx, c)
                 );
             }
             GitOpsEngine::Argocd => {
                 let _ = writeln!(
                     s,
-                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order.",
-                    step.next()
+                    "{}. Delivery: register the cluster in Argo CD under the name `{n}`: `argocd cluster add <context> --name {n}`. The Applications in `management/delivery/clusters/{n}.yaml` then install the platform in sync-wave order (namespaces first, then network, storage, secret operators, secrets, controllers, configuration). {}",
+                    step.next(),
+                    argocd_takeover(ctx, c)
                 );
             }
         }
@@ -1217,25 +1403,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 }
             );
             if machines(ctx, c) == Machines::ClusterApi {
-                let _ = writeln!(
-                    s,
-                    "  1. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine; its MachineHealthCheck reboots it once through the Robot API, then replaces it, unless more than the guard is unhealthy (then find the common cause first).",
-                    n = c.name
-                );
-                let _ = writeln!(
-                    s,
-                    "  2. If the hardware is dead, open a support request with the provider and take the server out: set `maintenanceMode: true` on its `HetznerBareMetalHost` (`kubectl -n {} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'`).",
-                    c.name
-                );
-                let _ = writeln!(
-                    s,
-                    "  3. A spare listed in `serverIds:` is claimed automatically; otherwise order a server, replace the failed number in `serverIds:`, render, commit."
-                );
-                let _ = writeln!(
-                    s,
-                    "  4. A worker of a pool with listed servers comes up complete. A control-plane node (or a node of a pool without listed servers) needs its patch from `bootstrap/{}/nodes/` with `talosctl` (vSwitch address) and its provider ID (`kubectl patch node <node> --type=merge -p '{{\"spec\":{{\"providerID\":\"hrobot://<server number>\"}}}}'`); then check `kubectl get nodes`.",
-                    c.name
-                );
+                replace_metal_node(ctx, &mut s, c, site);
             } else {
                 let _ = writeln!(
                     s,
@@ -1317,12 +1485,35 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
 
     let _ = writeln!(s, "### Tenants\n");
     for t in sorted_tenants(ctx) {
-        let clusters = tenants::tenant_clusters(spec, t);
+        // The apps run where the tenant names; a cluster that only holds a database standby of
+        // one of its apps gets the namespace and the standby, not the apps.
+        let quoted = |names: &[String]| {
+            names.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        };
+        let (runs, standby_only): (Vec<String>, Vec<String>) =
+            tenants::tenant_clusters(spec, t).into_iter().partition(|c| t.clusters.contains(c));
+        let mut place = format!("runs on {}", quoted(&runs));
+        for c in &standby_only {
+            let dbs: Vec<String> = t
+                .apps
+                .iter()
+                .filter(|a| {
+                    a.postgres.as_ref().and_then(|p| p.replica_cluster.as_deref())
+                        == Some(c.as_str())
+                })
+                .map(|a| format!("`{}-db`", a.name))
+                .collect();
+            let _ = write!(
+                place,
+                "; `{c}` holds only the database standby{} {} (no apps)",
+                if dbs.len() == 1 { "" } else { "s" },
+                dbs.join(", ")
+            );
+        }
         let _ = writeln!(
             s,
-            "- `{}` on {}: namespace `{}`{}.",
+            "- `{}` {place}: namespace `{}`{}.",
             t.name,
-            clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
             t.name,
             t.group.as_ref().map(|g| format!(", group `{g}` may edit")).unwrap_or_default()
         );
@@ -1357,6 +1548,152 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         );
     }
     s
+}
+
+/// True when bare-metal nodes of the cluster have per-node network patches in
+/// `bootstrap/<cluster>/nodes/` (written by the management renderer before the runbook).
+fn node_patch_files(ctx: &Ctx<'_>, c: &Cluster) -> bool {
+    let prefix = format!("bootstrap/{}/nodes/", c.name);
+    ctx.out.files.keys().any(|k| k.starts_with(&prefix))
+}
+
+/// The bare-metal nodes of a Cluster API cluster that share one Talos config (the control plane,
+/// pools without listed servers), described for a sentence, and whether per-node patch files
+/// exist for them; `None` when every bare-metal node has a config of its own.
+fn by_hand_nodes(ctx: &Ctx<'_>, c: &Cluster) -> Option<(String, bool)> {
+    let spec = ctx.spec;
+    let metal = |site: &str| site_kind(spec, site) == SiteKind::HetznerDedicated;
+    let mut who = Vec::new();
+    if c.control_plane_sites().iter().any(|x| metal(x)) {
+        who.push("control-plane nodes".to_owned());
+    }
+    for p in c.node_pools.iter().filter(|p| metal(c.pool_site(p)) && p.server_ids.is_empty()) {
+        who.push(format!("nodes of pool `{}`", p.name));
+    }
+    if who.is_empty() {
+        return None;
+    }
+    let mut text = who.join(" and ");
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    Some((text, node_patch_files(ctx, c)))
+}
+
+fn provider_id_patch() -> &'static str {
+    "`kubectl patch node <node> --type=merge -p '{\"spec\":{\"providerID\":\"hrobot://<server number>\"}}'` (allowed once, while the field is empty)"
+}
+
+/// Day 2 for a failed Robot server of a Cluster API cluster: what the MachineHealthCheck does,
+/// and how a spare is put into service through the spec. A pool with listed servers has one
+/// MachineDeployment per server whose machines select exactly that host, so remediation
+/// reprovisions the same host and never moves to another one: the spec decides which listed
+/// servers run (the first `count`) and which wait as spares (replicas 0). The control plane and
+/// pools without listed servers select any host of their pool, so a free host there is taken.
+fn replace_metal_node(ctx: &Ctx<'_>, s: &mut String, c: &Cluster, site: &str) {
+    let n = &c.name;
+    let mut step = Steps(0);
+    let _ = writeln!(
+        s,
+        "  {}. `kubectl -n {n} get machines,hetznerbaremetalhosts` shows the failed machine. Its MachineHealthCheck (unless more than its guard is unhealthy: then find the common cause first) reboots the server once through the Robot API and, if that does not help within the timeout (or the host is in maintenance mode or has failed), marks the Machine remediated: Cluster API deletes it and its owner creates a new one.",
+        step.next()
+    );
+    let _ = writeln!(
+        s,
+        "  {}. If the hardware is dead, open a support request with the provider and take the server out: `kubectl -n {n} patch hetznerbaremetalhost bm-<number> --type=merge -p '{{\"spec\":{{\"maintenanceMode\":true}}}}'` (the field is not in this repository, so the delivery engine leaves it as set).",
+        step.next()
+    );
+    for p in c
+        .node_pools
+        .iter()
+        .filter(|p| c.pool_site(p) == site && crate::management::per_host(ctx, c, p))
+    {
+        let spares = p.server_ids.len().saturating_sub(p.count as usize);
+        let change = if spares == 0 {
+            "order a server and put its number in place of the failed one in `serverIds:`"
+                .to_owned()
+        } else {
+            format!(
+                "move the failed number behind the {} spare{} in `serverIds:` (it becomes a spare itself; delete it from the list once the provider has replaced or cancelled it)",
+                spares,
+                if spares == 1 { "" } else { "s" }
+            )
+        };
+        let _ = writeln!(
+            s,
+            "  {}. Pool `{}` has one MachineDeployment per listed server: replicas 1 for the first {} of `serverIds:`, 0 for the {}. Each selects exactly its own host, so the failed server's new Machine waits for that server and never takes another. To run another server in its place, change the spec: {}, render and commit. The first {} listed run, so the new server's MachineDeployment goes to 1 and CAPH provisions it, and the failed server's goes to 0 (or is removed). Scaling a MachineDeployment by hand does not last: the delivery engine puts the repository's replicas back.{}",
+            step.next(),
+            p.name,
+            p.count,
+            if spares == 0 {
+                "spares (none listed now)".to_owned()
+            } else {
+                format!("{spares} after them (spares)")
+            },
+            change,
+            p.count,
+            if crate::platform::egress_pool(c).is_some_and(|e| e.name == p.name) {
+                " The n-th listed server holds the n-th fixed egress address: at the provider, route each address whose holder changed to its new server."
+            } else {
+                ""
+            }
+        );
+    }
+    let cp_here = c.control_plane_sites().contains(&site);
+    let cp_spares =
+        c.control_plane.server_ids.len().saturating_sub(c.control_plane.replicas as usize);
+    if cp_here {
+        let _ = writeln!(
+            s,
+            "  {}. The control plane takes any free host labelled for it: {}",
+            step.next(),
+            if c.control_plane.server_ids.is_empty() {
+                format!(
+                    "a spare registered by hand (`HetznerBareMetalHost` with `hafen.dev/cluster: {n}` and `hafen.dev/pool: control-plane`) is provisioned for the new Machine once the failed host is in maintenance mode."
+                )
+            } else if cp_spares > 0 {
+                format!(
+                    "a spare listed in `controlPlane.serverIds:` beyond `replicas` ({cp_spares} now) is provisioned for the new Machine once the failed host is in maintenance mode; without a free one, order a server and add its number there, render, commit."
+                )
+            } else {
+                "no spare is listed in `controlPlane.serverIds:` beyond `replicas` now, so order a server and add its number there, render, commit.".to_owned()
+            }
+        );
+    }
+    let unlisted: Vec<String> = c
+        .node_pools
+        .iter()
+        .filter(|p| c.pool_site(p) == site && p.server_ids.is_empty())
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    if !unlisted.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {}. Pool{} {} take{} any free host registered with the pool's labels: register a spare by hand (`HetznerBareMetalHost` with `hafen.dev/cluster: {n}` and `hafen.dev/pool: <pool>`) and it is provisioned for the new Machine once the failed host is in maintenance mode.",
+            step.next(),
+            if unlisted.len() == 1 { "" } else { "s" },
+            unlisted.join(", "),
+            if unlisted.len() == 1 { "s" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {}. A server of a pool with listed servers comes up complete (its own machine config).{} Then check `kubectl get nodes`.",
+        step.next(),
+        match by_hand_nodes(ctx, c) {
+            Some((who, true)) => format!(
+                " {who}: each needs, as on day 0, its patch from `bootstrap/{n}/nodes/` with `talosctl` (vSwitch address) and its provider ID: {}.",
+                provider_id_patch()
+            ),
+            Some((who, false)) => {
+                format!(
+                    " {who}: each needs, as on day 0, its provider ID: {}.",
+                    provider_id_patch()
+                )
+            }
+            None => String::new(),
+        }
+    );
 }
 
 /// The Hetzner Cloud part of day 0 for a K3s cluster: network, placement groups, firewall and

@@ -31,8 +31,10 @@ const CONTROLPLANE: &str = "controlplane.cluster.x-k8s.io/v1alpha3";
 pub(crate) const HETZNER_SECRET: &str = "hetzner";
 /// The secret with the SSH key CAPH uses for the Robot rescue system.
 pub(crate) const ROBOT_SSH_SECRET: &str = "robot-ssh";
-/// The command file CAPH runs in the rescue system to write the Talos image to disk.
-pub(crate) const IMAGE_COMMAND: &str = "hafen-talos-image";
+/// The command file CAPH runs in the rescue system to write the Talos image to disk. CAPH
+/// accepts only a basename below `/shared`; its validation required the prefix
+/// `image-url-command-` until upstream PR #2121 relaxed it, so this name passes either rule.
+pub(crate) const IMAGE_COMMAND: &str = "image-url-command-hafen-talos";
 
 /// How a cluster's machines are created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,25 +118,41 @@ fn needs_image_command(ctx: &Ctx<'_>) -> bool {
     })
 }
 
-/// The script CAPH copies into the Robot rescue system to write Talos to the host's system disk:
-/// the one disk CAPH resolved from the host's `rootDeviceHints` (its WWN, set after inspection),
-/// never a kernel name such as `nvme0n1`, whose numbering differs between boots and kernels.
-/// Robot servers arrive with a software RAID over both disks: every array is stopped and every
-/// member's RAID and filesystem signatures are wiped, on both disks, so neither Talos nor
-/// LINSTOR finds a stale array on the second disk.
+/// The script CAPH copies into the Robot rescue system to write Talos to the host's system disk
+/// and hand it its machine config. CAPH calls it with the image URL, the path of the bootstrap
+/// data (the Talos machine config CABPT/CACPPT generated for this machine), the machine name
+/// and the root device it resolved from the host's `rootDeviceHints` (its WWN, set after
+/// inspection). The image goes to that one disk, never to a kernel name such as `nvme0n1`, whose
+/// numbering differs between boots and kernels. Robot servers arrive with a software RAID over
+/// both disks: every array is stopped and every member's RAID and filesystem signatures are
+/// wiped, on both disks, so neither Talos nor LINSTOR finds a stale array on the second disk.
+/// The machine config goes to a small partition at the end of the system disk, named and
+/// labelled `metal-iso` with `config.yaml` at its root, which Talos' metal platform reads at
+/// first boot because the image boots with `talos.config=metal-iso` (schematic
+/// `extraKernelArgs`, [`talos::kernel_args`]); without it the host would wait in maintenance
+/// mode for a config nobody sends.
 fn image_command(ctx: &mut Ctx<'_>) {
     let script = "#!/bin/sh\n\
 # Rendered by Hafen. CAPH runs this in the Hetzner rescue system of a bare-metal host (see\n\
-# installImage.imageURLCommand) with the image URL as its first argument and, as its fourth, the\n\
-# root device it resolved from the host's rootDeviceHints.wwn (RUNBOOK.md: set after inspection).\n\
-# It wipes every NVMe disk (the RAID of the Robot installation spans both) and writes the Talos\n\
-# raw image to that device, by its WWN, however the rescue kernel numbers the disks. Talos boots\n\
-# from it (its system disk; upgrades write there too) and provisions the storage partition on\n\
-# another NVMe disk itself (RawVolumeConfig, `!system_disk`). CAPH treats the last output line\n\
-# IMAGE_URL_DONE as success.\n\
+# installImage.imageURLCommand) with four arguments: the image URL, the bootstrap data file\n\
+# (the Talos machine config of this machine), the machine name, and the root device it resolved\n\
+# from the host's rootDeviceHints.wwn (RUNBOOK.md: set after inspection).\n\
+# It wipes every NVMe disk (the RAID of the Robot installation spans both), writes the Talos raw\n\
+# image to that device, by its WWN, however the rescue kernel numbers the disks, and puts the\n\
+# machine config on a 16 MiB partition at the end of that disk, named and labelled metal-iso\n\
+# with config.yaml at its root: the image boots with talos.config=metal-iso (Image Factory\n\
+# schematic, extraKernelArgs), so Talos reads it at first boot and keeps it in its STATE\n\
+# partition from then on. Talos boots from this disk (its system disk; upgrades write there too)\n\
+# and provisions the storage partition on another NVMe disk itself (RawVolumeConfig,\n\
+# `!system_disk`). CAPH treats the last output line IMAGE_URL_DONE as success.\n\
 # Mount it into the CAPH controller below /shared (RUNBOOK.md, day 0, step 2).\n\
 set -eu\n\
 url=\"$1\"\n\
+config=\"$2\"\n\
+if [ ! -s \"$config\" ]; then\n\
+  echo \"no bootstrap data at $config: CAPH passes the machine config as the second argument\" >&2\n\
+  exit 1\n\
+fi\n\
 set -- ${4:-}\n\
 if [ \"$#\" -ne 1 ]; then\n\
   echo \"expected one root device from rootDeviceHints.wwn, got: ${*:-none}\" >&2\n\
@@ -154,6 +172,27 @@ for d in $(lsblk -dpno NAME,TRAN | awk '$2 == \"nvme\" { print $1 }'); do\n\
   wipefs -a \"$d\"\n\
 done\n\
 curl -fsSL \"$url\" | zstd -dc | dd of=\"$disk\" bs=4M conv=fsync\n\
+sync\n\
+# The image's GPT ends where the image ends: move the backup table to the end of the disk,\n\
+# then add the config partition in the last 16 MiB before it (1 MiB aligned).\n\
+sfdisk --relocate gpt-bak-std \"$disk\"\n\
+sector=$(blockdev --getss \"$disk\")\n\
+sectors=$(( $(blockdev --getsize64 \"$disk\") / sector ))\n\
+mib=$(( 1048576 / sector ))\n\
+size=$(( 16 * mib ))\n\
+start=$(( (sectors - size - mib) / mib * mib ))\n\
+echo \"start=$start, size=$size, name=metal-iso\" | sfdisk --append \"$disk\"\n\
+udevadm settle\n\
+part=$(lsblk -lnpo NAME,PARTLABEL \"$disk\" | awk '$2 == \"metal-iso\" { print $1 }')\n\
+if [ -z \"$part\" ]; then\n\
+  echo \"the metal-iso partition on $disk did not appear\" >&2\n\
+  exit 1\n\
+fi\n\
+mkfs.ext4 -F -q -L metal-iso \"$part\"\n\
+mnt=$(mktemp -d)\n\
+mount \"$part\" \"$mnt\"\n\
+install -m 0600 \"$config\" \"$mnt/config.yaml\"\n\
+umount \"$mnt\"\n\
 sync\n\
 echo IMAGE_URL_DONE\n";
     ctx.out.text(format!("bootstrap/management/caph/{IMAGE_COMMAND}"), script.to_owned());
@@ -182,7 +221,7 @@ fn talos_by_hand(ctx: &mut Ctx<'_>, cluster: &Cluster) {
             patch,
         );
     }
-    ctx.out.text(format!("{dir}/schematic.yaml"), talos::schematic(&talos::extensions(cluster)));
+    ctx.out.text(format!("{dir}/schematic.yaml"), talos::cluster_schematic(ctx.spec, cluster));
     egress_patches(ctx, cluster);
 }
 
@@ -649,7 +688,7 @@ fn cluster_api(
     egress_patches(ctx, cluster);
     ctx.out.text(
         format!("bootstrap/{ns}/talos/schematic.yaml"),
-        talos::schematic(&talos::extensions(cluster)),
+        talos::cluster_schematic(ctx.spec, cluster),
     );
     Some(files)
 }
@@ -764,11 +803,10 @@ fn machine_template(
     labels: &serde_json::Map<String, Value>,
 ) -> (Value, &'static str) {
     let ns = cluster.name.as_str();
-    let _ = ctx;
     let (kind_name, spec) = if kind == SiteKind::HetznerCloud {
         let mut spec = serde_json::Map::new();
         spec.insert("type".into(), json!(server_type));
-        spec.insert("imageName".into(), json!(talos::hcloud_image_name(cluster)));
+        spec.insert("imageName".into(), json!(talos::hcloud_image_name(ctx.spec, cluster)));
         if let Some(group) = placement_group {
             spec.insert("placementGroupName".into(), json!(group));
         }
@@ -778,15 +816,17 @@ fn machine_template(
         let image_url = format!(
             "{}/image/{}/{}/metal-amd64.raw.zst",
             crate::components::data().defaults.image_factory,
-            talos::schematic_id(cluster),
+            talos::schematic_id(ctx.spec, cluster),
             talos::version(cluster)
         );
         (
             "HetznerBareMetalMachineTemplate",
             json!({ "template": { "spec": {
                 "hostSelector": { "matchLabels": { "hafen.dev/cluster": ns, "hafen.dev/pool": pool } },
+                // The command writes the image itself: CAPH's webhook requires an empty
+                // `image.name` (and `image.path`) when `imageURLCommand` is set.
                 "installImage": {
-                    "image": { "name": "talos", "url": image_url },
+                    "image": { "url": image_url },
                     "imageURLCommand": IMAGE_COMMAND,
                     "partitions": [{ "mount": "/", "fileSystem": "ext4", "size": "all" }],
                 },

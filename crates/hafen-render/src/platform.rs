@@ -86,20 +86,16 @@ pub(crate) struct Platform {
     pub(crate) configs: Vec<(String, Vec<Value>)>,
 }
 
-/// The ClusterSecretStore of the platform's own credentials; platform namespaces only.
+/// The ClusterSecretStore of the platform's own credentials (platform namespaces only), and the
+/// name of each tenant's own SecretStore in its namespace.
 pub(crate) const SECRET_STORE: &str = "openbao";
-/// The ClusterSecretStore tenants' databases read the backup credential from; it can read
-/// nothing else.
-pub(crate) const BACKUP_STORE: &str = "openbao-backups";
 
 /// Which store an ExternalSecret reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Store {
     /// The platform's ClusterSecretStore.
     Platform,
-    /// The backup credential's ClusterSecretStore.
-    Backups,
-    /// The tenant's own SecretStore in its namespace.
+    /// The tenant's own SecretStore in its namespace (its app secrets and database keys).
     Tenant,
 }
 
@@ -107,7 +103,6 @@ impl Store {
     fn reference(self) -> Value {
         match self {
             Store::Platform => json!({ "kind": "ClusterSecretStore", "name": SECRET_STORE }),
-            Store::Backups => json!({ "kind": "ClusterSecretStore", "name": BACKUP_STORE }),
             Store::Tenant => json!({ "kind": "SecretStore", "name": SECRET_STORE }),
         }
     }
@@ -436,8 +431,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             layer: Layer::SecretOperators,
             namespace_labels: vec![],
         });
-        // Tenants cannot use this store: it reads the platform's credentials.
-        let mut stores = vec![openbao_store(
+        // Tenants cannot use this store: it reads the platform's credentials. Each tenant
+        // reads its own secrets through a SecretStore in its namespace (tenants module).
+        let stores = vec![openbao_store(
             "ClusterSecretStore",
             SECRET_STORE,
             None,
@@ -447,20 +443,6 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) -> Platf
             Some(json!([{ "namespaces": PLATFORM_NAMESPACES }])),
             &labels,
         )];
-        if cluster.backups.as_ref().is_some_and(|b| b.secret_ref.is_some())
-            && names.contains(&"cloudnative-pg")
-        {
-            stores.push(openbao_store(
-                "ClusterSecretStore",
-                BACKUP_STORE,
-                None,
-                cluster,
-                "backups",
-                ("external-secrets", "external-secrets"),
-                Some(json!([{ "namespaceSelector": { "matchExpressions": [{ "key": "hafen.dev/tenant", "operator": "Exists" }] } }])),
-                &labels,
-            ));
-        }
         p.secrets.push(("cluster-secret-stores.yaml".into(), stores));
         if let Some(es) = argocd_repository(ctx, cluster, &labels) {
             p.secrets.push(("argocd-repository.yaml".into(), vec![es]));
@@ -787,8 +769,7 @@ fn cilium_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     if net.encryption == hafen_spec::Encryption::Wireguard {
         v.insert("encryption".into(), json!({ "enabled": true, "type": "wireguard" }));
     }
-    let kpr = net.kube_proxy_replacement
-        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some());
+    let kpr = without_kube_proxy(cluster);
     v.insert("kubeProxyReplacement".into(), json!(kpr));
     match cluster.os {
         Os::Talos => {
@@ -943,18 +924,58 @@ fn egress_policy(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
     })
 }
 
+/// Destinations that stay off the egress gateways: the cluster's pod and service ranges, every
+/// private range its nodes route (their own node, vSwitch or Cloud-network subnet, the whole
+/// Cloud network, the Cloud subnet a coupled vSwitch reaches through its gateway and the vSwitch
+/// subnets coupled into the cluster's Cloud network), and the pod ranges of its Cluster Mesh
+/// peers. Traffic to them would otherwise be sent to a gateway node and leave there with the
+/// fixed public address, never reaching its private destination. Ranges inside another listed
+/// range are left out.
 fn excluded_cidrs(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
-    let mut out = Vec::new();
-    for cidr in [Some(cluster.network.pod_cidr.clone()), Some(cluster.network.service_cidr.clone())]
-        .into_iter()
-        .chain(cluster.sites().iter().map(|s| talos::node_subnet(ctx.spec, cluster, s)))
-        .flatten()
-    {
-        if cidr.contains('.') && !out.contains(&cidr) {
-            out.push(cidr);
+    let spec = ctx.spec;
+    let mut wanted: Vec<String> =
+        vec![cluster.network.pod_cidr.clone(), cluster.network.service_cidr.clone()];
+    for site in cluster.sites() {
+        wanted.extend(talos::node_subnet(spec, cluster, site));
+        if let Some(c) = crate::mesh::coupling(spec, site) {
+            wanted.push(c.cloud_subnet);
+        }
+        for other in &spec.sites {
+            if let Some(c) =
+                crate::mesh::coupling(spec, &other.name).filter(|c| c.cloud_site == site)
+            {
+                wanted.push(c.vswitch_subnet);
+            }
         }
     }
-    out
+    if let Some(Ok(range)) = crate::management::hcloud_network_range(spec, cluster) {
+        wanted.push(range);
+    }
+    for peer in crate::mesh::peers(ctx, cluster) {
+        wanted.push(peer.network.pod_cidr.clone());
+    }
+    without_covered(wanted.into_iter().filter(|c| c.contains('.')).collect())
+}
+
+/// The ranges in their order, less each one strictly inside another listed range or equal to
+/// an earlier one: the union stays the same and the policy lists each destination once. Text
+/// that does not parse as a range (the loader reports it) is kept once, as written.
+fn without_covered(ranges: Vec<String>) -> Vec<String> {
+    use hafen_spec::net::Cidr;
+    let parsed: Vec<Option<Cidr>> = ranges.iter().map(|r| Cidr::parse(r).ok()).collect();
+    let strictly_inside = |a: &Cidr, b: &Cidr| {
+        let ((a0, a1), (b0, b1)) = (a.range(), b.range());
+        a.addr.is_ipv4() == b.addr.is_ipv4() && a != b && b0 <= a0 && a1 <= b1
+    };
+    let keep = |i: usize| {
+        let equal_earlier = (0..i)
+            .any(|j| ranges[j] == ranges[i] || (parsed[i].is_some() && parsed[j] == parsed[i]));
+        let inside_other = parsed[i]
+            .as_ref()
+            .is_some_and(|a| parsed.iter().flatten().any(|b| strictly_inside(a, b)));
+        !equal_earlier && !inside_other
+    };
+    (0..ranges.len()).filter(|&i| keep(i)).map(|i| ranges[i].clone()).collect()
 }
 
 fn hcloud_ccm_values(cluster: &Cluster, private: bool) -> Value {
@@ -1343,15 +1364,37 @@ fn grafana_values(loki: bool) -> Value {
     g
 }
 
+/// Both charts scrape kube-controller-manager, kube-scheduler and etcd by default, on the node
+/// address of a kube-system pod labelled as the component. None is there to scrape: Talos binds
+/// the controller manager and the scheduler to 127.0.0.1 and runs etcd as a system service, not
+/// a pod; K3s runs all three inside its own process. Such scrapes only ever report the component
+/// down and keep its alerts firing. Binding them to every interface instead would open them on
+/// the nodes' public addresses, which no firewall in this repository closes. The Prometheus
+/// stack also scrapes kube-proxy, which does not run where Cilium replaces it.
+fn unscraped_components(values: &mut Value, no_kube_proxy: bool) {
+    let Some(values) = values.as_object_mut() else { return };
+    let mut keys = vec!["kubeControllerManager", "kubeScheduler", "kubeEtcd"];
+    if no_kube_proxy {
+        keys.push("kubeProxy");
+    }
+    for key in keys {
+        values.insert(key.into(), json!({ "enabled": false }));
+    }
+}
+
+/// True when the cluster runs no kube-proxy: Cilium replaces it (the same switch as
+/// `kubeProxyReplacement` in its values).
+fn without_kube_proxy(cluster: &Cluster) -> bool {
+    cluster.network.kube_proxy_replacement
+        && (cluster.os == Os::Talos || crate::k3s::api_host(cluster).is_some())
+}
+
 fn monitoring(cluster: &Cluster, p: &mut Platform) {
     let retention = cluster.monitoring.retention.clone().unwrap_or_else(|| "30d".into());
     let loki = cluster.monitoring.logs == LogsStack::Loki;
     match cluster.monitoring.metrics {
-        MetricsStack::VictoriaMetrics => p.releases.push(Release {
-            component: "victoria-metrics",
-            name: "victoria-metrics".into(),
-            namespace: "monitoring".into(),
-            values: json!({
+        MetricsStack::VictoriaMetrics => {
+            let mut values = json!({
                 "vmsingle": { "spec": {
                     "retentionPeriod": retention,
                     "storage": { "resources": { "requests": { "storage": "50Gi" } } },
@@ -1359,27 +1402,39 @@ fn monitoring(cluster: &Cluster, p: &mut Platform) {
                 "grafana": grafana_values(loki),
                 "defaultDashboards": { "enabled": true },
                 "prometheus-node-exporter": { "resources": daemon_requests("victoria-metrics", "node-exporter") },
-            }),
-            depends_on: vec![],
-            layer: Layer::Controllers,
-            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
-        }),
-        MetricsStack::Prometheus => p.releases.push(Release {
-            component: "kube-prometheus-stack",
-            name: "kube-prometheus-stack".into(),
-            namespace: "monitoring".into(),
-            values: json!({
+            });
+            // This chart leaves kube-proxy unscraped by default.
+            unscraped_components(&mut values, false);
+            p.releases.push(Release {
+                component: "victoria-metrics",
+                name: "victoria-metrics".into(),
+                namespace: "monitoring".into(),
+                values,
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            })
+        }
+        MetricsStack::Prometheus => {
+            let mut values = json!({
                 "prometheus": { "prometheusSpec": {
                     "retention": retention,
                     "storageSpec": { "volumeClaimTemplate": { "spec": { "resources": { "requests": { "storage": "50Gi" } } } } },
                 } },
                 "grafana": grafana_values(loki),
                 "prometheus-node-exporter": { "resources": daemon_requests("kube-prometheus-stack", "node-exporter") },
-            }),
-            depends_on: vec![],
-            layer: Layer::Controllers,
-            namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
-        }),
+            });
+            unscraped_components(&mut values, without_kube_proxy(cluster));
+            p.releases.push(Release {
+                component: "kube-prometheus-stack",
+                name: "kube-prometheus-stack".into(),
+                namespace: "monitoring".into(),
+                values,
+                depends_on: vec![],
+                layer: Layer::Controllers,
+                namespace_labels: vec![("pod-security.kubernetes.io/enforce", "privileged")],
+            })
+        }
         MetricsStack::None => {}
     }
     if loki {
@@ -1562,4 +1617,34 @@ fn backups(
 pub(crate) fn render(ctx: &mut Ctx<'_>, index: usize, cluster: &Cluster) {
     let platform = build(ctx, index, cluster);
     crate::delivery::render_platform(ctx, index, cluster, &platform);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_covered;
+
+    fn list(ranges: &[&str]) -> Vec<String> {
+        without_covered(ranges.iter().map(|r| (*r).to_string()).collect())
+    }
+
+    #[test]
+    fn a_range_inside_another_or_equal_to_an_earlier_one_is_left_out() {
+        // The vSwitch subnet is part of the Cloud network it is coupled to, whichever comes first.
+        assert_eq!(list(&["10.0.1.0/24", "10.0.0.0/16"]), ["10.0.0.0/16"]);
+        assert_eq!(list(&["10.0.0.0/16", "10.0.1.0/24"]), ["10.0.0.0/16"]);
+        // Equal ranges: the first stays.
+        assert_eq!(
+            list(&["10.0.0.0/16", "10.96.0.0/12", "10.0.0.0/16"]),
+            ["10.0.0.0/16", "10.96.0.0/12"]
+        );
+        // Neighbours and overlapping-free ranges all stay, in their order.
+        assert_eq!(
+            list(&["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"]),
+            ["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"]
+        );
+        // A wide Cloud network holds the pod and service ranges.
+        assert_eq!(list(&["10.110.0.0/16", "10.111.0.0/16", "10.0.0.0/9"]), ["10.0.0.0/9"]);
+        // Text that is no range is kept once, as written.
+        assert_eq!(list(&["nonsense", "10.0.0.0/8", "nonsense"]), ["nonsense", "10.0.0.0/8"]);
+    }
 }

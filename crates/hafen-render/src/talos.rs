@@ -50,36 +50,72 @@ pub(crate) fn extensions(cluster: &Cluster) -> Vec<&'static str> {
     out
 }
 
+/// The kernel argument that makes Talos on the `metal` platform read its first machine config
+/// from a volume labelled `metal-iso` (file `config.yaml` at its root) instead of waiting in
+/// maintenance mode: Talos' metal platform reads `talos.config=metal-iso` that way
+/// (`constants.MetalConfigISOLabel`, siderolabs/talos `platform/metal/metal.go`). Only the first
+/// boot uses it; from then on the config lives in the STATE partition, which Talos reads first.
+pub(crate) const METAL_CONFIG_ARG: &str = "talos.config=metal-iso";
+
+/// Extra kernel arguments of a cluster's Talos images: bare-metal hosts provisioned by CAPH
+/// get their config from the `metal-iso` partition the rescue script writes
+/// ([`crate::management`]). Cloud servers read theirs from the provider's metadata service and
+/// ignore the argument, so one schematic serves a cluster with both.
+pub(crate) fn kernel_args(spec: &PlatformSpec, cluster: &Cluster) -> Vec<&'static str> {
+    if cluster.sites().iter().any(|s| site_kind(spec, s) == SiteKind::HetznerDedicated) {
+        vec![METAL_CONFIG_ARG]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The Image Factory schematic as the factory stores it. Its id is the SHA-256 of exactly these
-/// bytes (the factory marshals with four-space indentation), so it can be computed offline:
-/// `customization: {}` gives the well-known default `376567988ad370…`.
-pub(crate) fn schematic(extensions: &[&str]) -> String {
-    if extensions.is_empty() {
+/// bytes (the factory marshals its `Schematic` struct with yaml.v3: four-space indentation,
+/// fields in struct order `extraKernelArgs`, `meta`, `systemExtensions`, empty ones omitted),
+/// so it can be computed offline: `customization: {}` gives the well-known default
+/// `376567988ad370…`.
+pub(crate) fn schematic(extensions: &[&str], kernel_args: &[&str]) -> String {
+    if extensions.is_empty() && kernel_args.is_empty() {
         return "customization: {}\n".into();
     }
-    let mut text =
-        String::from("customization:\n    systemExtensions:\n        officialExtensions:\n");
-    for ext in extensions {
-        text.push_str("            - ");
-        text.push_str(ext);
-        text.push('\n');
+    let mut text = String::from("customization:\n");
+    if !kernel_args.is_empty() {
+        text.push_str("    extraKernelArgs:\n");
+        for arg in kernel_args {
+            text.push_str("        - ");
+            text.push_str(arg);
+            text.push('\n');
+        }
+    }
+    if !extensions.is_empty() {
+        text.push_str("    systemExtensions:\n        officialExtensions:\n");
+        for ext in extensions {
+            text.push_str("            - ");
+            text.push_str(ext);
+            text.push('\n');
+        }
     }
     text
 }
 
+/// The schematic of a cluster's nodes.
+pub(crate) fn cluster_schematic(spec: &PlatformSpec, cluster: &Cluster) -> String {
+    schematic(&extensions(cluster), &kernel_args(spec, cluster))
+}
+
 /// The schematic id of a cluster's nodes.
-pub(crate) fn schematic_id(cluster: &Cluster) -> String {
-    crate::out::sha256_hex(schematic(&extensions(cluster)).as_bytes())
+pub(crate) fn schematic_id(spec: &PlatformSpec, cluster: &Cluster) -> String {
+    crate::out::sha256_hex(cluster_schematic(spec, cluster).as_bytes())
 }
 
 /// The installer image of a cluster's nodes (served by the Image Factory, or its mirror).
-pub(crate) fn installer_image(cluster: &Cluster) -> String {
-    format!("factory.talos.dev/installer/{}:{}", schematic_id(cluster), version(cluster))
+pub(crate) fn installer_image(spec: &PlatformSpec, cluster: &Cluster) -> String {
+    format!("factory.talos.dev/installer/{}:{}", schematic_id(spec, cluster), version(cluster))
 }
 
 /// The name Hetzner Cloud snapshots of this Talos build carry (label `caph-image-name`).
-pub(crate) fn hcloud_image_name(cluster: &Cluster) -> String {
-    let id = schematic_id(cluster);
+pub(crate) fn hcloud_image_name(spec: &PlatformSpec, cluster: &Cluster) -> String {
+    let id = schematic_id(spec, cluster);
     format!("talos-{}-{}", version(cluster), id.get(..8).unwrap_or(&id))
 }
 
@@ -206,11 +242,12 @@ pub(crate) fn node_taints(pool: &NodePool) -> Vec<(String, String, String)> {
 /// the CAPH rescue script wrote to the disk of its `rootDeviceHints.wwn` (also NVMe), and Talos
 /// upgrades write to the disk it booted from. Which of two identical NVMe disks a fresh install
 /// takes does not matter: the LINSTOR volume takes the other one (`!system_disk`).
-fn install(cluster: &Cluster, kind: SiteKind) -> Value {
+fn install(spec: &PlatformSpec, cluster: &Cluster, kind: SiteKind) -> Value {
+    let image = installer_image(spec, cluster);
     if kind == SiteKind::HetznerCloud {
-        return json!({ "disk": "/dev/sda", "image": installer_image(cluster), "wipe": false });
+        return json!({ "disk": "/dev/sda", "image": image, "wipe": false });
     }
-    json!({ "diskSelector": { "type": "nvme" }, "image": installer_image(cluster), "wipe": false })
+    json!({ "diskSelector": { "type": "nvme" }, "image": image, "wipe": false })
 }
 
 /// What a patch is for.
@@ -236,7 +273,7 @@ pub(crate) fn patch(
     };
     let kind = site_kind(spec, site);
     let mut machine = Map::new();
-    machine.insert("install".into(), install(cluster, kind));
+    machine.insert("install".into(), install(spec, cluster, kind));
     let documents = documents(cluster);
     if !documents {
         machine.insert("time".into(), json!({ "servers": time_servers(cluster) }));
@@ -487,12 +524,24 @@ mod tests {
     fn schematic_ids_match_the_image_factory() {
         // Published ids: the default schematic and the DRBD-only schematic.
         assert_eq!(
-            crate::out::sha256_hex(schematic(&[]).as_bytes()),
+            crate::out::sha256_hex(schematic(&[], &[]).as_bytes()),
             "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
         );
         assert_eq!(
-            crate::out::sha256_hex(schematic(&["siderolabs/drbd"]).as_bytes()),
+            crate::out::sha256_hex(schematic(&["siderolabs/drbd"], &[]).as_bytes()),
             "e048aaf4461ff9f9576c9a42f760f2fef566559bd4933f322853ac291e46f238"
+        );
+    }
+
+    #[test]
+    fn kernel_arguments_come_first_in_the_schematic_as_the_factory_marshals_it() {
+        assert_eq!(
+            schematic(&["siderolabs/drbd"], &[METAL_CONFIG_ARG]),
+            "customization:\n    extraKernelArgs:\n        - talos.config=metal-iso\n    systemExtensions:\n        officialExtensions:\n            - siderolabs/drbd\n"
+        );
+        assert_eq!(
+            schematic(&[], &[METAL_CONFIG_ARG]),
+            "customization:\n    extraKernelArgs:\n        - talos.config=metal-iso\n"
         );
     }
 

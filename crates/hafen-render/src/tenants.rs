@@ -552,7 +552,17 @@ fn app_objects(
         docs.push(json!({ "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec }));
     }
     if !app.secrets.is_empty() && tenant_backend(ctx.spec, tenant) == SecretsBackend::Openbao {
-        let data = app.secrets.iter().map(|s| (s.env.clone(), &s.secret_ref, None)).collect();
+        // Read through the tenant's own store, below its own subtree of OpenBao.
+        let refs: Vec<hafen_spec::SecretRef> = app
+            .secrets
+            .iter()
+            .map(|s| hafen_spec::SecretRef {
+                name: tenant_store_path(tenant, &s.secret_ref.name),
+                key: s.secret_ref.key.clone(),
+                store: None,
+            })
+            .collect();
+        let data = app.secrets.iter().zip(&refs).map(|(s, r)| (s.env.clone(), r, None)).collect();
         docs.push(external_secret(
             &name(&[&app.name, "secrets"]),
             t,
@@ -633,6 +643,51 @@ fn barman_store(cluster: &Cluster, tenant: &Tenant, app: &App, secret: &str) -> 
     Some(Value::Object(store))
 }
 
+/// The subtree of OpenBao a tenant's store reads (its Kubernetes-auth role's policy grants
+/// `tenants/<tenant>/*` and nothing else): a tenant's group can create ExternalSecrets in its
+/// namespace with any key, and this keeps every one of them inside the tenant's own secrets.
+pub(crate) fn tenant_subtree(tenant: &Tenant) -> String {
+    format!("tenants/{}/", tenant.name)
+}
+
+/// Where an app secret of a tenant lives in OpenBao: below the tenant's subtree. The reference
+/// names a path relative to it; the usual `<tenant>/…` spelling and a path already written as
+/// `tenants/<tenant>/…` mean the same place (`shop/stripe`, `stripe` and
+/// `tenants/shop/stripe` are all `tenants/shop/stripe`).
+pub(crate) fn tenant_store_path(tenant: &Tenant, name: &str) -> String {
+    let subtree = tenant_subtree(tenant);
+    let own = format!("{}/", tenant.name);
+    let relative = name
+        .strip_prefix(subtree.as_str())
+        .or_else(|| name.strip_prefix(own.as_str()))
+        .unwrap_or(name);
+    format!("{subtree}{relative}")
+}
+
+/// True when the tenant reads anything from OpenBao on `cluster`: its apps' secrets where they
+/// are deployed, or a database's S3 credential (its own archive, or the primary's archive a
+/// standby follows). Exactly then its overlay there has its own SecretStore and OpenBao a role
+/// `tenant-<tenant>` on that cluster's Kubernetes auth.
+pub(crate) fn tenant_store_on(spec: &PlatformSpec, tenant: &Tenant, cluster: &Cluster) -> bool {
+    if cluster.secrets.backend != SecretsBackend::Openbao
+        || !tenant_clusters(spec, tenant).contains(&cluster.name)
+    {
+        return false;
+    }
+    let deployed = tenant.clusters.contains(&cluster.name);
+    let keyed = |c: &Cluster| c.backups.as_ref().is_some_and(|b| b.secret_ref.is_some());
+    (deployed && tenant_has_secrets(tenant))
+        || tenant.apps.iter().any(|app| {
+            let Some(pg) = &app.postgres else { return false };
+            let standby = pg.replica_cluster.as_deref() == Some(cluster.name.as_str());
+            ((deployed || standby) && keyed(cluster))
+                || (standby
+                    && primary_cluster(tenant, app)
+                        .and_then(|p| spec.cluster(p))
+                        .is_some_and(keyed))
+        })
+}
+
 /// The secret-store path of one tenant database's S3 credential. Each database has its own key
 /// (scoped by the operator to its prefix `cnpg/<tenant>/<app>/` of the bucket), never the
 /// platform's Velero key: the tenant's group can read its namespace's Secrets, and with the
@@ -671,7 +726,7 @@ fn s3_secret(
     Some(external_secret(
         secret,
         &tenant.name,
-        Store::Backups,
+        Store::Tenant,
         vec![
             ("accessKeyId".into(), &reference, Some("accessKeyId".into())),
             ("secretAccessKey".into(), &reference, Some("secretAccessKey".into())),
@@ -806,11 +861,9 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         }
         if deployed_here {
             overlay_differences(ctx, tenant, cluster, certificates, &mut overlay);
-            if tenant_has_secrets(tenant) && cluster.secrets.backend == SecretsBackend::Openbao {
-                overlay
-                    .files
-                    .push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
-            }
+        }
+        if tenant_store_on(spec, tenant, cluster) {
+            overlay.files.push(("secret-store.yaml".into(), tenant_store(ctx, tenant, cluster)));
         }
         for app in sorted_apps(tenant) {
             database_overlay(ctx, index, tenant, app, cluster, deployed_here, &mut overlay);
@@ -842,7 +895,10 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
 }
 
 /// The tenant's own SecretStore on one cluster: OpenBao's Kubernetes auth for that cluster,
-/// with a role that reads only the tenant's paths.
+/// logging in as the tenant's own service account with a role bound to exactly that account
+/// and namespace, whose policy reads only the tenant's subtree (RUNBOOK). No other tenant can
+/// use it (a SecretStore serves its own namespace only), and the tenant cannot use the
+/// platform's ClusterSecretStore (its conditions list the platform namespaces).
 fn tenant_store(ctx: &Ctx<'_>, tenant: &Tenant, cluster: &Cluster) -> Vec<Value> {
     let t = tenant.name.as_str();
     let labels = ctx.labels(&[("hafen.dev/tenant", t)]);

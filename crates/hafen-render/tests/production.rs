@@ -397,6 +397,17 @@ fn openbao_runs_a_joined_raft_and_the_runbook_sets_up_what_the_stores_use() {
     )));
     assert!(runbook.contains("for i in 0 1 2"), "every member is unsealed");
     assert!(runbook.contains("### OpenBao after a restart"));
+    // Sealed members are never Ready (the chart's readiness probe): Helm must not wait for
+    // them, or the install times out and Flux's remediation uninstalls the release. Every
+    // other release keeps Helm's wait.
+    for (path, hr) in all(&two, "HelmRelease") {
+        let openbao = hr["metadata"]["name"] == "openbao";
+        for action in ["install", "upgrade"] {
+            let no_wait = hr["spec"][action]["disableWait"] == true;
+            assert_eq!(no_wait, openbao, "{path}: {action}");
+        }
+    }
+    assert!(runbook.contains("`install.disableWait`, `upgrade.disableWait`"), "{runbook}");
 }
 
 /// Talos registry mirrors (RegistryMirrorConfig / machine.registries): `overridePath` uses an
@@ -452,7 +463,7 @@ fn the_storage_pool_is_selected_against_the_system_disk_not_by_kernel_order() {
     assert!(storage.contains("/dev/disk/by-partlabel/r-linstor"), "{storage}");
     let pool = file(&two, "management/clusters/prod-fsn/pool-workers.yaml");
     assert!(pool.contains("kind: RawVolumeConfig") && pool.contains("!system_disk"), "{pool}");
-    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    let script = file(&two, "bootstrap/management/caph/image-url-command-hafen-talos");
     assert!(script.contains("mdadm --zero-superblock"), "{script}");
 }
 
@@ -713,7 +724,510 @@ fn bare_metal_talos_selects_its_system_disk_by_type_and_the_rescue_script_by_wwn
     );
     assert!(!classic.values().any(|t| t.contains("/dev/nvme0n1")));
     assert!(classic.values().any(|t| t.contains("diskSelector:\n") && t.contains("type: nvme")));
-    let script = file(&two, "bootstrap/management/caph/hafen-talos-image");
+    let script = file(&two, "bootstrap/management/caph/image-url-command-hafen-talos");
     assert!(script.contains("set -- ${4:-}") && script.contains("disk=\"/dev/$1\""), "{script}");
     assert!(script.contains("lsblk -dno TRAN"), "{script}");
+}
+
+/// CAPH's image-url-command (docs `image-url-command`): the command is called with the image
+/// URL, `/root/bootstrap.data` (the machine's bootstrap data, here the Talos config CABPT or
+/// CACPPT generated), the machine name and the root devices; its name is a basename below
+/// `/shared` (older releases: matching `^image-url-command-[a-z0-9][a-z0-9._-]*$`), and the
+/// webhook rejects a non-empty `image.name` or `image.path` next to `imageURLCommand`. Talos'
+/// metal platform reads its config at first boot from a volume labelled `metal-iso` (file
+/// `config.yaml`) when booted with `talos.config=metal-iso` (siderolabs/talos
+/// `platform/metal/metal.go`); the Image Factory bakes a schematic's `extraKernelArgs` into the
+/// image.
+#[test]
+fn bare_metal_hosts_boot_with_the_machine_config_caph_hands_the_rescue_script() {
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let name = "image-url-command-hafen-talos";
+    let script = file(&two, &format!("bootstrap/management/caph/{name}"));
+    assert!(script.contains("config=\"$2\""), "{script}");
+    assert!(script.contains("name=metal-iso") && script.contains("mkfs.ext4 -F -q -L metal-iso"));
+    assert!(script.contains("\"$config\" \"$mnt/config.yaml\""), "{script}");
+    // The config partition is added after the image is written, and the script still ends with
+    // CAPH's success marker.
+    let dd = script.find("dd of=").unwrap_or(usize::MAX);
+    assert!(dd < script.find("sfdisk --append").unwrap_or(0), "{script}");
+    assert!(script.trim_end().ends_with("echo IMAGE_URL_DONE"));
+    let valid = |n: &str| {
+        n.strip_prefix("image-url-command-").is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && rest.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                })
+        })
+    };
+    assert!(valid(name));
+    let mut templates = 0;
+    for (path, t) in all(&two, "HetznerBareMetalMachineTemplate") {
+        templates += 1;
+        let image = &t["spec"]["template"]["spec"]["installImage"];
+        assert_eq!(image["imageURLCommand"], name, "{path}");
+        assert!(image["image"].get("name").is_none() && image["image"].get("path").is_none());
+        let url = image["image"]["url"].as_str().unwrap_or_default();
+        // The image is built from the cluster's schematic, which carries the kernel argument.
+        let schematic = file(&two, "bootstrap/prod-fsn/talos/schematic.yaml");
+        assert!(schematic.contains("extraKernelArgs:\n        - talos.config=metal-iso\n"));
+        let id = url.split('/').nth(4).unwrap_or_default();
+        assert_eq!(id, sha256(schematic), "{url}");
+    }
+    assert!(templates >= 3, "control plane and both bare-metal pools");
+    // A cloud-only cluster boots from its provider's metadata: no kernel argument.
+    let cloud = file(&two, "bootstrap/prod-nbg/talos/schematic.yaml");
+    assert!(!cloud.contains("talos.config"), "{cloud}");
+}
+
+fn sha256(text: &str) -> String {
+    hafen_digest::sha256_hex(text.as_bytes())
+}
+
+/// External Secrets: a `SecretStore` serves only its own namespace, a `ClusterSecretStore`
+/// every namespace its `conditions` select; OpenBao's Kubernetes auth logs a store in with the
+/// role bound to its service account and namespace, and the role's policy decides what it can
+/// read. Tenant groups hold ClusterRole `edit` in their namespace and so can write any
+/// ExternalSecret there: each tenant must have a store of its own whose role reads only
+/// `tenants/<tenant>/*`, and no cluster-wide store may be usable from a tenant namespace.
+#[test]
+fn a_tenant_reads_only_its_own_subtree_through_a_store_of_its_own() {
+    let mut checked = 0;
+    for case in support::cases() {
+        let (loaded, _) = support::load(&case.name, &case.text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        let tenants: Vec<String> =
+            loaded.platform.spec.tenants.iter().map(|t| t.name.clone()).collect();
+        for (path, store) in all(&files, "ClusterSecretStore") {
+            for condition in store["spec"]["conditions"].as_array().into_iter().flatten() {
+                assert!(condition.get("namespaceSelector").is_none(), "{path}: {condition}");
+                for ns in condition["namespaces"].as_array().into_iter().flatten() {
+                    let ns = ns.as_str().unwrap_or_default();
+                    assert!(!tenants.iter().any(|t| t == ns), "{path}: serves tenant {ns}");
+                }
+            }
+        }
+        for (path, es) in all(&files, "ExternalSecret") {
+            let Some(t) = path.strip_prefix("tenants/").and_then(|p| p.split('/').next()) else {
+                continue;
+            };
+            checked += 1;
+            assert_eq!(es["spec"]["secretStoreRef"]["kind"], "SecretStore", "{path}");
+            for d in es["spec"]["data"].as_array().into_iter().flatten() {
+                let key = d["remoteRef"]["key"].as_str().unwrap_or_default();
+                assert!(key.starts_with(&format!("tenants/{t}/")), "{path}: {key}");
+            }
+            // The store sits in the same overlay (or the base reaches it through every overlay
+            // of a cluster with OpenBao).
+            let dirs: Vec<String> = if path.contains("/overlays/") {
+                vec![path.rsplit_once('/').map(|(d, _)| d.to_owned()).unwrap_or_default()]
+            } else {
+                files
+                    .keys()
+                    .filter(|p| p.starts_with(&format!("tenants/{t}/overlays/")))
+                    .filter(|p| p.ends_with("/kustomization.yaml"))
+                    .filter(|p| !files[*p].contains("no-external-secret"))
+                    .filter(|p| files[*p].contains("../../base"))
+                    .map(|p| p.trim_end_matches("/kustomization.yaml").to_owned())
+                    .collect()
+            };
+            assert!(!dirs.is_empty(), "{path}");
+            for dir in dirs {
+                let store = objects(&files, &format!("{dir}/secret-store.yaml"), "SecretStore");
+                let auth = &store[0]["spec"]["provider"]["vault"]["auth"]["kubernetes"];
+                assert_eq!(store[0]["metadata"]["namespace"].as_str(), Some(t), "{dir}");
+                assert_eq!(auth["role"], format!("tenant-{t}"), "{dir}");
+                assert_eq!(auth["serviceAccountRef"]["name"], "openbao", "{dir}");
+                assert!(auth["serviceAccountRef"].get("namespace").is_none(), "{dir}");
+            }
+        }
+        // The runbook's policy of each tenant role reads the tenant's subtree and nothing else.
+        let runbook = file(&files, "RUNBOOK.md");
+        for line in runbook.lines().filter(|l| l.contains("| bao policy write")) {
+            let Some(role) = line.rsplit_once("bao policy write ").map(|(_, r)| r) else {
+                continue;
+            };
+            if let Some(t) = tenants.iter().find(|t| role.ends_with(&format!("-tenant-{t} -"))) {
+                let paths: Vec<&str> = line.split("path \"").skip(1).collect();
+                assert_eq!(paths.len(), 1, "{line}");
+                assert!(paths[0].starts_with(&format!("secret/data/tenants/{t}/*\"")), "{line}");
+            }
+        }
+        assert!(!runbook.contains("openbao-backups") && !runbook.contains("role `backups`"));
+    }
+    assert!(checked >= 6, "only {checked} tenant ExternalSecrets checked");
+}
+
+/// Every path under `bootstrap/` the README or RUNBOOK tells a person to use is rendered (up to
+/// its first placeholder), and a spare Robot server of a pool rendered one MachineDeployment per
+/// server is put into service through the spec: its MachineDeployment has replicas 0, each
+/// selects exactly its own host (CAPH's remediation only reboots and then lets Cluster API
+/// delete the Machine; the replacement selects the same host), and a hand-scaled replica count
+/// is reverted by the delivery engine.
+#[test]
+fn the_runbook_names_only_rendered_files_and_spares_enter_service_through_the_spec() {
+    for case in support::cases() {
+        let (loaded, _) = support::load(&case.name, &case.text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for doc in ["RUNBOOK.md", "README.md"] {
+            let text = file(&files, doc);
+            for (at, _) in text.match_indices("bootstrap/") {
+                let rest = &text[at..];
+                let end = rest.find(|c: char| c == '`' || c == '<' || c.is_whitespace());
+                let path = rest[..end.unwrap_or(rest.len())].trim_end_matches(['.', ',', ')']);
+                // `bootstrap/<cluster>/…` is a pattern; `workers-2` is the pool the "Add a node
+                // pool" example adds, rendered once it is in the spec.
+                if path == "bootstrap/" || path.contains("workers-2") {
+                    continue;
+                }
+                assert!(
+                    files.keys().any(|k| k.starts_with(path)),
+                    "{}: {doc} names `{path}`, which is not rendered",
+                    case.name
+                );
+            }
+        }
+    }
+    let spread = std::fs::read_to_string(
+        support::root().join("tests/cases/render-cloud-spread-argocd/platform.yaml"),
+    )
+    .unwrap_or_default();
+    let files = render("spread", &spread);
+    let mds = objects(&files, "management/clusters/core/pool-metal.yaml", "MachineDeployment");
+    let replicas: Vec<u64> =
+        mds.iter().map(|m| m["spec"]["replicas"].as_u64().unwrap_or(9)).collect();
+    assert_eq!(replicas, [1, 1, 0], "two run, the spare waits");
+    for md in &mds {
+        assert!(md["spec"]["selector"]["matchLabels"]["hafen.dev/host"].is_string(), "{md}");
+    }
+    let runbook = file(&files, "RUNBOOK.md");
+    assert!(!runbook.contains("claimed automatically"), "{runbook}");
+    assert!(runbook.contains("move the failed number behind the 1 spare in `serverIds:`"));
+    assert!(runbook.contains("the delivery engine puts the repository's replicas back"));
+    assert!(!runbook.contains("bootstrap/core/nodes/"), "no node patches are rendered for core");
+}
+
+/// An IPv4 range `a.b.c.d/n` as its first and last address; an address with host bits (a
+/// node's `10.0.1.13/24`) is that one address.
+fn v4_range(text: &str) -> Option<(u32, u32)> {
+    let (addr, prefix) = text.split_once('/').unwrap_or((text, "32"));
+    let addr: std::net::Ipv4Addr = addr.trim_matches('"').parse().ok()?;
+    let prefix: u32 = prefix.trim_matches('"').parse().ok().filter(|p| *p <= 32)?;
+    let bits = u32::from(addr);
+    let host = if prefix == 32 { 0 } else { u32::MAX >> prefix };
+    if bits & host == 0 { Some((bits, bits | host)) } else { Some((bits, bits)) }
+}
+
+/// RFC 1918: the ranges no public address is in.
+fn is_private(range: (u32, u32)) -> bool {
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+        .iter()
+        .filter_map(|b| v4_range(b))
+        .any(|(lo, hi)| lo <= range.0 && range.1 <= hi)
+}
+
+/// Cilium's egress gateway sends every packet of a selected pod to a `destinationCIDRs` address
+/// through a gateway node, where it leaves with the egress address, unless the destination is
+/// in `excludedCIDRs` (Cilium docs, "Egress Gateway"). A private destination sent there never
+/// arrives: the cluster's pod and service ranges, every private address and route destination
+/// in its machine configs (the node subnets, the Cloud subnet a vSwitch reaches through its
+/// gateway), the Cloud network of its Hetzner cluster and its Cluster Mesh peers' pods must be
+/// excluded. The list is private only and names no range twice or inside another.
+#[test]
+fn private_destinations_stay_off_the_egress_gateways() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    for name in ["two-stack-hetzner", "two-cities"] {
+        let native = example(name).replace("routing: tunnel", "routing: native");
+        variants.push((format!("{name}-native"), native));
+    }
+    let mut policies = 0;
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for cluster in &loaded.platform.spec.clusters {
+            let c = cluster.name.as_str();
+            let path = format!("clusters/{c}/platform/configs/egress-gateway.yaml");
+            let Some(policy) = files.get(&path).and_then(|t| {
+                docs(t).into_iter().find(|d| d["kind"] == "CiliumEgressGatewayPolicy")
+            }) else {
+                continue;
+            };
+            policies += 1;
+            let listed: Vec<String> = policy["spec"]["excludedCIDRs"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let ranges: Vec<(u32, u32)> = listed.iter().filter_map(|r| v4_range(r)).collect();
+            assert_eq!(ranges.len(), listed.len(), "{name}/{c}: {listed:?}");
+            for (i, r) in ranges.iter().enumerate() {
+                assert!(is_private(*r), "{name}/{c}: {} is not private", listed[i]);
+                let covered = ranges
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != i && o.0 <= r.0 && r.1 <= o.1 && (o != r || j < i));
+                assert!(!covered, "{name}/{c}: {} is listed twice or inside another", listed[i]);
+            }
+
+            let mut wanted: Vec<(String, String)> = vec![
+                ("pod range".into(), cluster.network.pod_cidr.clone()),
+                ("service range".into(), cluster.network.service_cidr.clone()),
+            ];
+            let cilium = cilium_values(&files, c);
+            for peer in cilium["clustermesh"]["config"]["clusters"].as_array().into_iter().flatten()
+            {
+                let peer = peer["name"].as_str().unwrap_or_default();
+                let spec = loaded.platform.spec.clusters.iter().find(|x| x.name == peer);
+                let spec = spec.unwrap_or_else(|| panic!("{name}/{c}: mesh peer {peer}"));
+                wanted.push((format!("pods of mesh peer {peer}"), spec.network.pod_cidr.clone()));
+            }
+            for (file, text) in &files {
+                if !(file.starts_with(&format!("management/clusters/{c}/"))
+                    || file.starts_with(&format!("bootstrap/{c}/")))
+                {
+                    continue;
+                }
+                for line in text.lines() {
+                    let line = line.trim().trim_start_matches("- ");
+                    for key in ["address: ", "destination: ", "network: ", "cidrBlock: "] {
+                        if let Some(value) = line.strip_prefix(key) {
+                            wanted.push((format!("`{line}` in {file}"), value.to_string()));
+                        }
+                    }
+                }
+            }
+            for (what, value) in wanted {
+                let Some(r) = v4_range(&value) else { continue };
+                if !is_private(r) {
+                    continue;
+                }
+                assert!(
+                    ranges.iter().any(|o| o.0 <= r.0 && r.1 <= o.1),
+                    "{name}/{c}: {what} ({value}) goes through the egress gateway; excluded: {listed:?}"
+                );
+            }
+        }
+    }
+    assert!(policies >= 6, "only {policies} egress policies rendered");
+    // The review's case: the bare-metal cluster reaches the whole Cloud network over its vSwitch.
+    let two = render("two-stack", &example("two-stack-hetzner"));
+    let policy = &objects(
+        &two,
+        "clusters/prod-fsn/platform/configs/egress-gateway.yaml",
+        "CiliumEgressGatewayPolicy",
+    )[0];
+    assert_eq!(
+        policy["spec"]["excludedCIDRs"],
+        serde_json::json!(["10.245.0.0/16", "10.112.0.0/12", "10.0.0.0/16", "10.244.0.0/16"])
+    );
+}
+
+/// The chart and values of every Flux HelmRelease and Argo CD Application of a chart.
+fn chart_values(files: &Files, chart: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for kind in ["HelmRelease", "Application"] {
+        for (path, d) in all(files, kind) {
+            let (name, values) = if kind == "HelmRelease" {
+                (&d["spec"]["chart"]["spec"]["chart"], &d["spec"]["values"])
+            } else {
+                (&d["spec"]["source"]["chart"], &d["spec"]["source"]["helm"]["valuesObject"])
+            };
+            if name == chart {
+                out.push((path, values.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Both metrics charts scrape kube-controller-manager (10257), kube-scheduler (10259) and etcd
+/// by default through a Service selecting kube-system pods labelled `component: <name>`, on the
+/// pods' (host network: the node's) address (victoria-metrics-k8s-stack and kube-prometheus-stack
+/// values). Talos starts the controller manager and the scheduler with `--bind-address=127.0.0.1`
+/// and runs etcd as a Talos service, not a pod (Talos ControlPlaneStaticPodController); K3s
+/// embeds all three. So those scrapes are off, and the Talos configs open no such port; the
+/// kube-prometheus-stack kube-proxy scrape is off exactly where Cilium replaces kube-proxy.
+#[test]
+fn the_metrics_stacks_scrape_no_control_plane_component_that_listens_on_localhost() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    let prometheus = example("two-stack-hetzner").replace(
+        "      traffic: { egressTB: 4 }",
+        "      traffic: { egressTB: 4 }\n      monitoring: { metrics: prometheus }",
+    );
+    assert_ne!(prometheus, example("two-stack-hetzner"));
+    variants.push(("two-stack-prometheus".into(), prometheus));
+    let spread = std::fs::read_to_string(
+        support::root().join("tests/cases/render-cloud-spread-argocd/platform.yaml"),
+    )
+    .unwrap_or_default();
+    let with_proxy = spread.replace("kubeProxyReplacement: true", "kubeProxyReplacement: false");
+    assert_ne!(with_proxy, spread);
+    variants.push(("spread-with-kube-proxy".into(), with_proxy));
+    let mut seen = BTreeMap::new();
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        for chart in ["victoria-metrics-k8s-stack", "kube-prometheus-stack"] {
+            for (path, values) in chart_values(&files, chart) {
+                *seen.entry(chart).or_insert(0) += 1;
+                for key in ["kubeControllerManager", "kubeScheduler", "kubeEtcd"] {
+                    assert_eq!(values[key]["enabled"], false, "{name}: {path}: {key}");
+                }
+                if chart == "kube-prometheus-stack" {
+                    let proxy = &values["kubeProxy"]["enabled"];
+                    if name == "spread-with-kube-proxy" {
+                        assert!(proxy.is_null(), "{name}: {path}: kube-proxy runs: {proxy}");
+                    } else {
+                        assert_eq!(proxy, false, "{name}: {path}: Cilium replaces kube-proxy");
+                    }
+                }
+            }
+        }
+        let machine_configs = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("management/") || p.starts_with("bootstrap/"));
+        for (path, text) in machine_configs {
+            for arg in ["bind-address", "listen-metrics-urls"] {
+                assert!(
+                    !text.contains(arg),
+                    "{name}: {path} opens a port the stacks do not scrape"
+                );
+            }
+        }
+        let readme = file(&files, "README.md");
+        let monitored = loaded
+            .platform
+            .spec
+            .clusters
+            .iter()
+            .any(|c| c.monitoring.metrics != hafen_spec::MetricsStack::None);
+        assert_eq!(readme.contains("**Control-plane metrics.**"), monitored, "{name}");
+    }
+    assert!(seen.get("kube-prometheus-stack").is_some_and(|n| *n >= 2), "{seen:?}");
+    assert!(seen.get("victoria-metrics-k8s-stack").is_some_and(|n| *n >= 3), "{seen:?}");
+}
+
+/// The rendered texts say what the rendered objects do, checked against the objects over every
+/// example, fixture and variant: the Cilium and cloud-controller headers against their values,
+/// the tenants the RUNBOOK says run on a cluster against the overlays that deploy their apps,
+/// the README's notes and known limits against what is rendered, and under Argo CD, which
+/// keeps no Helm release of its own (it templates charts), the day-0 `helm install`s whose
+/// release records the RUNBOOK removes once their Applications manage the objects.
+#[test]
+fn rendered_texts_say_what_the_rendered_objects_do() {
+    let mut variants: Vec<(String, String)> =
+        support::cases().into_iter().map(|c| (c.name, c.text)).collect();
+    for name in ["two-stack-hetzner", "two-cities"] {
+        let native = example(name).replace("routing: tunnel", "routing: native");
+        variants.push((format!("{name}-native"), native));
+        let plain = example(name).replace("encryption: wireguard", "encryption: none");
+        variants.push((format!("{name}-unencrypted"), plain));
+    }
+    let mut checked = (0, 0, 0);
+    for (name, text) in &variants {
+        let (loaded, _) = support::load(name, text);
+        let Ok(repo) = hafen_render::render(&loaded) else { continue };
+        let files = repo.files;
+        let spec = &loaded.platform.spec;
+        let argo = spec.gitops.engine == hafen_spec::GitOpsEngine::Argocd;
+        for (path, release) in all(&files, "HelmRelease") {
+            let head = file(&files, &path).lines().next().unwrap_or_default().to_owned();
+            let values = &release["spec"]["values"];
+            match release["spec"]["releaseName"].as_str() {
+                Some("cilium") => {
+                    checked.0 += 1;
+                    let mode = values["routingMode"].as_str().unwrap_or_default();
+                    let says = |what: &str| head.contains(what);
+                    assert_eq!(says("native routing"), mode == "native", "{name}: {path}: {head}");
+                    assert_eq!(says("tunnel routing"), mode == "tunnel", "{name}: {path}: {head}");
+                    assert_eq!(
+                        says("WireGuard"),
+                        values["encryption"]["enabled"] == true,
+                        "{head}"
+                    );
+                    assert_eq!(
+                        says("kube-proxy replacement"),
+                        values["kubeProxyReplacement"] == true,
+                        "{name}: {head}"
+                    );
+                    assert_eq!(
+                        says("egress gateway"),
+                        values["egressGateway"]["enabled"] == true,
+                        "{name}: {head}"
+                    );
+                    assert_eq!(says("Cluster Mesh"), values.get("clustermesh").is_some(), "{head}");
+                }
+                Some("hcloud-cloud-controller-manager") => {
+                    checked.1 += 1;
+                    let routes = values["env"]["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"] == "true";
+                    assert_eq!(head.contains("pod range"), routes, "{name}: {path}: {head}");
+                    assert_eq!(head.contains("no pod routes"), !routes, "{name}: {path}: {head}");
+                }
+                _ => {}
+            }
+        }
+
+        let runbook = file(&files, "RUNBOOK.md");
+        for t in &spec.tenants {
+            let prefix = format!("- `{}` runs on ", t.name);
+            let line = runbook.lines().find(|l| l.starts_with(&prefix));
+            let line = line.unwrap_or_else(|| panic!("{name}: no RUNBOOK line for `{}`", t.name));
+            let (runs, rest) = line[prefix.len()..].split_once([';', ':']).unwrap_or_default();
+            for cluster in &spec.clusters {
+                let c = &cluster.name;
+                let overlay = format!("tenants/{}/overlays/{c}/kustomization.yaml", t.name);
+                let apps_here = files.get(&overlay).is_some_and(|k| k.contains("- ../../base\n"));
+                assert_eq!(runs.contains(&format!("`{c}`")), apps_here, "{name}: {line}");
+                if files.contains_key(&overlay) && !apps_here {
+                    assert!(rest.contains(&format!("`{c}` holds only the database")), "{line}");
+                }
+            }
+        }
+
+        let readme = file(&files, "README.md");
+        let policies = files.keys().any(|p| p.ends_with("/configs/egress-gateway.yaml"));
+        assert_eq!(readme.contains("- **Egress.**"), policies, "{name}");
+        let limits = readme.split("## Known limits").nth(1).unwrap_or_default();
+        assert!(!limits.contains("<cluster>"), "{name}: the limits name no real path: {limits}");
+        for cluster in &spec.clusters {
+            let nodes = format!("bootstrap/{}/nodes/", cluster.name);
+            let patches = files.keys().any(|p| p.starts_with(&nodes));
+            assert_eq!(limits.contains(&nodes), patches, "{name}: {limits}");
+        }
+
+        if argo {
+            checked.2 += 1;
+            assert!(!readme.contains("keeps no Helm release at all"), "{name}");
+            let delivery: String = files
+                .iter()
+                .filter(|(p, _)| p.starts_with("management/delivery/"))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            for cluster in &spec.clusters {
+                let c = &cluster.name;
+                let section = runbook
+                    .split("#### ")
+                    .find(|s| {
+                        s.split_once('\n').is_some_and(|(h, _)| h.contains(&format!("`{c}`")))
+                    })
+                    .unwrap_or_else(|| panic!("{name}: no RUNBOOK section for {c}"));
+                for (at, _) in section.match_indices("`helm install ") {
+                    let release = section[at + 14..].split(' ').next().unwrap_or_default();
+                    assert!(
+                        section.contains(&format!("delete secret -l owner=helm,name={release}`")),
+                        "{name}/{c}: the Helm record of `{release}` stays behind"
+                    );
+                    assert!(
+                        delivery.contains(&format!("  name: {c}-{release}\n")),
+                        "{name}/{c}: no Application takes over `{release}`"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked.0 >= 8 && checked.1 >= 4 && checked.2 >= 3, "{checked:?}");
 }
