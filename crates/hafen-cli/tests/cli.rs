@@ -67,6 +67,43 @@ fn findings_exit_one_and_unreadable_input_exits_two() {
 }
 
 #[test]
+fn a_stream_is_cut_off_at_the_size_limit() {
+    // A character device without end: read only up to the limit, then refuse.
+    let out = hafen(&["check", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("more than the 32 MiB limit"), "{}", stderr(&out));
+
+    // A pipe that never ends: the writer stops when Hafen closes its end.
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hafen"))
+        .args(["check", "/dev/stdin"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hafen");
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![b'#'; 1 << 16];
+        let mut written = 0u64;
+        while pipe.write_all(&block).is_ok() {
+            written += block.len() as u64;
+            // Bounded even if Hafen kept reading: 128 MiB is four times the limit.
+            if written > 128 << 20 {
+                break;
+            }
+        }
+        written
+    });
+    let out = child.wait_with_output().expect("hafen ends");
+    let written = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("more than the 32 MiB limit"), "{}", stderr(&out));
+    assert!(written < 64 << 20, "Hafen read {written} bytes from the pipe");
+}
+
+#[test]
 fn json_and_sarif_are_machine_readable() {
     let bad = root().join("tests/cases/mtu-vswitch-wireguard/platform.yaml");
     let out = hafen(&["check", "--format", "json", bad.to_str().unwrap()]);
