@@ -7,6 +7,8 @@
 //! can point at `file:line:column` by spec path. Nothing here reads files.
 
 pub mod credentials;
+pub mod formats;
+pub mod git;
 pub mod image;
 mod model;
 pub mod mtu;

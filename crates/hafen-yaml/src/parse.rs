@@ -299,7 +299,9 @@ fn looks_like_utf16(text: &str) -> bool {
 fn syntax_help(info: &str, text: &str, at: Pos) -> String {
     let line = text.lines().nth((at.line as usize).saturating_sub(1)).unwrap_or("");
     // By word: "unprintable" contains "tab" too.
-    if line.contains('\t') || info.split(|c: char| !c.is_alphabetic()).any(|w| w == "tab" || w == "tabs") {
+    if line.contains('\t')
+        || info.split(|c: char| !c.is_alphabetic()).any(|w| w == "tab" || w == "tabs")
+    {
         return "YAML indentation must use spaces; replace the tab characters".into();
     }
     if info.contains("flow sequence") {
@@ -875,7 +877,8 @@ mod tests {
             assert!(help.starts_with("delete the NUL byte"), "{text:?}: {help}");
             assert!(!help.contains("tab") && !help.contains("quote it"), "{text:?}: {help}");
         }
-        let utf16: String = "apiVersion: hafen.dev/v1alpha1\n".chars().flat_map(|c| [c, '\0']).collect();
+        let utf16: String =
+            "apiVersion: hafen.dev/v1alpha1\n".chars().flat_map(|c| [c, '\0']).collect();
         let (_, diags) = parse(&utf16, FileId(0), &Limits::default());
         assert!(diags[0].message.contains("UTF-16"), "{diags:?}");
         assert!(diags[0].help.as_deref().unwrap_or("").contains("iconv"));
