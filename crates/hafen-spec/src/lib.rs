@@ -16,6 +16,7 @@ pub mod net;
 pub mod quantity;
 mod secret;
 mod spans;
+mod text;
 mod validate;
 
 pub use model::*;
@@ -43,6 +44,8 @@ pub mod codes {
     pub const PLATFORM_COUNT: &str = "SPEC010";
     /// A secret value written into the spec.
     pub const PLAINTEXT_SECRET: &str = "SPEC011";
+    /// A control character in spec text.
+    pub const CONTROL_CHARACTER: &str = "SPEC012";
 }
 
 /// Sizes the planner and renderer model object by object (every node, every replica), capped
@@ -107,6 +110,11 @@ pub const CODES: &[hafen_diag::CodeInfo] = &[
         code: codes::PLAINTEXT_SECRET,
         severity: hafen_diag::Severity::Error,
         summary: "a secret value written into the spec instead of a reference",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::CONTROL_CHARACTER,
+        severity: hafen_diag::Severity::Error,
+        summary: "a control character in spec text (a name, a value, a description)",
     },
 ];
 
@@ -235,7 +243,9 @@ pub fn load_for_check(
         return (None, diagnostics);
     }
     let doc = platform_docs.remove(0);
-    let (platform, schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
+    let control = text::control_characters(&doc);
+    let (platform, mut schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
+    drop_unknown_keys_reported(&mut schema_diags, &control);
     let mut schema_failed = !schema_diags.is_empty();
     // With structural errors, a repaired copy still lets the semantic pass report its
     // findings now rather than after the next edit.
@@ -245,12 +255,19 @@ pub fn load_for_check(
     let mut spans = SpanIndex::new(doc);
     let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
     diagnostics.extend(schema_diags);
+    reported.extend(control.iter().filter_map(|d| d.path.clone()));
+    diagnostics.extend(control);
     let Some(mut platform) = platform else { return (None, diagnostics) };
     for tenant_doc in tenant_docs {
         let index = platform.spec.tenants.len();
         let to = format!("spec.tenants[{index}]");
-        let (tenant, diags) =
+        let mut control = text::control_characters(&tenant_doc);
+        let (tenant, mut diags) =
             schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
+        drop_unknown_keys_reported(&mut diags, &control);
+        for d in &mut control {
+            d.path = d.path.as_deref().map(|p| rekey_tenant_path(p, &to));
+        }
         let tenant = tenant.or_else(|| {
             serde_json::from_value::<TenantDocument>(schema::repair(
                 &tenant_doc,
@@ -264,6 +281,8 @@ pub fn load_for_check(
             diags.iter().filter_map(|d| d.path.as_deref()).map(|p| rekey_tenant_path(p, &to)),
         );
         diagnostics.extend(diags);
+        reported.extend(control.iter().filter_map(|d| d.path.clone()));
+        diagnostics.extend(control);
         if let Some(tenant) = tenant {
             let renames = [("metadata.name", format!("{to}.name"))];
             spans.graft(&SpanIndex::new(tenant_doc), "spec", &to, &renames);
@@ -298,6 +317,15 @@ fn provider_network_facts(platform: &mut Platform, catalog: &Catalog) {
             .and_then(|info| info.limits.as_ref())
             .and_then(|l| l.private_network_mtu);
     }
+}
+
+/// A key with a control character is not a field name either; the control character is the
+/// finding (SPEC012), not a second "unknown field" at the same place.
+fn drop_unknown_keys_reported(schema_diags: &mut Vec<Diagnostic>, control: &[Diagnostic]) {
+    schema_diags.retain(|d| {
+        d.code != hafen_yaml::codes::UNKNOWN_FIELD
+            || !control.iter().any(|c| c.path.is_some() && c.path == d.path)
+    });
 }
 
 /// The merged-platform path of a path inside a tenant document.
@@ -603,8 +631,15 @@ mod tests {
             let (loaded, diagnostics, _) =
                 load_text(&edit(&[("registry.example.eu/shop/web:1.4.2", image)]));
             assert!(loaded.is_none(), "{image}");
-            let d = found(&diagnostics, codes::INVALID_FORMAT, "spec.tenants[0].apps[0].image");
+            // A control character is that finding alone, not also a malformed reference.
+            let code = if image.contains("\\e") {
+                codes::CONTROL_CHARACTER
+            } else {
+                codes::INVALID_FORMAT
+            };
+            let d = found(&diagnostics, code, "spec.tenants[0].apps[0].image");
             assert!(d.span.is_some() && d.help.is_some(), "{d:#?}");
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         }
         let (_, diagnostics, _) = load_text(&edit(&[(
             "registry.example.eu/shop/web:1.4.2",
@@ -687,6 +722,39 @@ mod tests {
         let d = found(&diagnostics, codes::PLAINTEXT_SECRET, "metadata.labels.api-token");
         assert!(d.notes[0].contains("looks like a GitHub personal access token"), "{d:#?}");
         assert_eq!(loaded.unwrap().platform.metadata.labels.len(), 1);
+    }
+
+    #[test]
+    fn control_characters_are_one_finding_each_and_never_reach_the_render() {
+        let text = edit(&[
+            ("        - name: web\n", "        - name: \"we\\tb\"\n"),
+            ("  name: fixture\n", "  name: fixture\n  \"descr\\eiption\": x\n"),
+        ]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let codes: Vec<(&str, Option<&str>)> =
+            diagnostics.iter().map(|d| (d.code, d.path.as_deref())).collect();
+        assert_eq!(
+            codes,
+            [
+                (codes::CONTROL_CHARACTER, Some("metadata.descr\u{1b}iption")),
+                (codes::CONTROL_CHARACTER, Some("spec.tenants[0].apps[0].name")),
+            ],
+            "not also an unknown field or a name that is no DNS label: {diagnostics:#?}"
+        );
+        // A tenant file's findings carry the merged path, and its own text in the message.
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        let main = sources.add("p.yaml", BASE);
+        let tenant = sources.add(
+            "t.yaml",
+            "apiVersion: hafen.dev/v1alpha1\nkind: Tenant\nmetadata: { name: ops }\nspec: { clusters: [prod-nbg], group: \"a\\rb\" }\n",
+        );
+        let (loaded, diagnostics) = load_for_check(&[main, tenant], &sources, &catalog);
+        assert!(loaded.is_none());
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].path.as_deref(), Some("spec.tenants[1].group"));
+        assert!(diagnostics[0].message.contains("carriage return"), "{:?}", diagnostics[0]);
     }
 
     #[test]
