@@ -253,7 +253,7 @@ pub fn load_for_check(
         serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags, json_schema())).ok()
     });
     let mut spans = SpanIndex::new(doc);
-    let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
+    let mut reported = schema::reported_paths(&schema_diags);
     diagnostics.extend(schema_diags);
     reported.extend(control.iter().filter_map(|d| d.path.clone()));
     diagnostics.extend(control);
@@ -277,9 +277,7 @@ pub fn load_for_check(
             .ok()
         });
         schema_failed |= !diags.is_empty();
-        reported.extend(
-            diags.iter().filter_map(|d| d.path.as_deref()).map(|p| rekey_tenant_path(p, &to)),
-        );
+        reported.extend(schema::reported_paths(&diags).iter().map(|p| rekey_tenant_path(p, &to)));
         diagnostics.extend(diags);
         reported.extend(control.iter().filter_map(|d| d.path.clone()));
         diagnostics.extend(control);
@@ -294,7 +292,9 @@ pub fn load_for_check(
     provider_network_facts(&mut platform, &catalog);
     diags.extend(semantic);
     diagnostics.extend(
-        diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
+        diags
+            .into_iter()
+            .filter(|d| !d.path.as_deref().is_some_and(|p| schema::covered(&reported, p))),
     );
     if schema_failed || diagnostics.iter().any(|d| d.is_error() && !checkable_despite(d)) {
         return (None, diagnostics);
@@ -619,6 +619,59 @@ mod tests {
             paths.dedup();
             assert_eq!(paths.len(), all, "{diagnostics:#?}");
         }
+    }
+
+    #[test]
+    fn a_misspelt_required_key_with_a_wrong_value_does_not_hide_other_errors() {
+        let text = edit(&[
+            // A typo of a required key, with a value that would not fit it either.
+            ("      site: nbg\n", "      sitess: [x]\n"),
+            // A required mapping missing, a pool written as a word, a misspelt mapping key
+            // whose value is wrong inside.
+            (
+                "      controlPlane: { replicas: 3, serverType: cpx32 }\n      nodePools:\n        - { name: workers, serverType: cpx42, count: 3 }\n      network: { encryption: wireguard, podCIDR: 10.110.0.0/16",
+                "      nodePools: [workers]\n      netwrk: { encryption: wirequard, podCIDR: 10.110.0.0/16",
+            ),
+            // ... and broken references and formats elsewhere, reported in the same run.
+            ("clusters: [prod-nbg, prod-fsn]", "clusters: [prod-nbg, prod-nowhere]"),
+            (
+                "image: registry.example.eu/shop/web:1.4.2",
+                "image: \"Registry.example.eu/Shop/web:1.4.2\"",
+            ),
+            ("certificates: { email: ops@example.eu }", "certificates: { email: ops }"),
+        ]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let paths: Vec<(&str, &str)> =
+            diagnostics.iter().map(|d| (d.code, d.path.as_deref().unwrap_or(""))).collect();
+        for want in [
+            ("SPEC001", "spec.clusters[0].sitess"),
+            ("SPEC003", "spec.clusters[1].controlPlane"),
+            ("SPEC002", "spec.clusters[1].nodePools[0]"),
+            ("SPEC001", "spec.clusters[1].netwrk"),
+            ("SPEC006", "spec.tenants[0].clusters[1]"),
+            ("SPEC008", "spec.tenants[0].apps[0].image"),
+            ("SPEC008", "spec.clusters[0].certificates.email"),
+        ] {
+            assert!(paths.contains(&want), "{want:?} missing: {paths:#?}");
+        }
+        // The stand-ins never show: nothing at or below a path the schema pass reported.
+        let mut seen: Vec<&str> = paths.iter().map(|(_, p)| *p).collect();
+        let all = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), all, "{diagnostics:#?}");
+        assert!(
+            !paths.iter().any(|(_, p)| p.starts_with("spec.clusters[1].network")
+                || p.starts_with("spec.clusters[1].controlPlane.")
+                || p.starts_with("spec.clusters[1].nodePools[0].")
+                || *p == "spec.clusters[0].site"),
+            "{paths:#?}"
+        );
+        assert!(
+            !diagnostics.iter().any(|d| d.help.as_deref().is_some_and(|h| h.contains("``"))),
+            "a blank stand-in name is never suggested: {diagnostics:#?}"
+        );
     }
 
     #[test]

@@ -76,6 +76,10 @@ impl Checker<'_> {
         if candidates.contains(&value) {
             return true;
         }
+        // A blank name is a stand-in for one the schema pass reported missing or malformed:
+        // never a suggestion.
+        let candidates: Vec<&str> = candidates.iter().copied().filter(|c| !c.is_empty()).collect();
+        let candidates = candidates.as_slice();
         let mut d = Diagnostic::error(
             codes::UNDEFINED_REFERENCE,
             format!("{what} `{value}` is not defined"),
