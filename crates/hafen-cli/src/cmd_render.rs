@@ -39,15 +39,18 @@ pub(crate) struct RunArgs {
     serve_args: crate::cmd_serve::ServeArgs,
 }
 
+/// Writes (or, with `check`, compares) the repository `check` rendered, or renders it when
+/// `check` refused to (`--ignore-findings` on a spec the renderer refuses prints why).
 fn render_into(
     workspace: &hafen_engine::Workspace,
     loaded: &hafen_engine::LoadedPlatform,
+    rendered: Option<hafen_engine::Repo>,
     out: &std::path::Path,
     force: bool,
     check: bool,
     color: bool,
 ) -> u8 {
-    let repo = match hafen_engine::render(loaded) {
+    let repo = match rendered.map_or_else(|| hafen_engine::render(loaded), Ok) {
         Ok(repo) => repo,
         Err(diagnostics) => {
             output::eprint(&hafen_engine::diagnostics_human(
@@ -126,7 +129,8 @@ pub(crate) fn run(args: &Args) -> u8 {
         options: CheckOptions { as_of: Some(cmd_check::today()) },
         ..Default::default()
     };
-    let outcome = hafen_engine::check(&workspace, &request);
+    let mut outcome = hafen_engine::check(&workspace, &request);
+    let rendered = outcome.repo.take();
     let Some(loaded) = &outcome.loaded else {
         output::eprint(&hafen_engine::diagnostics_human(
             &outcome.diagnostics,
@@ -148,7 +152,7 @@ pub(crate) fn run(args: &Args) -> u8 {
         );
         return exit::FINDINGS;
     }
-    render_into(&workspace, loaded, &args.out, args.force, args.check, color)
+    render_into(&workspace, loaded, rendered, &args.out, args.force, args.check, color)
 }
 
 pub(crate) fn run_all(args: &RunArgs) -> u8 {
@@ -185,7 +189,8 @@ fn run_all_steps(args: &RunArgs) -> u8 {
         options: CheckOptions { as_of: Some(cmd_check::today()) },
         ..Default::default()
     };
-    let outcome = hafen_engine::check(&workspace, &request);
+    let mut outcome = hafen_engine::check(&workspace, &request);
+    let rendered = outcome.repo.take();
     let mut text = String::from("== check ==\n");
     let findings = hafen_engine::diagnostics_human(&outcome.diagnostics, &workspace.sources, color);
     text.push_str(&findings);
@@ -207,5 +212,5 @@ fn run_all_steps(args: &RunArgs) -> u8 {
     );
     output::print(&hafen_engine::plan_text(&report));
     output::print("\n== render ==\n");
-    render_into(&workspace, loaded, &args.out, args.force, false, color)
+    render_into(&workspace, loaded, rendered, &args.out, args.force, false, color)
 }

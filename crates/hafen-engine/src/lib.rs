@@ -87,7 +87,7 @@ pub struct CheckRequest {
     pub allow: Vec<String>,
 }
 
-/// Result of `check`: loader findings, then rule findings, sorted.
+/// Result of `check`: loader findings, rule findings and the renderer's refusals, sorted.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     /// The platform, when it loaded without errors (what `plan` and `render` may use).
@@ -97,6 +97,10 @@ pub struct CheckOutcome {
     /// True when the rules ran: the platform loaded, possibly with errors that leave it
     /// judgeable (a plaintext secret, an object the catalogue does not know).
     pub rules_ran: bool,
+    /// The repository `render` writes for this platform, when it loaded and the renderer
+    /// refused nothing; `hafen render` and `hafen run` write this one instead of rendering
+    /// again.
+    pub repo: Option<Repo>,
 }
 
 impl CheckOutcome {
@@ -106,7 +110,9 @@ impl CheckOutcome {
     }
 }
 
-/// Loads and checks.
+/// Loads and checks, and renders in memory whenever the platform loads: what `render` would
+/// refuse is a finding of `check` too, so the two never disagree and a spec that passes
+/// `check` renders.
 pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
     let (checkable, mut diagnostics) = workspace.load_for_check();
     // Decided before any suppression: a silenced load error still keeps plan and render out.
@@ -116,10 +122,36 @@ pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
         diagnostics.extend(hafen_check::check(loaded, &request.options));
     }
     hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
-    hafen_diag::sort(&mut diagnostics);
     let rules_ran = checkable.is_some();
     let loaded = if load_failed { None } else { checkable };
-    CheckOutcome { loaded, diagnostics, rules_ran }
+    let mut repo = None;
+    if let Some(loaded) = &loaded {
+        match hafen_render::render(loaded) {
+            Ok(rendered) => repo = Some(rendered),
+            Err(mut refused) => {
+                hafen_check::apply_overrides(&mut refused, &request.deny, &request.allow);
+                diagnostics.extend(not_reported_yet(refused, &diagnostics));
+            }
+        }
+    }
+    hafen_diag::sort(&mut diagnostics);
+    CheckOutcome { loaded, diagnostics, rules_ran, repo }
+}
+
+/// The renderer's refusals, less those at a place where `check` already reports an error
+/// (a credential in the repository URL is SEC003 there, and the secret guard's RENDER002
+/// about the same value would say it twice).
+fn not_reported_yet(refused: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
+    refused
+        .into_iter()
+        .filter(|r| {
+            !reported.iter().any(|d| {
+                d.is_error()
+                    && ((r.path.is_some() && d.path == r.path)
+                        || (r.span.is_some() && d.span == r.span))
+            })
+        })
+        .collect()
 }
 
 /// The spec's own suppressions, applied to the loader findings that let the rules run (the
@@ -150,7 +182,7 @@ pub fn plan(
     hafen_plan::plan(loaded, options, progress)
 }
 
-/// Renders a loaded platform.
+/// Renders a loaded platform. [`check`] has done this already when it returns a repository.
 pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
     hafen_render::render(loaded)
 }
