@@ -264,6 +264,48 @@ pub fn explain(code: &str) -> Option<Explanation> {
     Some(Explanation { info: *info, text: hafen_render::explanation(&code)? })
 }
 
+/// The explanation of a code as a stable JSON document (`hafen explain CODE --format json`,
+/// `GET /api/explain/{code}`): `version` (1), `code`, `severity` (the default), `summary`,
+/// `title` and `area` from the page, `sections` (each `heading` and its `text`, in page
+/// order) and `explanation`, the whole Markdown page.
+pub fn explanation_json(code: &str) -> Option<serde_json::Value> {
+    let found = explain(code)?;
+    let page = found.text;
+    let mut lines = page.lines();
+    let title = lines
+        .next()
+        .and_then(|h| h.strip_prefix("# "))
+        .map(|h| h.split_once(": ").map_or(h, |(_, t)| t).trim().to_owned())
+        .unwrap_or_else(|| found.info.summary.to_owned());
+    let area = page.lines().find_map(|l| l.strip_prefix("Area: ")).map(|a| {
+        a.split(". Default severity").next().unwrap_or(a).trim_end_matches('.').to_owned()
+    });
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in page.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            sections.push((heading.trim().to_owned(), Vec::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push(line);
+        }
+    }
+    let sections: Vec<serde_json::Value> = sections
+        .into_iter()
+        .map(|(heading, body)| {
+            serde_json::json!({ "heading": heading, "text": body.join("\n").trim() })
+        })
+        .collect();
+    Some(serde_json::json!({
+        "version": 1,
+        "code": found.info.code,
+        "severity": found.info.severity.as_str(),
+        "summary": found.info.summary,
+        "title": title,
+        "area": area,
+        "sections": sections,
+        "explanation": page,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -275,5 +317,31 @@ mod tests {
             assert!(page.starts_with(&format!("# {}", code.code)), "{} has no page", code.code);
             assert!(page.contains("## Fix"), "{} page has no Fix section", code.code);
         }
+    }
+
+    #[test]
+    fn explanations_as_json_have_a_stable_shape() {
+        let doc = super::explanation_json("net001").expect("NET001");
+        assert_eq!(doc["version"], 1);
+        assert_eq!(doc["code"], "NET001");
+        assert_eq!(doc["severity"], "error");
+        assert_eq!(doc["area"], "network");
+        assert_eq!(doc["title"], "pod MTU larger than the underlay MTU minus overhead");
+        assert_eq!(doc["sections"][0]["heading"], "What it catches");
+        assert!(doc["explanation"].as_str().is_some_and(|t| t.starts_with("# NET001")));
+        for code in super::all_codes() {
+            let doc = super::explanation_json(code.code).expect("every code");
+            let headings: Vec<&str> = doc["sections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["heading"].as_str())
+                .collect();
+            assert!(headings.contains(&"Fix"), "{}: {headings:?}", code.code);
+            assert!(
+                doc["area"].is_string() && doc["title"].as_str().is_some_and(|t| !t.is_empty())
+            );
+        }
+        assert!(super::explanation_json("NOPE999").is_none());
     }
 }
