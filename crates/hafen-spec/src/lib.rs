@@ -16,7 +16,6 @@ pub mod net;
 pub mod quantity;
 mod secret;
 mod spans;
-mod text;
 mod validate;
 
 pub use model::*;
@@ -44,8 +43,8 @@ pub mod codes {
     pub const PLATFORM_COUNT: &str = "SPEC010";
     /// A secret value written into the spec.
     pub const PLAINTEXT_SECRET: &str = "SPEC011";
-    /// A control character in spec text.
-    pub const CONTROL_CHARACTER: &str = "SPEC012";
+    /// A control character in spec text (found by `hafen_yaml::text`, also in catalogues).
+    pub const CONTROL_CHARACTER: &str = hafen_yaml::codes::CONTROL_CHARACTER;
 }
 
 /// Sizes the planner and renderer model object by object (every node, every replica), capped
@@ -243,7 +242,7 @@ pub fn load_for_check(
         return (None, diagnostics);
     }
     let doc = platform_docs.remove(0);
-    let control = text::control_characters(&doc);
+    let control = hafen_yaml::text::control_characters(&doc, TEXT_RULES);
     let (platform, mut schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
     drop_unknown_keys_reported(&mut schema_diags, &control);
     let mut schema_failed = !schema_diags.is_empty();
@@ -261,7 +260,7 @@ pub fn load_for_check(
     for tenant_doc in tenant_docs {
         let index = platform.spec.tenants.len();
         let to = format!("spec.tenants[{index}]");
-        let mut control = text::control_characters(&tenant_doc);
+        let mut control = hafen_yaml::text::control_characters(&tenant_doc, TEXT_RULES);
         let (tenant, mut diags) =
             schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
         drop_unknown_keys_reported(&mut diags, &control);
@@ -318,6 +317,13 @@ fn provider_network_facts(platform: &mut Platform, catalog: &Catalog) {
             .and_then(|l| l.private_network_mtu);
     }
 }
+
+/// Free text for people (a tab or a line break is part of it), and the mappings whose values
+/// may be secrets (SPEC011 looks at the same ones), for the control-character scan.
+const TEXT_RULES: hafen_yaml::text::TextRules<'static> = hafen_yaml::text::TextRules {
+    free_text: &["description", "reason"],
+    hidden: &["env", "labels"],
+};
 
 /// A key with a control character is not a field name either; the control character is the
 /// finding (SPEC012), not a second "unknown field" at the same place.

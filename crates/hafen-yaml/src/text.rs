@@ -1,16 +1,23 @@
-//! Control characters in spec text (SPEC012). Every string of the spec ends up somewhere a
-//! person or a parser reads it: an object name, a rendered manifest, the README, a terminal,
-//! a log line. A control character there recolours or clears terminals, hides text in diffs
-//! and reviews, or splits a line that a tool reads as one; a bidirectional override makes a
-//! reviewer read text in another order than the tools do. None of that belongs in a spec, so
-//! the loader refuses it with the place, instead of passing it on to the renderer.
+//! Control characters in input text (SPEC012). Every string of a spec or catalogue ends up
+//! somewhere a person or a parser reads it: an object name, a rendered manifest, the README,
+//! a terminal, a log line. A control character there recolours or clears terminals, hides
+//! text in diffs and reviews, or splits a line that a tool reads as one; a bidirectional
+//! override makes a reviewer read text in another order than the tools do. None of that
+//! belongs in a platform's input, so the loaders refuse it with the place, instead of passing
+//! it on to the renderer.
 
 use crate::codes;
+use crate::node::{Node, Value};
 use hafen_diag::Diagnostic;
-use hafen_yaml::{Node, Value};
 
-/// Keys whose value is prose for people, where a tab or a line break is part of the text.
-const FREE_TEXT: &[&str] = &["description", "reason"];
+/// Where in a document text may hold what, by key.
+#[derive(Debug, Clone, Copy)]
+pub struct TextRules<'a> {
+    /// Keys whose value is prose for people, where a tab or a line break is part of the text.
+    pub free_text: &'a [&'a str],
+    /// Keys of mappings whose values may be secrets: they are named by path, never quoted.
+    pub hidden: &'a [&'a str],
+}
 
 /// True for a character no spec text may hold: C0 and C1 controls and DEL, and the Unicode
 /// controls that reorder text (bidirectional embeddings, overrides and isolates).
@@ -81,12 +88,11 @@ fn fix(c: char, free_text: bool) -> String {
 }
 
 /// Every string (values and keys) of a document that holds a forbidden character, as SPEC012
-/// diagnostics at their path in the document. Values of `description` and `reason` may hold
-/// tabs and line breaks. An `env` or label value is not quoted: it may be a secret.
-pub(crate) fn control_characters(doc: &Node) -> Vec<Diagnostic> {
+/// diagnostics at their path in the document.
+pub fn control_characters(doc: &Node, rules: TextRules<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut path = String::new();
-    walk(doc, &mut path, None, None, &mut out);
+    walk(doc, &mut path, None, None, rules, &mut out);
     out
 }
 
@@ -95,13 +101,14 @@ fn walk(
     path: &mut String,
     key: Option<&str>,
     parent: Option<&str>,
+    rules: TextRules<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
     match &node.value {
         Value::Str(text) => {
-            let free = key.is_some_and(|k| FREE_TEXT.contains(&k));
-            let hidden = matches!(parent, Some("env" | "labels"));
-            if let Some(d) = check(text, free, hidden, path, "") {
+            let free = key.is_some_and(|k| rules.free_text.contains(&k));
+            let hidden = parent.is_some_and(|p| rules.hidden.contains(&p));
+            if let Some(d) = check(text, free, hidden, path, "", rules) {
                 out.push(d.with_span(Some(node.span)));
             }
         }
@@ -110,7 +117,7 @@ fn walk(
             for (i, item) in items.iter().enumerate() {
                 use std::fmt::Write as _;
                 let _ = write!(path, "[{i}]");
-                walk(item, path, None, key, out);
+                walk(item, path, None, key, rules, out);
                 path.truncate(len);
             }
         }
@@ -121,10 +128,10 @@ fn walk(
                     path.push('.');
                 }
                 path.push_str(&entry.key);
-                if let Some(d) = check(&entry.key, false, false, path, "the key ") {
+                if let Some(d) = check(&entry.key, false, false, path, "the key ", rules) {
                     out.push(d.with_span(Some(entry.key_span)));
                 }
-                walk(&entry.value, path, Some(&entry.key), key, out);
+                walk(&entry.value, path, Some(&entry.key), key, rules, out);
                 path.truncate(len);
             }
         }
@@ -132,7 +139,14 @@ fn walk(
     }
 }
 
-fn check(text: &str, free: bool, hidden: bool, path: &str, what: &str) -> Option<Diagnostic> {
+fn check(
+    text: &str,
+    free: bool,
+    hidden: bool,
+    path: &str,
+    what: &str,
+    rules: TextRules<'_>,
+) -> Option<Diagnostic> {
     let (at, c) = text.chars().enumerate().find(|(_, c)| forbidden(*c, free))?;
     let count = text.chars().filter(|c| forbidden(*c, free)).count();
     let more = if count > 1 { format!(" and {} more", count - 1) } else { String::new() };
@@ -144,11 +158,27 @@ fn check(text: &str, free: bool, hidden: bool, path: &str, what: &str) -> Option
     .with_path(path)
     .with_span_label("control character in this text")
     .with_help(fix(c, free))
-    .with_note("control characters recolour or clear the terminals and logs that print this text, and split lines that tools read as one; only `description` and `reason` may hold tabs and line breaks");
+    .with_note(note(rules));
     if hidden {
         d = d.redacted();
     }
     Some(d)
+}
+
+fn note(rules: TextRules<'_>) -> String {
+    let keys: Vec<String> = rules.free_text.iter().map(|k| format!("`{k}`")).collect();
+    let free = match keys.len() {
+        0 => "no text here may hold tabs or line breaks".to_owned(),
+        1 => format!("only {} may hold tabs and line breaks", keys[0]),
+        n => format!(
+            "only {} and {} may hold tabs and line breaks",
+            keys[..n - 1].join(", "),
+            keys[n - 1]
+        ),
+    };
+    format!(
+        "control characters recolour or clear the terminals and logs that print this text, and split lines that tools read as one; {free}"
+    )
 }
 
 #[cfg(test)]
@@ -157,9 +187,10 @@ mod tests {
     use hafen_diag::FileId;
 
     fn scan(yaml: &str) -> Vec<Diagnostic> {
-        let (docs, diags) = hafen_yaml::parse(yaml, FileId(0), &hafen_yaml::Limits::default());
+        let (docs, diags) = crate::parse(yaml, FileId(0), &crate::Limits::default());
         assert!(diags.is_empty(), "{diags:?}");
-        control_characters(&docs[0])
+        let rules = TextRules { free_text: &["description", "reason"], hidden: &["env", "labels"] };
+        control_characters(&docs[0], rules)
     }
 
     #[test]
