@@ -365,16 +365,33 @@ impl Walker<'_> {
                             suggested.push(suggestion);
                             d = d.with_help(format!("did you mean `{suggestion}`?"));
                             let meant = properties.get(suggestion).unwrap_or(&Json::Null);
-                            let types = self.types(meant);
-                            if !types.is_empty()
-                                && !types.iter().any(|t| type_matches(&entry.value, t))
-                            {
+                            let fits = self.kind_fits(&entry.value, meant);
+                            if !fits {
                                 d = d.with_note(format!(
                                     "`{suggestion}` must be {}; this is {}",
                                     self.expectation(meant),
                                     describe_at(&entry.value, path)
                                 ));
                             }
+                            out.push(d);
+                            // What is wrong inside the value is reported now, at the key it
+                            // will have once renamed, not after the next edit.
+                            if fits && !entries.iter().any(|e| e.key == suggestion) {
+                                let mut meant_path = path[..parent_len].to_owned();
+                                if parent_len > 0 {
+                                    meant_path.push('.');
+                                }
+                                meant_path.push_str(suggestion);
+                                self.check(
+                                    &entry.value,
+                                    meant,
+                                    &mut meant_path,
+                                    Some(entry.key_span),
+                                    out,
+                                );
+                            }
+                            path.truncate(parent_len);
+                            continue;
                         } else {
                             d = d.with_help(format!(
                                 "known fields here: {}",
@@ -435,6 +452,13 @@ impl Walker<'_> {
                 out.push(d);
             }
         }
+    }
+
+    /// True when `node` is of a kind `schema` accepts (a mapping for a mapping, a number for a
+    /// number, ...), whatever is wrong inside it.
+    fn kind_fits(&self, node: &Node, schema: &Json) -> bool {
+        let types = self.types(schema);
+        types.is_empty() || types.iter().any(|t| type_matches(node, t))
     }
 
     fn wrong_type(&self, node: &Node, types: &[&str], path: &str) -> Diagnostic {
@@ -682,18 +706,17 @@ pub fn repair(node: &Node, diagnostics: &[Diagnostic], root: &Json) -> Json {
             _ => false,
         };
         let stand_in = field_schema.and_then(|f| walker.stand_in(f, d, 0));
-        // A misspelt key moves to the key it most likely meant only if its value fits there;
-        // otherwise the meant key, when required, gets a stand-in, so that one typo with a
-        // wrong value does not stop every other check.
+        // A misspelt key moves to the key it most likely meant if its value is of a kind that
+        // fits there (the problems inside it were reported at the meant key and are repaired
+        // there next); otherwise the meant key, when required, gets a stand-in, so that one
+        // typo with a wrong value does not stop every other check.
         let meant = (d.code == codes::UNKNOWN_FIELD).then(|| meant_key(d)).flatten();
         let relocation = meant.map(|meant| {
             let meant_seg = Ok(meant.to_owned());
             let meant_schema = parent_schema.and_then(|p| walker.descend(p, &meant_seg));
-            let fits = meant_schema.zip(node_at(node, &segments)).is_some_and(|(schema, value)| {
-                let mut errs = Vec::new();
-                walker.check(value, schema, &mut String::from(path), None, &mut errs);
-                errs.is_empty()
-            });
+            let fits = meant_schema
+                .zip(node_at(node, &segments))
+                .is_some_and(|(schema, value)| walker.kind_fits(value, schema));
             let meant_required = parent_schema
                 .and_then(|p| walker.object_schema(p, meant))
                 .and_then(|o| o.get("required"))
