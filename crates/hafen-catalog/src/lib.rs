@@ -99,6 +99,13 @@ impl Catalog {
         if !diagnostics.is_empty() {
             return diagnostics;
         }
+        // Catalogue text reaches the plan, the dashboard and terminals like spec text does.
+        let rules = hafen_yaml::text::TextRules { free_text: &["source"], hidden: &[] };
+        diagnostics
+            .extend(docs.iter().flat_map(|d| hafen_yaml::text::control_characters(d, rules)));
+        if !diagnostics.is_empty() {
+            return diagnostics;
+        }
         for doc in docs {
             diagnostics.extend(self.merge_node(&doc, partial));
         }
@@ -354,6 +361,20 @@ mod tests {
         let diagnostics = catalog.merge_text(text, file, true);
         assert!(diagnostics.iter().any(|d| d.span.unwrap().start.line == 7), "{diagnostics:?}");
         assert!(diagnostics.iter().any(|d| d.code == hafen_yaml::codes::MISSING_FIELD));
+    }
+
+    #[test]
+    fn control_characters_in_a_user_file_are_refused_and_nothing_is_merged() {
+        let mut sources = Sources::new();
+        let (mut catalog, _) = Catalog::builtin(&mut sources);
+        let text = "apiVersion: hafen.dev/v1alpha1\nkind: Catalog\nproviders:\n- type: hetzner-cloud\n  serverTypes:\n  - name: cpx32\n    price: {monthlyEUR: 40.0, date: 2026-11-01, source: \"invoice\\n2026-11\"}\n  - name: \"cpx\\e[2J\"\n";
+        let file = sources.add("mine.yaml", text);
+        let diagnostics = catalog.merge_text(text, file, true);
+        assert_eq!(diagnostics.len(), 1, "a line break in a source is prose: {diagnostics:?}");
+        assert_eq!(diagnostics[0].code, "SPEC012");
+        assert_eq!(diagnostics[0].path.as_deref(), Some("providers[0].serverTypes[1].name"));
+        let cpx32 = catalog.provider("hetzner-cloud").unwrap().server_type("cpx32").unwrap();
+        assert_ne!(cpx32.price.monthly_eur, 40.0, "nothing of the file is merged");
     }
 
     #[test]

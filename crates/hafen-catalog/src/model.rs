@@ -71,9 +71,11 @@ pub struct Company {
 pub struct Traffic {
     /// Outgoing traffic included per server per month, in TB; null means unmetered.
     #[serde(rename = "includedTBPerServer")]
+    #[schemars(range(min = 0))]
     pub included_tb_per_server: Option<f64>,
     /// Price per TB above the allowance, EUR net.
     #[serde(rename = "overageEURPerTB")]
+    #[schemars(range(min = 0))]
     pub overage_eur_per_tb: f64,
     /// Where this was read.
     pub source: String,
@@ -87,6 +89,7 @@ pub struct Traffic {
 pub struct Ipv4Price {
     /// EUR net per month per address.
     #[serde(rename = "monthlyEUR")]
+    #[schemars(range(min = 0))]
     pub monthly_eur: f64,
     /// True when one address comes with every server at no extra charge.
     #[serde(default)]
@@ -103,6 +106,7 @@ pub struct Ipv4Price {
 pub struct VolumePrice {
     /// EUR net per GB per month.
     #[serde(rename = "eurPerGBMonth")]
+    #[schemars(range(min = 0))]
     pub eur_per_gb_month: f64,
     /// Where this was read.
     pub source: String,
@@ -116,6 +120,7 @@ pub struct VolumePrice {
 pub struct MonthlyPrice {
     /// EUR net per month.
     #[serde(rename = "monthlyEUR")]
+    #[schemars(range(min = 0))]
     pub monthly_eur: f64,
     /// Where this was read.
     pub source: String,
@@ -135,6 +140,7 @@ fn yes() -> bool {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OneOffFee {
     /// EUR net.
+    #[schemars(range(min = 0))]
     pub amount: f64,
     /// Where this was read.
     pub source: String,
@@ -205,11 +211,13 @@ pub struct Location {
     pub city: String,
     /// ISO 3166 country code.
     pub country: String,
-    /// For distance and latency estimates.
+    /// Degrees north of the equator (−90 to 90), for distance and latency estimates.
     #[serde(default)]
+    #[schemars(range(min = -90, max = 90))]
     pub latitude: Option<f64>,
-    /// For distance and latency estimates.
+    /// Degrees east of Greenwich (−180 to 180), for distance and latency estimates.
     #[serde(default)]
+    #[schemars(range(min = -180, max = 180))]
     pub longitude: Option<f64>,
     /// Provider network zone; private networks do not cross zones.
     #[serde(default)]
@@ -266,6 +274,7 @@ pub struct ServerType {
     pub threads: Option<Threads>,
     /// Memory in GiB.
     #[serde(rename = "memoryGiB")]
+    #[schemars(range(min = 0))]
     pub memory_gib: f64,
     /// Local disk in GB.
     #[serde(default, rename = "diskGB")]

@@ -5,6 +5,10 @@
 //! `expected.txt` holds the human output of the failing fixture; `HAFEN_BLESS=1` rewrites it.
 //! A rule that escalates (VER001 long past end of life) declares the severity its failing
 //! fixture must show with a `# severity: error` line; otherwise it must be the default.
+//!
+//! A folder may also be named after a loader code (`SPEC008`): its failing fixtures must not
+//! load and must report exactly that code (and any `# expect:` codes) as errors; its near
+//! misses must load and pass like every other near miss.
 
 use hafen_catalog::Catalog;
 use hafen_diag::{Diagnostic, Sources};
@@ -24,6 +28,14 @@ fn fixtures() -> PathBuf {
 
 /// Loads and checks one fixture; returns the loader and rule findings and the human text.
 fn run(path: &Path) -> (Vec<Diagnostic>, Vec<Diagnostic>, String) {
+    let (loader, found, human) = try_run(path);
+    let Some(found) = found else { panic!("{} does not load:\n{human}", path.display()) };
+    (loader, found, human)
+}
+
+/// Like [`run`], but a fixture that does not load gives its loader findings and no rule
+/// findings.
+fn try_run(path: &Path) -> (Vec<Diagnostic>, Option<Vec<Diagnostic>>, String) {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let name = path
         .strip_prefix(root())
@@ -38,11 +50,8 @@ fn run(path: &Path) -> (Vec<Diagnostic>, Vec<Diagnostic>, String) {
     let (loaded, loader) =
         hafen_spec::load_str(name.trim_start_matches('/'), &text, &mut sources, &catalog);
     let Some(loaded) = loaded else {
-        panic!(
-            "{} does not load:\n{}",
-            path.display(),
-            hafen_diag::human::render(&loader, &sources, false)
-        );
+        let human = hafen_diag::human::render(&loader, &sources, false);
+        return (loader, None, human);
     };
     let options = hafen_check::Options { as_of: Some(AS_OF.into()) };
     let found = hafen_check::check(&loaded, &options);
@@ -50,7 +59,16 @@ fn run(path: &Path) -> (Vec<Diagnostic>, Vec<Diagnostic>, String) {
     all.extend(found.iter().cloned());
     hafen_diag::sort(&mut all);
     let human = hafen_diag::human::render(&all, &sources, false);
-    (loader, found, human)
+    (loader, Some(found), human)
+}
+
+/// Codes reported while loading (YAML, spec, catalogue), which have no rule to run.
+fn loader_codes() -> Vec<hafen_diag::CodeInfo> {
+    let rules = hafen_check::rules();
+    hafen_check::all_codes()
+        .into_iter()
+        .filter(|c| !rules.iter().any(|r| r.code == c.code) && c.code != "SUP001")
+        .collect()
 }
 
 /// Codes a fixture declares besides the one under test.
@@ -91,10 +109,20 @@ fn every_rule_has_docs_and_fixtures_and_every_fixture_names_a_rule() {
             }
         }
     }
+    // Loader codes added since fixtures could hold them must have them too.
+    for code in ["SPEC004", "SPEC008", "SPEC012"] {
+        for file in ["fail", "pass"] {
+            if variants(&fixtures().join(code), file).is_empty() {
+                problems.push(format!("{code}: missing tests/rules/{code}/{file}.yaml"));
+            }
+        }
+    }
+    let loader = loader_codes();
     for entry in fs::read_dir(fixtures()).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_dir() && !rules.iter().any(|r| r.code == name) {
-            problems.push(format!("tests/rules/{name} names no rule"));
+        let named = rules.iter().chain(&loader).any(|r| r.code == name);
+        if entry.path().is_dir() && !named {
+            problems.push(format!("tests/rules/{name} names no rule or loader code"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -190,6 +218,67 @@ fn failing_fixtures_trigger_their_rule_and_near_misses_do_not() {
         }
     }
     assert!(counted >= 2 * hafen_check::rules().len(), "only {counted} fixtures ran");
+    assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
+}
+
+#[test]
+fn failing_loader_fixtures_report_their_code_and_near_misses_load() {
+    let bless = std::env::var_os("HAFEN_BLESS").is_some();
+    let mut problems = Vec::new();
+    let mut counted = 0;
+    for info in loader_codes() {
+        let dir = fixtures().join(info.code);
+        for fail in variants(&dir, "fail") {
+            counted += 1;
+            let shown = fail.strip_prefix(fixtures()).unwrap_or(&fail).display().to_string();
+            let (loader, found, human) = try_run(&fail);
+            if found.is_some() {
+                problems.push(format!("{shown} loads; it must fail with {}:\n{human}", info.code));
+            }
+            let mut want = expected_extra(&fail);
+            want.insert(info.code.to_owned());
+            let got: BTreeSet<String> =
+                loader.iter().filter(|d| d.is_error()).map(|d| d.code.to_owned()).collect();
+            if got != want {
+                problems.push(format!("{shown} reports {got:?}, expected {want:?}:\n{human}"));
+            }
+            for d in loader.iter().filter(|d| d.code == info.code) {
+                if d.span.is_none() || d.help.is_none() || d.path.is_none() {
+                    problems
+                        .push(format!("{shown}: a finding lacks a span, a path or a help line"));
+                }
+            }
+            let stem =
+                fail.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let golden = dir.join(stem.replacen("fail", "expected", 1) + ".txt");
+            if bless {
+                fs::write(&golden, &human).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+            } else {
+                match fs::read_to_string(&golden) {
+                    Ok(expected) if expected == human => {}
+                    Ok(expected) => problems.push(format!(
+                        "{shown}: output differs from {} (HAFEN_BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{human}",
+                        golden.display()
+                    )),
+                    Err(_) => problems.push(format!("{shown}: no {} (HAFEN_BLESS=1 writes it)", golden.display())),
+                }
+            }
+        }
+        for pass in variants(&dir, "pass") {
+            counted += 1;
+            let shown = pass.strip_prefix(fixtures()).unwrap_or(&pass).display().to_string();
+            let (loader, found, human) = try_run(&pass);
+            if loader.iter().any(Diagnostic::is_error) || found.is_none() {
+                problems.push(format!("{shown} has loader errors:\n{human}"));
+            }
+            let want = expected_extra(&pass);
+            let got = active_codes(&found.unwrap_or_default());
+            if got != want {
+                problems.push(format!("{shown} triggers {got:?}, expected {want:?}:\n{human}"));
+            }
+        }
+    }
+    assert!(counted >= 6, "only {counted} loader fixtures ran");
     assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
 }
 

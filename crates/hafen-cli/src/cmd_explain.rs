@@ -9,8 +9,8 @@ pub(crate) struct Args {
     /// List every code with its severity and a one-line summary.
     #[arg(long, conflicts_with = "code")]
     list: bool,
-    /// Output format for --list: human or json.
-    #[arg(long, default_value = "human")]
+    /// Output format: human (the Markdown page; a table with --list) or json.
+    #[arg(long, default_value = "human", value_parser = ["human", "json"])]
     format: String,
 }
 
@@ -33,9 +33,14 @@ pub(crate) fn run(args: &Args) -> u8 {
         return exit::OK;
     }
     let code = args.code.as_deref().unwrap_or_default();
-    match hafen_engine::explain(code) {
-        Some(explanation) => {
-            output::print(explanation.text);
+    let found = if args.format == "json" {
+        hafen_engine::explanation_json(code).map(|doc| output::json(&doc))
+    } else {
+        hafen_engine::explain(code).map(|e| e.text.to_owned())
+    };
+    match found {
+        Some(text) => {
+            output::print(&text);
             exit::OK
         }
         None => {

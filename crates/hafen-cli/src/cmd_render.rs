@@ -39,8 +39,8 @@ pub(crate) struct RunArgs {
     serve_args: crate::cmd_serve::ServeArgs,
 }
 
-/// Renders `loaded` (or takes the repository `check` already rendered) and writes it to `out`,
-/// or with `check` only compares.
+/// Writes (or, with `check`, compares) the repository `check` rendered, or renders it when
+/// `check` refused to (`--ignore-findings` on a spec the renderer refuses prints why).
 fn render_into(
     workspace: &hafen_engine::Workspace,
     loaded: &hafen_engine::LoadedPlatform,

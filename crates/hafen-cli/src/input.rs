@@ -8,23 +8,42 @@ use std::path::{Path, PathBuf};
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Reads one text file with a size limit. Errors are sentences for people.
+///
+/// The limit holds for every kind of input, not only regular files: a pipe, a FIFO, a
+/// character device such as `/dev/zero` or a file that grows while it is read has no
+/// trustworthy length, so the reader stops after `MAX_FILE_BYTES + 1` bytes whatever the
+/// metadata says.
 pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
     if meta.is_dir() {
         return Err(format!("`{}` is a folder", path.display()));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "`{}` is {} bytes, more than the {} MiB limit",
+    let too_big = |size: String| {
+        format!(
+            "`{}` is {size} bytes, more than the {} MiB limit",
             path.display(),
-            meta.len(),
             MAX_FILE_BYTES >> 20
-        ));
+        )
+    };
+    if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len().to_string()));
     }
-    let bytes = std::fs::read(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+    let bytes = read_bounded(file, MAX_FILE_BYTES)
+        .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?
+        .ok_or_else(|| too_big("at least ".to_string() + &(MAX_FILE_BYTES + 1).to_string()))?;
     String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error().valid_up_to()))
+}
+
+/// Reads at most `limit` bytes; `None` when the input holds more. Reads `limit + 1` bytes at
+/// most, so memory stays bounded on an endless stream.
+fn read_bounded(reader: impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Where a file stops being UTF-8, as `file:line:column` with the line and a fix.
@@ -174,6 +193,16 @@ mod tests {
             files.iter().map(|p| p.strip_prefix(&root).unwrap().display().to_string()).collect();
         assert_eq!(names, ["platform.yaml", "tenants/crm.yaml", "tenants/eu/shop.yaml", "z.yml"]);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_stream_is_read_only_up_to_the_limit() {
+        // An endless stream: the reader must stop after limit + 1 bytes.
+        let endless = std::io::repeat(b'a');
+        assert_eq!(read_bounded(endless, 1000).unwrap(), None);
+        let short = &b"x: 1\n"[..];
+        assert_eq!(read_bounded(short, 5).unwrap().as_deref(), Some(&b"x: 1\n"[..]));
+        assert_eq!(read_bounded(short, 4).unwrap(), None);
     }
 
     #[test]

@@ -62,33 +62,37 @@ enum Command {
     Check(cmd_check::Args),
     /// Simulate failures under capacity scarcity, and report cost, sovereignty and exit.
     #[command(
-        after_help = "Examples:\n  hafen plan platform.yaml\n  hafen plan platform.yaml --format json > plan.json\n  hafen plan platform.yaml --exit hcloud --to robot"
+        after_help = "Examples:\n  hafen plan platform.yaml\n  hafen plan platform.yaml --format json > plan.json\n  hafen plan platform.yaml --exit hcloud --to robot\n\nExit codes: 0 planned, 1 the spec has errors (`hafen check` shows them), 2 unreadable input,\nbad usage, or an --exit from or --to a provider the spec and catalogue do not know."
     )]
     Plan(cmd_plan::Args),
     /// Render the platform as a GitOps repository.
     #[command(
-        after_help = "Examples:\n  hafen render platform.yaml --out ./platform-repo\n  hafen render platform.yaml --out ./platform-repo --check   # CI: fail on drift\n\nThe output folder is replaced atomically. Hafen refuses to write into a folder it did not\ncreate unless --force is given, and never deletes or changes files it did not write."
+        after_help = "Examples:\n  hafen render platform.yaml --out ./platform-repo\n  hafen render platform.yaml --out ./platform-repo --check   # CI: fail on drift\n\nThe output folder is replaced atomically. Hafen refuses to write into a folder it did not\ncreate unless --force is given, and never deletes or changes files it did not write.\n\nExit codes: 0 written (or up to date under --check), 1 `hafen check` reports errors, the\nrenderer refuses the spec, or the folder differs under --check, 2 unreadable input, bad usage,\nor the output folder cannot be written."
     )]
     Render(cmd_render::Args),
     /// Check, plan and render in one go: the main job.
     #[command(
-        after_help = "Examples:\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach --serve"
+        after_help = "Examples:\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach\n  hafen run examples/two-stack-hetzner/platform.yaml --out out/beach --serve\n\nExit codes: 0 checked, planned and rendered (and, with --serve, stopped with Ctrl-C), 1 `check`\nreports errors or the renderer refuses the spec, 2 unreadable input, bad usage, the output\nfolder cannot be written, or the dashboard cannot listen."
     )]
     Run(cmd_render::RunArgs),
     /// Serve Home: the dashboard and JSON API over the same engine, with a history.
     #[command(
-        after_help = "Examples:\n  hafen serve platform.yaml                 # then open http://127.0.0.1:8080/\n  hafen serve platform.yaml --token-file token --db /var/lib/hafen/history.db\n\nRead-only unless --token-file is given; binds to 127.0.0.1 unless --listen says otherwise."
+        after_help = "Examples:\n  hafen serve platform.yaml                 # then open http://127.0.0.1:8080/\n  hafen serve platform.yaml --token-file token --db /var/lib/hafen/history.db\n\nRead-only unless --token-file is given; binds to 127.0.0.1 unless --listen says otherwise.\n\nExit codes: 0 stopped with Ctrl-C, 2 unreadable input or token file, bad usage, a history\ndatabase that cannot be opened, or an address it cannot listen on."
     )]
     Serve(cmd_serve::Args),
     /// Explain a diagnostic code, or list all codes.
-    #[command(after_help = "Examples:\n  hafen explain NET001\n  hafen explain --list")]
+    #[command(
+        after_help = "Examples:\n  hafen explain NET001\n  hafen explain NET001 --format json\n  hafen explain --list\n\nExit codes: 0 explained or listed, 2 unknown code or bad usage."
+    )]
     Explain(cmd_explain::Args),
     /// Write a commented starting platform.yaml.
-    #[command(after_help = "Example:\n  hafen init platform.yaml && hafen check platform.yaml")]
+    #[command(
+        after_help = "Example:\n  hafen init platform.yaml && hafen check platform.yaml\n\nExit codes: 0 written, 2 the file exists (it is never overwritten) or cannot be written, or bad\nusage."
+    )]
     Init(cmd_init::Args),
     /// Print the JSON Schema of platform.yaml, or of tenant files (for editors).
     #[command(
-        after_help = "Examples:\n  hafen schema > platform.schema.json\n  hafen schema tenant > tenant.schema.json"
+        after_help = "Examples:\n  hafen schema > platform.schema.json\n  hafen schema tenant > tenant.schema.json\n\nExit codes: 0 printed, 2 bad usage."
     )]
     Schema {
         /// Which document: platform or tenant.

@@ -67,6 +67,43 @@ fn findings_exit_one_and_unreadable_input_exits_two() {
 }
 
 #[test]
+fn a_stream_is_cut_off_at_the_size_limit() {
+    // A character device without end: read only up to the limit, then refuse.
+    let out = hafen(&["check", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("more than the 32 MiB limit"), "{}", stderr(&out));
+
+    // A pipe that never ends: the writer stops when Hafen closes its end.
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hafen"))
+        .args(["check", "/dev/stdin"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hafen");
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![b'#'; 1 << 16];
+        let mut written = 0u64;
+        while pipe.write_all(&block).is_ok() {
+            written += block.len() as u64;
+            // Bounded even if Hafen kept reading: 128 MiB is four times the limit.
+            if written > 128 << 20 {
+                break;
+            }
+        }
+        written
+    });
+    let out = child.wait_with_output().expect("hafen ends");
+    let written = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("more than the 32 MiB limit"), "{}", stderr(&out));
+    assert!(written < 64 << 20, "Hafen read {written} bytes from the pipe");
+}
+
+#[test]
 fn json_and_sarif_are_machine_readable() {
     let bad = root().join("tests/cases/mtu-vswitch-wireguard/platform.yaml");
     let out = hafen(&["check", "--format", "json", bad.to_str().unwrap()]);
@@ -209,12 +246,39 @@ fn init_writes_a_template_that_checks() {
 }
 
 #[test]
-fn every_command_has_help_with_an_example() {
-    for cmd in ["check", "plan", "render", "run", "explain", "init", "schema"] {
+fn every_command_has_help_with_an_example_and_its_exit_codes() {
+    for cmd in ["check", "plan", "render", "run", "serve", "explain", "init", "schema"] {
         let out = hafen(&[cmd, "--help"]);
         assert_eq!(out.status.code(), Some(0));
-        assert!(stdout(&out).contains("Example"), "`hafen {cmd} --help` shows an example");
+        let help = stdout(&out);
+        assert!(help.contains("Example"), "`hafen {cmd} --help` shows an example");
+        // Every command can end with 0 and, on bad usage, 2; those that judge a spec with 1.
+        let codes = help.split("Exit codes:").nth(1).unwrap_or_default();
+        let mut want = vec!["0 ", "2 "];
+        if !matches!(cmd, "serve" | "explain" | "init" | "schema") {
+            want.push("1 ");
+        }
+        for code in want {
+            assert!(codes.contains(code), "`hafen {cmd} --help` lists exit code {code}:\n{help}");
+        }
     }
+    assert!(stdout(&hafen(&["--help"])).contains("Exit codes:"));
+}
+
+#[test]
+fn explain_speaks_json_for_one_code() {
+    let out = hafen(&["explain", "net001", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["code"], "NET001");
+    assert_eq!(doc["severity"], "error");
+    assert_eq!(doc["version"], 1);
+    assert!(doc["title"].as_str().is_some_and(|t| t.contains("MTU")), "{doc}");
+    assert!(doc["explanation"].as_str().is_some_and(|t| t.starts_with("# NET001")), "{doc}");
+    assert!(doc["sections"].as_array().is_some_and(|s| s.iter().any(|x| x["heading"] == "Fix")));
+    // Unknown codes and formats are usage errors, in either format.
+    assert_eq!(hafen(&["explain", "NOPE999", "--format", "json"]).status.code(), Some(2));
+    assert_eq!(hafen(&["explain", "NET001", "--format", "yaml"]).status.code(), Some(2));
 }
 
 #[test]

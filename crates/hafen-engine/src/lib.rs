@@ -87,7 +87,7 @@ pub struct CheckRequest {
     pub allow: Vec<String>,
 }
 
-/// Result of `check`: loader findings, then rule findings, sorted.
+/// Result of `check`: loader findings, rule findings and the renderer's refusals, sorted.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     /// The platform, when it loaded without errors (what `plan` and `render` may use).
@@ -97,9 +97,9 @@ pub struct CheckOutcome {
     /// True when the rules ran: the platform loaded, possibly with errors that leave it
     /// judgeable (a plaintext secret, an object the catalogue does not know).
     pub rules_ran: bool,
-    /// The rendered repository, when the platform loaded and rendered: `check` renders (in
-    /// memory) so that anything `render` would refuse is a finding of `check` too, and a
-    /// `render` after a `check` in the same process takes this instead of rendering again.
+    /// The repository `render` writes for this platform, when it loaded and the renderer
+    /// refused nothing; `hafen render` and `hafen run` write this one instead of rendering
+    /// again.
     pub repo: Option<Repo>,
 }
 
@@ -110,50 +110,48 @@ impl CheckOutcome {
     }
 }
 
-/// Loads, checks, and renders in memory: what `render` would refuse is reported here too.
+/// Loads and checks, and renders in memory whenever the platform loads: what `render` would
+/// refuse is a finding of `check` too, so the two never disagree and a spec that passes
+/// `check` renders.
 pub fn check(workspace: &Workspace, request: &CheckRequest) -> CheckOutcome {
     let (checkable, mut diagnostics) = workspace.load_for_check();
     // Decided before any suppression: a silenced load error still keeps plan and render out.
     let load_failed = diagnostics.iter().any(Diagnostic::is_error);
-    let mut repo = None;
     if let Some(loaded) = &checkable {
         suppress_in_spec(loaded, &mut diagnostics);
         diagnostics.extend(hafen_check::check(loaded, &request.options));
-        if !load_failed {
-            match hafen_render::render(loaded) {
-                Ok(rendered) => repo = Some(rendered),
-                Err(refusals) => {
-                    // A rule that already reported an error on the same field says it better.
-                    for d in refusals {
-                        let known = diagnostics.iter().any(|x| {
-                            x.is_error() && same_field(x.path.as_deref(), d.path.as_deref())
-                        });
-                        if !known {
-                            diagnostics.push(d);
-                        }
-                    }
-                }
+    }
+    hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
+    let rules_ran = checkable.is_some();
+    let loaded = if load_failed { None } else { checkable };
+    let mut repo = None;
+    if let Some(loaded) = &loaded {
+        match hafen_render::render(loaded) {
+            Ok(rendered) => repo = Some(rendered),
+            Err(mut refused) => {
+                hafen_check::apply_overrides(&mut refused, &request.deny, &request.allow);
+                diagnostics.extend(not_reported_yet(refused, &diagnostics));
             }
         }
     }
-    hafen_check::apply_overrides(&mut diagnostics, &request.deny, &request.allow);
     hafen_diag::sort(&mut diagnostics);
-    let rules_ran = checkable.is_some();
-    let loaded = if load_failed { None } else { checkable };
     CheckOutcome { loaded, diagnostics, rules_ran, repo }
 }
 
-/// True when two spec paths name one field or one lies inside the other, below the level of a
-/// whole object (`spec.sites[0].network` and `spec.sites[0].network.vswitch.vlan`, but not
-/// `spec.sites[0]` and everything in that site).
-fn same_field(a: Option<&str>, b: Option<&str>) -> bool {
-    let (Some(a), Some(b)) = (a, b) else { return false };
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let inside = long == short
-        || long
-            .strip_prefix(short)
-            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
-    inside && short.split('.').count() >= 3
+/// The renderer's refusals, less those at a place where `check` already reports an error
+/// (a credential in the repository URL is SEC003 there, and the secret guard's RENDER002
+/// about the same value would say it twice).
+fn not_reported_yet(refused: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
+    refused
+        .into_iter()
+        .filter(|r| {
+            !reported.iter().any(|d| {
+                d.is_error()
+                    && ((r.path.is_some() && d.path == r.path)
+                        || (r.span.is_some() && d.span == r.span))
+            })
+        })
+        .collect()
 }
 
 /// The spec's own suppressions, applied to the loader findings that let the rules run (the
@@ -184,7 +182,7 @@ pub fn plan(
     hafen_plan::plan(loaded, options, progress)
 }
 
-/// Renders a loaded platform.
+/// Renders a loaded platform. [`check`] has done this already when it returns a repository.
 pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
     hafen_render::render(loaded)
 }
@@ -266,20 +264,50 @@ pub fn explain(code: &str) -> Option<Explanation> {
     Some(Explanation { info: *info, text: hafen_render::explanation(&code)? })
 }
 
+/// The explanation of a code as a stable JSON document (`hafen explain CODE --format json`,
+/// `GET /api/explain/{code}`): `version` (1), `code`, `severity` (the default), `summary`,
+/// `title` and `area` from the page, `sections` (each `heading` and its `text`, in page
+/// order) and `explanation`, the whole Markdown page.
+pub fn explanation_json(code: &str) -> Option<serde_json::Value> {
+    let found = explain(code)?;
+    let page = found.text;
+    let mut lines = page.lines();
+    let title = lines
+        .next()
+        .and_then(|h| h.strip_prefix("# "))
+        .map(|h| h.split_once(": ").map_or(h, |(_, t)| t).trim().to_owned())
+        .unwrap_or_else(|| found.info.summary.to_owned());
+    let area = page.lines().find_map(|l| l.strip_prefix("Area: ")).map(|a| {
+        a.split(". Default severity").next().unwrap_or(a).trim_end_matches('.').to_owned()
+    });
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in page.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            sections.push((heading.trim().to_owned(), Vec::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push(line);
+        }
+    }
+    let sections: Vec<serde_json::Value> = sections
+        .into_iter()
+        .map(|(heading, body)| {
+            serde_json::json!({ "heading": heading, "text": body.join("\n").trim() })
+        })
+        .collect();
+    Some(serde_json::json!({
+        "version": 1,
+        "code": found.info.code,
+        "severity": found.info.severity.as_str(),
+        "summary": found.info.summary,
+        "title": title,
+        "area": area,
+        "sections": sections,
+        "explanation": page,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn render_refusals_on_a_reported_field_are_dropped() {
-        use super::same_field;
-        let f = |a, b| same_field(Some(a), Some(b));
-        assert!(f("spec.sites[0].network", "spec.sites[0].network.vswitch.vlan"));
-        assert!(f("spec.clusters[1].kubernetes", "spec.clusters[1].kubernetes"));
-        assert!(!f("spec.sites[0]", "spec.sites[0].network"), "a whole object is too wide");
-        assert!(!f("spec.sites[0].network", "spec.sites[0].networks"), "not a segment prefix");
-        assert!(!f("spec.sites[0].network", "spec.sites[1].network"));
-        assert!(!same_field(None, Some("spec.gitops.repo")));
-    }
-
     #[test]
     fn every_code_has_an_explanation_page() {
         let codes = super::all_codes();
@@ -289,5 +317,31 @@ mod tests {
             assert!(page.starts_with(&format!("# {}", code.code)), "{} has no page", code.code);
             assert!(page.contains("## Fix"), "{} page has no Fix section", code.code);
         }
+    }
+
+    #[test]
+    fn explanations_as_json_have_a_stable_shape() {
+        let doc = super::explanation_json("net001").expect("NET001");
+        assert_eq!(doc["version"], 1);
+        assert_eq!(doc["code"], "NET001");
+        assert_eq!(doc["severity"], "error");
+        assert_eq!(doc["area"], "network");
+        assert_eq!(doc["title"], "pod MTU larger than the underlay MTU minus overhead");
+        assert_eq!(doc["sections"][0]["heading"], "What it catches");
+        assert!(doc["explanation"].as_str().is_some_and(|t| t.starts_with("# NET001")));
+        for code in super::all_codes() {
+            let doc = super::explanation_json(code.code).expect("every code");
+            let headings: Vec<&str> = doc["sections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["heading"].as_str())
+                .collect();
+            assert!(headings.contains(&"Fix"), "{}: {headings:?}", code.code);
+            assert!(
+                doc["area"].is_string() && doc["title"].as_str().is_some_and(|t| !t.is_empty())
+            );
+        }
+        assert!(super::explanation_json("NOPE999").is_none());
     }
 }

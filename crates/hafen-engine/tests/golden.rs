@@ -222,3 +222,39 @@ fn committed_json_schemas_are_current() {
         );
     }
 }
+
+/// `check` and `render` agree on every case and example: whatever the renderer refuses is a
+/// finding of `check` at the same place (so a spec that passes `check` renders), and the
+/// repository `check` hands on is the one `render` writes.
+#[test]
+fn check_reports_everything_render_refuses() {
+    for case in cases() {
+        let mut workspace = Workspace::new();
+        for input in &case.inputs {
+            let text = fs::read_to_string(input).unwrap_or_default();
+            workspace.add_spec(&input.display().to_string(), &text);
+        }
+        let request = CheckRequest {
+            options: CheckOptions { as_of: Some(AS_OF.into()) },
+            ..Default::default()
+        };
+        let outcome = hafen_engine::check(&workspace, &request);
+        let Some(loaded) = outcome.loaded.as_ref() else { continue };
+        match hafen_engine::render(loaded) {
+            Ok(repo) => assert_eq!(outcome.repo.as_ref(), Some(&repo), "{}", case.name),
+            Err(refused) => {
+                assert!(outcome.failed() && outcome.repo.is_none(), "{}", case.name);
+                for r in &refused {
+                    let reported = outcome.diagnostics.iter().any(|d| {
+                        d.is_error() && (d.path == r.path && (d.code == r.code || r.path.is_some()))
+                    });
+                    assert!(
+                        reported,
+                        "{}: check does not report {}: {}",
+                        case.name, r.code, r.message
+                    );
+                }
+            }
+        }
+    }
+}

@@ -38,23 +38,16 @@ fn header(cluster: &Cluster, what: &str) -> String {
     )
 }
 
-/// The Git URL as the delivery engines accept it, or an error.
+/// The Git URL as the delivery engines accept it, or an error. The loader refuses the same
+/// URLs ([`hafen_spec::git`]), so `check` has reported this before `render` gets here.
 pub(crate) fn repo_url(ctx: &mut Ctx<'_>) -> Option<String> {
     let url = ctx.spec.gitops.repo.clone();
-    if url.starts_with("ssh://") || url.starts_with("https://") || url.starts_with("http://") {
-        return Some(url);
-    }
-    let help = match url.split_once(':') {
-        Some((user_host, path)) if user_host.contains('@') && !path.starts_with("//") => {
-            format!("write it as a URL: `ssh://{user_host}/{path}`")
-        }
-        _ => "write `ssh://git@host/path.git` or `https://host/path.git`".to_owned(),
-    };
+    let Some(problem) = hafen_spec::git::repo_url_problem(&url) else { return Some(url) };
     ctx.error(
         codes::UNSUPPORTED,
-        format!("the Git repository `{url}` is not a URL Flux and Argo CD accept"),
+        format!("the Git repository `{}` {}", hafen_diag::mask_credentials(&url), problem.reason),
         "spec.gitops.repo",
-        &help,
+        &problem.fix,
     );
     None
 }

@@ -106,16 +106,7 @@ impl Repo {
     }
 }
 
-/// True for `a/b/c.yaml`-style paths: no absolute paths, no `.`/`..` segments, no empty
-/// segments, no backslashes, no control characters, no drive prefixes.
-pub fn is_safe_relative_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains('\\')
-        && !path.contains(':')
-        && !path.chars().any(char::is_control)
-        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-}
+pub use hafen_spec::git::is_safe_relative_path;
 
 /// Everything a render step needs: the platform, the output so far, and the diagnostics.
 pub(crate) struct Ctx<'a> {
@@ -276,15 +267,13 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
         repo_url: None,
     };
     ctx.repo_url = delivery::repo_url(&mut ctx);
-    if !ctx.root.is_empty() && !is_safe_relative_path(&ctx.root) {
+    // The loader refuses the same folders (`hafen_spec::git::folder_problem`).
+    if let Some(problem) = hafen_spec::git::folder_problem(&spec.gitops.path) {
         ctx.error(
             codes::UNSAFE_PATH,
-            format!(
-                "`gitops.path` `{}` is not a relative folder inside the repository",
-                spec.gitops.path
-            ),
+            format!("the folder `{}` {}", spec.gitops.path, problem.reason),
             "spec.gitops.path",
-            "write a folder such as `platform` or leave it empty for the repository root",
+            &problem.fix,
         );
     }
     check_names(&mut ctx);

@@ -450,13 +450,13 @@ pub(crate) async fn explain(Path(code): Path<String>) -> Response {
     if code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return json_error(StatusCode::BAD_REQUEST, "a code is letters and digits, like NET001");
     }
-    match hafen_engine::explain(&code) {
-        Some(e) => ok(&json!({
-            "code": e.info.code,
-            "severity": e.info.severity.as_str(),
-            "summary": e.info.summary,
-            "markdown": e.text,
-        })),
+    // The same document as `hafen explain CODE --format json`, plus `markdown` (the page
+    // again), which this endpoint has always returned.
+    match hafen_engine::explanation_json(&code) {
+        Some(mut doc) => {
+            doc["markdown"] = doc["explanation"].clone();
+            ok(&doc)
+        }
         None => json_error(StatusCode::NOT_FOUND, "unknown code"),
     }
 }

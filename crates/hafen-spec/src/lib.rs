@@ -7,6 +7,8 @@
 //! can point at `file:line:column` by spec path. Nothing here reads files.
 
 pub mod credentials;
+pub mod formats;
+pub mod git;
 pub mod image;
 mod model;
 pub mod mtu;
@@ -41,6 +43,8 @@ pub mod codes {
     pub const PLATFORM_COUNT: &str = "SPEC010";
     /// A secret value written into the spec.
     pub const PLAINTEXT_SECRET: &str = "SPEC011";
+    /// A control character in spec text (found by `hafen_yaml::text`, also in catalogues).
+    pub const CONTROL_CHARACTER: &str = hafen_yaml::codes::CONTROL_CHARACTER;
 }
 
 /// Sizes the planner and renderer model object by object (every node, every replica), capped
@@ -105,6 +109,11 @@ pub const CODES: &[hafen_diag::CodeInfo] = &[
         code: codes::PLAINTEXT_SECRET,
         severity: hafen_diag::Severity::Error,
         summary: "a secret value written into the spec instead of a reference",
+    },
+    hafen_diag::CodeInfo {
+        code: codes::CONTROL_CHARACTER,
+        severity: hafen_diag::Severity::Error,
+        summary: "a control character in spec text (a name, a value, a description)",
     },
 ];
 
@@ -233,7 +242,9 @@ pub fn load_for_check(
         return (None, diagnostics);
     }
     let doc = platform_docs.remove(0);
-    let (platform, schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
+    let control = hafen_yaml::text::control_characters(&doc, TEXT_RULES);
+    let (platform, mut schema_diags) = schema::decode::<Platform>(&doc, json_schema(), "");
+    drop_unknown_keys_reported(&mut schema_diags, &control);
     let mut schema_failed = !schema_diags.is_empty();
     // With structural errors, a repaired copy still lets the semantic pass report its
     // findings now rather than after the next edit.
@@ -241,14 +252,21 @@ pub fn load_for_check(
         serde_json::from_value::<Platform>(schema::repair(&doc, &schema_diags, json_schema())).ok()
     });
     let mut spans = SpanIndex::new(doc);
-    let mut reported: Vec<String> = schema_diags.iter().filter_map(|d| d.path.clone()).collect();
+    let mut reported = schema::reported_paths(&schema_diags);
     diagnostics.extend(schema_diags);
+    reported.extend(control.iter().filter_map(|d| d.path.clone()));
+    diagnostics.extend(control);
     let Some(mut platform) = platform else { return (None, diagnostics) };
     for tenant_doc in tenant_docs {
         let index = platform.spec.tenants.len();
         let to = format!("spec.tenants[{index}]");
-        let (tenant, diags) =
+        let mut control = hafen_yaml::text::control_characters(&tenant_doc, TEXT_RULES);
+        let (tenant, mut diags) =
             schema::decode::<TenantDocument>(&tenant_doc, tenant_json_schema(), "");
+        drop_unknown_keys_reported(&mut diags, &control);
+        for d in &mut control {
+            d.path = d.path.as_deref().map(|p| rekey_tenant_path(p, &to));
+        }
         let tenant = tenant.or_else(|| {
             serde_json::from_value::<TenantDocument>(schema::repair(
                 &tenant_doc,
@@ -258,10 +276,10 @@ pub fn load_for_check(
             .ok()
         });
         schema_failed |= !diags.is_empty();
-        reported.extend(
-            diags.iter().filter_map(|d| d.path.as_deref()).map(|p| rekey_tenant_path(p, &to)),
-        );
+        reported.extend(schema::reported_paths(&diags).iter().map(|p| rekey_tenant_path(p, &to)));
         diagnostics.extend(diags);
+        reported.extend(control.iter().filter_map(|d| d.path.clone()));
+        diagnostics.extend(control);
         if let Some(tenant) = tenant {
             let renames = [("metadata.name", format!("{to}.name"))];
             spans.graft(&SpanIndex::new(tenant_doc), "spec", &to, &renames);
@@ -273,7 +291,9 @@ pub fn load_for_check(
     provider_network_facts(&mut platform, &catalog);
     diags.extend(semantic);
     diagnostics.extend(
-        diags.into_iter().filter(|d| !d.path.as_ref().is_some_and(|p| reported.contains(p))),
+        diags
+            .into_iter()
+            .filter(|d| !d.path.as_deref().is_some_and(|p| schema::covered(&reported, p))),
     );
     if schema_failed || diagnostics.iter().any(|d| d.is_error() && !checkable_despite(d)) {
         return (None, diagnostics);
@@ -296,6 +316,22 @@ fn provider_network_facts(platform: &mut Platform, catalog: &Catalog) {
             .and_then(|info| info.limits.as_ref())
             .and_then(|l| l.private_network_mtu);
     }
+}
+
+/// Free text for people (a tab or a line break is part of it), and the mappings whose values
+/// may be secrets (SPEC011 looks at the same ones), for the control-character scan.
+const TEXT_RULES: hafen_yaml::text::TextRules<'static> = hafen_yaml::text::TextRules {
+    free_text: &["description", "reason"],
+    hidden: &["env", "labels"],
+};
+
+/// A key with a control character is not a field name either; the control character is the
+/// finding (SPEC012), not a second "unknown field" at the same place.
+fn drop_unknown_keys_reported(schema_diags: &mut Vec<Diagnostic>, control: &[Diagnostic]) {
+    schema_diags.retain(|d| {
+        d.code != hafen_yaml::codes::UNKNOWN_FIELD
+            || !control.iter().any(|c| c.path.is_some() && c.path == d.path)
+    });
 }
 
 /// The merged-platform path of a path inside a tenant document.
@@ -609,6 +645,62 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_required_key_with_a_wrong_value_does_not_hide_other_errors() {
+        let text = edit(&[
+            // A typo of a required key, with a value that would not fit it either.
+            ("      site: nbg\n", "      sitess: [x]\n"),
+            // A required mapping missing, a pool written as a word, a misspelt mapping key
+            // whose value is wrong inside.
+            (
+                "      controlPlane: { replicas: 3, serverType: cpx32 }\n      nodePools:\n        - { name: workers, serverType: cpx42, count: 3 }\n      network: { encryption: wireguard, podCIDR: 10.110.0.0/16",
+                "      nodePools: [workers]\n      netwrk: { encryption: wirequard, podCIDR: 10.110.0.0/16",
+            ),
+            // ... and broken references and formats elsewhere, reported in the same run.
+            ("clusters: [prod-nbg, prod-fsn]", "clusters: [prod-nbg, prod-nowhere]"),
+            (
+                "image: registry.example.eu/shop/web:1.4.2",
+                "image: \"Registry.example.eu/Shop/web:1.4.2\"",
+            ),
+            ("certificates: { email: ops@example.eu }", "certificates: { email: ops }"),
+        ]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let paths: Vec<(&str, &str)> =
+            diagnostics.iter().map(|d| (d.code, d.path.as_deref().unwrap_or(""))).collect();
+        for want in [
+            ("SPEC001", "spec.clusters[0].sitess"),
+            ("SPEC003", "spec.clusters[1].controlPlane"),
+            ("SPEC002", "spec.clusters[1].nodePools[0]"),
+            ("SPEC001", "spec.clusters[1].netwrk"),
+            // What is wrong inside the misspelt mapping, at the key it will have.
+            ("SPEC004", "spec.clusters[1].network.encryption"),
+            ("SPEC006", "spec.tenants[0].clusters[1]"),
+            ("SPEC008", "spec.tenants[0].apps[0].image"),
+            ("SPEC008", "spec.clusters[0].certificates.email"),
+        ] {
+            assert!(paths.contains(&want), "{want:?} missing: {paths:#?}");
+        }
+        // The stand-ins never show: nothing at or below a path the schema pass reported.
+        let mut seen: Vec<&str> = paths.iter().map(|(_, p)| *p).collect();
+        let all = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), all, "{diagnostics:#?}");
+        assert!(
+            !paths.iter().any(|(_, p)| (p.starts_with("spec.clusters[1].network")
+                && *p != "spec.clusters[1].network.encryption")
+                || p.starts_with("spec.clusters[1].controlPlane.")
+                || p.starts_with("spec.clusters[1].nodePools[0].")
+                || *p == "spec.clusters[0].site"),
+            "{paths:#?}"
+        );
+        assert!(
+            !diagnostics.iter().any(|d| d.help.as_deref().is_some_and(|h| h.contains("``"))),
+            "a blank stand-in name is never suggested: {diagnostics:#?}"
+        );
+    }
+
+    #[test]
     fn malformed_image_references_are_located_errors() {
         for image in [
             "\"reg.example.org/x:1\\e[2J\"",
@@ -618,8 +710,15 @@ mod tests {
             let (loaded, diagnostics, _) =
                 load_text(&edit(&[("registry.example.eu/shop/web:1.4.2", image)]));
             assert!(loaded.is_none(), "{image}");
-            let d = found(&diagnostics, codes::INVALID_FORMAT, "spec.tenants[0].apps[0].image");
+            // A control character is that finding alone, not also a malformed reference.
+            let code = if image.contains("\\e") {
+                codes::CONTROL_CHARACTER
+            } else {
+                codes::INVALID_FORMAT
+            };
+            let d = found(&diagnostics, code, "spec.tenants[0].apps[0].image");
             assert!(d.span.is_some() && d.help.is_some(), "{d:#?}");
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         }
         let (_, diagnostics, _) = load_text(&edit(&[(
             "registry.example.eu/shop/web:1.4.2",
@@ -702,6 +801,39 @@ mod tests {
         let d = found(&diagnostics, codes::PLAINTEXT_SECRET, "metadata.labels.api-token");
         assert!(d.notes[0].contains("looks like a GitHub personal access token"), "{d:#?}");
         assert_eq!(loaded.unwrap().platform.metadata.labels.len(), 1);
+    }
+
+    #[test]
+    fn control_characters_are_one_finding_each_and_never_reach_the_render() {
+        let text = edit(&[
+            ("        - name: web\n", "        - name: \"we\\tb\"\n"),
+            ("  name: fixture\n", "  name: fixture\n  \"descr\\eiption\": x\n"),
+        ]);
+        let (loaded, diagnostics, _) = load_text(&text);
+        assert!(loaded.is_none());
+        let codes: Vec<(&str, Option<&str>)> =
+            diagnostics.iter().map(|d| (d.code, d.path.as_deref())).collect();
+        assert_eq!(
+            codes,
+            [
+                (codes::CONTROL_CHARACTER, Some("metadata.descr\u{1b}iption")),
+                (codes::CONTROL_CHARACTER, Some("spec.tenants[0].apps[0].name")),
+            ],
+            "not also an unknown field or a name that is no DNS label: {diagnostics:#?}"
+        );
+        // A tenant file's findings carry the merged path, and its own text in the message.
+        let mut sources = Sources::new();
+        let (catalog, _) = Catalog::builtin(&mut sources);
+        let main = sources.add("p.yaml", BASE);
+        let tenant = sources.add(
+            "t.yaml",
+            "apiVersion: hafen.dev/v1alpha1\nkind: Tenant\nmetadata: { name: ops }\nspec: { clusters: [prod-nbg], group: \"a\\rb\" }\n",
+        );
+        let (loaded, diagnostics) = load_for_check(&[main, tenant], &sources, &catalog);
+        assert!(loaded.is_none());
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].path.as_deref(), Some("spec.tenants[1].group"));
+        assert!(diagnostics[0].message.contains("carriage return"), "{:?}", diagnostics[0]);
     }
 
     #[test]

@@ -76,6 +76,10 @@ impl Checker<'_> {
         if candidates.contains(&value) {
             return true;
         }
+        // A blank name is a stand-in for one the schema pass reported missing or malformed:
+        // never a suggestion.
+        let candidates: Vec<&str> = candidates.iter().copied().filter(|c| !c.is_empty()).collect();
+        let candidates = candidates.as_slice();
         let mut d = Diagnostic::error(
             codes::UNDEFINED_REFERENCE,
             format!("{what} `{value}` is not defined"),
@@ -202,6 +206,7 @@ pub(crate) fn validate(
     let mut catalog = catalog.clone();
 
     c.name(&platform.metadata.name, "metadata.name", "platform");
+    gitops(&mut c, &spec.gitops);
 
     // Providers and the catalogue.
     c.unique(
@@ -477,6 +482,28 @@ pub(crate) fn validate(
             if let Some(date) = &backups.last_restore_test {
                 c.date(date, &format!("{path}.backups.lastRestoreTest"));
             }
+            if let Some(why) = crate::formats::cron_problem(&backups.schedule) {
+                c.format(
+                    &format!("{path}.backups.schedule"),
+                    format!("`{}` is not a cron schedule: {why}", backups.schedule),
+                    "write five fields, minute hour day-of-month month day-of-week, e.g. `0 3 * * *` for 03:00 every day, or a shorthand such as `@daily` or `@every 6h`",
+                );
+            }
+            if let Some(why) = crate::formats::go_duration_problem(&backups.retention) {
+                let help = match crate::formats::days_as_hours(&backups.retention) {
+                    Some(hours) => format!(
+                        "write `{hours}`: Velero keeps backups for a Go duration, which has no days"
+                    ),
+                    None => {
+                        "write a duration such as `720h` (30 days) or `168h` (a week)".to_owned()
+                    }
+                };
+                c.format(
+                    &format!("{path}.backups.retention"),
+                    format!("`{}` is not a duration: {why}", backups.retention),
+                    help,
+                );
+            }
             if !backups.target.starts_with("s3://") {
                 c.format(
                     &format!("{path}.backups.target"),
@@ -484,6 +511,22 @@ pub(crate) fn validate(
                     "write `s3://bucket/prefix`",
                 );
             }
+        }
+        if let Some(certificates) = &cluster.certificates
+            && let Some(why) = crate::formats::email_problem(&certificates.email)
+        {
+            let email = &certificates.email;
+            let stripped =
+                email.get(7..).filter(|_| email.to_ascii_lowercase().starts_with("mailto:"));
+            let help = match stripped {
+                Some(address) => format!("write `{address}`"),
+                None => "write the address of a mailbox the team reads, e.g. `ops@example.eu`: it is the contact of the ACME account".to_owned(),
+            };
+            c.format(
+                &format!("{path}.certificates.email"),
+                format!("`{email}` is not an e-mail address: {why}"),
+                help,
+            );
         }
         if let Some(dns) = &cluster.dns
             && !is_domain(&dns.zone)
@@ -690,6 +733,29 @@ pub(crate) fn validate(
         }
     }
     (catalog, c.out)
+}
+
+/// The platform repository: a clone URL, branch, folder and interval the delivery engines
+/// accept ([`crate::git`], which the renderer applies too).
+fn gitops(c: &mut Checker<'_>, gitops: &crate::GitOps) {
+    use crate::git;
+    if let Some(p) = git::repo_url_problem(&gitops.repo) {
+        let shown = hafen_diag::mask_credentials(&gitops.repo);
+        c.format("spec.gitops.repo", format!("the Git repository `{shown}` {}", p.reason), p.fix);
+    }
+    if let Some(p) = git::branch_problem(&gitops.branch) {
+        c.format(
+            "spec.gitops.branch",
+            format!("the branch `{}` {}", gitops.branch, p.reason),
+            p.fix,
+        );
+    }
+    if let Some(p) = git::folder_problem(&gitops.path) {
+        c.format("spec.gitops.path", format!("the folder `{}` {}", gitops.path, p.reason), p.fix);
+    }
+    if let Some(p) = git::interval_problem(&gitops.interval) {
+        c.format("spec.gitops.interval", format!("`{}` {}", gitops.interval, p.reason), p.fix);
+    }
 }
 
 /// Hard caps on the sizes that drive the planner's memory and time ([`crate::limits`]).

@@ -10,6 +10,7 @@ mod emit;
 mod node;
 mod parse;
 pub mod schema;
+pub mod text;
 
 pub use emit::{emit, emit_documents, is_plain_safe};
 pub use node::{Entry, Node, ScalarStyle, Value};
@@ -33,6 +34,8 @@ pub mod codes {
     pub const MISSING_FIELD: &str = "SPEC003";
     /// A value is of the right type but not allowed (not in the list, out of range).
     pub const INVALID_VALUE: &str = "SPEC004";
+    /// A string holds a control character ([`crate::text`]); registered by `hafen-spec`.
+    pub const CONTROL_CHARACTER: &str = "SPEC012";
 }
 
 /// Metadata for the codes above.

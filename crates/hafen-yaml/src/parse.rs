@@ -133,6 +133,9 @@ pub(crate) fn parse_with_stats(
         .with_help("split the platform into several files, or check that this is the right file");
         return (Vec::new(), vec![d], Stats::default());
     }
+    if let Some(d) = nul_byte(text, file) {
+        return (Vec::new(), vec![d], Stats::default());
+    }
     let mut builder = Builder {
         file,
         limits: *limits,
@@ -250,9 +253,55 @@ fn char_at(text: &str, at: Pos) -> Option<char> {
         .nth((at.col as usize).checked_sub(1)?)
 }
 
+/// A NUL byte anywhere in the text, as a diagnostic. The parser takes NUL for the end of the
+/// input: in a comment it would silently drop the rest of the file, in quotes it reports an
+/// unclosed string, elsewhere "found unprintable character" — none of which names the byte,
+/// which is invisible in the excerpt and in most editors. So NUL is found before parsing.
+fn nul_byte(text: &str, file: FileId) -> Option<Diagnostic> {
+    let offset = text.find('\0')?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    let at = Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    };
+    let count = text.bytes().filter(|&b| b == 0).count();
+    let more = match count {
+        1 => String::new(),
+        2 => " (and 1 more)".to_owned(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    let d = if looks_like_utf16(text) {
+        Diagnostic::error(
+            codes::SYNTAX,
+            "the file is UTF-16 text, not UTF-8: a NUL byte (U+0000) follows most of its letters",
+        )
+        .with_help("save the file as UTF-8, e.g. `iconv -f utf-16le -t utf-8 FILE > FILE.utf8` (`utf-16be` if the NUL bytes come first)")
+    } else {
+        Diagnostic::error(
+            codes::SYNTAX,
+            format!("the file contains a NUL byte (U+0000) at line {line}, column {col}{more}"),
+        )
+        .with_help("delete the NUL byte: YAML allows it nowhere, not even quoted; editors rarely show it (`grep -c -P '\\x00' FILE` counts the lines that have one, `tr -d '\\000'` removes them); a NUL byte in a text file usually means it was damaged in a copy or is not the spec")
+    };
+    Some(d.with_span(Some(Span::point(file, at))).with_span_label("NUL byte here"))
+}
+
+/// True when a NUL byte follows or precedes most characters at the start of the text:
+/// UTF-16 read as UTF-8 (its byte-order mark lost, or never written).
+fn looks_like_utf16(text: &str) -> bool {
+    let head: Vec<u8> = text.bytes().take(64).collect();
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    head.len() >= 8 && nuls * 3 >= head.len()
+}
+
 fn syntax_help(info: &str, text: &str, at: Pos) -> String {
     let line = text.lines().nth((at.line as usize).saturating_sub(1)).unwrap_or("");
-    if line.contains('\t') || info.contains("tab") {
+    // By word: "unprintable" contains "tab" too.
+    if line.contains('\t')
+        || info.split(|c: char| !c.is_alphabetic()).any(|w| w == "tab" || w == "tabs")
+    {
         return "YAML indentation must use spaces; replace the tab characters".into();
     }
     if info.contains("flow sequence") {
@@ -803,6 +852,44 @@ mod tests {
         assert!(docs.is_empty());
         assert_eq!(diags[0].code, codes::SYNTAX);
         assert!(diags[0].help.as_deref().unwrap_or("").contains("tab"));
+    }
+
+    #[test]
+    fn a_nul_byte_is_named_wherever_it_is() {
+        // In a value, quoted, in a block scalar, in a comment (where the parser would stop
+        // reading and drop the rest of the file), at the start.
+        for (text, line, col) in [
+            ("a: 1\nname: a\0b\n", 2, 8),
+            ("a: \"x\0y\"\n", 1, 6),
+            ("a: |\n  x\0y\n", 2, 4),
+            ("a: 1 # c\0\nb: 2\n", 1, 9),
+            ("\0a: 1\n", 1, 1),
+        ] {
+            let (docs, diags) = parse(text, FileId(0), &Limits::default());
+            assert!(docs.is_empty(), "{text:?}");
+            assert_eq!(diags.len(), 1, "{text:?}: {diags:?}");
+            let d = &diags[0];
+            assert_eq!(d.code, codes::SYNTAX);
+            assert!(d.message.contains("NUL byte (U+0000)"), "{text:?}: {}", d.message);
+            let at = d.span.unwrap().start;
+            assert_eq!((at.line, at.col), (line, col), "{text:?}");
+            let help = d.help.as_deref().unwrap_or("");
+            assert!(help.starts_with("delete the NUL byte"), "{text:?}: {help}");
+            assert!(!help.contains("tab") && !help.contains("quote it"), "{text:?}: {help}");
+        }
+        let utf16: String =
+            "apiVersion: hafen.dev/v1alpha1\n".chars().flat_map(|c| [c, '\0']).collect();
+        let (_, diags) = parse(&utf16, FileId(0), &Limits::default());
+        assert!(diags[0].message.contains("UTF-16"), "{diags:?}");
+        assert!(diags[0].help.as_deref().unwrap_or("").contains("iconv"));
+    }
+
+    #[test]
+    fn tab_help_is_given_for_tabs_only() {
+        let (_, diags) = parse("a:\n\tb: 1\n", FileId(0), &Limits::default());
+        assert!(diags[0].help.as_deref().unwrap_or("").contains("tab"));
+        let (_, diags) = parse("a: [1\n", FileId(0), &Limits::default());
+        assert!(!diags[0].help.as_deref().unwrap_or("").contains("tab"), "{diags:?}");
     }
 
     #[test]

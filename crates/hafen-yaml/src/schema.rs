@@ -364,6 +364,34 @@ impl Walker<'_> {
                         if let Some(suggestion) = did_you_mean(&entry.key, names.iter().copied()) {
                             suggested.push(suggestion);
                             d = d.with_help(format!("did you mean `{suggestion}`?"));
+                            let meant = properties.get(suggestion).unwrap_or(&Json::Null);
+                            let fits = self.kind_fits(&entry.value, meant);
+                            if !fits {
+                                d = d.with_note(format!(
+                                    "`{suggestion}` must be {}; this is {}",
+                                    self.expectation(meant),
+                                    describe_at(&entry.value, path)
+                                ));
+                            }
+                            out.push(d);
+                            // What is wrong inside the value is reported now, at the key it
+                            // will have once renamed, not after the next edit.
+                            if fits && !entries.iter().any(|e| e.key == suggestion) {
+                                let mut meant_path = path[..parent_len].to_owned();
+                                if parent_len > 0 {
+                                    meant_path.push('.');
+                                }
+                                meant_path.push_str(suggestion);
+                                self.check(
+                                    &entry.value,
+                                    meant,
+                                    &mut meant_path,
+                                    Some(entry.key_span),
+                                    out,
+                                );
+                            }
+                            path.truncate(parent_len);
+                            continue;
                         } else {
                             d = d.with_help(format!(
                                 "known fields here: {}",
@@ -424,6 +452,13 @@ impl Walker<'_> {
                 out.push(d);
             }
         }
+    }
+
+    /// True when `node` is of a kind `schema` accepts (a mapping for a mapping, a number for a
+    /// number, ...), whatever is wrong inside it.
+    fn kind_fits(&self, node: &Node, schema: &Json) -> bool {
+        let types = self.types(schema);
+        types.is_empty() || types.iter().any(|t| type_matches(node, t))
     }
 
     fn wrong_type(&self, node: &Node, types: &[&str], path: &str) -> Diagnostic {
@@ -670,11 +705,46 @@ pub fn repair(node: &Node, diagnostics: &[Diagnostic], root: &Json) -> Json {
             (_, Err(_)) => true,
             _ => false,
         };
-        let stand_in = field_schema.and_then(|f| walker.stand_in(f, d));
+        let stand_in = field_schema.and_then(|f| walker.stand_in(f, d, 0));
+        // A misspelt key moves to the key it most likely meant if its value is of a kind that
+        // fits there (the problems inside it were reported at the meant key and are repaired
+        // there next); otherwise the meant key, when required, gets a stand-in, so that one
+        // typo with a wrong value does not stop every other check.
+        let meant = (d.code == codes::UNKNOWN_FIELD).then(|| meant_key(d)).flatten();
+        let relocation = meant.map(|meant| {
+            let meant_seg = Ok(meant.to_owned());
+            let meant_schema = parent_schema.and_then(|p| walker.descend(p, &meant_seg));
+            let fits = meant_schema
+                .zip(node_at(node, &segments))
+                .is_some_and(|(schema, value)| walker.kind_fits(value, schema));
+            let meant_required = parent_schema
+                .and_then(|p| walker.object_schema(p, meant))
+                .and_then(|o| o.get("required"))
+                .and_then(Json::as_array)
+                .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(meant)));
+            let stand_in = if meant_required {
+                meant_schema.and_then(|s| walker.stand_in(s, d, 0))
+            } else {
+                None
+            };
+            (meant, fits, stand_in)
+        });
         let Some(target) = json.pointer_mut(&pointer) else { continue };
         match last {
             Ok(key) => {
                 let Some(map) = target.as_object_mut() else { continue };
+                if let Some((meant, fits, meant_stand_in)) = relocation {
+                    let value = map.remove(key);
+                    if !map.contains_key(meant) {
+                        match (fits, value, meant_stand_in) {
+                            (true, Some(value), _) | (false, _, Some(value)) => {
+                                map.insert(meant.to_owned(), value);
+                            }
+                            _ => {}
+                        }
+                    }
+                    continue;
+                }
                 repair_entry(map, key, d, required, stand_in);
             }
             Err(idx) => {
@@ -692,6 +762,54 @@ pub fn repair(node: &Node, diagnostics: &[Diagnostic], root: &Json) -> Json {
     json
 }
 
+/// The key a misspelt key most likely meant, from its "did you mean" help.
+fn meant_key(d: &Diagnostic) -> Option<&str> {
+    d.help.as_deref()?.strip_prefix("did you mean `")?.split('`').next()
+}
+
+/// The node at a spec path below `node`.
+fn node_at<'n>(node: &'n Node, segments: &[Result<String, usize>]) -> Option<&'n Node> {
+    let mut current = node;
+    for segment in segments {
+        current = match (segment, &current.value) {
+            (Ok(key), Value::Map(_)) => &current.get(key)?.value,
+            (Err(idx), Value::Seq(items)) => items.get(*idx)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// The spec paths a set of schema diagnostics speak for: each one's own path and, for a
+/// misspelt key, the key it most likely meant (which the repair filled). Semantic findings
+/// at or below these paths judge a stand-in, not what was written, and are not reported.
+pub fn reported_paths(diagnostics: &[Diagnostic]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in diagnostics {
+        let Some(path) = d.path.as_deref() else { continue };
+        out.push(path.to_owned());
+        if d.code == codes::UNKNOWN_FIELD
+            && let Some(meant) = meant_key(d)
+        {
+            let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
+            out.push(if parent.is_empty() {
+                meant.to_owned()
+            } else {
+                format!("{parent}.{meant}")
+            });
+        }
+    }
+    out
+}
+
+/// True when `path` is one of `reported` or lies below one.
+pub fn covered(reported: &[String], path: &str) -> bool {
+    reported.iter().any(|r| {
+        path.strip_prefix(r.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+    })
+}
+
 fn repair_entry(
     map: &mut Map<String, Json>,
     key: &str,
@@ -701,18 +819,7 @@ fn repair_entry(
 ) {
     match d.code {
         codes::UNKNOWN_FIELD => {
-            let value = map.remove(key);
-            // A near-miss of a key that is absent is most likely that key.
-            let meant = d
-                .help
-                .as_deref()
-                .and_then(|h| h.strip_prefix("did you mean `"))
-                .and_then(|h| h.split('`').next());
-            if let (Some(value), Some(meant)) = (value, meant)
-                && !map.contains_key(meant)
-            {
-                map.insert(meant.to_owned(), value);
-            }
+            map.remove(key);
         }
         codes::INVALID_VALUE | codes::WRONG_TYPE => {
             let coerced = map.get(key).and_then(|value| coerce(value, d));
@@ -822,10 +929,14 @@ impl Walker<'_> {
         None
     }
 
-    /// A valid scalar for `schema`: the spelling the diagnostic suggests, the default, the
-    /// first allowed value, or the allowed number closest to 1; `None` for text, lists and
-    /// mappings, which have no neutral value.
-    fn stand_in(&self, schema: &Json, d: &Diagnostic) -> Option<Json> {
+    /// A valid value for `schema`: the spelling the diagnostic suggests, the default, the
+    /// first allowed value, the allowed number closest to 1, an empty text or list, or a
+    /// mapping of stand-ins for its required fields. Never seen: it only lets the other
+    /// checks run, and what they find at or below its path is not reported.
+    fn stand_in(&self, schema: &Json, d: &Diagnostic, depth: usize) -> Option<Json> {
+        if depth > 16 {
+            return None;
+        }
         let schema = self.resolve(schema);
         if let Some(values) = self.enum_values(schema) {
             let suggested = d
@@ -845,7 +956,7 @@ impl Walker<'_> {
                 return alts
                     .iter()
                     .filter(|alt| self.types(alt) != ["null"])
-                    .find_map(|alt| self.stand_in(alt, d));
+                    .find_map(|alt| self.stand_in(alt, d, depth + 1));
             }
         }
         let types = self.types(schema);
@@ -863,6 +974,22 @@ impl Walker<'_> {
         }
         if types.contains(&"boolean") {
             return Some(Json::Bool(false));
+        }
+        if types.contains(&"string") {
+            return Some(Json::String(String::new()));
+        }
+        if types.contains(&"array") {
+            return Some(Json::Array(Vec::new()));
+        }
+        if types.contains(&"object") {
+            let mut map = Map::new();
+            let properties = schema.get("properties").and_then(obj);
+            for name in schema.get("required").and_then(Json::as_array).into_iter().flatten() {
+                let name = name.as_str()?;
+                let property = properties.and_then(|p| p.get(name))?;
+                map.insert(name.to_owned(), self.stand_in(property, d, depth + 1)?);
+            }
+            return Some(Json::Object(map));
         }
         None
     }
