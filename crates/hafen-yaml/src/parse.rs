@@ -5,6 +5,7 @@ use crate::node::{Entry, Node, ScalarStyle, Value};
 use hafen_diag::{Diagnostic, FileId, Pos, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle as SStyle, Tag};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 /// Budgets that keep hostile input (alias bombs, deep nesting, huge files) bounded.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +54,66 @@ pub(crate) struct Stats {
     pub(crate) expanded_bytes: usize,
     /// Aliases expanded.
     pub(crate) aliases: usize,
+    /// Keys compared with each other to find duplicates (and merged keys already present).
+    pub(crate) key_comparisons: usize,
+}
+
+/// A mapping at most this long is searched key by key; a longer one gets a hash index.
+/// Most mappings in a spec are short, and a scan of a few keys is cheaper than hashing.
+const INDEX_FROM: usize = 16;
+
+/// Finds a key among the entries of an open mapping in O(1), so the duplicate check costs
+/// O(n) for a mapping of n keys instead of O(n²). The index holds only a hash of each key
+/// and the position of the first entry with that hash, not a copy of the key: a hash shared
+/// by two different keys falls back to a scan, which gives the same answer.
+#[derive(Default)]
+struct KeyIndex {
+    /// Hash of a key → position of the first entry with that hash, once the mapping has
+    /// [`INDEX_FROM`] entries.
+    by_hash: Option<HashMap<u64, usize>>,
+}
+
+impl KeyIndex {
+    /// The position of the entry whose key is `key`: entries are unique, so this is the
+    /// first (and only) time it was written.
+    fn find(
+        &self,
+        entries: &[Entry],
+        key: &str,
+        hasher: &RandomState,
+        stats: &mut Stats,
+    ) -> Option<usize> {
+        let scan = |stats: &mut Stats| {
+            entries.iter().position(|e| {
+                stats.key_comparisons += 1;
+                e.key == key
+            })
+        };
+        let Some(by_hash) = &self.by_hash else { return scan(stats) };
+        let &at = by_hash.get(&hasher.hash_one(key))?;
+        stats.key_comparisons += 1;
+        if entries[at].key == key { Some(at) } else { scan(stats) }
+    }
+
+    /// Records the entry just pushed (the last one), building the index when the mapping
+    /// reaches [`INDEX_FROM`] entries.
+    fn added(&mut self, entries: &[Entry], hasher: &RandomState) {
+        match &mut self.by_hash {
+            Some(by_hash) => {
+                if let Some(last) = entries.len().checked_sub(1) {
+                    by_hash.entry(hasher.hash_one(&entries[last].key)).or_insert(last);
+                }
+            }
+            None if entries.len() >= INDEX_FROM => {
+                let mut by_hash = HashMap::with_capacity(entries.len() * 2);
+                for (at, e) in entries.iter().enumerate() {
+                    by_hash.entry(hasher.hash_one(&e.key)).or_insert(at);
+                }
+                self.by_hash = Some(by_hash);
+            }
+            None => {}
+        }
+    }
 }
 
 /// What a copy of `node` costs in memory: every node and mapping entry, plus the text of
@@ -84,6 +145,7 @@ enum Frame {
         entries: Vec<Entry>,
         key: Option<(String, Span)>,
         merges: Vec<Node>,
+        keys: KeyIndex,
     },
 }
 
@@ -99,6 +161,9 @@ struct Builder {
     /// Bytes alias expansion may still copy.
     budget: usize,
     stats: Stats,
+    /// Hashes keys for [`KeyIndex`]; randomly seeded, so crafted keys cannot make them
+    /// collide. Only lookups use it, never an iteration order, so output does not depend on it.
+    hasher: RandomState,
 }
 
 fn pos(marker: &Marker) -> Pos {
@@ -146,6 +211,7 @@ pub(crate) fn parse_with_stats(
         nodes: 0,
         budget: limits.expansion_budget(text.len()),
         stats: Stats::default(),
+        hasher: RandomState::new(),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -437,6 +503,7 @@ impl Builder {
                     entries: Vec::new(),
                     key: None,
                     merges: Vec::new(),
+                    keys: KeyIndex::default(),
                 });
             }
             Event::SequenceEnd => {
@@ -452,11 +519,11 @@ impl Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { start, anchor, mut entries, merges, .. }) =
+                if let Some(Frame::Map { start, anchor, mut entries, merges, mut keys, .. }) =
                     self.stack.pop()
                 {
                     for merged in merges {
-                        self.apply_merge(&mut entries, merged);
+                        self.apply_merge(&mut entries, &mut keys, merged);
                     }
                     let node = Node {
                         value: Value::Map(entries),
@@ -496,7 +563,7 @@ impl Builder {
         Ok(())
     }
 
-    fn apply_merge(&mut self, entries: &mut Vec<Entry>, merged: Node) {
+    fn apply_merge(&mut self, entries: &mut Vec<Entry>, keys: &mut KeyIndex, merged: Node) {
         let maps = match merged.value {
             Value::Map(map) => vec![map],
             Value::Seq(items) => items
@@ -510,8 +577,9 @@ impl Builder {
         };
         for map in maps {
             for entry in map {
-                if !entries.iter().any(|e| e.key == entry.key) {
+                if keys.find(entries, &entry.key, &self.hasher, &mut self.stats).is_none() {
                     entries.push(entry);
+                    keys.added(entries, &self.hasher);
                 }
             }
         }
@@ -521,7 +589,7 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.documents.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, merges, .. }) => {
+            Some(Frame::Map { entries, key, merges, keys, .. }) => {
                 let Some((name, key_span)) = key.take() else {
                     // A collection in key position was rejected in `enter`; aliases land here.
                     return Err(Box::new(
@@ -546,8 +614,8 @@ impl Builder {
                     );
                     return Ok(());
                 }
-                if let Some(first) = entries.iter().find(|e| e.key == name) {
-                    let first_span = first.key_span;
+                if let Some(first) = keys.find(entries, &name, &self.hasher, &mut self.stats) {
+                    let first_span = entries[first].key_span;
                     self.diagnostics.push(
                         Diagnostic::error(codes::DUPLICATE_KEY, format!("duplicate key `{name}`"))
                             .with_span(Some(key_span))
@@ -560,6 +628,7 @@ impl Builder {
                     return Ok(());
                 }
                 entries.push(Entry { key: name, key_span, value: node });
+                keys.added(entries, &self.hasher);
             }
         }
         Ok(())
@@ -712,6 +781,121 @@ mod tests {
         assert_eq!(diags[0].code, codes::DUPLICATE_KEY);
         assert_eq!(diags[0].span.unwrap().start.line, 3);
         assert_eq!(diags[0].labels[0].span.start.line, 1);
+    }
+
+    /// `k0: 0` ... one key per line, `n` distinct keys.
+    fn long_mapping(n: usize) -> String {
+        let mut text = String::with_capacity(n * 16);
+        for i in 0..n {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn duplicate_keys_in_a_long_mapping_are_reported_with_both_places() {
+        // Duplicates of keys before and after the index is built, and of the last key.
+        let n = 1000;
+        let mut text = long_mapping(n);
+        for i in [0, 3, INDEX_FROM - 1, INDEX_FROM, 500, n - 1] {
+            text.push_str(&format!("k{i}: again\n"));
+        }
+        let (docs, diags) = parse(&text, FileId(0), &Limits::default());
+        let lines: Vec<(String, u32, u32, u32)> = diags
+            .iter()
+            .map(|d| {
+                assert_eq!(d.code, codes::DUPLICATE_KEY);
+                assert_eq!(d.labels.len(), 1);
+                assert_eq!(d.labels[0].message, "first written here");
+                assert_eq!(
+                    d.help.as_deref(),
+                    Some("remove one of the two; YAML readers disagree on which one wins")
+                );
+                let at = d.span.unwrap();
+                (d.message.clone(), at.start.line, at.start.col, d.labels[0].span.start.line)
+            })
+            .collect();
+        let first = |i: usize| u32::try_from(i + 1).unwrap();
+        let again = |k: u32| u32::try_from(n).unwrap() + k;
+        assert_eq!(
+            lines,
+            vec![
+                ("duplicate key `k0`".to_owned(), again(1), 1, first(0)),
+                ("duplicate key `k3`".to_owned(), again(2), 1, first(3)),
+                (
+                    format!("duplicate key `k{}`", INDEX_FROM - 1),
+                    again(3),
+                    1,
+                    first(INDEX_FROM - 1)
+                ),
+                (format!("duplicate key `k{INDEX_FROM}`"), again(4), 1, first(INDEX_FROM)),
+                ("duplicate key `k500`".to_owned(), again(5), 1, first(500)),
+                (format!("duplicate key `k{}`", n - 1), again(6), 1, first(n - 1)),
+            ]
+        );
+        // The first value wins, and the mapping keeps one entry per key, in source order.
+        let json = docs[0].to_json();
+        assert_eq!(json["k500"], 500);
+        let Value::Map(entries) = &docs[0].value else { panic!("not a mapping") };
+        assert_eq!(entries.len(), n);
+        assert_eq!(entries[n - 1].key, format!("k{}", n - 1));
+    }
+
+    #[test]
+    fn merge_keys_into_a_long_mapping_fill_only_missing_entries() {
+        let mut text = String::from("base: &b\n");
+        for i in 0..100 {
+            text.push_str(&format!("  m{i}: base\n"));
+        }
+        text.push_str("thing:\n  <<: *b\n");
+        for i in (0..100).step_by(2) {
+            text.push_str(&format!("  m{i}: own\n"));
+        }
+        let node = one(&text);
+        let thing = node.get("thing").unwrap();
+        let Value::Map(entries) = &thing.value.value else { panic!("not a mapping") };
+        assert_eq!(entries.len(), 100);
+        let json = node.to_json();
+        assert_eq!(json["thing"]["m0"], "own");
+        assert_eq!(json["thing"]["m1"], "base");
+        assert_eq!(json["thing"]["m98"], "own");
+        assert_eq!(json["thing"]["m99"], "base");
+    }
+
+    #[test]
+    fn the_duplicate_check_compares_each_key_a_bounded_number_of_times() {
+        // Counted, not timed, so it holds on any machine: a scan of all earlier keys would
+        // make n²/2 (12.5 million) comparisons here.
+        let n = 5000;
+        let mut text = long_mapping(n);
+        text.push_str("k4321: again\n");
+        let (docs, diags, stats) = parse_with_stats(&text, FileId(0), &Limits::default());
+        assert_eq!(docs.len(), 1);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(stats.key_comparisons < 4 * n, "{stats:?}");
+    }
+
+    #[test]
+    fn a_mapping_with_200_000_keys_parses_quickly() {
+        // Parsed on another thread so that a slow parse fails the test at the bound instead
+        // of running on: the quadratic check took minutes here. The bound is generous for an
+        // unoptimised build on a busy machine; a linear parse takes a fraction of it.
+        let n = 200_000;
+        let text = long_mapping(n);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let (docs, diags) = parse(&text, FileId(0), &Limits::default());
+            let _ = tx.send((docs, diags, started.elapsed()));
+        });
+        let bound = std::time::Duration::from_secs(10);
+        let (docs, diags, took) = rx
+            .recv_timeout(bound)
+            .unwrap_or_else(|_| panic!("parsing {n} keys took longer than {bound:?}"));
+        assert!(diags.is_empty(), "{:?}", &diags[..diags.len().min(3)]);
+        let Value::Map(entries) = &docs[0].value else { panic!("not a mapping") };
+        assert_eq!(entries.len(), n);
+        eprintln!("{n} keys parsed in {took:?}");
     }
 
     #[test]
