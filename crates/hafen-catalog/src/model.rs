@@ -71,11 +71,11 @@ pub struct Company {
 pub struct Traffic {
     /// Outgoing traffic included per server per month, in TB; null means unmetered.
     #[serde(rename = "includedTBPerServer")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 1000000))]
     pub included_tb_per_server: Option<f64>,
     /// Price per TB above the allowance, EUR net.
     #[serde(rename = "overageEURPerTB")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub overage_eur_per_tb: f64,
     /// Where this was read.
     pub source: String,
@@ -89,7 +89,7 @@ pub struct Traffic {
 pub struct Ipv4Price {
     /// EUR net per month per address.
     #[serde(rename = "monthlyEUR")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub monthly_eur: f64,
     /// True when one address comes with every server at no extra charge.
     #[serde(default)]
@@ -106,7 +106,7 @@ pub struct Ipv4Price {
 pub struct VolumePrice {
     /// EUR net per GB per month.
     #[serde(rename = "eurPerGBMonth")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub eur_per_gb_month: f64,
     /// Where this was read.
     pub source: String,
@@ -120,7 +120,7 @@ pub struct VolumePrice {
 pub struct MonthlyPrice {
     /// EUR net per month.
     #[serde(rename = "monthlyEUR")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub monthly_eur: f64,
     /// Where this was read.
     pub source: String,
@@ -140,7 +140,7 @@ fn yes() -> bool {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OneOffFee {
     /// EUR net.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub amount: f64,
     /// Where this was read.
     pub source: String,
@@ -274,7 +274,7 @@ pub struct ServerType {
     pub threads: Option<Threads>,
     /// Memory in GiB.
     #[serde(rename = "memoryGiB")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 65536))]
     pub memory_gib: f64,
     /// Local disk in GB.
     #[serde(default, rename = "diskGB")]

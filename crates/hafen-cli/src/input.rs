@@ -114,6 +114,10 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             out.push(path.clone());
         }
     }
+    // A file named twice (`check p.yaml p.yaml`, or a folder and a file in it) is read once:
+    // read twice, every name in it would be a duplicate of itself.
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
@@ -166,6 +170,18 @@ mod tests {
         assert!(message.contains("2 | metadata: { name: caf? }"), "{message}");
         assert!(message.contains("help: save the file as UTF-8"), "{message}");
         assert!(!message.contains("offset"), "{message}");
+    }
+
+    #[test]
+    fn a_file_named_twice_is_read_once() {
+        let root = std::env::temp_dir().join(format!("hafen-twice-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("platform.yaml"), "a: 1\n").unwrap();
+        let file = root.join("platform.yaml");
+        let files = expand(&[file.clone(), root.clone(), root.join("./platform.yaml")]).unwrap();
+        assert_eq!(files, vec![file]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

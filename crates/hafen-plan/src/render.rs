@@ -286,7 +286,7 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
     }
     for b in &s.buffer {
         d.item(&format!(
-            "BUFFER that makes it fit: {} × {} at {} for `{}` (€{}/month; lower bound {} node{}){}",
+            "BUFFER for the replicas that lack room: {} × {} at {} for `{}` (€{}/month; lower bound {} node{}){}",
             b.count,
             b.server_type,
             b.site,
@@ -302,7 +302,7 @@ fn scenario_detail(d: &mut Doc, s: &ScenarioResult) {
         ));
     }
     for n in &s.no_buffer_helps {
-        d.item(&format!("NO NODE BUFFER HELPS {n}"));
+        d.item(&format!("NOT FIXED BY A BUFFER {n}"));
     }
     for r in &s.replacement_used {
         match &r.spare_of {

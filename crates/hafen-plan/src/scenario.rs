@@ -651,8 +651,6 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
             let w = cluster.workloads[pos];
             let wk = &world.workloads[w];
             let standby_run = wk.standby.map(|s| running(ctx, eval, s)).unwrap_or(0);
-            let standby_members =
-                wk.standby.map(|s| u64::from(world.workloads[s].replicas)).unwrap_or(0);
             let data_lost = c.data.iter().any(|x| x.0 == pos);
             let standby_name = wk
                 .standby
@@ -664,9 +662,9 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
                         "no instance left in `{}`: writes stop until the replica cluster in `{standby_name}` is promoted (a manual step; it trails the primary by the WAL archive)",
                         cluster.name
                     ),
+                    // The live copy outside the domain is there already: nothing to add to the spec.
                     format!(
-                        "promote the replica cluster in `{standby_name}` (runbook: database failover); {}",
-                        pg_fix(ctx, c.ci, w)
+                        "promote the replica cluster in `{standby_name}` (runbook: database failover)"
                     ),
                 )
             } else if data_lost {
@@ -683,8 +681,10 @@ pub fn to_result(ctx: &Ctx<'_>, eval: &Eval) -> ScenarioResult {
             quorum_lost.push(QuorumLoss {
                 cluster: cluster.name.clone(),
                 group: format!("postgres:{}", wk.label()),
-                members: u64::from(wk.replicas) + standby_members,
-                surviving: standby_run,
+                // Counted in this cluster: a replica cluster elsewhere is a standby that is
+                // promoted by hand, not a member that takes over (the consequence names it).
+                members: u64::from(wk.replicas),
+                surviving: running(ctx, eval, w),
                 needed: 1,
                 consequence,
                 fix,

@@ -337,8 +337,13 @@ fn replica_clusters_are_simulated_in_the_cluster_that_holds_them() {
         .iter()
         .find(|q| q.group == "postgres:shop/storefront-db")
         .unwrap_or_else(|| panic!("{nbg:?}"));
-    assert_eq!((q.members, q.surviving), (4, 2), "{q:?}");
-    assert!(q.consequence.contains("promoted"), "{}", q.consequence);
+    // Counted in prod-nbg: none of its 2 instances is left; the consequence names the standby.
+    assert_eq!((q.members, q.surviving), (2, 0), "{q:?}");
+    assert!(
+        q.consequence.contains("promoted") && q.consequence.contains("prod-fsn"),
+        "{}",
+        q.consequence
+    );
     assert!(!nbg.data_at_risk.iter().any(|d| d.app == "shop/storefront-db"));
     assert_eq!(app_impact(nbg, "shop/storefront-db").served_elsewhere, vec!["prod-fsn".to_owned()]);
     assert_lost_data_does_not_run(&report);

@@ -28,22 +28,35 @@ fn no_plan(s: &Snapshot) -> String {
     empty(s.plan_note.as_deref().unwrap_or("There is no plan."))
 }
 
+/// The plan summary as cards: scenarios, how many survive and how many do not. The placement
+/// gap to the lower bound is the solver's own quality figure, not a capacity gap: shown only
+/// when it is not 0, under a name that says what it is.
+fn summary_cards(sum: &Value) -> String {
+    let Some(total) = sum["scenarios"].as_u64() else { return String::new() };
+    let survivable = sum["survivable"].as_u64().unwrap_or(0).min(total);
+    let card = |k: &str, v: String| {
+        format!(
+            r#"<div class="card"><div class="k">{}</div><div class="v">{v}</div></div>"#,
+            esc(k)
+        )
+    };
+    let mut out = String::from(r#"<div class="cards">"#);
+    out.push_str(&card("scenarios", num(&sum["scenarios"])));
+    out.push_str(&card("survivable", num(&sum["survivable"])));
+    out.push_str(&card("not survivable", num(&Value::from(total - survivable))));
+    if sum["maxGap"].as_u64().is_some_and(|g| g > 0) {
+        out.push_str(&card("nodes above the packing bound (worst scenario)", num(&sum["maxGap"])));
+    }
+    out.push_str("</div>");
+    out
+}
+
 /// The plan's headline on the overview page.
 pub(crate) fn overview_health(s: &Snapshot) -> String {
     let Some(plan) = &s.plan else { return String::new() };
     let sum = &plan["summary"];
     let mut out = String::from("<h2>Last plan</h2>");
-    if let Some(map) = sum.as_object().filter(|m| !m.is_empty()) {
-        out.push_str(r#"<div class="cards">"#);
-        for (k, v) in map.iter().filter(|(_, v)| v.is_number()).take(6) {
-            out.push_str(&format!(
-                r#"<div class="card"><div class="k">{}</div><div class="v">{}</div></div>"#,
-                esc(&words(k)),
-                num(v)
-            ));
-        }
-        out.push_str("</div>");
-    }
+    out.push_str(&summary_cards(sum));
     let cost = &plan["cost"];
     if cost["totalMonthlyEUR"].is_number() {
         out.push_str(&format!(
@@ -217,17 +230,7 @@ pub(crate) fn scenarios(
         return Ok(body);
     }
     // summary
-    if let Some(sum) = plan["summary"].as_object() {
-        body.push_str(r#"<div class="cards">"#);
-        for (k, v) in sum.iter().filter(|(_, v)| v.is_number()) {
-            body.push_str(&format!(
-                r#"<div class="card"><div class="k">{}</div><div class="v">{}</div></div>"#,
-                esc(&words(k)),
-                num(v)
-            ));
-        }
-        body.push_str("</div>");
-    }
+    body.push_str(&summary_cards(&plan["summary"]));
     body.push_str(&by_kind_chart(plan));
     body.push_str(&capacity_table(plan));
     // kind chips

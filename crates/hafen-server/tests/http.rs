@@ -232,14 +232,22 @@ fn plan_figures_on_the_pages_equal_the_clis_json() {
             assert!(sov_page.contains(d["host"].as_str().expect("host")), "{name}: BOM host");
         }
         let sc_page = get(server.addr, "/scenarios").body.replace('\u{202f}', "");
-        for (k, v) in plan["summary"].as_object().expect("summary") {
-            if v.is_number() {
-                assert!(
-                    sc_page.contains(&format!(r#"<div class="v">{}</div>"#, figure(v))),
-                    "{name}: summary {k}"
-                );
-            }
-        }
+        let card =
+            |k: &str, v: &str| format!(r#"<div class="k">{k}</div><div class="v">{v}</div>"#);
+        let sum = &plan["summary"];
+        let (total, ok) = (
+            sum["scenarios"].as_u64().expect("scenarios"),
+            sum["survivable"].as_u64().expect("survivable"),
+        );
+        assert!(sc_page.contains(&card("scenarios", &figure(&sum["scenarios"]))), "{name}");
+        assert!(sc_page.contains(&card("survivable", &figure(&sum["survivable"]))), "{name}");
+        assert!(
+            sc_page
+                .contains(&card("not survivable", &figure(&serde_json::Value::from(total - ok)))),
+            "{name}: not survivable"
+        );
+        // The packing gap is shown only when it is not 0, never as a bare "max gap".
+        assert!(!sc_page.contains("max gap"), "{name}");
         server.stop().expect("stops");
     }
 }

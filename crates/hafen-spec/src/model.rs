@@ -112,7 +112,7 @@ pub struct Team {
     pub on_call: u32,
     /// Monthly cost of one person in EUR, to include the team in the cost report.
     #[serde(default, rename = "monthlyCostPerPersonEUR")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10000000))]
     pub monthly_cost_per_person_eur: Option<f64>,
     /// Share of each person's time spent on the platform (0–1); default 1.
     #[serde(default)]
@@ -349,7 +349,7 @@ pub struct Link {
     pub sites: Vec<String>,
     /// Measured round-trip time in milliseconds.
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 60000))]
     pub rtt_ms: Option<f64>,
     /// True when traffic stays off the public internet (vSwitch, VPN, private interconnect).
     #[serde(default = "yes")]
@@ -771,7 +771,7 @@ pub struct Discovery {
 pub struct Traffic {
     /// Outgoing internet traffic per month in TB.
     #[serde(default, rename = "egressTB")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 1000000))]
     pub egress_tb: f64,
 }
 

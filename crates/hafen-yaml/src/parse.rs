@@ -625,6 +625,14 @@ impl Builder {
                                 "remove one of the two; YAML readers disagree on which one wins",
                             ),
                     );
+                    // The first is kept, unless it is empty and the repeat is not (a key
+                    // written twice, once bare): checking the empty one would report every
+                    // reference into it as undefined, burying this finding.
+                    if matches!(entries[first].value.value, Value::Null)
+                        && !matches!(node.value, Value::Null)
+                    {
+                        entries[first].value = node;
+                    }
                     return Ok(());
                 }
                 entries.push(Entry { key: name, key_span, value: node });
@@ -781,6 +789,15 @@ mod tests {
         assert_eq!(diags[0].code, codes::DUPLICATE_KEY);
         assert_eq!(diags[0].span.unwrap().start.line, 3);
         assert_eq!(diags[0].labels[0].span.start.line, 1);
+    }
+
+    #[test]
+    fn a_key_written_twice_keeps_the_first_value_unless_that_one_is_empty() {
+        let (docs, diags) = parse("a: 1\nb:\na: 3\nb: [x]\n", FileId(0), &Limits::default());
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        let doc = &docs[0];
+        assert!(matches!(doc.get("a").map(|e| &e.value.value), Some(Value::Int(1))));
+        assert!(matches!(doc.get("b").map(|e| &e.value.value), Some(Value::Seq(_))));
     }
 
     /// `k0: 0` ... one key per line, `n` distinct keys.

@@ -65,6 +65,11 @@ fn describe(node: &Node) -> String {
     match &node.value {
         Value::Str(s) => format!("the string \"{}\"", truncate(s)),
         Value::Int(i) => format!("the integer {i}"),
+        // Very large or small numbers in exponent form, as the user most likely wrote them,
+        // not as hundreds of digits.
+        Value::Float(f) if *f != 0.0 && !(1e-6..1e15).contains(&f.abs()) => {
+            format!("the number {f:e}")
+        }
         Value::Float(f) => format!("the number {f}"),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Null => "null (an empty value)".into(),
@@ -301,8 +306,33 @@ impl Walker<'_> {
             Value::Float(f) => f,
             _ => return,
         };
+        if !value.is_finite() {
+            out.push(
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("`{path}` must be a finite number, found {}", describe_at(node, path)),
+                )
+                .with_span(Some(node.span))
+                .with_path(path)
+                .with_span_label("not a finite number")
+                .with_help("write the real figure (`.inf` and `.nan` are not amounts)"),
+            );
+            return;
+        }
         let min = schema.get("minimum").and_then(Json::as_f64);
-        let max = schema.get("maximum").and_then(Json::as_f64);
+        // The integer width the value is read into bounds it where the schema states no
+        // maximum, so a count just above 2³² is a located range error, not a failed read.
+        let width = match schema.get("format").and_then(Json::as_str) {
+            Some("uint8") => Some(f64::from(u8::MAX)),
+            Some("uint16") => Some(f64::from(u16::MAX)),
+            Some("uint32") => Some(f64::from(u32::MAX)),
+            Some("int32") => Some(f64::from(i32::MAX)),
+            _ => None,
+        };
+        let max = match (schema.get("maximum").and_then(Json::as_f64), width) {
+            (Some(m), Some(w)) => Some(m.min(w)),
+            (m, w) => m.or(w),
+        };
         let bad = min.is_some_and(|m| value < m) || max.is_some_and(|m| value > m);
         if bad {
             let range = match (min, max) {
@@ -1030,6 +1060,26 @@ mod tests {
                 "B": {"type": "object", "additionalProperties": false, "required": ["x"], "properties": {"x": {"type": "number"}}},
             }
         })
+    }
+
+    #[test]
+    fn integers_are_bounded_by_their_width_and_huge_numbers_read_as_written() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "format": "uint32", "minimum": 0},
+                "port": {"type": "integer", "format": "uint16", "minimum": 0, "maximum": 70000},
+                "tb": {"type": "number", "format": "double", "minimum": 0, "maximum": 1000},
+            }
+        });
+        let diags = run("count: 4294967297\nport: 65536\ntb: 1e308\n", &schema);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(diags.len(), 3, "{messages:#?}");
+        assert!(diags.iter().all(|d| d.code == codes::INVALID_VALUE && d.span.is_some()));
+        assert!(messages[0].contains("between 0 and 4294967295"), "{}", messages[0]);
+        assert!(messages[1].contains("between 0 and 65535"), "the narrower bound: {}", messages[1]);
+        assert!(messages[2].ends_with("found the number 1e308"), "{}", messages[2]);
+        assert!(run("count: 4294967295\nport: 65535\ntb: 1000\n", &schema).is_empty());
     }
 
     #[test]
