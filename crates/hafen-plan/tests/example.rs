@@ -330,3 +330,19 @@ fn exit_of_one_site_to_a_catalogue_provider_type() {
         site.server_types
     );
 }
+
+#[test]
+fn a_user_scenario_can_fail_control_plane_nodes_by_their_pool_name() {
+    let text = example().replacen(
+        "fail: { nodePools: [prod-nbg/workers], nodes: 2 }",
+        "fail: { nodePools: [prod-nbg/control-plane], nodes: 2 }",
+        1,
+    );
+    assert_ne!(text, example(), "the example still has its user scenario");
+    let r = plan_with(&text, &Options { samples: 0, ..Options::default() });
+    let s =
+        r.scenarios.iter().find(|s| s.kind == "user").unwrap_or_else(|| panic!("no user scenario"));
+    assert_eq!(s.failed_nodes, 2, "{:?}", s.failed_node_names);
+    assert!(s.failed_node_names.iter().all(|n| n.starts_with("prod-nbg/control-plane-")), "{s:?}");
+    assert!(s.quorum_lost.iter().any(|q| q.group == "etcd" && q.cluster == "prod-nbg"), "{s:?}");
+}

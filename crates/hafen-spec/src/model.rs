@@ -1137,7 +1137,7 @@ pub struct Failure {
     /// Providers lost.
     #[serde(default)]
     pub providers: Vec<String>,
-    /// Node pools lost, as `cluster/pool`.
+    /// Node pools lost, as `cluster/pool` (`cluster/control-plane` for the control-plane nodes).
     #[serde(default)]
     pub node_pools: Vec<String>,
     /// Number of nodes lost per listed pool (default all of them).

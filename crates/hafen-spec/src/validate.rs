@@ -709,15 +709,21 @@ pub(crate) fn validate(
                     if c.reference(cluster, &p, "cluster", &cluster_names)
                         && let Some(k) = spec.cluster(cluster)
                     {
-                        let pools: Vec<&str> =
-                            k.node_pools.iter().map(|np| np.name.as_str()).collect();
+                        // `cluster/control-plane` fails the control-plane nodes, as the plan
+                        // names them.
+                        let pools: Vec<&str> = k
+                            .node_pools
+                            .iter()
+                            .map(|np| np.name.as_str())
+                            .chain(["control-plane"])
+                            .collect();
                         c.reference(pool_name, &p, "node pool", &pools);
                     }
                 }
                 None => c.format(
                     &p,
                     format!("`{pool}` does not name a node pool"),
-                    "write `cluster/pool`",
+                    "write `cluster/pool`, or `cluster/control-plane` for the control-plane nodes",
                 ),
             }
         }
