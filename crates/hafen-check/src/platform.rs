@@ -30,6 +30,11 @@ pub(crate) struct NodeGroup<'a> {
     pub(crate) server: Option<&'a ServerType>,
     /// Number of nodes.
     pub(crate) count: u32,
+    /// Rented spare servers the group lists beyond its count (`serverIds` longer than the
+    /// count): registered as hosts of the pool, so a remediated machine lands on one at once
+    /// instead of waiting for a new order or a support ticket. Counted once, on the first
+    /// site of a control plane.
+    pub(crate) spares: u32,
     /// True when ordinary workloads are scheduled here.
     pub(crate) workloads: bool,
     /// Roles (empty for the control plane).
@@ -477,7 +482,11 @@ impl<'a> Ctx<'a> {
                 None => per_site.push((site, count)),
             }
         }
+        let cp_spares =
+            (cluster.control_plane.server_ids.len() as u64).saturating_sub(u64::from(replicas));
+        let mut cp_spares = u32::try_from(cp_spares).unwrap_or(u32::MAX);
         for (site, count) in per_site {
+            let spares = std::mem::take(&mut cp_spares);
             out.push(NodeGroup {
                 label: "control plane".into(),
                 pool: None,
@@ -486,6 +495,7 @@ impl<'a> Ctx<'a> {
                 server_type: &cluster.control_plane.server_type,
                 server: self.server(site, &cluster.control_plane.server_type),
                 count,
+                spares,
                 workloads: cluster.control_plane.schedulable,
                 roles: Vec::new(),
                 alloc: self
@@ -503,6 +513,10 @@ impl<'a> Ctx<'a> {
                 server_type: &pool.server_type,
                 server: self.server(site, &pool.server_type),
                 count: pool.count,
+                spares: u32::try_from(
+                    (pool.server_ids.len() as u64).saturating_sub(u64::from(pool.count)),
+                )
+                .unwrap_or(u32::MAX),
                 workloads: pool.takes_tenant_pods(),
                 roles: pool.roles(),
                 alloc: self

@@ -318,13 +318,39 @@ fn cap005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let Some(info) = ctx.site_info(g.site) else { continue };
-        let location = ctx.site(g.site).map_or("", |s| s.location.as_str());
+        let site = ctx.site(g.site);
+        let location = site.map_or("", |s| s.location.as_str());
+        // Capacity the team has secured (`replacementCapacity` of this type at this site) or
+        // rents already (spare `serverIds`) replaces these servers without a new order. It
+        // must cover every node of the type at the site, as one incident there can take all.
+        let (needed, spares) = same_type_at_site(ctx, g.site, g.server_type);
+        let secured: u64 = site.map_or(0, |s| {
+            s.replacement_capacity
+                .iter()
+                .filter(|r| r.server_type == g.server_type)
+                .map(|r| u64::from(r.count))
+                .sum()
+        }) + spares;
+        if secured >= needed {
+            continue;
+        }
+        let declare = if secured == 0 {
+            format!(
+                "or declare the `{}` you have actually secured at site `{}`: `replacementCapacity: [{{serverType: {}, count: {needed}}}]`",
+                g.server_type, g.site, g.server_type
+            )
+        } else {
+            format!(
+                "or secure more: site `{}` holds {secured} `{}` in reserve for {needed} nodes of that type (raise `replacementCapacity` to count {needed})",
+                g.site, g.server_type
+            )
+        };
         let help = match alternative(info, location, server) {
             Some(alt) => format!(
-                "use `{}` ({} cores, {} GiB, {:.2} EUR/month), which was orderable, or declare the servers you already run and their replacement capacity",
+                "use `{}` ({} cores, {} GiB, {:.2} EUR/month), which was orderable, {declare}",
                 alt.name, alt.cores, alt.memory_gib, alt.price.monthly_eur
             ),
-            None => "choose a server type that is orderable at this location".into(),
+            None => format!("choose a server type that is orderable at this location, {declare}"),
         };
         out.push(
             ctx.finding(
@@ -339,6 +365,17 @@ fn cap005(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
             .with_help(help),
         );
     }
+}
+
+/// Nodes of a server type at a site over every cluster, and the rented spares of that type
+/// there (`serverIds` beyond the count).
+fn same_type_at_site(ctx: &Ctx<'_>, site: &str, server_type: &str) -> (u64, u64) {
+    (0..ctx.spec().clusters.len())
+        .flat_map(|i| ctx.node_groups(i))
+        .filter(|g| g.site == site && g.server_type == server_type)
+        .fold((0, 0), |(n, s), g| {
+            (n.saturating_add(u64::from(g.count)), s.saturating_add(u64::from(g.spares)))
+        })
 }
 
 rule!(CAP006, Error, "server type not offered at the site's location", cap006);

@@ -123,7 +123,13 @@ pub(super) fn no_spare_at_dark_site<'a>(ctx: &Ctx<'a>, index: usize) -> Option<N
             .filter(|x| x.workloads && x.site == g.site && x.count > 0)
             .filter_map(|x| x.alloc.map(|a| (x, a)))
             .max_by_key(|(_, (c, m))| (*m, *c))?;
-        let (spare_cpu, spare_mem) = replacement(ctx, index, g.site);
+        let (mut spare_cpu, mut spare_mem) = replacement(ctx, index, g.site);
+        // Rented spares a pool lists beyond its count are ready to take a dead node's place.
+        for x in groups.iter().filter(|x| x.workloads && x.site == g.site && x.spares > 0) {
+            let Some((c, m)) = x.alloc else { continue };
+            spare_cpu = spare_cpu.saturating_add(c.saturating_mul(u64::from(x.spares)));
+            spare_mem = spare_mem.saturating_add(m.saturating_mul(u64::from(x.spares)));
+        }
         let left = (
             total.0.saturating_sub(largest.1.0).saturating_add(spare_cpu),
             total.1.saturating_sub(largest.1.1).saturating_add(spare_mem),
@@ -148,7 +154,7 @@ fn hw002(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
         let ingress = |g: &NodeGroup<'_>| g.roles.contains(&hafen_spec::NodeRole::Ingress);
         let single = groups
             .iter()
-            .filter(|g| g.count == 1 && !ctx.remote_power_on(g.site))
+            .filter(|g| g.count == 1 && g.spares == 0 && !ctx.remote_power_on(g.site))
             .find(|g| (g.workloads && workload_nodes == 1) || ingress(g));
         if let Some(g) = single {
             let what = if g.workloads && workload_nodes == 1 {
@@ -213,6 +219,11 @@ fn spread_without_spare(ctx: &Ctx<'_>, index: usize, out: &mut Vec<Diagnostic>) 
     let workers: Vec<&NodeGroup<'_>> =
         groups.iter().filter(|g| g.workloads && g.count > 0).collect();
     if workers.is_empty() || workers.iter().any(|g| ctx.remote_power_on(g.site)) {
+        return;
+    }
+    // A rented spare (a `serverIds` entry beyond the count) takes the dead node's place, so
+    // the spread has its spare node.
+    if workers.iter().any(|g| g.spares > 0) {
         return;
     }
     let nodes: u64 = workers.iter().map(|g| u64::from(g.count)).sum();

@@ -41,6 +41,8 @@ pub(crate) static ALL: &[RuleFn] = &[
     network::NET009,
     network::NET010,
     network::NET011,
+    network::NET012,
+    network::NET013,
     egress::EGR001,
     egress::EGR002,
     egress::EGR003,

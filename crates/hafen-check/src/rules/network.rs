@@ -753,6 +753,195 @@ fn net011(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+rule!(
+    NET012,
+    Error,
+    "public ingress or Cluster Mesh on a cluster whose load-balancer pool is private only",
+    net012
+);
+
+/// The name of the Cluster Mesh a cluster joins, if any (the platform's name by default).
+fn mesh_of(ctx: &Ctx<'_>, cluster: &hafen_spec::Cluster) -> Option<String> {
+    let mesh = cluster.network.mesh.as_ref()?;
+    Some(mesh.name.clone().unwrap_or_else(|| ctx.loaded.platform.metadata.name.clone()))
+}
+
+/// True when some site of `a` reaches some site of `b` without the internet.
+fn clusters_private(ctx: &Ctx<'_>, a: &hafen_spec::Cluster, b: &hafen_spec::Cluster) -> bool {
+    let sb = b.sites();
+    a.sites().iter().any(|x| sb.iter().any(|y| ctx.private_reachable(x, y)))
+}
+
+/// The addresses MetalLB hands out on a cluster without a Hetzner Cloud site, as the renderer
+/// picks them, with the spec path that decides them, when every one of them is private: the
+/// declared `loadBalancerIPs`, else the top of the vSwitch subnet, else (own servers) the top
+/// of the node range. `None` when a Cloud load balancer serves the cluster, a public address
+/// is in the pool, or there is no pool at all (the renderer reports that one).
+fn private_pool(ctx: &Ctx<'_>, i: usize) -> Option<(String, String)> {
+    let spec = ctx.spec();
+    let cluster = spec.clusters.get(i)?;
+    let kind = |s: &str| spec.site_provider(s).map(|p| p.type_.clone()).unwrap_or_default();
+    let sites = cluster.sites();
+    if sites.iter().any(|s| kind(s) == "hetzner-cloud") {
+        return None;
+    }
+    let ips = &cluster.network.load_balancer_ips;
+    if !ips.is_empty() {
+        let all_private =
+            ips.iter().all(|t| span_of(t).is_some_and(|(lo, hi, v4)| private_span(lo, hi, v4)));
+        return all_private
+            .then(|| (ips.join(", "), format!("spec.clusters[{i}].network.loadBalancerIPs")));
+    }
+    let metal = *sites.first()?;
+    let si = spec.sites.iter().position(|s| s.name == metal)?;
+    let site = spec.sites.get(si)?;
+    let (range, path) = if let Some(vswitch) = &site.network.vswitch {
+        (vswitch.subnet.clone(), format!("spec.sites[{si}].network.vswitch.subnet"))
+    } else if kind(metal) != "hetzner-dedicated" {
+        (cluster.network.node_cidr.clone()?, format!("spec.clusters[{i}].network.nodeCIDR"))
+    } else {
+        return None;
+    };
+    let cidr = Cidr::parse(&range).ok()?;
+    let (lo, hi) = cidr.range();
+    let top = free_top(&cidr)?;
+    private_span(lo, hi, cidr.addr.is_ipv4()).then_some((top, path))
+}
+
+/// Where a site's public load-balancer addresses come from, for the fix.
+fn public_source(ctx: &Ctx<'_>, site: &str) -> String {
+    let kind = ctx.spec().site_provider(site).map(|p| p.type_.as_str());
+    let info = ctx.site_info(site);
+    if kind == Some("hetzner-dedicated") {
+        "Hetzner Robot: a public subnet routed to the vSwitch, or failover IPs".into()
+    } else if info.is_none_or(|i| i.category == Category::SelfHosted) {
+        "own servers: addresses your uplink routes to their LAN".into()
+    } else {
+        format!(
+            "addresses {} routes to these servers, e.g. its floating or flexible IPs",
+            info.map_or("the provider", |i| i.display_name.as_str())
+        )
+    }
+}
+
+fn net012(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let Some((pool, pool_path)) = private_pool(ctx, i) else { continue };
+        let mut apps: Vec<(String, String)> = Vec::new();
+        if cluster.ingress != IngressController::None {
+            for (t, tenant) in ctx.tenants_on(&cluster.name) {
+                for (j, app) in tenant.apps.iter().enumerate() {
+                    if !app.domains.is_empty() {
+                        apps.push((
+                            format!("`{}` ({})", app.name, app.domains.join(", ")),
+                            format!("spec.tenants[{t}].apps[{j}].domains"),
+                        ));
+                    }
+                }
+            }
+        }
+        let mesh = mesh_of(ctx, cluster);
+        let public_peers: Vec<&str> = spec
+            .clusters
+            .iter()
+            .filter(|c| c.name != cluster.name && mesh.is_some() && mesh_of(ctx, c) == mesh)
+            .filter(|c| !clusters_private(ctx, cluster, c))
+            .map(|c| c.name.as_str())
+            .collect();
+        if apps.is_empty() && public_peers.is_empty() {
+            continue;
+        }
+        let mut harm = Vec::new();
+        if !apps.is_empty() {
+            let names: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
+            harm.push(format!(
+                "app{} {} get{} no DNS record (ExternalDNS never publishes a private target in a public zone) and no traffic from the internet",
+                if apps.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                if apps.len() == 1 { "s" } else { "" }
+            ));
+        }
+        if !public_peers.is_empty() {
+            harm.push(format!(
+                "its Cluster Mesh API server gets a private address that {} reach{} only over the internet, so the mesh never connects",
+                public_peers.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                if public_peers.len() == 1 { "es" } else { "" }
+            ));
+        }
+        let d = ctx
+            .finding(
+                "NET012",
+                &format!("spec.clusters[{i}].site"),
+                format!(
+                    "cluster `{}` at site `{}` hands its load balancers only private addresses ({pool}): {}",
+                    cluster.name,
+                    cluster.site,
+                    harm.join("; ")
+                ),
+            )
+            .with_span_label("no public load-balancer address here")
+            .with_help(format!(
+                "declare public addresses routed to the servers in `network.loadBalancerIPs` of cluster `{}` ({})",
+                cluster.name,
+                public_source(ctx, &cluster.site)
+            ));
+        let d = ctx.label(d, &pool_path, "the pool comes from here");
+        let d = match apps.first() {
+            Some((_, path)) => ctx.label(d, path, "public host names"),
+            None => d,
+        };
+        out.push(d);
+    }
+}
+
+rule!(NET013, Error, "clusters of one Cluster Mesh with different routing modes", net013);
+
+fn net013(ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
+    let spec = ctx.spec();
+    let mut reported: Vec<String> = Vec::new();
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        let Some(mesh) = mesh_of(ctx, cluster) else { continue };
+        if reported.contains(&mesh) {
+            continue;
+        }
+        let Some((j, other)) = spec.clusters.iter().enumerate().skip(i + 1).find(|(_, c)| {
+            mesh_of(ctx, c).as_ref() == Some(&mesh) && c.network.routing != cluster.network.routing
+        }) else {
+            continue;
+        };
+        reported.push(mesh.clone());
+        let name = |r: Routing| match r {
+            Routing::Native => "native",
+            Routing::Tunnel => "tunnel",
+        };
+        let (mine, theirs) = (name(cluster.network.routing), name(other.network.routing));
+        let (native, tunnel) = if cluster.network.routing == Routing::Native {
+            (&cluster.name, &other.name)
+        } else {
+            (&other.name, &cluster.name)
+        };
+        let d = ctx
+            .finding(
+                "NET013",
+                &format!("spec.clusters[{j}].network.routing"),
+                format!(
+                    "clusters `{}` (`routing: {mine}`) and `{}` (`routing: {theirs}`) are joined in Cluster Mesh `{mesh}` with different datapaths: `{native}` sends pod traffic for `{tunnel}` unencapsulated to its own network, which does not route those pods, while `{tunnel}` sends its traffic in a tunnel `{native}` does not expect; cross-cluster traffic is dropped",
+                    cluster.name, other.name
+                ),
+            )
+            .with_span_label(format!("`routing: {theirs}`"))
+            .with_help(format!(
+                "use one routing mode for every cluster of the mesh: `routing: tunnel` on `{native}` works wherever the nodes reach each other's node addresses; native routing across the mesh needs one network that routes every member's pod ranges"
+            ));
+        out.push(ctx.label(
+            d,
+            &format!("spec.clusters[{i}].network.routing"),
+            format!("`routing: {mine}`"),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{private_span, span_of};
