@@ -1011,8 +1011,13 @@ fn metallb_config(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<Vec<Value>> {
     let metal_site =
         cluster.sites().into_iter().find(|s| site_kind(ctx.spec, s) != SiteKind::HetznerCloud)?;
     let site = ctx.spec.site(metal_site)?;
+    let vlan_interface = || {
+        let vswitch = site.network.vswitch.as_ref()?;
+        Some(format!("{}.{}", talos::public_interface(ctx.spec, metal_site)?, vswitch.vlan))
+    };
     let (addresses, interfaces) = if !cluster.network.load_balancer_ips.is_empty() {
-        (cluster.network.load_balancer_ips.clone(), Vec::new())
+        // A public subnet for a vSwitch is routed into its VLAN, so it is announced there too.
+        (cluster.network.load_balancer_ips.clone(), vlan_interface().into_iter().collect())
     } else if let Some(vswitch) = &site.network.vswitch {
         // The VLAN is a real layer 2 between the servers: announce there, not on the
         // provider's public network (which drops foreign ARP answers).

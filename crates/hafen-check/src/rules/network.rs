@@ -813,7 +813,7 @@ fn public_source(ctx: &Ctx<'_>, site: &str) -> String {
     let kind = ctx.spec().site_provider(site).map(|p| p.type_.as_str());
     let info = ctx.site_info(site);
     if kind == Some("hetzner-dedicated") {
-        "Hetzner Robot: a public subnet routed to the vSwitch, or failover IPs".into()
+        "Hetzner Robot: a public subnet routed to the vSwitch (failover IPs are routed to one server's main address, which MetalLB cannot move)".into()
     } else if info.is_none_or(|i| i.category == Category::SelfHosted) {
         "own servers: addresses your uplink routes to their LAN".into()
     } else {
