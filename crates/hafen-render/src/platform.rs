@@ -1059,8 +1059,13 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(location));
         annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
     }
+    // Nodes that take ordinary pods: worker pools, and a control plane that accepts workloads.
+    // Two replicas wherever two such nodes exist, so a drain or an upgrade never takes the
+    // only ingress away; the budget lets one go at a time (with `minAvailable: 1` and one
+    // replica, no node running it could ever be drained).
     let workers: u32 =
-        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
+        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum::<u32>()
+            + if cluster.control_plane.schedulable { cluster.control_plane.replicas } else { 0 };
     let replicas = workers.clamp(1, 3);
     json!({
         "deployment": { "replicas": replicas },
@@ -1070,7 +1075,7 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             "kubernetesCRD": { "enabled": true },
         },
         "service": { "type": "LoadBalancer", "annotations": annotations },
-        "podDisruptionBudget": { "enabled": true, "minAvailable": 1 },
+        "podDisruptionBudget": { "enabled": true, "maxUnavailable": 1 },
         "topologySpreadConstraints": [{
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",

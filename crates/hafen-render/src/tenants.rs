@@ -406,7 +406,7 @@ fn app_objects(
                         app.name,
                         shared[0].name,
                         app.replicas,
-                        driver.map_or_else(|| "none".to_owned(), |d| format!("{d:?}").to_lowercase())
+                        driver.map_or("none", hafen_spec::StorageDriver::as_str)
                     ),
                     &format!("spec.tenants[{index}].apps[{j}].volumes[{k}].shared"),
                     "run one replica (`replicas: 1`), keep the files in object storage instead of a volume, or use `storage.default: longhorn` (shared volumes over NFS) on that cluster",

@@ -518,12 +518,10 @@ fn shared_files_get_one_shared_volume_and_low_ports_can_be_bound() {
         .replace("storage: { default: longhorn, replicas: 3 }", "storage: { default: local-path }");
     let (loaded, _) = support::load("local", &local);
     let errors = hafen_render::render(&loaded).expect_err("two writers on single-writer volumes");
-    assert!(
-        errors
-            .iter()
-            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
-                && d.message.contains("ReadWriteMany"))
-    );
+    assert!(errors.iter().any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("ReadWriteMany")
+                // The driver as the spec spells it, not a lowercased Rust name (`localpath`).
+                && d.message.contains("(local-path)")));
 }
 
 /// Cilium's egress gateway selects the gateway node by label and needs the address on its
@@ -1230,4 +1228,64 @@ fn rendered_texts_say_what_the_rendered_objects_do() {
         }
     }
     assert!(checked.0 >= 8 && checked.1 >= 4 && checked.2 >= 3, "{checked:?}");
+}
+
+fn spec(name: &str) -> String {
+    std::fs::read_to_string(support::root().join("crates/hafen-render/tests/specs").join(name))
+        .unwrap_or_else(|e| panic!("tests/specs/{name}: {e}"))
+}
+
+/// A PodDisruptionBudget with `minAvailable: 1` over one replica allows no eviction, so
+/// `kubectl drain` (and every node upgrade) waits forever on the node running it
+/// (kubernetes.io, "Specifying a Disruption Budget"). Traefik's chart takes
+/// `podDisruptionBudget.maxUnavailable` and `deployment.replicas` (traefik-helm-chart values.yaml).
+#[test]
+fn the_ingress_survives_a_drain_wherever_two_nodes_run_workloads() {
+    let mut cases: Vec<(String, String)> = ["two-cities", "two-stack-hetzner", "civil-society-k3s"]
+        .iter()
+        .map(|n| ((*n).to_owned(), example(n)))
+        .collect();
+    cases.push(("control-plane-only".into(), spec("control-plane-only-k3s.yaml")));
+    let mut seen = 0;
+    for (name, text) in &cases {
+        let (loaded, _) = support::load(name, text);
+        let files = render(name, text);
+        for (path, values) in chart_values(&files, "traefik") {
+            // `clusters/<c>/...` (Flux) or `management/delivery/clusters/<c>.yaml` (Argo CD).
+            let spec_cluster = loaded
+                .platform
+                .spec
+                .clusters
+                .iter()
+                .find(|c| {
+                    path.starts_with(&format!("clusters/{}/", c.name))
+                        || path.ends_with(&format!("/clusters/{}.yaml", c.name))
+                })
+                .unwrap_or_else(|| panic!("{name}: {path} is of no cluster"));
+            let cluster = &spec_cluster.name;
+            let nodes: u32 = spec_cluster
+                .node_pools
+                .iter()
+                .filter(|p| p.runs_workloads())
+                .map(|p| p.count)
+                .sum::<u32>()
+                + if spec_cluster.control_plane.schedulable {
+                    spec_cluster.control_plane.replicas
+                } else {
+                    0
+                };
+            let replicas = values["deployment"]["replicas"].as_u64().unwrap_or(0);
+            if nodes >= 2 {
+                assert!(
+                    replicas >= 2,
+                    "{name}/{cluster}: {replicas} Traefik replica(s) on {nodes} nodes"
+                );
+            }
+            let pdb = &values["podDisruptionBudget"];
+            assert_eq!(pdb["maxUnavailable"], 1, "{name}/{cluster}: {pdb}");
+            assert!(pdb.get("minAvailable").is_none(), "{name}/{cluster}: {pdb}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "only {seen} Traefik releases");
 }
