@@ -1033,10 +1033,40 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 let repo = &spec.gitops.repo;
                 let https = repo.starts_with("https://") || repo.starts_with("http://");
                 let secret = crate::platform::argocd_repo_secret(ctx);
-                let creds = if https {
-                    "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
-                } else {
-                    "--from-file=sshPrivateKey=./deploy-key"
+                let reference = spec.gitops.secret_ref.as_ref();
+                // External Secrets keeps the Secret current only in a workload cluster that
+                // runs Argo CD and reads OpenBao; a separate management cluster runs none.
+                let renewed = match (crate::platform::argocd_home(ctx), reference) {
+                    (Some(home), Some(_))
+                        if spec
+                            .cluster(&home)
+                            .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
+                    {
+                        Some(home)
+                    }
+                    _ => None,
+                };
+                // Where the credential is kept in OpenBao, day 0 copies it from there (the
+                // KV v2 mount `secret`, as the rendered stores read it) instead of from a
+                // variable of the operator's shell.
+                let in_openbao = reference
+                    .filter(|r| renewed.is_some() || r.store.as_deref() == Some("openbao"));
+                let creds = match in_openbao {
+                    Some(r) => crate::platform::argocd_repo_keys(repo, r)
+                        .iter()
+                        .map(|(k, prop)| {
+                            format!(
+                                "--from-literal={k}=\"$(bao kv get -mount=secret -field={prop} {})\"",
+                                r.name
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    None if https => {
+                        "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
+                            .to_owned()
+                    }
+                    None => "--from-file=sshPrivateKey=./deploy-key".to_owned(),
                 };
                 let _ = writeln!(
                     s,
@@ -1050,15 +1080,15 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     if https { "HTTPS" } else { "SSH" },
                     if https { "`username` and `password`" } else { "`sshPrivateKey`" },
                     if https { "access token as the password" } else { "deploy key" },
-                    match (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref) {
-                        (Some(home), Some(r))
-                            if spec
-                                .cluster(&home)
-                                .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
-                            format!(
-                                "Once External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from OpenBao (`{}`).",
-                                r.name
-                            ),
+                    match (&renewed, in_openbao) {
+                        (Some(home), Some(r)) => format!(
+                            "The commands above copy it from OpenBao (`secret/{}`) once; when External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from there.",
+                            r.name
+                        ),
+                        (None, Some(r)) => format!(
+                            "The commands above copy it from OpenBao (`secret/{}`) once. The management cluster runs no External Secrets, so nothing renews this copy: after rotating the credential in OpenBao, `kubectl -n argocd delete secret {secret}` and run the two `kubectl -n argocd` lines above again.",
+                            r.name
+                        ),
                         _ => "Nothing renews it: rotate it by hand.".to_owned(),
                     }
                 );

@@ -1289,3 +1289,34 @@ fn the_ingress_survives_a_drain_wherever_two_nodes_run_workloads() {
     }
     assert!(seen >= 4, "only {seen} Traefik releases");
 }
+
+/// Argo CD reads its repository from a Secret labelled `argocd.argoproj.io/secret-type:
+/// repository` (argo-cd docs, "Declarative Setup"); when the spec keeps that credential in
+/// OpenBao, the runbook copies it from there and says whether anything renews the copy.
+#[test]
+fn the_runbook_takes_an_argo_cd_credential_kept_in_openbao_from_openbao() {
+    let robot = render("robot", &spec("argocd-openbao-robot.yaml"));
+    let runbook = file(&robot, "RUNBOOK.md");
+    assert!(
+        runbook.contains(
+            "--from-literal=password=\"$(bao kv get -mount=secret -field=password argocd-repo-creds)\""
+        ),
+        "{runbook}"
+    );
+    assert!(!runbook.contains("$GIT_TOKEN"), "{runbook}");
+    assert!(!runbook.contains("Nothing renews it: rotate it by hand."), "{runbook}");
+    assert!(runbook.contains("runs no External Secrets, so nothing renews this copy"), "{runbook}");
+    // Nothing in the repository would renew it either.
+    assert!(!robot.keys().any(|p| p.ends_with("argocd-repository.yaml")));
+
+    // Argo CD in a workload cluster with OpenBao: External Secrets renews what day 0 copied.
+    let cities = render("two-cities", &example("two-cities"));
+    let runbook = file(&cities, "RUNBOOK.md");
+    let home = cities
+        .keys()
+        .find(|p| p.ends_with("/platform/secrets/argocd-repository.yaml"))
+        .expect("an ExternalSecret for the repository credential");
+    assert!(runbook.contains(home.as_str()), "{runbook}");
+    assert!(runbook.contains("bao kv get -mount=secret"), "{runbook}");
+    assert!(!runbook.contains("Nothing renews it"), "{runbook}");
+}
