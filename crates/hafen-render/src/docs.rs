@@ -694,10 +694,16 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
         if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
             push(
                 &mut platform,
-                format!(
-                    "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
-                    r.name, c.name
-                ),
+                match &r.key {
+                    Some(key) => format!(
+                        "`{}` (property `{key}`: an AWS-style credentials file with `aws_access_key_id` and `aws_secret_access_key` under `[default]`) for `{}`",
+                        r.name, c.name
+                    ),
+                    None => format!(
+                        "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
+                        r.name, c.name
+                    ),
+                },
             );
         }
     }
@@ -837,6 +843,12 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         tools.push("`hcloud` with a context for the Hetzner Cloud project".into());
     }
     tools.push(if argo { "`argocd`".to_owned() } else { format!("`flux` {}", v("flux")) });
+    // The steps below write policies into OpenBao and copy credentials out of it.
+    if spec.clusters.iter().any(|c| c.secrets.backend == SecretsBackend::Openbao)
+        || spec.gitops.secret_ref.as_ref().is_some_and(|r| r.store.as_deref() == Some("openbao"))
+    {
+        tools.push("`bao` logged in to the OpenBao the clusters read".into());
+    }
     let _ = writeln!(s, "Tools: {}.", tools.join(", "));
     let paths = store_paths(ctx);
     if paths.iter().any(|(_, p)| !p.is_empty()) {
