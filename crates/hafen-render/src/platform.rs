@@ -223,7 +223,7 @@ pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
 pub(crate) fn dns_consumed_secret(dns: &Dns, openbao: bool) -> (String, Vec<(String, String)>) {
     let keys = dns_secret_keys(dns);
     match (&dns.secret_ref, openbao) {
-        (Some(r), false) => (r.name.clone(), keys.into_iter().map(|(k, prop)| (k, prop)).collect()),
+        (Some(r), false) => (r.name.clone(), keys),
         _ => ("external-dns".to_owned(), keys.into_iter().map(|(k, _)| (k.clone(), k)).collect()),
     }
 }
