@@ -318,12 +318,10 @@ fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
         );
     }
     if let Some(dns) = cluster.dns.as_ref().filter(|d| d.secret_ref.is_some()) {
-        let keys: Vec<String> = crate::platform::dns_secret_keys(dns)
-            .into_iter()
-            .map(|(k, _)| format!("`{k}`"))
-            .collect();
+        let (secret, keys) = crate::platform::dns_consumed_secret(dns, false);
+        let keys: Vec<String> = keys.into_iter().map(|(_, k)| format!("`{k}`")).collect();
         out.push(format!(
-            "external-dns.sops.yaml: Secret `external-dns` in `external-dns` (keys {})",
+            "{secret}.sops.yaml: Secret `{secret}` in `external-dns` (keys {}, as `dns.secretRef` declares it)",
             keys.join(", ")
         ));
     }
@@ -333,8 +331,9 @@ fn sops_expected(ctx: &Ctx<'_>, cluster: &Cluster) -> Vec<String> {
             crate::platform::ACME_TSIG_SECRET
         ));
     }
-    if cluster.backups.is_some() {
-        out.push("velero-s3.sops.yaml: Secret `velero-s3` in `velero` (key `cloud`, an AWS credentials file)".to_owned());
+    if let Some(b) = &cluster.backups {
+        let (secret, key) = crate::platform::velero_secret(b, false);
+        out.push(format!("{secret}.sops.yaml: Secret `{secret}` in `velero` (key `{key}`, an AWS credentials file)"));
     }
     out
 }

@@ -694,10 +694,16 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
         if let Some(r) = c.backups.as_ref().and_then(|b| b.secret_ref.as_ref()) {
             push(
                 &mut platform,
-                format!(
-                    "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
-                    r.name, c.name
-                ),
+                match &r.key {
+                    Some(key) => format!(
+                        "`{}` (property `{key}`: an AWS-style credentials file with `aws_access_key_id` and `aws_secret_access_key` under `[default]`) for `{}`",
+                        r.name, c.name
+                    ),
+                    None => format!(
+                        "`{}` (properties `accessKeyId`, `secretAccessKey`) for `{}`",
+                        r.name, c.name
+                    ),
+                },
             );
         }
     }
@@ -837,6 +843,12 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
         tools.push("`hcloud` with a context for the Hetzner Cloud project".into());
     }
     tools.push(if argo { "`argocd`".to_owned() } else { format!("`flux` {}", v("flux")) });
+    // The steps below write policies into OpenBao and copy credentials out of it.
+    if spec.clusters.iter().any(|c| c.secrets.backend == SecretsBackend::Openbao)
+        || spec.gitops.secret_ref.as_ref().is_some_and(|r| r.store.as_deref() == Some("openbao"))
+    {
+        tools.push("`bao` logged in to the OpenBao the clusters read".into());
+    }
     let _ = writeln!(s, "Tools: {}.", tools.join(", "));
     let paths = store_paths(ctx);
     if paths.iter().any(|(_, p)| !p.is_empty()) {
@@ -1033,10 +1045,40 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                 let repo = &spec.gitops.repo;
                 let https = repo.starts_with("https://") || repo.starts_with("http://");
                 let secret = crate::platform::argocd_repo_secret(ctx);
-                let creds = if https {
-                    "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
-                } else {
-                    "--from-file=sshPrivateKey=./deploy-key"
+                let reference = spec.gitops.secret_ref.as_ref();
+                // External Secrets keeps the Secret current only in a workload cluster that
+                // runs Argo CD and reads OpenBao; a separate management cluster runs none.
+                let renewed = match (crate::platform::argocd_home(ctx), reference) {
+                    (Some(home), Some(_))
+                        if spec
+                            .cluster(&home)
+                            .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
+                    {
+                        Some(home)
+                    }
+                    _ => None,
+                };
+                // Where the credential is kept in OpenBao, day 0 copies it from there (the
+                // KV v2 mount `secret`, as the rendered stores read it) instead of from a
+                // variable of the operator's shell.
+                let in_openbao = reference
+                    .filter(|r| renewed.is_some() || r.store.as_deref() == Some("openbao"));
+                let creds = match in_openbao {
+                    Some(r) => crate::platform::argocd_repo_keys(repo, r)
+                        .iter()
+                        .map(|(k, prop)| {
+                            format!(
+                                "--from-literal={k}=\"$(bao kv get -mount=secret -field={prop} {})\"",
+                                r.name
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    None if https => {
+                        "--from-literal=username=<git user> --from-literal=password=\"$GIT_TOKEN\""
+                            .to_owned()
+                    }
+                    None => "--from-file=sshPrivateKey=./deploy-key".to_owned(),
                 };
                 let _ = writeln!(
                     s,
@@ -1050,15 +1092,15 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
                     if https { "HTTPS" } else { "SSH" },
                     if https { "`username` and `password`" } else { "`sshPrivateKey`" },
                     if https { "access token as the password" } else { "deploy key" },
-                    match (crate::platform::argocd_home(ctx), &spec.gitops.secret_ref) {
-                        (Some(home), Some(r))
-                            if spec
-                                .cluster(&home)
-                                .is_some_and(|c| c.secrets.backend == SecretsBackend::Openbao) =>
-                            format!(
-                                "Once External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from OpenBao (`{}`).",
-                                r.name
-                            ),
+                    match (&renewed, in_openbao) {
+                        (Some(home), Some(r)) => format!(
+                            "The commands above copy it from OpenBao (`secret/{}`) once; when External Secrets runs in `{home}`, `clusters/{home}/platform/secrets/argocd-repository.yaml` keeps it current from there.",
+                            r.name
+                        ),
+                        (None, Some(r)) => format!(
+                            "The commands above copy it from OpenBao (`secret/{}`) once. The management cluster runs no External Secrets, so nothing renews this copy: after rotating the credential in OpenBao, `kubectl -n argocd delete secret {secret}` and run the two `kubectl -n argocd` lines above again.",
+                            r.name
+                        ),
                         _ => "Nothing renews it: rotate it by hand.".to_owned(),
                     }
                 );

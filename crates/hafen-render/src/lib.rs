@@ -277,6 +277,7 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
         );
     }
     check_names(&mut ctx);
+    check_cloud_providers(&mut ctx);
     management::render(&mut ctx);
     for (index, cluster) in spec.clusters.iter().enumerate() {
         platform::render(&mut ctx, index, cluster);
@@ -313,6 +314,62 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
     } else {
         hafen_diag::sort(&mut diagnostics);
         Err(diagnostics)
+    }
+}
+
+/// Clusters with nodes at a cloud provider whose cloud integration Hafen does not render.
+///
+/// A cloud's servers sit in a provider network that routes only the addresses the provider
+/// assigned, so MetalLB's layer-2 announcements reach no one there; load balancers, block
+/// volumes and node addresses come from the provider's cloud controller and CSI driver. Hafen
+/// renders those for Hetzner Cloud only; anything else would be rendered as bare metal and
+/// look complete while no Service of type LoadBalancer ever gets an address.
+fn check_cloud_providers(ctx: &mut Ctx<'_>) {
+    let spec = ctx.spec;
+    for (i, cluster) in spec.clusters.iter().enumerate() {
+        for site in cluster.sites() {
+            let Some(provider) = spec.site_provider(site) else { continue };
+            if provider.type_ == "hetzner-cloud" {
+                continue;
+            }
+            let Some(info) = ctx.loaded.catalog.provider(&provider.type_) else { continue };
+            if info.category != hafen_catalog::Category::Cloud {
+                continue;
+            }
+            let path = if cluster.site == site {
+                format!("spec.clusters[{i}].site")
+            } else if let Some(k) = cluster.control_plane.sites.iter().position(|s| s == site) {
+                format!("spec.clusters[{i}].controlPlane.sites[{k}]")
+            } else {
+                let k = cluster
+                    .node_pools
+                    .iter()
+                    .position(|p| p.site.as_deref() == Some(site))
+                    .unwrap_or(0);
+                format!("spec.clusters[{i}].nodePools[{k}].site")
+            };
+            let credentials: Vec<String> =
+                provider.credentials.iter().map(|c| format!("`{}`", c.name)).collect();
+            ctx.error(
+                codes::UNSUPPORTED,
+                format!(
+                    "cluster `{}` has nodes at site `{site}` of provider `{}` ({}), but Hafen renders the cloud integration (cloud controller with load balancers, CSI volumes) only for Hetzner Cloud: rendered as bare metal, it would get no cloud controller, MetalLB layer-2 addresses the provider network does not route, and no use for {}",
+                    cluster.name,
+                    provider.name,
+                    info.display_name,
+                    if credentials.is_empty() {
+                        "the provider's API".to_owned()
+                    } else {
+                        format!("the credential {}", credentials.join(", "))
+                    },
+                ),
+                &path,
+                &format!(
+                    "run this cluster on Hetzner Cloud (`hetzner-cloud`), Hetzner Robot (`hetzner-dedicated`) or your own servers (`self-hosted`); or run it on {} outside Hafen (its managed Kubernetes, or its own cloud controller and CSI driver installed by hand) and leave it out of `clusters`",
+                    info.display_name
+                ),
+            );
+        }
     }
 }
 

@@ -217,6 +217,27 @@ pub(crate) fn dns_secret_keys(dns: &Dns) -> Vec<(String, String)> {
     }
 }
 
+/// The Kubernetes Secret ExternalDNS reads and its keys by the names `dns_secret_keys` gives
+/// them: with OpenBao the ExternalSecret's target `external-dns`; with SOPS the Secret the spec
+/// declares (`dns.secretRef`), with its declared key.
+pub(crate) fn dns_consumed_secret(dns: &Dns, openbao: bool) -> (String, Vec<(String, String)>) {
+    let keys = dns_secret_keys(dns);
+    match (&dns.secret_ref, openbao) {
+        (Some(r), false) => (r.name.clone(), keys),
+        _ => ("external-dns".to_owned(), keys.into_iter().map(|(k, _)| (k.clone(), k)).collect()),
+    }
+}
+
+/// The Kubernetes Secret Velero reads and the key holding its AWS-style credentials file:
+/// with OpenBao the ExternalSecret's target `velero-s3` (key `cloud`); with SOPS the Secret the
+/// spec declares (`backups.secretRef`) and its key (`cloud` when it names none).
+pub(crate) fn velero_secret(backups: &hafen_spec::Backups, openbao: bool) -> (String, String) {
+    match (&backups.secret_ref, openbao) {
+        (Some(r), false) => (r.name.clone(), r.key.clone().unwrap_or_else(|| "cloud".to_owned())),
+        _ => ("velero-s3".to_owned(), "cloud".to_owned()),
+    }
+}
+
 /// The endpoint ExternalDNS talks to.
 pub(crate) fn dns_endpoint(dns: &Dns) -> String {
     match (dns.provider, &dns.server) {
@@ -1064,8 +1085,13 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
         annotations.insert("load-balancer.hetzner.cloud/location".into(), json!(location));
         annotations.insert("load-balancer.hetzner.cloud/use-private-ip".into(), json!("true"));
     }
+    // Nodes that take ordinary pods: worker pools, and a control plane that accepts workloads.
+    // Two replicas wherever two such nodes exist, so a drain or an upgrade never takes the
+    // only ingress away; the budget lets one go at a time (with `minAvailable: 1` and one
+    // replica, no node running it could ever be drained).
     let workers: u32 =
-        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum();
+        cluster.node_pools.iter().filter(|p| p.runs_workloads()).map(|p| p.count).sum::<u32>()
+            + if cluster.control_plane.schedulable { cluster.control_plane.replicas } else { 0 };
     let replicas = workers.clamp(1, 3);
     json!({
         "deployment": { "replicas": replicas },
@@ -1075,7 +1101,7 @@ fn traefik_values(ctx: &Ctx<'_>, cluster: &Cluster) -> Value {
             "kubernetesCRD": { "enabled": true },
         },
         "service": { "type": "LoadBalancer", "annotations": annotations },
-        "podDisruptionBudget": { "enabled": true, "minAvailable": 1 },
+        "podDisruptionBudget": { "enabled": true, "maxUnavailable": 1 },
         "topologySpreadConstraints": [{
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",
@@ -1105,7 +1131,13 @@ fn external_dns(
     v.insert("registry".into(), json!("txt"));
     v.insert("txtOwnerId".into(), json!(owner));
     v.insert("resources".into(), requests("25m", "64Mi"));
-    let secret_env = |name: &str, key: &str| json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": key } } });
+    // With OpenBao the ExternalSecret below copies the declared path into `external-dns` with
+    // the keys named here; with SOPS ExternalDNS reads the declared Secret and keys directly.
+    let (dns_secret, dns_keys) = dns_consumed_secret(dns, openbao);
+    let consumed_key = |k: &str| {
+        dns_keys.iter().find(|(a, _)| a == k).map_or_else(|| k.to_owned(), |(_, b)| b.clone())
+    };
+    let secret_env = |name: &str, key: &str| json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": dns_secret, "key": consumed_key(key) } } });
     match dns.provider {
         DnsProvider::Rfc2136 => {
             let server = dns.server.clone().unwrap_or_else(|| format!("ns1.{}", dns.zone));
@@ -1138,7 +1170,7 @@ fn external_dns(
                 "provider".into(),
                 json!({ "name": "webhook", "webhook": {
                     "image": { "repository": "ghcr.io/mconfalonieri/external-dns-hetzner-webhook", "tag": pin("external-dns", "hetzner-webhook") },
-                    "env": [{ "name": "HETZNER_API_KEY", "valueFrom": { "secretKeyRef": { "name": "external-dns", "key": "api-key" } } }],
+                    "env": [secret_env("HETZNER_API_KEY", "api-key")],
                 } }),
             );
         }
@@ -1525,6 +1557,7 @@ fn backups(
     openbao: bool,
 ) {
     let Some(b) = &cluster.backups else { return };
+    let (velero_name, velero_key) = velero_secret(b, openbao);
     p.releases.push(Release {
         component: "velero",
         name: "velero".into(),
@@ -1542,7 +1575,7 @@ fn backups(
                 "uploaderType": "kopia",
                 "defaultVolumesToFsBackup": true,
             },
-            "credentials": { "useSecret": true, "existingSecret": "velero-s3" },
+            "credentials": { "useSecret": true, "existingSecret": velero_name },
             "snapshotsEnabled": false,
             "deployNodeAgent": true,
             "nodeAgent": { "resources": daemon_requests("velero", "velero-node-agent") },
@@ -1574,7 +1607,7 @@ fn backups(
             "default": true,
             "objectStorage": storage,
             "config": config,
-            "credential": { "name": "velero-s3", "key": "cloud" },
+            "credential": { "name": velero_name, "key": velero_key },
         }
     });
     let schedule = json!({
@@ -1597,17 +1630,20 @@ fn backups(
     p.configs.push(("backups.yaml".into(), vec![bsl, schedule]));
     match (&b.secret_ref, openbao) {
         (Some(reference), true) => {
-            let es = external_secret(
-                "velero-s3",
-                "velero",
-                Store::Platform,
-                vec![
-                    ("accessKeyId".into(), reference, Some("accessKeyId".into())),
-                    ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
-                ],
-                Some(s3_template()),
-                labels,
-            );
+            // A declared key is a property holding the whole credentials file; without one
+            // the file is built from the two access-key properties.
+            let (data, template) = match &reference.key {
+                Some(key) => (vec![("cloud".into(), reference, Some(key.clone()))], None),
+                None => (
+                    vec![
+                        ("accessKeyId".into(), reference, Some("accessKeyId".into())),
+                        ("secretAccessKey".into(), reference, Some("secretAccessKey".into())),
+                    ],
+                    Some(s3_template()),
+                ),
+            };
+            let es =
+                external_secret("velero-s3", "velero", Store::Platform, data, template, labels);
             p.secrets.push(("velero.yaml".into(), vec![es]));
         }
         (None, _) => ctx.open_items.push(format!(

@@ -11,6 +11,7 @@ use crate::platform::{Store, bucket_prefix, external_secret, openbao_store, s3_r
 use crate::{Ctx, codes};
 use hafen_spec::{App, AppKind, Cluster, PlatformSpec, SecretsBackend, Spread, Tenant};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// Clusters that get an overlay of `tenant`: the ones it names and those holding a database
 /// standby of one of its apps; sorted by name.
@@ -322,9 +323,20 @@ fn app_objects(
     let mut env: Vec<Value> =
         app.env.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
     if !app.secrets.is_empty() {
+        let sops = tenant_backend(ctx.spec, tenant) == SecretsBackend::Sops;
         let secret = name(&[&app.name, "secrets"]);
         for s in &app.secrets {
-            env.push(json!({ "name": s.env, "valueFrom": { "secretKeyRef": { "name": secret, "key": s.env } } }));
+            // With SOPS the declared Secret is the one the pod reads; with OpenBao the
+            // ExternalSecret below copies the declared path and property into `<app>-secrets`.
+            let (secret, key) = if sops {
+                (
+                    s.secret_ref.name.clone(),
+                    s.secret_ref.key.clone().unwrap_or_else(|| s.env.clone()),
+                )
+            } else {
+                (secret.clone(), s.env.clone())
+            };
+            env.push(json!({ "name": s.env, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } }));
         }
     }
     if app.postgres.is_some() {
@@ -406,7 +418,7 @@ fn app_objects(
                         app.name,
                         shared[0].name,
                         app.replicas,
-                        driver.map_or_else(|| "none".to_owned(), |d| format!("{d:?}").to_lowercase())
+                        driver.map_or("none", hafen_spec::StorageDriver::as_str)
                     ),
                     &format!("spec.tenants[{index}].apps[{j}].volumes[{k}].shared"),
                     "run one replica (`replicas: 1`), keep the files in object storage instead of a volume, or use `storage.default: longhorn` (shared volumes over NFS) on that cluster",
@@ -832,17 +844,55 @@ fn render_tenant(ctx: &mut Ctx<'_>, index: usize, tenant: &Tenant) {
         let mut text = format!(
             "# Secrets of tenant `{t}`\n\nSOPS-encrypted Secrets only; Flux decrypts them on clusters whose secrets backend is `sops`.\n\nExpected files:\n\n"
         );
-        for app in sorted_apps(tenant) {
-            if app.secrets.is_empty() {
-                continue;
+        if tenant_backend(spec, tenant) == SecretsBackend::Sops {
+            // The Secrets as the spec declares them (`secretRef` name and key), which the
+            // apps read directly.
+            let mut declared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for app in sorted_apps(tenant) {
+                for s in &app.secrets {
+                    let key = s.secret_ref.key.clone().unwrap_or_else(|| s.env.clone());
+                    declared
+                        .entry(s.secret_ref.name.clone())
+                        .or_default()
+                        .push(format!("`{key}` (`{}` of app `{}`)", s.env, app.name));
+                }
             }
-            let keys: Vec<String> = app.secrets.iter().map(|s| format!("`{}`", s.env)).collect();
-            text.push_str(&format!(
-                "- `{}.sops.yaml`: Secret `{}` in namespace `{t}` with keys {}\n",
-                app.name,
-                name(&[&app.name, "secrets"]),
-                keys.join(", ")
-            ));
+            for (secret, keys) in declared {
+                text.push_str(&format!(
+                    "- `{secret}.sops.yaml`: Secret `{secret}` in namespace `{t}` with keys {}\n",
+                    keys.join(", ")
+                ));
+            }
+        } else {
+            // Clusters of this tenant that read OpenBao copy each declared path into
+            // `<app>-secrets`; the SOPS clusters need the same Secret, so the apps read one name.
+            for app in sorted_apps(tenant) {
+                if app.secrets.is_empty() {
+                    continue;
+                }
+                let keys: Vec<String> = app
+                    .secrets
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "`{}` (the value of `{}`{})",
+                            s.env,
+                            s.secret_ref.name,
+                            s.secret_ref
+                                .key
+                                .as_ref()
+                                .map(|k| format!(" key `{k}`"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                text.push_str(&format!(
+                    "- `{}.sops.yaml`: Secret `{}` in namespace `{t}` with keys {}\n",
+                    app.name,
+                    name(&[&app.name, "secrets"]),
+                    keys.join(", ")
+                ));
+            }
         }
         for item in &db_files {
             text.push_str(&format!("- {item}\n"));

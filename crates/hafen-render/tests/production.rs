@@ -518,12 +518,10 @@ fn shared_files_get_one_shared_volume_and_low_ports_can_be_bound() {
         .replace("storage: { default: longhorn, replicas: 3 }", "storage: { default: local-path }");
     let (loaded, _) = support::load("local", &local);
     let errors = hafen_render::render(&loaded).expect_err("two writers on single-writer volumes");
-    assert!(
-        errors
-            .iter()
-            .any(|d| d.code == hafen_render::codes::UNSUPPORTED
-                && d.message.contains("ReadWriteMany"))
-    );
+    assert!(errors.iter().any(|d| d.code == hafen_render::codes::UNSUPPORTED
+                && d.message.contains("ReadWriteMany")
+                // The driver as the spec spells it, not a lowercased Rust name (`localpath`).
+                && d.message.contains("(local-path)")));
 }
 
 /// Cilium's egress gateway selects the gateway node by label and needs the address on its
@@ -1230,4 +1228,202 @@ fn rendered_texts_say_what_the_rendered_objects_do() {
         }
     }
     assert!(checked.0 >= 8 && checked.1 >= 4 && checked.2 >= 3, "{checked:?}");
+}
+
+fn spec(name: &str) -> String {
+    std::fs::read_to_string(support::root().join("crates/hafen-render/tests/specs").join(name))
+        .unwrap_or_else(|e| panic!("tests/specs/{name}: {e}"))
+}
+
+/// A PodDisruptionBudget with `minAvailable: 1` over one replica allows no eviction, so
+/// `kubectl drain` (and every node upgrade) waits forever on the node running it
+/// (kubernetes.io, "Specifying a Disruption Budget"). Traefik's chart takes
+/// `podDisruptionBudget.maxUnavailable` and `deployment.replicas` (traefik-helm-chart values.yaml).
+#[test]
+fn the_ingress_survives_a_drain_wherever_two_nodes_run_workloads() {
+    let mut cases: Vec<(String, String)> = ["two-cities", "two-stack-hetzner", "civil-society-k3s"]
+        .iter()
+        .map(|n| ((*n).to_owned(), example(n)))
+        .collect();
+    cases.push(("control-plane-only".into(), spec("control-plane-only-k3s.yaml")));
+    let mut seen = 0;
+    for (name, text) in &cases {
+        let (loaded, _) = support::load(name, text);
+        let files = render(name, text);
+        for (path, values) in chart_values(&files, "traefik") {
+            // `clusters/<c>/...` (Flux) or `management/delivery/clusters/<c>.yaml` (Argo CD).
+            let spec_cluster = loaded
+                .platform
+                .spec
+                .clusters
+                .iter()
+                .find(|c| {
+                    path.starts_with(&format!("clusters/{}/", c.name))
+                        || path.ends_with(&format!("/clusters/{}.yaml", c.name))
+                })
+                .unwrap_or_else(|| panic!("{name}: {path} is of no cluster"));
+            let cluster = &spec_cluster.name;
+            let nodes: u32 = spec_cluster
+                .node_pools
+                .iter()
+                .filter(|p| p.runs_workloads())
+                .map(|p| p.count)
+                .sum::<u32>()
+                + if spec_cluster.control_plane.schedulable {
+                    spec_cluster.control_plane.replicas
+                } else {
+                    0
+                };
+            let replicas = values["deployment"]["replicas"].as_u64().unwrap_or(0);
+            if nodes >= 2 {
+                assert!(
+                    replicas >= 2,
+                    "{name}/{cluster}: {replicas} Traefik replica(s) on {nodes} nodes"
+                );
+            }
+            let pdb = &values["podDisruptionBudget"];
+            assert_eq!(pdb["maxUnavailable"], 1, "{name}/{cluster}: {pdb}");
+            assert!(pdb.get("minAvailable").is_none(), "{name}/{cluster}: {pdb}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "only {seen} Traefik releases");
+}
+
+/// Argo CD reads its repository from a Secret labelled `argocd.argoproj.io/secret-type:
+/// repository` (argo-cd docs, "Declarative Setup"); when the spec keeps that credential in
+/// OpenBao, the runbook copies it from there and says whether anything renews the copy.
+#[test]
+fn the_runbook_takes_an_argo_cd_credential_kept_in_openbao_from_openbao() {
+    let robot = render("robot", &spec("argocd-openbao-robot.yaml"));
+    let runbook = file(&robot, "RUNBOOK.md");
+    assert!(
+        runbook.contains(
+            "--from-literal=password=\"$(bao kv get -mount=secret -field=password argocd-repo-creds)\""
+        ),
+        "{runbook}"
+    );
+    assert!(!runbook.contains("$GIT_TOKEN"), "{runbook}");
+    assert!(!runbook.contains("Nothing renews it: rotate it by hand."), "{runbook}");
+    assert!(runbook.contains("runs no External Secrets, so nothing renews this copy"), "{runbook}");
+    // Nothing in the repository would renew it either.
+    assert!(!robot.keys().any(|p| p.ends_with("argocd-repository.yaml")));
+
+    // Argo CD in a workload cluster with OpenBao: External Secrets renews what day 0 copied.
+    let cities = render("two-cities", &example("two-cities"));
+    let runbook = file(&cities, "RUNBOOK.md");
+    let home = cities
+        .keys()
+        .find(|p| p.ends_with("/platform/secrets/argocd-repository.yaml"))
+        .expect("an ExternalSecret for the repository credential");
+    assert!(runbook.contains(home.as_str()), "{runbook}");
+    assert!(runbook.contains("bao kv get -mount=secret"), "{runbook}");
+    assert!(!runbook.contains("Nothing renews it"), "{runbook}");
+}
+
+/// On a cloud, Services of type LoadBalancer get their address from the provider's cloud
+/// controller, and MetalLB's layer-2 mode needs a network that delivers ARP for addresses the
+/// provider did not assign (metallb.io, "Cloud compatibility"). Hafen renders that integration
+/// for Hetzner Cloud only, so a cluster on another cloud is refused, located at its site.
+#[test]
+fn a_cluster_on_a_cloud_without_a_rendered_cloud_controller_is_refused_at_its_site() {
+    let text = spec("scaleway-cluster.yaml");
+    let (loaded, sources) = support::load("scaleway", &text);
+    let errors = hafen_render::render(&loaded).expect_err("Scaleway is not rendered as bare metal");
+    let refusals: Vec<_> =
+        errors.iter().filter(|d| d.code == hafen_render::codes::UNSUPPORTED).collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    let d = refusals[0];
+    assert_eq!(d.path.as_deref(), Some("spec.clusters[1].site"), "{d:?}");
+    assert!(d.message.contains("`par-prod`") && d.message.contains("`scw-key`"), "{}", d.message);
+    assert!(d.help.as_deref().is_some_and(|h| h.contains("hetzner-cloud")), "{d:?}");
+    let human = hafen_diag::human::render(&errors, &sources, false);
+    assert!(human.contains("site: par1"), "{human}");
+
+    // The Hetzner Cloud cluster alone renders, with its cloud controller.
+    let hetzner_only =
+        text.replace("deliveredTo: [management, par-prod]", "deliveredTo: [management]");
+    let start = hetzner_only.find("    - name: par-prod").expect("the Scaleway cluster");
+    let end = hetzner_only.find("  tenants:").expect("tenants");
+    let hetzner_only = format!("{}{}", &hetzner_only[..start], &hetzner_only[end..])
+        .replace("clusters: [nbg-prod, par-prod]", "clusters: [nbg-prod]")
+        .replace(", replicaCluster: par-prod", "");
+    let files = render("hetzner-only", &hetzner_only);
+    assert!(!chart_values(&files, "hcloud-cloud-controller-manager").is_empty());
+}
+
+/// Every `{name, key}` pair any rendered object refers to (secretKeyRef, credential, ...).
+fn name_key_refs(files: &Files) -> Vec<(String, String)> {
+    fn walk(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(m) => {
+                if let (Some(Value::String(n)), Some(Value::String(k))) =
+                    (m.get("name"), m.get("key"))
+                {
+                    out.push((n.clone(), k.clone()));
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (path, text) in files {
+        if path.ends_with(".yaml") {
+            docs(text).iter().for_each(|d| walk(d, &mut out));
+        }
+    }
+    out
+}
+
+/// Kubernetes starts no container whose `secretKeyRef` names a missing Secret or key
+/// (CreateContainerConfigError), so with SOPS the pods read exactly the Secret and key the spec
+/// declares, and the expected-files notes name them.
+#[test]
+fn declared_secret_names_and_keys_are_what_the_pods_read_under_sops() {
+    let text = spec("control-plane-only-k3s.yaml");
+    let files = render("control-plane-only", &text);
+    let refs = name_key_refs(&files);
+    for (secret, key) in
+        [("portal-smtp", "password"), ("hetzner-dns", "token"), ("velero-s3", "credentials")]
+    {
+        assert!(
+            refs.contains(&(secret.to_owned(), key.to_owned())),
+            "`{secret}`/`{key}` is read by nothing: {refs:?}"
+        );
+    }
+    for (secret, key) in
+        [("portal-secrets", "SMTP_PASSWORD"), ("external-dns", "api-key"), ("velero-s3", "cloud")]
+    {
+        assert!(
+            !refs.contains(&(secret.to_owned(), key.to_owned())),
+            "undeclared `{secret}`/`{key}`"
+        );
+    }
+    let velero = chart_values(&files, "velero");
+    assert_eq!(velero[0].1["credentials"]["existingSecret"], "velero-s3");
+    let notes = file(&files, "tenants/mitglieder/secrets/README.md");
+    assert!(notes.contains("Secret `portal-smtp`") && notes.contains("`password`"), "{notes}");
+    let notes = file(&files, "clusters/verein/platform/secrets/README.md");
+    assert!(
+        notes.contains("Secret `hetzner-dns`") && notes.contains("key `credentials`"),
+        "{notes}"
+    );
+
+    // With OpenBao the ExternalSecret reads the declared path and property (here a property
+    // holding the whole credentials file) into the layout the chart reads.
+    let bao = render("bao", &spec("argocd-openbao-robot.yaml"));
+    let es: Vec<Value> = all(&bao, "ExternalSecret")
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| d["spec"]["target"]["name"] == "velero-s3")
+        .collect();
+    assert!(!es.is_empty());
+    for d in es {
+        assert_eq!(d["spec"]["data"][0]["remoteRef"]["key"], "platform/velero-s3", "{d}");
+        assert_eq!(d["spec"]["data"][0]["remoteRef"]["property"], "credentials", "{d}");
+        assert_eq!(d["spec"]["data"][0]["secretKey"], "cloud", "{d}");
+    }
+    assert!(file(&bao, "RUNBOOK.md").contains("`platform/velero-s3` (property `credentials`"));
 }

@@ -580,6 +580,18 @@ pub enum StorageDriver {
     LocalPath,
 }
 
+impl StorageDriver {
+    /// The driver as the spec spells it (`storage.default`), for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageDriver::HcloudVolumes => "hcloud-volumes",
+            StorageDriver::Piraeus => "piraeus",
+            StorageDriver::Longhorn => "longhorn",
+            StorageDriver::LocalPath => "local-path",
+        }
+    }
+}
+
 /// Storage.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -1184,4 +1196,21 @@ pub struct Operations {
     /// Maximum age of the last restore test in days; default 90.
     #[serde(default)]
     pub restore_test_max_age_days: Option<u32>,
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::StorageDriver;
+
+    #[test]
+    fn a_storage_driver_is_named_as_the_spec_spells_it() {
+        for d in [
+            StorageDriver::HcloudVolumes,
+            StorageDriver::Piraeus,
+            StorageDriver::Longhorn,
+            StorageDriver::LocalPath,
+        ] {
+            assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::json!(d.as_str())));
+        }
+    }
 }
