@@ -7,6 +7,7 @@ use crate::components::{self, SiteKind, site_kind};
 use crate::management::{HETZNER_SECRET, IMAGE_COMMAND, Machines, ROBOT_SSH_SECRET, machines};
 use crate::{Ctx, k3s, talos, tenants};
 use hafen_spec::{Cluster, GitOpsEngine, Mtu, Os, SecretsBackend};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 fn engine(ctx: &Ctx<'_>) -> &'static str {
@@ -383,26 +384,22 @@ but nothing here needs Hafen: delete Hafen and this repository still deploys wit
 /// The day-0 setup of a cluster's own OpenBao: initialise once, unseal every raft member, check
 /// the raft peers, and create the KV v2 engine, the Kubernetes auth mount, policies and roles
 /// the cluster's secret stores use (mount `secret`, auth path `kubernetes-<cluster>`).
-fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster) -> String {
+fn openbao_setup(ctx: &Ctx<'_>, c: &Cluster, store_paths: &[(String, Vec<String>)]) -> String {
     let n = &c.name;
     let mut out = format!(
         "Secrets: {} installs OpenBao (three raft members, `openbao-0..2`); they start sealed and the secret layers wait for them. With no auto-unseal (no KMS or HSM the platform trusts), every member must be unsealed by hand, now and after every restart of its pod.\n\n   ```sh\n   kubectl -n openbao exec -it openbao-0 -- bao operator init -key-shares=5 -key-threshold=3   # once: keep the 5 unseal keys and the root token offline, with different people\n   for i in 0 1 2; do for k in 1 2 3; do kubectl -n openbao exec -it openbao-$i -- bao operator unseal; done; done   # 3 keys per member; openbao-1 and -2 join the raft through retry_join\n   kubectl -n openbao exec -it openbao-0 -- bao operator raft list-peers   # three voters\n   kubectl -n openbao exec -it openbao-0 -- sh   # then, after `bao login` with the root token:\n   bao secrets enable -path=secret kv-v2\n   bao auth enable -path=kubernetes-{n} kubernetes\n   bao write auth/kubernetes-{n}/config kubernetes_host=https://kubernetes.default.svc\n",
         engine(ctx)
     );
-    let tenants_here: Vec<String> = ctx
-        .spec
-        .tenants
-        .iter()
-        .filter(|t| tenants::tenant_clusters(ctx.spec, t).contains(n))
-        .map(|t| format!("tenant-{}", t.name))
-        .collect();
-    for (role, items) in store_paths(ctx) {
+    let tenants_here: BTreeSet<String> =
+        ctx.placement.tenants_on(n).iter().map(|t| format!("tenant-{}", t.name)).collect();
+    let here = format!("`{n}`");
+    for (role, items) in store_paths {
         let tenant = role.strip_prefix("tenant-").map(str::to_owned);
         let mine: Vec<String> = items
             .iter()
             .filter(|i| match &tenant {
-                Some(_) => tenants_here.contains(&role),
-                None => i.contains(&format!("`{n}`")),
+                Some(_) => tenants_here.contains(role),
+                None => i.contains(&here),
             })
             .filter_map(|i| i.split('`').nth(1).map(str::to_owned))
             .collect();
@@ -473,16 +470,30 @@ impl Steps {
     }
 }
 
-/// The secret-store paths each OpenBao role must read, for the runbook.
+/// A list that keeps each item once, in the order first pushed.
+#[derive(Default)]
+struct Unique {
+    items: Vec<String>,
+    seen: BTreeSet<String>,
+}
+
+impl Unique {
+    fn push(&mut self, item: String) {
+        if !self.seen.contains(&item) {
+            self.seen.insert(item.clone());
+            self.items.push(item);
+        }
+    }
+}
+
+/// The secret-store paths each OpenBao role must read, for the runbook. Computed once per
+/// runbook: each cluster's steps read it, and it grows with the tenants' databases.
 fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
     let spec = ctx.spec;
-    let mut platform: Vec<String> = Vec::new();
-    let mut backups: Vec<String> = Vec::new();
-    let push = |v: &mut Vec<String>, item: String| {
-        if !v.contains(&item) {
-            v.push(item);
-        }
-    };
+    // Items in the order first seen, each once; the sets keep that check O(log n).
+    let mut platform = Unique::default();
+    let mut backups = Unique::default();
+    let push = |v: &mut Unique, item: String| v.push(item);
     for c in spec.clusters.iter().filter(|c| c.secrets.backend == SecretsBackend::Openbao) {
         for p in &spec.providers {
             for cred in &p.credentials {
@@ -547,18 +558,22 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
     }
     // Each tenant database has its own S3 key, limited to its own archive prefixes (one per
     // cluster that keeps or follows the database).
+    // The clusters that back databases up with a key from OpenBao, found once, not per app.
+    let archives: Vec<(&Cluster, &hafen_spec::Backups)> = spec
+        .clusters
+        .iter()
+        .filter(|c| c.secrets.backend == SecretsBackend::Openbao)
+        .filter_map(|c| c.backups.as_ref().filter(|b| b.secret_ref.is_some()).map(|b| (c, b)))
+        .collect();
     for t in sorted_tenants(ctx) {
         for a in sorted_apps(t) {
             let Some(pg) = &a.postgres else { continue };
             let mut prefixes = Vec::new();
             let mut clusters = Vec::new();
-            for c in &spec.clusters {
+            for &(c, b) in &archives {
                 let here = t.clusters.contains(&c.name)
                     || pg.replica_cluster.as_deref() == Some(c.name.as_str());
-                let Some(b) = c.backups.as_ref().filter(|b| b.secret_ref.is_some()) else {
-                    continue;
-                };
-                if !here || c.secrets.backend != SecretsBackend::Openbao {
+                if !here {
                     continue;
                 }
                 prefixes.push(format!(
@@ -582,9 +597,9 @@ fn store_paths(ctx: &Ctx<'_>) -> Vec<(String, Vec<String>)> {
             }
         }
     }
-    let mut out = vec![("external-secrets".to_owned(), platform)];
-    if !backups.is_empty() {
-        out.push(("backups".to_owned(), backups));
+    let mut out = vec![("external-secrets".to_owned(), platform.items)];
+    if !backups.items.is_empty() {
+        out.push(("backups".to_owned(), backups.items));
     }
     for t in sorted_tenants(ctx) {
         let on_openbao = t
@@ -1054,8 +1069,8 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             SecretsBackend::Openbao if c.secrets.address.is_none() => {}
             SecretsBackend::Openbao => {
                 let addr = c.secrets.address.clone().map(|a| format!("`{a}`")).unwrap_or_default();
-                let roles: Vec<String> = store_paths(ctx)
-                    .into_iter()
+                let roles: Vec<String> = paths
+                    .iter()
                     .filter(|(_, p)| !p.is_empty())
                     .map(|(r, _)| format!("`{r}`"))
                     .collect();
@@ -1107,7 +1122,7 @@ If the platform was changed without the spec, this runbook is wrong: render, rev
             }
         }
         if c.secrets.backend == SecretsBackend::Openbao && c.secrets.address.is_none() {
-            let _ = writeln!(s, "{}. {}", step.next(), openbao_setup(ctx, c));
+            let _ = writeln!(s, "{}. {}", step.next(), openbao_setup(ctx, c, &paths));
         }
         if let Some(e) = c.network.egress.as_ref().filter(|e| !e.ips.is_empty()) {
             let pool = crate::platform::egress_pool(c).map(|p| p.name.clone()).unwrap_or_default();
