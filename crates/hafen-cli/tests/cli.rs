@@ -208,6 +208,45 @@ fn render_refuses_foreign_folders_and_keeps_user_files() {
 }
 
 #[test]
+fn render_refuses_the_root_and_the_home_folder_before_reading_them() {
+    let dir = tempdir("home");
+    let home = dir.join("home");
+    fs::create_dir_all(&home).unwrap();
+    fs::write(home.join(".profile"), "mine\n").unwrap();
+    let spec = example();
+    let render_with_home = |out: &Path, force: bool| {
+        let mut args = vec!["render", spec.as_str(), "--out", out.to_str().unwrap()];
+        if force {
+            args.push("--force");
+        }
+        Command::new(env!("CARGO_BIN_EXE_hafen"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .env("HOME", &home)
+            .output()
+            .expect("run hafen")
+    };
+    for (out, says) in [
+        (home.clone(), "it is your home folder".to_owned()),
+        (dir.clone(), format!("a folder above your home folder `{}`", home.display())),
+        (PathBuf::from("/"), "it is the root of the file system".to_owned()),
+    ] {
+        for force in [false, true] {
+            let refused = render_with_home(&out, force);
+            assert_eq!(refused.status.code(), Some(2), "{out:?} {force}");
+            let err = stderr(&refused);
+            assert!(err.contains(&says), "{out:?}: {err}");
+            assert!(err.contains("choose a folder of its own"), "{err}");
+        }
+    }
+    assert!(!home.join(".hafen-manifest").exists());
+    assert!(!dir.join(".hafen-manifest").exists());
+    // A folder of its own inside the home folder is fine.
+    let own = render_with_home(&home.join("platform-repo"), false);
+    assert_eq!(own.status.code(), Some(0), "{}", stderr(&own));
+}
+
+#[test]
 fn drift_is_reported_and_owned_files_only() {
     let dir = tempdir("drift");
     let out = dir.join("repo");

@@ -518,7 +518,8 @@ pub(crate) fn render_platform(
             chain,
         );
         let mut tenant_ks = Vec::new();
-        for tenant in tenants::tenants_on(ctx.spec, c) {
+        let placement = std::sync::Arc::clone(&ctx.placement);
+        for &tenant in placement.tenants_on(c) {
             let tenant_name = name(&["tenant", &tenant.name]);
             let ks = flux_kustomization(
                 ctx,

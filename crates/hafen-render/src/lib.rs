@@ -122,6 +122,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) open_items: Vec<String>,
     /// The Git URL the delivery engines clone, when it is one they accept.
     pub(crate) repo_url: Option<String>,
+    /// Which tenants each cluster runs, shared by the forks.
+    pub(crate) placement: std::sync::Arc<tenants::Placement<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -137,6 +139,7 @@ impl<'a> Ctx<'a> {
             out: out::Out::default(),
             open_items: Vec::new(),
             repo_url: self.repo_url.clone(),
+            placement: std::sync::Arc::clone(&self.placement),
         }
     }
 
@@ -265,6 +268,7 @@ pub fn render(loaded: &LoadedPlatform) -> Result<Repo, Vec<Diagnostic>> {
         out: out::Out::default(),
         open_items: Vec::new(),
         repo_url: None,
+        placement: std::sync::Arc::new(tenants::Placement::of(spec)),
     };
     ctx.repo_url = delivery::repo_url(&mut ctx);
     // The loader refuses the same folders (`hafen_spec::git::folder_problem`).

@@ -30,15 +30,31 @@ pub(crate) fn tenant_clusters(spec: &PlatformSpec, tenant: &Tenant) -> Vec<Strin
     out
 }
 
-/// Tenants with an overlay on `cluster`, sorted by name.
-pub(crate) fn tenants_on<'a>(spec: &'a PlatformSpec, cluster: &str) -> Vec<&'a Tenant> {
-    let mut out: Vec<&Tenant> = spec
-        .tenants
-        .iter()
-        .filter(|t| tenant_clusters(spec, t).iter().any(|c| c == cluster))
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+/// The tenants with an overlay on each cluster, worked out once per render: asked cluster by
+/// cluster, a pass over every tenant made 5,000 tenants on 200 clusters a million questions.
+pub(crate) struct Placement<'a> {
+    /// Cluster → its tenants, sorted by name.
+    on: std::collections::BTreeMap<String, Vec<&'a Tenant>>,
+}
+
+impl<'a> Placement<'a> {
+    pub(crate) fn of(spec: &'a PlatformSpec) -> Placement<'a> {
+        let mut on: std::collections::BTreeMap<String, Vec<&'a Tenant>> = Default::default();
+        for tenant in &spec.tenants {
+            for cluster in tenant_clusters(spec, tenant) {
+                on.entry(cluster).or_default().push(tenant);
+            }
+        }
+        for tenants in on.values_mut() {
+            tenants.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Placement { on }
+    }
+
+    /// Tenants with an overlay on `cluster`, sorted by name.
+    pub(crate) fn tenants_on(&self, cluster: &str) -> &[&'a Tenant] {
+        self.on.get(cluster).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// True when some app of the tenant takes secrets.
@@ -1271,4 +1287,59 @@ fn database_overlay(
 
 fn source_store_or_null(replica_spec: &Value) -> Value {
     replica_spec.pointer("/externalClusters/0/barmanObjectStore").cloned().unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_answers_what_a_pass_over_every_tenant_would() {
+        let mut sources = hafen_diag::Sources::new();
+        let (catalog, _) = hafen_catalog::Catalog::builtin(&mut sources);
+        let text = include_str!("../../../examples/two-cities/platform.yaml");
+        let (loaded, diagnostics) = hafen_spec::load_str("p.yaml", text, &mut sources, &catalog);
+        let mut spec = loaded.unwrap_or_else(|| panic!("{diagnostics:?}")).platform.spec;
+        let clusters: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
+        assert!(clusters.len() >= 2, "{clusters:?}");
+        // Tenants named out of order, one only on a standby cluster, one on a cluster that
+        // does not exist, one twice on the same cluster.
+        let template = spec.tenants[0].clone();
+        for (name, on, standby) in [
+            ("zz-last", vec![clusters[0].clone()], Some(clusters[1].clone())),
+            ("aa-first", vec![clusters[1].clone()], None),
+            ("mm-nowhere", vec!["no-such-cluster".to_owned()], None),
+            ("bb-twice", vec![clusters[0].clone(), clusters[0].clone()], Some(clusters[0].clone())),
+        ] {
+            let mut t = template.clone();
+            t.name = name.to_owned();
+            t.clusters = on;
+            for app in &mut t.apps {
+                if let Some(pg) = app.postgres.as_mut() {
+                    pg.replica_cluster = standby.clone();
+                }
+            }
+            spec.tenants.push(t);
+        }
+        let placement = Placement::of(&spec);
+        for cluster in clusters.iter().map(String::as_str).chain(["no-such-cluster", "x"]) {
+            let mut expected: Vec<&Tenant> = spec
+                .tenants
+                .iter()
+                .filter(|t| tenant_clusters(&spec, t).iter().any(|c| c == cluster))
+                .collect();
+            expected.sort_by(|a, b| a.name.cmp(&b.name));
+            let names = |ts: &[&Tenant]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+            assert_eq!(names(placement.tenants_on(cluster)), names(&expected), "{cluster}");
+        }
+        let first = names_on(&placement, &clusters[0]);
+        assert!(first.contains(&"zz-last".to_owned()) && first.contains(&"bb-twice".to_owned()));
+        assert_eq!(first.iter().filter(|n| *n == "bb-twice").count(), 1);
+        assert!(names_on(&placement, &clusters[1]).contains(&"zz-last".to_owned()), "standby");
+        assert!(placement.tenants_on("no-such-cluster").is_empty());
+    }
+
+    fn names_on(placement: &Placement<'_>, cluster: &str) -> Vec<String> {
+        placement.tenants_on(cluster).iter().map(|t| t.name.clone()).collect()
+    }
 }
