@@ -211,14 +211,7 @@ pub(crate) struct DataProtection {
 
 /// Parses the data file; the error names what is wrong.
 pub(crate) fn parse(text: &str) -> Result<Facts, String> {
-    let mut sources = hafen_diag::Sources::new();
-    let file = sources.add("data/check/facts.yaml", text);
-    let (docs, diagnostics) = hafen_yaml::parse(text, file, &hafen_yaml::Limits::default());
-    if let Some(d) = diagnostics.first() {
-        return Err(d.message.clone());
-    }
-    let doc = docs.first().ok_or("empty facts file")?;
-    serde_json::from_value(doc.to_json()).map_err(|e| e.to_string())
+    hafen_yaml::data_file("data/check/facts.yaml", text)
 }
 
 /// The embedded facts. A broken data file is caught by this module's test; at run time it

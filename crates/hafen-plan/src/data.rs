@@ -210,14 +210,7 @@ impl Endpoints {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> Result<T, String> {
-    let mut sources = hafen_diag::Sources::new();
-    let file = sources.add(name, text);
-    let (docs, diags) = hafen_yaml::parse(text, file, &hafen_yaml::Limits::default());
-    if let Some(d) = diags.first() {
-        return Err(format!("{name}: {}", d.message));
-    }
-    let doc = docs.first().ok_or_else(|| format!("{name}: empty"))?;
-    serde_json::from_value(doc.to_json()).map_err(|e| format!("{name}: {e}"))
+    hafen_yaml::data_file(name, text)
 }
 
 /// The embedded comparison prices.

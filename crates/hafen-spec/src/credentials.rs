@@ -38,14 +38,7 @@ struct FormatsFile {
 }
 
 fn parse(text: &str) -> Result<FormatsFile, String> {
-    let mut sources = hafen_diag::Sources::new();
-    let file = sources.add("data/spec/credential-formats.yaml", text);
-    let (docs, diagnostics) = hafen_yaml::parse(text, file, &hafen_yaml::Limits::default());
-    if let Some(d) = diagnostics.first() {
-        return Err(d.message.clone());
-    }
-    let doc = docs.first().ok_or("empty credential formats file")?;
-    serde_json::from_value(doc.to_json()).map_err(|e| e.to_string())
+    hafen_yaml::data_file("data/spec/credential-formats.yaml", text)
 }
 
 /// The embedded formats. A broken data file is caught by this module's test; at run time it

@@ -16,6 +16,19 @@ pub use emit::{emit, emit_documents, is_plain_safe};
 pub use node::{Entry, Node, ScalarStyle, Value};
 pub use parse::{Limits, parse};
 
+/// Reads one of the repository's embedded data files (facts with dates and sources) into its
+/// type. The error names the file and the first problem; callers' tests keep the files valid.
+pub fn data_file<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, String> {
+    let mut sources = hafen_diag::Sources::new();
+    let file = sources.add(name, text);
+    let (docs, diagnostics) = parse(text, file, &Limits::default());
+    if let Some(d) = diagnostics.first() {
+        return Err(format!("{name}: {}", d.message));
+    }
+    let doc = docs.first().ok_or_else(|| format!("{name}: empty"))?;
+    serde_json::from_value(doc.to_json()).map_err(|e| format!("{name}: {e}"))
+}
+
 /// Codes of diagnostics this crate produces.
 pub mod codes {
     /// The text is not valid YAML.
