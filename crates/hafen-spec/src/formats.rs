@@ -216,6 +216,19 @@ pub fn email_problem(address: &str) -> Option<String> {
     None
 }
 
+/// True when `host` is at most 253 bytes of dot-separated labels of 1–63 letters, digits and
+/// inner hyphens: the shape DNS names share (RFC 1123).
+pub(crate) fn dns_labels(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

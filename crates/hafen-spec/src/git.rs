@@ -153,15 +153,7 @@ pub fn repo_url_problem(url: &str) -> Option<Problem> {
 
 /// True for a DNS host name (letters, digits, `-`, dot-separated labels) or an IPv4 address.
 fn is_host_name(host: &str) -> bool {
-    let host = host.strip_suffix('.').unwrap_or(host);
-    host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
+    crate::formats::dns_labels(host.strip_suffix('.').unwrap_or(host))
 }
 
 /// Why Git refuses `name` as a branch, or `None` when it accepts it: the rules of

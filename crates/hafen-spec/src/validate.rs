@@ -182,15 +182,8 @@ fn is_k8s_version(text: &str) -> bool {
 
 fn is_domain(text: &str) -> bool {
     let host = text.strip_prefix("*.").unwrap_or(text);
-    host.len() <= 253
-        && host.contains('.')
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
+    host.contains('.')
+        && crate::formats::dns_labels(host)
         && host.bytes().all(|b| !b.is_ascii_uppercase())
 }
 
