@@ -238,9 +238,11 @@ fn failures(world: &model::World, ctx: &Ctx<'_>, loaded: &LoadedPlatform) -> Vec
             id: format!("provider:{name}"),
             kind: "provider",
             description: format!(
-                "provider `{name}` lost: {} sites, {} nodes",
+                "provider `{name}` lost: {} site{}, {} node{}",
                 site_ids.len(),
-                nodes.len()
+                if site_ids.len() == 1 { "" } else { "s" },
+                nodes.len(),
+                if nodes.len() == 1 { "" } else { "s" },
             ),
             nodes,
             sites: site_ids,

@@ -189,7 +189,7 @@ fn check_health(s: &Snapshot) -> String {
     let sum = &s.check["summary"];
     let status = match s.check_status {
         RunStatus::Ok => r#"<span class="pill ok">passed</span>"#,
-        RunStatus::Findings => r#"<span class="pill bad">failed</span>"#,
+        RunStatus::Findings => r#"<span class="pill bad">errors found</span>"#,
         RunStatus::Failed => r#"<span class="pill bad">spec does not load</span>"#,
     };
     format!(
@@ -919,12 +919,16 @@ pub(crate) fn summary_text(r: &RunRecord) -> String {
                     ),
                 };
             }
-            format!(
+            let mut text = format!(
                 "{} · {} · {}",
                 plural(s["errors"].as_u64().unwrap_or(0), "error"),
                 plural(s["warnings"].as_u64().unwrap_or(0), "warning"),
                 plural(s["infos"].as_u64().unwrap_or(0), "note")
-            )
+            );
+            if let Some(n) = s["suppressed"].as_u64().filter(|&n| n > 0) {
+                text.push_str(&format!(" · {n} suppressed"));
+            }
+            text
         }
         RunKind::Render => match s["files"].as_u64() {
             Some(files) => format!(
@@ -934,19 +938,15 @@ pub(crate) fn summary_text(r: &RunRecord) -> String {
             ),
             None => format!("failed · {}", plural(s["errors"].as_u64().unwrap_or(0), "error")),
         },
-        RunKind::Plan => {
-            let parts: Vec<String> = s
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter(|(_, v)| v.is_number() || v.is_boolean())
-                        .take(4)
-                        .map(|(k, v)| format!("{} {}", num(v), k))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if parts.is_empty() { "planned".into() } else { parts.join(" · ") }
-        }
+        RunKind::Plan => match (s["scenarios"].as_u64(), s["survivable"].as_u64()) {
+            (Some(total), Some(ok)) => format!(
+                "{} · {} survivable · {} not",
+                plural(total, "scenario"),
+                num(&s["survivable"]),
+                num(&Value::from(total.saturating_sub(ok)))
+            ),
+            _ => "planned".into(),
+        },
     }
 }
 

@@ -1110,11 +1110,24 @@ fn exit_section(
                 }
                 out.push_str("</tbody></table>");
             }
-            for f in arr(&x["findings"]) {
-                out.push_str(&format!(
-                    r#"<p class="muted">{}</p>"#,
-                    esc(&f.as_str().map(str::to_owned).unwrap_or_else(|| f.to_string()))
-                ));
+            let findings = arr(&x["findings"]);
+            if !findings.is_empty() {
+                // What `hafen check` says of the spec after the move: new ones first, as the
+                // move causes them; the others the spec raises today already.
+                out.push_str(r#"<h3 id="exit-findings">Findings on the spec after the exit</h3>"#);
+                let (new, old): (Vec<&Value>, Vec<&Value>) =
+                    findings.iter().partition(|f| f["new"] != Value::Bool(false));
+                for (group, title) in
+                    [(new, "caused by the move"), (old, "raised by today's spec already")]
+                {
+                    if group.is_empty() {
+                        continue;
+                    }
+                    out.push_str(&format!("<p><strong>{} {title}</strong></p>", group.len()));
+                    for f in group {
+                        out.push_str(&crate::pages::finding_card(f));
+                    }
+                }
             }
             if let Some(diff) = x["diff"].as_str().filter(|d| !d.is_empty()) {
                 out.push_str(r#"<div class="diff"><h3>Spec diff</h3><pre>"#);

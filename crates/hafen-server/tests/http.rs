@@ -272,6 +272,16 @@ fn exit_plans_equal_the_clis() {
         let title = step["title"].as_str().expect("title");
         assert!(page.contains(title), "page shows step {title}");
     }
+    // The target's findings are finding cards with their codes linked, never raw JSON.
+    let findings = cli["exit"]["findings"].as_array().expect("findings");
+    if !findings.is_empty() {
+        assert!(page.contains(r#"id="exit-findings""#), "a findings heading");
+        for f in findings {
+            let code = f["code"].as_str().expect("code");
+            assert!(page.contains(&format!("<code>{code}</code>")), "card for {code}");
+        }
+    }
+    assert!(!page.contains("{&quot;code&quot;") && !page.contains(r#"{"code""#), "raw JSON");
     assert_eq!(get(server.addr, "/api/sovereignty?exit=hcloud").status, 400);
     assert_eq!(get(server.addr, "/api/sovereignty?exit=%3Cx%3E&to=robot").status, 400);
     let page = get(server.addr, "/sovereignty?exit=%3Cx%3E&to=robot");
