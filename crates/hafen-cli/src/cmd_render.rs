@@ -81,11 +81,22 @@ fn render_into(
                 for change in &changes {
                     text.push_str(&format!("  {change}\n"));
                 }
-                text.push_str(&format!(
-                    "run `hafen render {} --out {}` and commit the result\n",
-                    "<spec>",
-                    out.display()
-                ));
+                let foreign = out.is_dir()
+                    && !out.join(write::MANIFEST).exists()
+                    && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+                if foreign {
+                    // A plain `render` would refuse this folder: say so instead of suggesting it.
+                    text.push_str(&format!(
+                        "`{0}` is not a repository Hafen rendered (it has no {1}): point --check at the rendered repository, or, if the platform belongs in this folder, run `hafen render <spec> --out {0} --force` once and commit the result\n",
+                        out.display(),
+                        write::MANIFEST
+                    ));
+                } else {
+                    text.push_str(&format!(
+                        "run `hafen render <spec> --out {}` and commit the result\n",
+                        out.display()
+                    ));
+                }
                 output::print(&text);
                 exit::FINDINGS
             }

@@ -197,6 +197,12 @@ fn render_refuses_foreign_folders_and_keeps_user_files() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
     assert!(!out.join(".hafen-manifest").exists(), "nothing written");
+    // `--check` on such a folder says it is not Hafen's instead of suggesting a plain render
+    // that would refuse it.
+    let check = render(&out, &["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("is not a repository Hafen rendered"), "{}", stdout(&check));
+    assert!(stdout(&check).contains("--force"), "{}", stdout(&check));
 
     let forced = render(&out, &["--force"]);
     assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));

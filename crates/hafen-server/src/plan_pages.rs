@@ -25,7 +25,11 @@ fn md(v: &Value) -> String {
 }
 
 fn no_plan(s: &Snapshot) -> String {
-    empty(s.plan_note.as_deref().unwrap_or("There is no plan."))
+    let mut out = empty(s.plan_note.as_deref().unwrap_or("There is no plan."));
+    if s.loaded.is_none() {
+        out.push_str(r#"<p><a href="/findings">See the findings</a></p>"#);
+    }
+    out
 }
 
 /// The plan summary as cards: scenarios, how many survive and how many do not. The placement

@@ -244,7 +244,7 @@ pub(crate) fn compute(
     };
     snapshot.check_text = pretty(&snapshot.check);
     let Some(loaded) = loaded_platform.as_deref() else {
-        let note = "the spec could not be loaded; the findings say why".to_string();
+        let note = "The spec could not be loaded; the findings say why.".to_string();
         snapshot.plan_note = Some(note.clone());
         snapshot.render_note = Some(note);
         snapshot.store_error = store_errors.pop();

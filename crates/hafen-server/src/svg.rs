@@ -49,9 +49,12 @@ fn tick_step(max: f64) -> f64 {
     nice * mag
 }
 
+/// One format per axis, not per tick: from 1,000 up every tick is in thousands (`2.5k`, `5k`),
+/// so `2500` and `5k` never stand on one axis.
 fn fmt_tick(v: f64) -> String {
-    if v >= 1000.0 && (v / 1000.0).fract() == 0.0 {
-        format!("{}k", v / 1000.0)
+    if v >= 1000.0 {
+        let k = v / 1000.0;
+        if k.fract() == 0.0 { format!("{k}k") } else { format!("{k:.1}k") }
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -270,6 +273,8 @@ mod tests {
         assert_eq!(tick_step(100.0), 20.0);
         assert_eq!(tick_step(1234.0), 250.0);
         assert_eq!(tick_step(0.0), 1.0);
+        let axis: Vec<String> = [0.0, 2500.0, 5000.0, 7500.0, 10000.0].map(fmt_tick).to_vec();
+        assert_eq!(axis, ["0", "2.5k", "5k", "7.5k", "10k"]);
     }
 
     #[test]
