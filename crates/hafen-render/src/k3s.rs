@@ -378,13 +378,7 @@ pub(crate) fn cloud_plan(ctx: &Ctx<'_>, cluster: &Cluster) -> Option<CloudPlan> 
         .find(|l| l.name == location(network_site))
         .and_then(|l| l.network_zone.clone())
         .unwrap_or_else(|| "eu-central".into());
-    let limit = ctx
-        .loaded
-        .catalog
-        .provider("hetzner-cloud")
-        .and_then(|p| p.limits.as_ref())
-        .and_then(|l| l.servers_per_placement_group)
-        .unwrap_or(10);
+    let limit = crate::management::placement_group_limit(ctx);
     let n = &cluster.name;
     let dir = format!("bootstrap/{n}/k3s/cloud-init");
     let mut groups = Vec::new();

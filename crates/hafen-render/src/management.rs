@@ -398,13 +398,7 @@ fn cluster_api(
     if cp_kind == SiteKind::HetznerCloud {
         groups.push(json!({ "name": "control-plane", "type": "spread" }));
     }
-    let group_limit = ctx
-        .loaded
-        .catalog
-        .provider("hetzner-cloud")
-        .and_then(|p| p.limits.as_ref())
-        .and_then(|l| l.servers_per_placement_group)
-        .unwrap_or(10);
+    let group_limit = placement_group_limit(ctx);
     for pool in &cluster.node_pools {
         if site_kind(ctx.spec, cluster.pool_site(pool)) == SiteKind::HetznerCloud
             && pool.count <= group_limit
@@ -1232,4 +1226,14 @@ fn egress_patches(ctx: &mut Ctx<'_>, cluster: &Cluster) {
             patch,
         );
     }
+}
+
+/// Servers Hetzner Cloud allows in one spread placement group (catalogue limit; 10 without it).
+pub(crate) fn placement_group_limit(ctx: &Ctx<'_>) -> u32 {
+    ctx.loaded
+        .catalog
+        .provider("hetzner-cloud")
+        .and_then(|p| p.limits.as_ref())
+        .and_then(|l| l.servers_per_placement_group)
+        .unwrap_or(10)
 }

@@ -184,19 +184,24 @@ pub fn platform_yaml(shape: Shape) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn large_platform_loads_cleanly_with_the_promised_size() {
-        let text = platform_yaml(Shape::LARGE);
+    /// The spec of `text`, which must load without a single diagnostic.
+    fn load_cleanly(text: &str) -> hafen_spec::PlatformSpec {
         let mut sources = hafen_diag::Sources::new();
         let (catalog, _) = hafen_catalog::Catalog::builtin(&mut sources);
         let (loaded, diagnostics) =
-            hafen_spec::load_str("synthetic.yaml", &text, &mut sources, &catalog);
+            hafen_spec::load_str("synthetic.yaml", text, &mut sources, &catalog);
         assert!(
             diagnostics.is_empty(),
             "{}",
             hafen_diag::human::render(&diagnostics[..diagnostics.len().min(5)], &sources, false)
         );
-        let spec = loaded.unwrap().platform.spec;
+        loaded.unwrap_or_else(|| panic!("does not load")).platform.spec
+    }
+
+    #[test]
+    fn large_platform_loads_cleanly_with_the_promised_size() {
+        let text = platform_yaml(Shape::LARGE);
+        let spec = load_cleanly(&text);
         assert_eq!(spec.clusters.len(), 20);
         assert_eq!(spec.sites.len(), 6);
         assert_eq!(spec.providers.len(), 3);
@@ -212,16 +217,7 @@ mod tests {
     #[test]
     fn tenfold_platform_loads_within_the_loaders_size_limits() {
         let text = platform_yaml(Shape::scaled(20_000));
-        let mut sources = hafen_diag::Sources::new();
-        let (catalog, _) = hafen_catalog::Catalog::builtin(&mut sources);
-        let (loaded, diagnostics) =
-            hafen_spec::load_str("synthetic.yaml", &text, &mut sources, &catalog);
-        assert!(
-            diagnostics.is_empty(),
-            "{}",
-            hafen_diag::human::render(&diagnostics[..diagnostics.len().min(5)], &sources, false)
-        );
-        let spec = loaded.unwrap().platform.spec;
+        let spec = load_cleanly(&text);
         let nodes: u64 = spec
             .clusters
             .iter()
